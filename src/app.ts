@@ -1,0 +1,96 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { randomUUID } from 'node:crypto';
+import type { Config, Infra } from './config.ts';
+import { platformMigrations } from './platform/db/index.ts';
+import { installErrorHandling } from './platform/http/errors.ts';
+import { installValidation } from './platform/http/validation.ts';
+import { createGuards } from './platform/http/auth.ts';
+import { createIdentity, identityMigrations } from './modules/identity/index.ts';
+import { createCatalog, catalogMigrations } from './modules/catalog/index.ts';
+
+/** Every migration directory, in the order the modules depend on each other. */
+export const migrationDirs = [platformMigrations, identityMigrations, catalogMigrations];
+
+/** Builds every module once: their services, routes and bus subscriptions. Used by serve and worker alike. */
+export function createModules(config: Config, infra: Infra) {
+  const deps = { ...infra, config };
+  const identity = createIdentity(deps);
+  const catalog = createCatalog(deps);
+  return { identity, catalog };
+}
+export type Modules = ReturnType<typeof createModules>;
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The HTTP server (not listening): plugins, platform routes, then each module's routes under /api/v1. */
+export async function buildApp(config: Config, infra: Infra, modules: Modules = createModules(config, infra)): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: infra.logger as FastifyBaseLogger,
+    bodyLimit: config.limits.bodyBytes,
+    requestIdHeader: false,
+    requestIdLogLabel: 'requestId',
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    disableRequestLogging: true,
+    trustProxy: process.env.TRUST_PROXY === '1',
+    ajv: { customOptions: { removeAdditional: false } },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  });
+  installValidation(app);
+  installErrorHandling(app);
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    infra.metrics.httpDuration.observe(
+      { method: req.method, route, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+    if (reply.statusCode >= 500) req.log.error({ method: req.method, url: req.url, status: reply.statusCode }, 'request failed');
+    else req.log.debug({ method: req.method, url: req.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request done');
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Orchard API', version: '1', description: 'Open-source App Store backend.' },
+      components: { securitySchemes: { session: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/ready', { schema: { hide: true } }, async (_req, reply) => {
+    const probe = async (name: string, fn: () => Promise<void>) => {
+      try {
+        await Promise.race([fn(), new Promise((_, rej) => setTimeout(() => rej(new Error('timeout')), 2000).unref())]);
+        return [name, 'ok'] as const;
+      } catch (err) {
+        return [name, `down: ${(err as Error).message}`] as const;
+      }
+    };
+    const checks = Object.fromEntries(
+      await Promise.all([
+        probe('db', () => infra.db.ping()),
+        probe('cache', () => infra.cache.ping()),
+        probe('bus', () => infra.bus.ping()),
+      ]),
+    );
+    const ready = Object.values(checks).every((v) => v === 'ok');
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
+  });
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+    reply.type(infra.metrics.registry.contentType);
+    return infra.metrics.registry.metrics();
+  });
+
+  const guards = createGuards(modules.identity.authenticator);
+  await app.register(modules.identity.routes, { prefix: '/api/v1', guards });
+  await app.register(modules.catalog.routes, { prefix: '/api/v1', guards });
+  return app;
+}

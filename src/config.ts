@@ -1,0 +1,112 @@
+import path from 'node:path';
+import type { Db } from './platform/db/index.ts';
+import { createPostgresDb } from './platform/db/postgres.ts';
+import { createPgliteDb } from './platform/db/pglite.ts';
+import type { Cache } from './platform/cache/index.ts';
+import { createRedisCache } from './platform/cache/redis.ts';
+import { createMemoryCache } from './platform/cache/memory.ts';
+import type { Bus } from './platform/bus/index.ts';
+import { createInProcessBus } from './platform/bus/inprocess.ts';
+import { createRabbitBus } from './platform/bus/rabbitmq.ts';
+import type { Blobs } from './platform/blobs/index.ts';
+import { createFsBlobs } from './platform/blobs/filesystem.ts';
+import { createLogger, type Logger } from './platform/observability/logger.ts';
+import { createMetrics, type Metrics } from './platform/observability/metrics.ts';
+
+export interface Config {
+  host: string;
+  port: number;
+  /** Embedded database, blobs and keys live here. */
+  dataDir: string;
+  databaseUrl?: string;
+  redisUrl?: string;
+  amqpUrl?: string;
+  /** Prefix of Redis keys and RabbitMQ exchanges/queues: several deployments (or test runs) can share servers. */
+  namespace: string;
+  logLevel: string;
+  prettyLogs: boolean;
+  publicBaseUrl: string;
+  limits: {
+    bodyBytes: number;
+    iconBytes: number;
+    screenshotBytes: number;
+    binaryBytes: number;
+  };
+  sessionTtlMs: number;
+  /** Demo catalog seeded by `serve` when the catalog is empty (0 disables). */
+  demo: { apps: number; users: number };
+}
+
+const int = (v: string | undefined, fallback: number, name: string) => {
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${v}"`);
+  return n;
+};
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const port = int(env.PORT, 3000, 'PORT');
+  const host = env.HOST ?? '0.0.0.0';
+  const config: Config = {
+    host,
+    port,
+    dataDir: path.resolve(env.ORCHARD_DATA_DIR ?? 'data'),
+    databaseUrl: env.DATABASE_URL || undefined,
+    redisUrl: env.REDIS_URL || undefined,
+    amqpUrl: env.AMQP_URL || undefined,
+    namespace: env.ORCHARD_NAMESPACE ?? 'orchard',
+    logLevel: env.LOG_LEVEL ?? 'info',
+    prettyLogs: env.LOG_PRETTY === '1',
+    publicBaseUrl: env.PUBLIC_BASE_URL ?? `http://localhost:${port}`,
+    limits: {
+      bodyBytes: int(env.BODY_LIMIT_BYTES, 1 << 20, 'BODY_LIMIT_BYTES'),
+      iconBytes: int(env.ICON_LIMIT_BYTES, 1 << 20, 'ICON_LIMIT_BYTES'),
+      screenshotBytes: int(env.SCREENSHOT_LIMIT_BYTES, 8 << 20, 'SCREENSHOT_LIMIT_BYTES'),
+      binaryBytes: int(env.BINARY_LIMIT_BYTES, 2 << 30, 'BINARY_LIMIT_BYTES'),
+    },
+    sessionTtlMs: int(env.SESSION_TTL_HOURS, 24 * 30, 'SESSION_TTL_HOURS') * 3_600_000,
+    demo: { apps: int(env.DEMO_APPS, 3000, 'DEMO_APPS'), users: int(env.DEMO_USERS, 200, 'DEMO_USERS') },
+  };
+  return { ...config, ...overrides };
+}
+
+export interface Infra {
+  db: Db;
+  cache: Cache;
+  bus: Bus;
+  blobs: Blobs;
+  logger: Logger;
+  metrics: Metrics;
+  close(): Promise<void>;
+}
+
+/** The only place that chooses adapters: a URL present means the production part, absent means embedded. */
+export async function createInfra(config: Config, opts: { logger?: Logger } = {}): Promise<Infra> {
+  const logger = opts.logger ?? createLogger(config.logLevel, config.prettyLogs);
+  const db = config.databaseUrl
+    ? createPostgresDb(config.databaseUrl)
+    : await createPgliteDb(path.join(config.dataDir, 'pglite'));
+  const cache = config.redisUrl ? createRedisCache(config.redisUrl, `${config.namespace}:`) : createMemoryCache();
+  const bus = config.amqpUrl
+    ? createRabbitBus({ db, url: config.amqpUrl, namespace: config.namespace, logger })
+    : createInProcessBus({ db, logger });
+  const blobs = createFsBlobs(path.join(config.dataDir, 'blobs'));
+  const metrics = createMetrics();
+  logger.info(
+    { db: db.kind, cache: cache.kind, bus: bus.kind, dataDir: config.dataDir },
+    'infrastructure ready',
+  );
+  return {
+    db,
+    cache,
+    bus,
+    blobs,
+    logger,
+    metrics,
+    async close() {
+      await bus.stop();
+      await cache.close();
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,61 @@
+import { v7 as uuidv7 } from 'uuid';
+import type { Queryable } from '../db/index.ts';
+
+export interface OrchardEvent<P = Record<string, unknown>> {
+  id: string; // UUIDv7: time-ordered, also the dedupe key of consumers
+  type: string; // 'app.changed', 'user.registered', ...
+  aggregateId: string | null;
+  occurredAt: string; // ISO 8601
+  payload: P;
+}
+
+/** Effect of a durable consumer: runs inside the transaction that also records the event as processed. */
+export type DurableHandler = (event: OrchardEvent<any>, q: Queryable) => Promise<void>;
+/** Per-process reaction (cache invalidation, in-memory indexes): no transaction, every process gets it. */
+export type BroadcastHandler = (event: OrchardEvent<any>) => Promise<void>;
+
+export interface DeadLetter {
+  id: string;
+  consumer: string;
+  event: OrchardEvent<any>;
+  error: string;
+  attempts: number;
+  failedAt: string;
+}
+
+export interface Bus {
+  readonly kind: 'rabbitmq' | 'inprocess';
+  /** Each event of these types is applied once per consumer name, whatever the number of processes and redeliveries. */
+  subscribe(consumer: string, types: string[], handler: DurableHandler): void;
+  /** Every running process receives each event of these types. */
+  broadcast(types: string[], handler: BroadcastHandler): void;
+  /** relay: move committed outbox rows to the transport; consume: run this process's durable handlers.
+   *  Broadcast handlers run in every started process, whatever consume says. */
+  start(opts: { relay: boolean; consume: boolean }): Promise<void>;
+  /** Wake the relay now (after a commit in this process) instead of at its next poll. */
+  nudge(): void;
+  ping(): Promise<void>;
+  /** Stops relaying and taking new messages, waits for handlers in flight, closes connections. */
+  stop(): Promise<void>;
+  listDeadLetters(limit?: number): Promise<DeadLetter[]>;
+  /** Sends dead letters back to their consumer; all when ids is omitted. Returns how many. */
+  replayDeadLetters(ids?: string[]): Promise<number>;
+}
+
+/** Writes an event to the outbox inside the caller's transaction: it is published only if that commits. */
+export async function recordEvent<P extends Record<string, unknown>>(
+  q: Queryable,
+  type: string,
+  payload: P,
+  aggregateId: string | null = null,
+): Promise<OrchardEvent<P>> {
+  const event: OrchardEvent<P> = { id: uuidv7(), type, aggregateId, occurredAt: new Date().toISOString(), payload };
+  await q.query('INSERT INTO outbox (id, type, aggregate_id, payload, occurred_at) VALUES ($1, $2, $3, $4, $5)', [
+    event.id,
+    type,
+    aggregateId,
+    JSON.stringify(payload),
+    event.occurredAt,
+  ]);
+  return event;
+}

@@ -1,0 +1,67 @@
+import pg from 'pg';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { from as copyFrom } from 'pg-copy-streams';
+import { copyTextLine, type Db, type Queryable } from './index.ts';
+
+// int8 (count(*), bigint money sums) as JS numbers: every value we store fits in 2^53, and PGlite does the same.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export function createPostgresDb(url: string, opts: { max?: number } = {}): Db {
+  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 20 });
+  pool.on('error', () => {}); // idle client errors surface on the next query instead of crashing the process
+
+  const wrap = (c: pg.PoolClient): Queryable => ({
+    query: async (sql, params) => {
+      const r = await c.query(sql, params as any[]);
+      return { rows: r.rows, rowCount: r.rowCount ?? 0 };
+    },
+  });
+
+  return {
+    kind: 'postgres',
+    async query(sql, params) {
+      const r = await pool.query(sql, params as any[]);
+      return { rows: r.rows, rowCount: r.rowCount ?? 0 };
+    },
+    async tx(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn(wrap(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    async copyRows(table, columns, rows) {
+      const client = await pool.connect();
+      let count = 0;
+      try {
+        const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
+        const lines = Readable.from(
+          (function* () {
+            for (const row of rows) {
+              count++;
+              yield copyTextLine(row);
+            }
+          })(),
+        );
+        await pipeline(lines, stream);
+        return count;
+      } finally {
+        client.release();
+      }
+    },
+    async ping() {
+      await pool.query('SELECT 1');
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}

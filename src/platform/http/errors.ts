@@ -1,0 +1,90 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+
+/** An expected outcome with a stable code: becomes `{ error: { code, message, details? } }` with its status. */
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+  }
+}
+
+export const badRequest = (code: string, message: string, details?: unknown) => new AppError(400, code, message, details);
+export const unauthorized = (message = 'Sign in first: send Authorization: Bearer <session token>.') =>
+  new AppError(401, 'UNAUTHENTICATED', message);
+export const forbidden = (message: string) => new AppError(403, 'FORBIDDEN', message);
+export const notFound = (what: string) => new AppError(404, 'NOT_FOUND', `${what} not found`);
+export const conflict = (code: string, message: string, details?: unknown) => new AppError(409, code, message, details);
+export const unprocessable = (code: string, message: string, details?: unknown) => new AppError(422, code, message, details);
+
+export const errorSchema = {
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} },
+      required: ['code', 'message'],
+    },
+  },
+  required: ['error'],
+} as const;
+
+interface AjvIssue {
+  instancePath: string;
+  keyword: string;
+  message?: string;
+  params: Record<string, any>;
+}
+
+function describeIssue(context: string, issue: AjvIssue): { path: string; message: string } {
+  const path = `${context}${issue.instancePath.replace(/\//g, '.')}`;
+  switch (issue.keyword) {
+    case 'additionalProperties':
+      return { path, message: `${path} has unknown field '${issue.params.additionalProperty}'` };
+    case 'required':
+      return { path, message: `${path} is missing required field '${issue.params.missingProperty}'` };
+    case 'enum':
+      return { path, message: `${path} must be one of: ${(issue.params.allowedValues as unknown[]).join(', ')}` };
+    default:
+      return { path, message: `${path} ${issue.message ?? 'is invalid'}` };
+  }
+}
+
+const FASTIFY_CODES: Record<string, { status: number; code: string; message: string }> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'INVALID_JSON', message: 'The body is not valid JSON.' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'INVALID_JSON', message: 'The body is empty but Content-Type is application/json.' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'BODY_TOO_LARGE', message: 'The body is larger than this route accepts.' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: 'This Content-Type is not accepted here.' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'BAD_CONTENT_LENGTH', message: 'Content-Length does not match the body.' },
+  FST_ERR_CTP_INVALID_TYPE: { status: 400, code: 'BAD_CONTENT_TYPE', message: 'The Content-Type header is malformed.' },
+};
+
+/** One error shape everywhere; nothing internal leaks from unexpected errors. */
+export function installErrorHandling(app: FastifyInstance) {
+  app.setErrorHandler((err: FastifyError & { validation?: AjvIssue[]; validationContext?: string }, req, reply) => {
+    if (err instanceof AppError) {
+      if (err.headers) reply.headers(err.headers);
+      return reply.code(err.status).send({ error: { code: err.code, message: err.message, details: err.details } });
+    }
+    if (err.validation) {
+      const issues = err.validation.map((i) => describeIssue(err.validationContext ?? 'request', i));
+      return reply.code(400).send({
+        error: { code: 'VALIDATION_FAILED', message: issues.map((i) => i.message).join('; '), details: issues },
+      });
+    }
+    const known = err.code ? FASTIFY_CODES[err.code] : undefined;
+    if (known) return reply.code(known.status).send({ error: { code: known.code, message: known.message } });
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+      return reply.code(err.statusCode).send({ error: { code: 'BAD_REQUEST', message: err.message } });
+    }
+    req.log.error({ err }, 'unhandled error');
+    return reply.code(500).send({ error: { code: 'INTERNAL', message: 'Something went wrong on our side; it has been logged.' } });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send({ error: { code: 'ROUTE_NOT_FOUND', message: `No route ${req.method} ${req.url.split('?')[0]}` } });
+  });
+}

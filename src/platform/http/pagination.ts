@@ -1,0 +1,17 @@
+import { badRequest } from './errors.ts';
+
+/** Opaque cursors: base64url JSON of the sort key of the last row returned. */
+export function encodeCursor(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+export function decodeCursor<T>(cursor: string | undefined, check: (v: any) => v is T): T | undefined {
+  if (cursor === undefined || cursor === '') return undefined;
+  try {
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (check(v)) return v;
+  } catch {
+    /* fall through */
+  }
+  throw badRequest('BAD_CURSOR', 'cursor is not one this API returned; pass the nextCursor of the previous page.');
+}

@@ -1,0 +1,53 @@
+import { test, describe, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../src/app.ts';
+import { createTestInfra, kinds, type TestInfra } from './support/infra.ts';
+
+for (const kind of kinds()) {
+  describe(`platform http (${kind})`, () => {
+    let infra: TestInfra;
+    let app: FastifyInstance;
+    before(async () => {
+      infra = await createTestInfra(kind);
+      app = await buildApp(infra.config, infra);
+      await infra.bus.start({ relay: true, consume: true });
+    });
+    after(async () => {
+      await app?.close();
+      await infra?.close();
+    });
+
+    test('health and readiness', async () => {
+      assert.equal((await app.inject('/health')).statusCode, 200);
+      const ready = await app.inject('/ready');
+      assert.equal(ready.statusCode, 200, ready.body);
+      assert.deepEqual(ready.json().checks, { db: 'ok', cache: 'ok', bus: 'ok' });
+    });
+
+    test('unknown route: 404 in the error shape, with a request id', async () => {
+      const res = await app.inject('/api/v1/nope');
+      assert.equal(res.statusCode, 404);
+      assert.equal(res.json().error.code, 'ROUTE_NOT_FOUND');
+      assert.ok(res.headers['x-request-id']);
+    });
+
+    test('a well-formed caller request id is echoed back', async () => {
+      const res = await app.inject({ url: '/health', headers: { 'x-request-id': 'abc-123' } });
+      assert.equal(res.headers['x-request-id'], 'abc-123');
+    });
+
+    test('metrics expose the request histogram', async () => {
+      await app.inject('/health');
+      const res = await app.inject('/metrics');
+      assert.equal(res.statusCode, 200);
+      assert.match(res.body, /http_request_duration_seconds_bucket\{[^}]*route="\/health"/);
+    });
+
+    test('OpenAPI document is served', async () => {
+      const res = await app.inject('/docs/json');
+      assert.equal(res.statusCode, 200);
+      assert.equal(res.json().info.title, 'Orchard API');
+    });
+  });
+}
