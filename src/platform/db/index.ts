@@ -68,8 +68,14 @@ export function copyTextLine(values: unknown[]): string {
 function copyTextValue(v: unknown): string {
   if (v === null || v === undefined) return '\\N';
   if (v instanceof Date) return v.toISOString();
-  if (typeof v === 'object') v = JSON.stringify(v);
+  if (Array.isArray(v)) v = pgArrayLiteral(v);
+  else if (typeof v === 'object') v = JSON.stringify(v);
   return String(v).replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+}
+
+/** text[] literal: {"a","b \\"c\\""} */
+function pgArrayLiteral(items: unknown[]): string {
+  return '{' + items.map((i) => (i === null ? 'NULL' : '"' + String(i).replace(/\\/g, '\\\\').replace(/"/g, '\\"') + '"')).join(',') + '}';
 }
 
 export const platformMigrations = path.join(path.dirname(new URL(import.meta.url).pathname), 'migrations');
