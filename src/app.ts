@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { randomUUID } from 'node:crypto';
@@ -30,18 +30,19 @@ export async function buildApp(config: Config, infra: Infra, modules: Modules = 
     loggerInstance: infra.logger as FastifyBaseLogger,
     bodyLimit: config.limits.bodyBytes,
     requestIdHeader: false,
-    requestIdLogLabel: 'requestId',
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
-    disableRequestLogging: true,
+    // our onResponse hook logs each request once (debug; errors at error level)
+    logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
     trustProxy: process.env.TRUST_PROXY === '1',
     ajv: { customOptions: { removeAdditional: false } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   });
   installValidation(app);
   installErrorHandling(app);
+  app.removeContentTypeParser('text/plain'); // a JSON API: any other body type is a 415, not a confusing 400
 
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);

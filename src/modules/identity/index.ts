@@ -1,13 +1,41 @@
-// STUB — replaced by the identity implementation.
+// Identity: accounts, sessions, developer enrollment. Other modules import only this file.
 import path from 'node:path';
-import type { FastifyPluginAsync } from 'fastify';
-import type { Authenticator, Guards } from '../../platform/http/auth.ts';
+import type { Authenticator } from '../../platform/http/auth.ts';
+import type { Limit } from '../../platform/http/rate-limit.ts';
 import type { Infra, Config } from '../../config.ts';
+import { createIdentityService } from './service.ts';
+import { DEFAULT_LIMITS, identityRoutes, type IdentityLimits } from './routes.ts';
+
+export { hashPassword } from './passwords.ts';
+export {
+  IDENTITY_EVENTS,
+  STOREFRONT_COUNTRIES,
+  IdentityError,
+  type Country,
+  type Developer,
+  type DeveloperEnrolled,
+  type IdentityService,
+  type NewUser,
+  type Session,
+  type User,
+  type UserRegistered,
+} from './service.ts';
+export { DEFAULT_LIMITS, type IdentityLimits } from './routes.ts';
 
 export const identityMigrations = path.join(path.dirname(new URL(import.meta.url).pathname), 'migrations');
 
-export function createIdentity(_deps: Infra & { config: Config }) {
-  const authenticator: Authenticator = { authenticate: async () => null };
-  const routes: FastifyPluginAsync<{ guards: Guards }> = async () => {};
-  return { authenticator, routes };
+export interface IdentityDeps extends Infra {
+  config: Config;
+  /** Overrides of the default rate limits (tests use small numbers). */
+  limits?: { [K in keyof IdentityLimits]?: Pick<Limit, 'max' | 'windowMs'> };
 }
+
+export function createIdentity(deps: IdentityDeps) {
+  const service = createIdentityService({ db: deps.db, cache: deps.cache, bus: deps.bus, sessionTtlMs: deps.config.sessionTtlMs });
+  const limits = Object.fromEntries(
+    Object.entries(DEFAULT_LIMITS).map(([k, d]) => [k, { ...d, ...deps.limits?.[k as keyof IdentityLimits] }]),
+  ) as unknown as IdentityLimits;
+  const authenticator: Authenticator = { authenticate: (token) => service.authenticate(token) };
+  return { service, authenticator, routes: identityRoutes(service, deps.cache, limits) };
+}
+export type Identity = ReturnType<typeof createIdentity>;

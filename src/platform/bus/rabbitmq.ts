@@ -1,8 +1,465 @@
-// STUB — replaced by the bus implementation.
-import type { Bus } from './index.ts';
+// Production bus: transactional outbox -> relay -> RabbitMQ, consumers across any number of processes.
+//
+// Topology, all durable, under the namespace ns:
+//   ${ns}.events                 topic exchange; routing key = event type
+//   ${ns}.${consumer}            a durable consumer's queue, bound to its types (declared by every
+//                                process that subscribes, consuming or not, so nothing is published
+//                                before its queue exists)
+//   ${ns}.${consumer}.retry.Nms  retry queue per delay step: message TTL N ms, then dead-lettered
+//                                (default exchange) back to the consumer queue, so backoff survives
+//                                restarts; the attempt number travels in a header
+//   ${ns}.dead                   direct dead-letter exchange, routing key = consumer
+//   ${ns}.${consumer}.dlq        the consumer's dead letters, with error, attempts and failure time
+//   (server-named)               per-process exclusive auto-delete queue for broadcast handlers
+// The relay publishes through a ConfirmChannel and marks rows published only after the broker
+// confirmed them. Retries and dead letters are also confirmed before the original is acked.
+// Consumers get `prefetch` unacked messages each. A dropped connection is re-established with
+// backoff; meanwhile the relay fails its batches, which stay in the outbox.
+// Not provided: broadcast events published while this process is disconnected are missed by it
+// (its queue goes with the connection); order across retries.
+import { connect, type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type GetMessage, type Options } from 'amqplib';
+import { v7 as uuidv7 } from 'uuid';
 import type { Db } from '../db/index.ts';
 import type { Logger } from '../observability/logger.ts';
-import { createInProcessBus } from './inprocess.ts';
-export function createRabbitBus(o: { db: Db; url: string; namespace: string; logger: Logger; deleteTopologyOnStop?: boolean }): Bus {
-  return { ...createInProcessBus(o), kind: 'rabbitmq' };
+import type { Bus, DeadLetter, OrchardEvent } from './index.ts';
+import { backoff, retryDelay } from './backoff.ts';
+import { applyOnce, errorMessage, parseEvent, Subscriptions, type DurableSubscription } from './consume.ts';
+import { resolveOptions, type BusHooks, type BusOptions, type DeliveryOutcome } from './options.ts';
+import { createRelay, type Relay } from './relay.ts';
+import { InFlight, Serial, Waker } from './signal.ts';
+
+export interface RabbitBusOptions extends BusOptions {
+  db: Db;
+  url: string;
+  namespace: string;
+  logger: Logger;
+  /** Tests: stop() deletes the exchanges and queues this bus declared. */
+  deleteTopologyOnStop?: boolean;
+  /** Unacked messages per consumer. Default 16. */
+  prefetch?: number;
+  /** Longest wait for publisher confirms before a batch is rolled back. Default 10 s. */
+  confirmTimeoutMs?: number;
+  hooks?: BusHooks & {
+    /** Called with each new connection (tests close it to exercise reconnects). */
+    onConnect?(connection: ChannelModel): void;
+  };
+}
+
+const H = {
+  attempt: 'x-orchard-attempt',
+  error: 'x-orchard-error',
+  failedAt: 'x-orchard-failed-at',
+  deadLetterId: 'x-orchard-dead-letter-id',
+  consumer: 'x-orchard-consumer',
+};
+
+/** One live connection with its channels: pub (confirms) publishes and declares, ch consumes. */
+interface Link {
+  conn: ChannelModel;
+  pub: ConfirmChannel;
+  ch: Channel;
+  consumerTags: string[];
+}
+
+export function createRabbitBus(o: RabbitBusOptions): Bus {
+  const opts = resolveOptions(o);
+  const hooks = o.hooks ?? {};
+  const prefetch = o.prefetch ?? 16;
+  const confirmTimeoutMs = o.confirmTimeoutMs ?? 10_000;
+  const log = o.logger.child({ component: 'bus', namespace: o.namespace });
+  const ns = o.namespace;
+  const names = {
+    events: `${ns}.events`,
+    dead: `${ns}.dead`,
+    queue: (c: string) => `${ns}.${c}`,
+    retry: (c: string, ms: number) => `${ns}.${c}.retry.${ms}ms`,
+    dlq: (c: string) => `${ns}.${c}.dlq`,
+  };
+  const subs = new Subscriptions();
+  const inflight = new InFlight();
+  const broadcasts = new Serial();
+  const pause = new Waker(); // reconnect backoff, cut short by stop()
+  const declaredQueues = new Set<string>();
+  const declaredExchanges = new Set<string>();
+  let state: 'new' | 'started' | 'stopping' = 'new';
+  let consumeDurable = false;
+  let droppedTypes = new Map<string, string[]>();
+  let link: Link | null = null;
+  let reconnecting: Promise<void> | null = null;
+  let relay: Relay | null = null;
+  let stopped: Promise<void> | null = null;
+
+  async function openConnection(): Promise<ChannelModel> {
+    const conn = await connect(o.url, { timeout: 5_000 });
+    conn.on('error', (err) => log.warn({ err }, 'RabbitMQ connection error'));
+    return conn;
+  }
+
+  async function declare(ch: Channel): Promise<void> {
+    const exchange = async (name: string, type: string) => {
+      await ch.assertExchange(name, type, { durable: true });
+      declaredExchanges.add(name);
+    };
+    const queue = async (name: string, options: Options.AssertQueue = {}) => {
+      await ch.assertQueue(name, { durable: true, ...options });
+      declaredQueues.add(name);
+    };
+    await exchange(names.events, 'topic');
+    if (!subs.durable.size) return;
+    await exchange(names.dead, 'direct');
+    for (const { consumer, types } of subs.durable.values()) {
+      const q = names.queue(consumer);
+      await queue(q);
+      for (const t of types) await ch.bindQueue(q, names.events, t);
+      for (const t of droppedTypes.get(consumer) ?? []) await ch.unbindQueue(q, names.events, t);
+      for (const ms of new Set(opts.retry.delaysMs)) {
+        await queue(names.retry(consumer, ms), {
+          arguments: { 'x-message-ttl': ms, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': q },
+        });
+      }
+      await queue(names.dlq(consumer));
+      await ch.bindQueue(names.dlq(consumer), names.dead, consumer);
+    }
+  }
+
+  /** Connects, declares the topology and starts consuming; the link becomes current only when all of it worked. */
+  async function establish(): Promise<void> {
+    const conn = await openConnection();
+    try {
+      const pub = await conn.createConfirmChannel();
+      const ch = await conn.createChannel();
+      const l: Link = { conn, pub, ch, consumerTags: [] };
+      // Any channel closing (e.g. the server closed it over an error) rebuilds the whole link.
+      for (const c of [pub, ch]) {
+        c.on('error', (err: Error) => log.warn({ err }, 'RabbitMQ channel error'));
+        c.on('close', () => void conn.close().catch(() => {}));
+      }
+      conn.on('close', () => onClosed(l));
+      await declare(pub);
+      await ch.prefetch(prefetch);
+      if (consumeDurable) {
+        for (const sub of subs.durable.values()) {
+          const { consumerTag } = await ch.consume(names.queue(sub.consumer), (m) => onDurable(l, sub, m));
+          l.consumerTags.push(consumerTag);
+        }
+      }
+      if (subs.hasBroadcasts) {
+        const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
+        for (const t of subs.broadcastTypes()) await ch.bindQueue(queue, names.events, t);
+        l.consumerTags.push((await ch.consume(queue, (m) => onBroadcast(l, m))).consumerTag);
+      }
+      if (state !== 'started') throw new Error('bus stopping');
+      link = l;
+      hooks.onConnect?.(conn);
+      relay?.nudge();
+    } catch (err) {
+      await conn.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  function onClosed(l: Link): void {
+    if (link !== l) return;
+    link = null;
+    if (state !== 'started') return;
+    log.warn('RabbitMQ connection lost; reconnecting');
+    reconnect();
+  }
+
+  function reconnect(): void {
+    reconnecting ??= (async () => {
+      for (let attempt = 1; state === 'started' && !link; attempt++) {
+        try {
+          await establish();
+          log.info({ attempt }, 'connected to RabbitMQ');
+        } catch (err) {
+          if (state !== 'started') break;
+          const retryInMs = backoff(attempt, 500, 30_000);
+          log.warn({ err, attempt, retryInMs }, 'cannot connect to RabbitMQ; retrying');
+          await pause.wait(retryInMs);
+        }
+      }
+    })().finally(() => {
+      reconnecting = null;
+    });
+  }
+
+  // Publishes through a confirm channel and resolves when the broker has confirmed (or rejects).
+  function publishConfirmed(pub: ConfirmChannel, exchange: string, key: string, body: Buffer, props: Options.Publish): Promise<void> {
+    return new Promise((resolve, reject) => {
+      try {
+        pub.publish(exchange, key, body, props, (err) => (err ? reject(err) : resolve()));
+      } catch (err) {
+        reject(err);
+      }
+    });
+  }
+
+  async function publishBatch(events: OrchardEvent[]): Promise<void> {
+    const l = link;
+    if (!l) throw new Error('not connected to RabbitMQ');
+    const confirms = events.map((e) =>
+      publishConfirmed(l.pub, names.events, e.type, Buffer.from(JSON.stringify(e)), {
+        persistent: true,
+        messageId: e.id,
+        type: e.type,
+        contentType: 'application/json',
+        timestamp: Math.floor(Date.parse(e.occurredAt) / 1000),
+      }),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no publisher confirm within ${confirmTimeoutMs} ms`)), confirmTimeoutMs);
+    });
+    try {
+      await Promise.race([Promise.all(confirms), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  function settle(l: Link, msg: ConsumeMessage, how: 'ack' | 'requeue'): void {
+    try {
+      if (how === 'ack') l.ch.ack(msg);
+      else l.ch.nack(msg, false, true);
+    } catch {
+      // The channel is gone: the broker redelivers the message, which processed_events absorbs.
+    }
+  }
+
+  function onDurable(l: Link, sub: DurableSubscription, msg: ConsumeMessage | null): void {
+    if (!msg) {
+      log.warn({ consumer: sub.consumer }, 'RabbitMQ cancelled the consumer; reconnecting');
+      void l.conn.close().catch(() => {});
+      return;
+    }
+    void inflight.track(() => handleDurable(l, sub, msg));
+  }
+
+  async function handleDurable(l: Link, sub: DurableSubscription, msg: ConsumeMessage): Promise<void> {
+    const { consumer } = sub;
+    const attempt = Math.max(1, Number(msg.properties.headers?.[H.attempt]) || 1);
+    let event: OrchardEvent | null = null;
+    let outcome: DeliveryOutcome;
+    try {
+      event = parseEvent(msg.content);
+      if (!sub.types.includes(event.type)) return settle(l, msg, 'ack'); // left over from an old binding
+      outcome = (await applyOnce(o.db, consumer, event, sub.handler)) ? 'applied' : 'duplicate';
+    } catch (err) {
+      const ctx = { err, eventId: event?.id ?? msg.properties.messageId, type: event?.type ?? msg.properties.type, consumer, attempt };
+      const base = { persistent: true, messageId: msg.properties.messageId, type: msg.properties.type, contentType: 'application/json' };
+      try {
+        if (attempt >= opts.retry.maxAttempts || !event) {
+          await publishConfirmed(l.pub, names.dead, consumer, msg.content, {
+            ...base,
+            headers: {
+              [H.consumer]: consumer,
+              [H.attempt]: attempt,
+              [H.error]: errorMessage(err),
+              [H.failedAt]: new Date().toISOString(),
+              [H.deadLetterId]: uuidv7(),
+            },
+          });
+          log.error(ctx, event ? 'event handler failed for the last time; dead-lettered' : 'unreadable message dead-lettered');
+          outcome = 'dead';
+        } else {
+          const { baseMs, ms } = retryDelay(opts.retry, attempt);
+          await publishConfirmed(l.pub, '', names.retry(consumer, baseMs), msg.content, {
+            ...base,
+            expiration: String(ms),
+            headers: { [H.attempt]: attempt + 1, [H.error]: errorMessage(err) },
+          });
+          log.warn({ ...ctx, retryInMs: ms }, 'event handler failed; will retry');
+          outcome = 'retry';
+        }
+      } catch (publishErr) {
+        log.warn({ ...ctx, publishErr }, 'could not schedule the retry; message requeued');
+        return settle(l, msg, 'requeue');
+      }
+    }
+    settle(l, msg, 'ack');
+    if (event) hooks.onDelivery?.(consumer, event, outcome);
+  }
+
+  function onBroadcast(l: Link, msg: ConsumeMessage | null): void {
+    if (!msg) {
+      void l.conn.close().catch(() => {});
+      return;
+    }
+    void inflight.track(() =>
+      broadcasts.run(async () => {
+        try {
+          await subs.runBroadcast(parseEvent(msg.content), log);
+        } catch (err) {
+          log.error({ err, eventId: msg.properties.messageId, type: msg.properties.type }, 'unreadable broadcast message dropped');
+        }
+        settle(l, msg, 'ack');
+      }),
+    );
+  }
+
+  /** Runs fn on the live connection, or on a short-lived one (e.g. `orchard dlq` without a started bus). */
+  async function withConnection<T>(fn: (conn: ChannelModel) => Promise<T>): Promise<T> {
+    if (link) return fn(link.conn);
+    const conn = await openConnection();
+    try {
+      return await fn(conn);
+    } finally {
+      await conn.close().catch(() => {});
+    }
+  }
+
+  /** Runs fn on a fresh channel over a consumer's DLQ; skips consumers whose DLQ does not exist. */
+  async function overDlqs<C extends Channel>(open: (conn: ChannelModel) => Promise<C>, fn: (ch: C, consumer: string) => Promise<boolean>) {
+    const { rows } = await o.db.query<{ consumer: string }>('SELECT consumer FROM bus_consumers');
+    const consumers = [...new Set([...rows.map((r) => r.consumer), ...subs.durable.keys()])].sort();
+    await withConnection(async (conn) => {
+      for (const consumer of consumers) {
+        const ch = await open(conn);
+        ch.on('error', () => {});
+        try {
+          await ch.checkQueue(names.dlq(consumer));
+        } catch {
+          continue; // a failed check closes the channel
+        }
+        try {
+          if (!(await fn(ch, consumer))) break;
+        } finally {
+          // Messages fetched and not acked go back to the DLQ.
+          await ch.close().catch(() => {});
+        }
+      }
+    });
+  }
+
+  function toDeadLetter(consumer: string, m: GetMessage): DeadLetter {
+    const h = m.properties.headers ?? {};
+    let event: OrchardEvent;
+    try {
+      event = parseEvent(m.content);
+    } catch {
+      event = { id: m.properties.messageId ?? '', type: m.properties.type ?? 'unknown', aggregateId: null, occurredAt: '', payload: { raw: m.content.toString() } };
+    }
+    return {
+      id: String(h[H.deadLetterId] ?? m.properties.messageId),
+      consumer,
+      event,
+      error: String(h[H.error] ?? ''),
+      attempts: Number(h[H.attempt] ?? 0),
+      failedAt: String(h[H.failedAt] ?? ''),
+    };
+  }
+
+  async function deleteTopology(): Promise<void> {
+    await withConnection(async (conn) => {
+      const ch = await conn.createChannel();
+      ch.on('error', () => {});
+      try {
+        for (const q of declaredQueues) await ch.deleteQueue(q);
+        for (const x of declaredExchanges) await ch.deleteExchange(x);
+      } finally {
+        await ch.close().catch(() => {});
+      }
+    });
+  }
+
+  return {
+    kind: 'rabbitmq',
+    subscribe: (consumer, types, handler) => subs.subscribe(consumer, types, handler),
+    broadcast: (types, handler) => subs.broadcast(types, handler),
+
+    async start({ relay: withRelay, consume }) {
+      if (state !== 'new') throw new Error(`bus already ${state === 'started' ? 'started' : 'stopped'}`);
+      state = 'started';
+      consumeDurable = consume;
+      subs.freeze();
+      droppedTypes = await subs.register(o.db);
+      try {
+        await establish();
+      } catch (err) {
+        log.warn({ err }, 'RabbitMQ unavailable at start; retrying in the background');
+        reconnect();
+      }
+      if (withRelay) {
+        relay = createRelay(o.db, log, { publish: publishBatch }, opts);
+        relay.start();
+      }
+    },
+
+    nudge() {
+      relay?.nudge();
+    },
+
+    async ping() {
+      const l = link;
+      if (l) {
+        const ch = await l.conn.createChannel();
+        await ch.close();
+        return;
+      }
+      if (state === 'started') throw new Error('not connected to RabbitMQ');
+      const conn = await openConnection();
+      await conn.close();
+    },
+
+    stop() {
+      stopped ??= (async () => {
+        const wasStarted = state === 'started';
+        state = 'stopping';
+        if (!wasStarted) return;
+        pause.wake();
+        await relay?.stop();
+        await reconnecting;
+        const l = link;
+        // No new deliveries; the ones already delivered finish (and ack) before the connection closes.
+        if (l) for (const tag of l.consumerTags) await l.ch.cancel(tag).catch(() => {});
+        await inflight.drain();
+        if (o.deleteTopologyOnStop) await deleteTopology().catch((err) => log.warn({ err }, 'could not delete the topology'));
+        link = null;
+        if (l) await l.conn.close().catch(() => {});
+      })();
+      return stopped;
+    },
+
+    async listDeadLetters(limit = 50) {
+      const out: DeadLetter[] = [];
+      await overDlqs(
+        (conn) => conn.createChannel(),
+        async (ch, consumer) => {
+          while (out.length < limit) {
+            const m = await ch.get(names.dlq(consumer), { noAck: false });
+            if (!m) break;
+            out.push(toDeadLetter(consumer, m));
+          }
+          return out.length < limit;
+        },
+      );
+      return out;
+    },
+
+    async replayDeadLetters(ids) {
+      const wanted = ids ? new Set(ids) : null;
+      let replayed = 0;
+      await overDlqs(
+        (conn) => conn.createConfirmChannel(),
+        async (ch, consumer) => {
+          await ch.assertQueue(names.queue(consumer), { durable: true });
+          for (;;) {
+            const m = await ch.get(names.dlq(consumer), { noAck: false });
+            if (!m) break;
+            if (wanted && !wanted.has(toDeadLetter(consumer, m).id)) continue; // stays in the DLQ
+            const { messageId, type } = m.properties;
+            await publishConfirmed(ch, '', names.queue(consumer), m.content, {
+              persistent: true, messageId, type, contentType: 'application/json', headers: { [H.attempt]: 1 },
+            });
+            ch.ack(m);
+            replayed++;
+            if (wanted && replayed === wanted.size) return false;
+          }
+          return true;
+        },
+      );
+      return replayed;
+    },
+  };
 }

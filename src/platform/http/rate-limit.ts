@@ -19,5 +19,10 @@ export async function hit(cache: Cache, limit: Limit, subject: string): Promise<
   }
 }
 
+/** Clears subject's count for limit (e.g. a successful sign-in clears that account's failures). */
+export async function resetHits(cache: Cache, limit: Limit, subject: string): Promise<void> {
+  await cache.del(`rl:${limit.name}:${subject}`);
+}
+
 /** preHandler limiting by client IP. */
 export const limitByIp = (cache: Cache, limit: Limit) => async (req: FastifyRequest) => hit(cache, limit, req.ip);

@@ -1,0 +1,132 @@
+// Consumer side shared by both buses: the subscription registry, the exactly-once wrapper of
+// durable handlers, and broadcast dispatch.
+import type { Db, Queryable } from '../db/index.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { BroadcastHandler, DurableHandler, OrchardEvent } from './index.ts';
+
+export interface DurableSubscription {
+  consumer: string;
+  types: string[];
+  handler: DurableHandler;
+}
+
+// Consumer names become queue names; types become routing keys, taken literally (no * or # wildcards,
+// which the embedded bus could not honour).
+const CONSUMER = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+const TYPE = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+
+export class Subscriptions {
+  readonly durable = new Map<string, DurableSubscription>();
+  private readonly broadcasts: { types: Set<string>; handler: BroadcastHandler }[] = [];
+  private frozen = false;
+
+  subscribe(consumer: string, types: string[], handler: DurableHandler): void {
+    this.assertOpen();
+    if (consumer.length > 100 || !CONSUMER.test(consumer)) throw new Error(`invalid consumer name "${consumer}"`);
+    if (this.durable.has(consumer)) throw new Error(`consumer "${consumer}" is already subscribed`);
+    this.durable.set(consumer, { consumer, types: checkTypes(types), handler });
+  }
+
+  broadcast(types: string[], handler: BroadcastHandler): void {
+    this.assertOpen();
+    this.broadcasts.push({ types: new Set(checkTypes(types)), handler });
+  }
+
+  /** Subscriptions are fixed once the bus starts (RabbitMQ bindings are declared then). */
+  freeze(): void {
+    this.frozen = true;
+  }
+
+  get hasBroadcasts(): boolean {
+    return this.broadcasts.length > 0;
+  }
+
+  broadcastTypes(): string[] {
+    return [...new Set(this.broadcasts.flatMap((b) => [...b.types]))];
+  }
+
+  /** Runs this process's broadcast handlers for the event; failures are logged, never retried. */
+  async runBroadcast(event: OrchardEvent, logger: Logger): Promise<void> {
+    await Promise.all(
+      this.broadcasts
+        .filter((b) => b.types.has(event.type))
+        .map(async (b) => {
+          try {
+            await b.handler(event);
+          } catch (err) {
+            logger.error({ err, eventId: event.id, type: event.type }, 'broadcast handler failed');
+          }
+        }),
+    );
+  }
+
+  /**
+   * Records the durable consumers and their types in bus_consumers (the deployment's view of who
+   * wants what). Returns, per consumer, the types it took before and no longer does.
+   */
+  async register(db: Db): Promise<Map<string, string[]>> {
+    const dropped = new Map<string, string[]>();
+    for (const sub of this.durable.values()) {
+      const old = await db.query<{ types: string[] }>('SELECT types FROM bus_consumers WHERE consumer = $1', [sub.consumer]);
+      const gone = (old.rows[0]?.types ?? []).filter((t) => !sub.types.includes(t));
+      if (gone.length) dropped.set(sub.consumer, gone);
+      await db.query(
+        `INSERT INTO bus_consumers (consumer, types) VALUES ($1, $2)
+         ON CONFLICT (consumer) DO UPDATE SET types = EXCLUDED.types, updated_at = now()`,
+        [sub.consumer, sub.types],
+      );
+    }
+    return dropped;
+  }
+
+  private assertOpen(): void {
+    if (this.frozen) throw new Error('subscribe and broadcast must be called before start()');
+  }
+}
+
+function checkTypes(types: string[]): string[] {
+  if (!types.length) throw new Error('at least one event type is required');
+  for (const t of types) if (!TYPE.test(t)) throw new Error(`invalid event type "${t}"`);
+  return [...new Set(types)];
+}
+
+/**
+ * The exactly-once step, inside the caller's transaction: records (consumer, event) as processed and,
+ * only if it was not already, applies the handler. Both commit together or not at all.
+ * Returns false when the event had already been processed (a redelivery).
+ */
+export async function processOnce(q: Queryable, consumer: string, event: OrchardEvent, handler: DurableHandler): Promise<boolean> {
+  const first = await q.query(
+    'INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+    [consumer, event.id],
+  );
+  if (first.rowCount === 0) return false;
+  await handler(event, q);
+  return true;
+}
+
+export function applyOnce(db: Db, consumer: string, event: OrchardEvent, handler: DurableHandler): Promise<boolean> {
+  return db.tx((q) => processOnce(q, consumer, event, handler));
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export const isUuid = (s: string) => UUID.test(s);
+
+/** Decodes a message body, refusing anything that is not an OrchardEvent. */
+export function parseEvent(body: Buffer | string): OrchardEvent {
+  const e = JSON.parse(body.toString()) as Partial<OrchardEvent> | null;
+  if (
+    !e || typeof e !== 'object' || typeof e.id !== 'string' || !isUuid(e.id) || typeof e.type !== 'string' ||
+    typeof e.occurredAt !== 'string' || !e.payload || typeof e.payload !== 'object'
+  ) {
+    throw new Error('message is not an Orchard event');
+  }
+  return { id: e.id, type: e.type, aggregateId: e.aggregateId ?? null, occurredAt: e.occurredAt, payload: e.payload };
+}
+
+/** Error text kept with a retry or dead letter. */
+export function errorMessage(err: unknown): string {
+  const text = err instanceof Error ? err.message || err.name : String(err);
+  return text.length > 2000 ? text.slice(0, 2000) + '…' : text;
+}
