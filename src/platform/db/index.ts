@@ -67,10 +67,12 @@ export function copyTextLine(values: unknown[]): string {
 
 function copyTextValue(v: unknown): string {
   if (v === null || v === undefined) return '\\N';
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (v instanceof Date) return v.toISOString();
   if (Array.isArray(v)) v = pgArrayLiteral(v);
   else if (typeof v === 'object') v = JSON.stringify(v);
-  return String(v).replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+  const s = String(v);
+  return /[\\\t\n\r]/.test(s) ? s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r') : s;
 }
 
 /** text[] literal: {"a","b \\"c\\""} */

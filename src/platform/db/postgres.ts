@@ -43,15 +43,22 @@ export function createPostgresDb(url: string, opts: { max?: number } = {}): Db {
       let count = 0;
       try {
         const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
-        const lines = Readable.from(
+        // ~64 KiB chunks: one CopyData message and socket write per row costs more than the row itself.
+        const chunks = Readable.from(
           (function* () {
+            let chunk = '';
             for (const row of rows) {
               count++;
-              yield copyTextLine(row);
+              chunk += copyTextLine(row);
+              if (chunk.length >= 65_536) {
+                yield chunk;
+                chunk = '';
+              }
             }
+            if (chunk) yield chunk;
           })(),
         );
-        await pipeline(lines, stream);
+        await pipeline(chunks, stream);
         return count;
       } finally {
         client.release();

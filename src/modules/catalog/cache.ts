@@ -1,0 +1,189 @@
+// Hot reads of the catalog, in two layers:
+//   L1  in this process (lru-cache, a few seconds): answers without any await;
+//   L2  the shared cache port (Redis in production): survives across processes, longer TTLs.
+// Values are pre-serialised JSON strings, sent as they are. '' means "no public app here" (negative entry).
+//
+// Invalidation runs twice for each change: in the writing process right after its commit, and in every
+// process from the app.changed broadcast. Each run drops the app's L1 entries and its L2 detail and bundle
+// keys, and gives the browse scopes of its categories (and of "all categories") a new generation: browse
+// page keys contain the generation, so a bump orphans every cached page of that scope at once.
+// A fill that started before an invalidation seen by this process is not stored.
+import { randomBytes } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import type { Cache } from '../../platform/cache/index.ts';
+import type { Logger } from '../../platform/observability/logger.ts';
+
+export interface AppKeys {
+  appId: string;
+  /** Absent when another module reports the change: the bundle -> id mapping never changes for a live app. */
+  bundleId?: string;
+  /** Categories whose browse pages may show this app (before and after the change). */
+  categories: string[];
+}
+
+/** The generation scope of browse pages that span every category. */
+export const ALL_CATEGORIES = '*';
+
+const TTL = {
+  l1Ms: 5_000,
+  detailMs: 10 * 60_000,
+  negativeMs: 30_000,
+  pageMs: 30_000,
+  l1PageMs: 2_000,
+  l1GenerationMs: 1_000,
+};
+
+const key = {
+  detail: (id: string) => `cat:app:${id}`,
+  bundle: (bundleId: string) => `cat:bundle:${bundleId}`,
+  generation: (scope: string) => `cat:gen:${scope}`,
+  page: (scope: string, generation: string, pageKey: string) => `cat:browse:${scope}:${generation}:${pageKey}`,
+};
+
+export class CatalogCache {
+  private readonly details = new LRUCache<string, string>({ max: 50_000, ttl: TTL.l1Ms });
+  private readonly bundles = new LRUCache<string, string>({ max: 50_000, ttl: TTL.l1Ms });
+  private readonly pages = new LRUCache<string, string>({ max: 2_000, ttl: TTL.l1PageMs });
+  private readonly generations = new LRUCache<string, string>({ max: 1_000, ttl: TTL.l1GenerationMs });
+  private readonly inflight = new Map<string, Promise<string>>();
+  /** Sequence number of the last invalidation of each app seen here, to refuse fills that raced with it. */
+  private readonly invalidatedAt = new LRUCache<string, number>({ max: 20_000, ttl: 60_000 });
+  private sequence = 0;
+
+  constructor(
+    private readonly shared: Cache,
+    private readonly logger: Logger,
+  ) {}
+
+  /** L1 only, synchronous: the hot path. undefined = not in L1. */
+  peekDetail(appId: string): string | undefined {
+    return this.details.get(appId);
+  }
+
+  peekBundle(bundleId: string): string | undefined {
+    return this.bundles.get(bundleId);
+  }
+
+  /** The public detail JSON of an app ('' when it is not public), loading it at most once at a time per process. */
+  async detail(appId: string, load: () => Promise<string>): Promise<string> {
+    const l1 = this.details.get(appId);
+    if (l1 !== undefined) return l1;
+    const l2 = await this.sharedGet(key.detail(appId));
+    if (l2 !== null) {
+      this.details.set(appId, l2);
+      return l2;
+    }
+    return this.singleFlight(`d:${appId}`, async () => {
+      const started = this.sequence;
+      const json = await load();
+      if (!this.invalidatedSince(appId, started)) {
+        this.details.set(appId, json);
+        await this.sharedSet(key.detail(appId), json, json === '' ? TTL.negativeMs : TTL.detailMs);
+      }
+      return json;
+    });
+  }
+
+  /** Bundle id -> app id ('' when no app has it). Bundle ids never change, so only the negative entry ever goes stale. */
+  async bundle(bundleId: string, load: () => Promise<string>): Promise<string> {
+    const l1 = this.bundles.get(bundleId);
+    if (l1 !== undefined) return l1;
+    const l2 = await this.sharedGet(key.bundle(bundleId));
+    if (l2 !== null) {
+      this.bundles.set(bundleId, l2);
+      return l2;
+    }
+    return this.singleFlight(`b:${bundleId}`, async () => {
+      const id = await load();
+      this.bundles.set(bundleId, id);
+      await this.sharedSet(key.bundle(bundleId), id, id === '' ? TTL.negativeMs : TTL.detailMs);
+      return id;
+    });
+  }
+
+  /** A browse page: cached briefly under the current generation of its category scope. */
+  async page(scope: string, pageKey: string, load: () => Promise<string>): Promise<string> {
+    const generation = await this.generation(scope);
+    const k = key.page(scope, generation, pageKey);
+    const l1 = this.pages.get(k);
+    if (l1 !== undefined) return l1;
+    const l2 = await this.sharedGet(k);
+    if (l2 !== null) {
+      this.pages.set(k, l2);
+      return l2;
+    }
+    return this.singleFlight(`p:${k}`, async () => {
+      const json = await load();
+      if ((await this.generation(scope)) === generation) {
+        this.pages.set(k, json);
+        await this.sharedSet(k, json, TTL.pageMs);
+      }
+      return json;
+    });
+  }
+
+  /** Drops this app from both layers and orphans the browse pages of its categories. Idempotent. */
+  async invalidate(app: AppKeys): Promise<void> {
+    this.invalidatedAt.set(app.appId, ++this.sequence);
+    this.details.delete(app.appId);
+    this.pages.clear();
+    this.generations.clear();
+    const keys = [key.detail(app.appId)];
+    if (app.bundleId) {
+      this.bundles.delete(app.bundleId);
+      keys.push(key.bundle(app.bundleId));
+    }
+    const scopes = [...new Set([...app.categories, ALL_CATEGORIES])];
+    await Promise.all([this.sharedDel(...keys), ...scopes.map((s) => this.sharedSet(key.generation(s), newGeneration()))]);
+  }
+
+  private invalidatedSince(appId: string, sequence: number): boolean {
+    return (this.invalidatedAt.get(appId) ?? 0) > sequence;
+  }
+
+  private async generation(scope: string): Promise<string> {
+    const l1 = this.generations.get(scope);
+    if (l1 !== undefined) return l1;
+    const generation = (await this.sharedGet(key.generation(scope))) ?? '0';
+    this.generations.set(scope, generation);
+    return generation;
+  }
+
+  private singleFlight(k: string, fn: () => Promise<string>): Promise<string> {
+    let p = this.inflight.get(k);
+    if (!p) {
+      p = fn().finally(() => this.inflight.delete(k));
+      this.inflight.set(k, p);
+    }
+    return p;
+  }
+
+  // The shared cache is an accelerator: when it fails, reads fall through to the database and the
+  // failure is logged, rather than failing the request.
+  private async sharedGet(k: string): Promise<string | null> {
+    try {
+      return await this.shared.get(k);
+    } catch (err) {
+      this.logger.warn({ err, key: k }, 'catalog cache read failed');
+      return null;
+    }
+  }
+
+  private async sharedSet(k: string, value: string, ttlMs?: number): Promise<void> {
+    try {
+      await this.shared.set(k, value, ttlMs);
+    } catch (err) {
+      this.logger.warn({ err, key: k }, 'catalog cache write failed');
+    }
+  }
+
+  private async sharedDel(...keys: string[]): Promise<void> {
+    try {
+      await this.shared.del(...keys);
+    } catch (err) {
+      this.logger.error({ err, keys }, 'catalog cache invalidation failed; entries expire by TTL');
+    }
+  }
+}
+
+const newGeneration = () => `${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
