@@ -11,6 +11,8 @@ declare module 'autocannon' {
     url: string;
     connections?: number;
     duration?: number;
+    /** Stop after this many requests instead of after duration. */
+    amount?: number;
     timeout?: number;
     requests?: Request[];
   }
@@ -36,5 +38,8 @@ declare module 'autocannon' {
     requests: Histogram & { sent: number };
   }
   function autocannon(opts: Options): Promise<Result>;
+  namespace autocannon {
+    export type { Result };
+  }
   export default autocannon;
 }

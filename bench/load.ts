@@ -12,6 +12,8 @@ export interface LoadSpec {
   warmupSeconds: number;
   durationSeconds: number;
   requests: BenchRequest[];
+  /** Send every request of the pool once, in order, before the warm-up (fills caches); measured as `prime`. */
+  prime?: boolean;
 }
 
 export interface LoadResult {
@@ -24,6 +26,8 @@ export interface LoadResult {
   non2xx: number;
   statusCodes: Record<string, number>;
   seconds: number;
+  /** The priming pass, when the spec asked for one: every request distinct, so every read is a cache miss. */
+  prime?: Omit<LoadResult, 'prime'>;
 }
 
 const spec: LoadSpec = JSON.parse(readFileSync(process.argv[2], 'utf8'));
@@ -36,6 +40,18 @@ const pool: Request[] = spec.requests.map((r) => {
 });
 if (pool.length === 0) throw new Error('the scenario produced no requests');
 
+const summarise = (r: autocannon.Result): Omit<LoadResult, 'prime'> => ({
+  requestsPerSecond: r.requests.total / Math.max(r.duration, 0.001),
+  p50Ms: r.latency.p50,
+  p99Ms: r.latency.p99,
+  requests: r.requests.total,
+  errors: r.errors,
+  timeouts: r.timeouts,
+  non2xx: r.non2xx,
+  statusCodes: Object.fromEntries(Object.entries(r.statusCodeStats).map(([code, s]) => [code, s.count])),
+  seconds: r.duration,
+});
+
 const run = (duration: number) =>
   autocannon({
     url: spec.url,
@@ -45,17 +61,20 @@ const run = (duration: number) =>
     requests: [{ setupRequest: (req) => ({ ...req, ...pool[Math.floor(Math.random() * pool.length)] }) }],
   });
 
+let prime: LoadResult['prime'];
+if (spec.prime) {
+  let next = 0;
+  prime = summarise(
+    await autocannon({
+      url: spec.url,
+      connections: spec.connections,
+      amount: pool.length,
+      timeout: 10,
+      requests: [{ setupRequest: (req) => ({ ...req, ...pool[next++ % pool.length] }) }],
+    }),
+  );
+}
 if (spec.warmupSeconds > 0) await run(spec.warmupSeconds);
-const r = await run(spec.durationSeconds);
-const result: LoadResult = {
-  requestsPerSecond: r.requests.average,
-  p50Ms: r.latency.p50,
-  p99Ms: r.latency.p99,
-  requests: r.requests.total,
-  errors: r.errors,
-  timeouts: r.timeouts,
-  non2xx: r.non2xx,
-  statusCodes: Object.fromEntries(Object.entries(r.statusCodeStats).map(([code, s]) => [code, s.count])),
-  seconds: r.duration,
-};
+const measured = await run(spec.durationSeconds);
+const result: LoadResult = { ...summarise(measured), requestsPerSecond: measured.requests.average, prime };
 process.stdout.write(JSON.stringify(result) + '\n');

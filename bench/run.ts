@@ -220,6 +220,7 @@ async function runScenario(scenario: Scenario, server: Server, sample: Sample): 
     warmupSeconds: options.warmup,
     durationSeconds: options.duration,
     requests,
+    prime: scenario.prime,
   };
   const specFile = path.join(BENCH_DIR, `load-${scenario.name}.json`);
   await writeFile(specFile, JSON.stringify(spec));
@@ -241,6 +242,13 @@ async function runScenario(scenario: Scenario, server: Server, sample: Sample): 
   if (scenario.name === 'hello') helloRps = result.requestsPerSecond;
   const pctOfHello = helloRps ? (result.requestsPerSecond / helloRps) * 100 : null;
   return { scenario: scenario.name, what: scenario.what, target: server.name, pool: requests.length, rssPeakMb: rssPeak, pctOfHello, ...result };
+}
+
+/** The priming pass of a scenario as a row of its own: every request distinct, every read a cache miss. */
+function coldRow(r: ScenarioResult): ScenarioResult | null {
+  if (!r.prime) return null;
+  const pctOfHello = helloRps ? (r.prime.requestsPerSecond / helloRps) * 100 : null;
+  return { ...r, ...r.prime, scenario: `${r.scenario}:cold`, what: `${r.what} (priming pass: each request once, cache misses)`, pctOfHello, prime: undefined };
 }
 
 // ---------------------------------------------------------------- output
@@ -311,8 +319,14 @@ async function main() {
     console.log(`orchard ready (${dbLabel}${process.env.REDIS_URL ? ', redis' : ''}${process.env.AMQP_URL ? ', rabbitmq' : ''}); idle RSS ${fmt.mb(rssMb(server.child.pid))} MB`);
     try {
       for (const s of orchardScenarios) {
-        results.push(await runScenario(s, server, sample));
-        printScenario(results[results.length - 1]);
+        const r = await runScenario(s, server, sample);
+        const cold = coldRow(r);
+        if (cold) {
+          results.push(cold);
+          printScenario(cold);
+        }
+        results.push(r);
+        printScenario(r);
       }
     } finally {
       await stop(server.child);

@@ -26,6 +26,8 @@ export interface Scenario {
   /** hello = the bare Fastify baseline; orchard = `orchard serve` on the seeded catalog. */
   target: 'hello' | 'orchard';
   what: string;
+  /** Cache-backed reads: request the whole pool once first (reported as `<name>:cold`), then measure warm. */
+  prime?: boolean;
   requests(ctx: ScenarioContext): BenchRequest[] | Promise<BenchRequest[]>;
 }
 
@@ -42,6 +44,7 @@ export const SCENARIOS: Scenario[] = [
     name: 'app-by-id',
     target: 'orchard',
     what: 'GET /api/v1/apps/:id, uniform over the published apps',
+    prime: true,
     requests: ({ sample }) => sample.publishedAppIds.map((id) => ({ path: `/api/v1/apps/${id}` })),
   },
   {

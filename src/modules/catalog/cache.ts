@@ -1,7 +1,8 @@
 // Hot reads of the catalog, in two layers:
 //   L1  in this process (lru-cache, a few seconds): answers without any await;
 //   L2  the shared cache port (Redis in production): survives across processes, longer TTLs.
-// Values are pre-serialised JSON strings, sent as they are. '' means "no public app here" (negative entry).
+// Values are pre-serialised JSON, sent as they are. An empty value means "no public app here" (negative entry).
+// App details are kept as Buffers: off the V8 heap, so a large L1 does not turn into garbage-collector work.
 //
 // Invalidation runs twice for each change: in the writing process right after its commit, and in every
 // process from the app.changed broadcast. Each run drops the app's L1 entries and its L2 detail and bundle
@@ -25,13 +26,16 @@ export interface AppKeys {
 export const ALL_CATEGORIES = '*';
 
 const TTL = {
-  l1Ms: 5_000,
+  l1Ms: 30_000, // a safety net only: every change is invalidated explicitly (after commit and by broadcast)
   detailMs: 10 * 60_000,
   negativeMs: 30_000,
   pageMs: 30_000,
   l1PageMs: 2_000,
   l1GenerationMs: 1_000,
 };
+
+const L1_DETAIL_BYTES = 256 * 1024 * 1024;
+const NOT_PUBLIC = Buffer.alloc(0);
 
 const key = {
   detail: (id: string) => `cat:app:${id}`,
@@ -41,11 +45,13 @@ const key = {
 };
 
 export class CatalogCache {
-  private readonly details = new LRUCache<string, string>({ max: 50_000, ttl: TTL.l1Ms });
+  // Bounded by bytes, not entries: detail JSON varies from 1 to 10+ KB (prices of every storefront).
+  private readonly details = new LRUCache<string, Buffer>({ maxSize: L1_DETAIL_BYTES, sizeCalculation: (b) => b.length + 64, ttl: TTL.l1Ms });
   private readonly bundles = new LRUCache<string, string>({ max: 50_000, ttl: TTL.l1Ms });
   private readonly pages = new LRUCache<string, string>({ max: 2_000, ttl: TTL.l1PageMs });
   private readonly generations = new LRUCache<string, string>({ max: 1_000, ttl: TTL.l1GenerationMs });
   private readonly inflight = new Map<string, Promise<string>>();
+  private readonly inflightBuffers = new Map<string, Promise<Buffer>>();
   /** Sequence number of the last invalidation of each app seen here, to refuse fills that raced with it. */
   private readonly invalidatedAt = new LRUCache<string, number>({ max: 20_000, ttl: 60_000 });
   private sequence = 0;
@@ -56,7 +62,7 @@ export class CatalogCache {
   ) {}
 
   /** L1 only, synchronous: the hot path. undefined = not in L1. */
-  peekDetail(appId: string): string | undefined {
+  peekDetail(appId: string): Buffer | undefined {
     return this.details.get(appId);
   }
 
@@ -64,23 +70,24 @@ export class CatalogCache {
     return this.bundles.get(bundleId);
   }
 
-  /** The public detail JSON of an app ('' when it is not public), loading it at most once at a time per process. */
-  async detail(appId: string, load: () => Promise<string>): Promise<string> {
+  /** The public detail JSON of an app (empty when it is not public), loading it at most once at a time per process. */
+  async detail(appId: string, load: () => Promise<string>): Promise<Buffer> {
     const l1 = this.details.get(appId);
     if (l1 !== undefined) return l1;
-    const l2 = await this.sharedGet(key.detail(appId));
+    const l2 = await this.sharedGetBuffer(key.detail(appId));
     if (l2 !== null) {
       this.details.set(appId, l2);
       return l2;
     }
-    return this.singleFlight(`d:${appId}`, async () => {
+    return this.singleFlightBuffer(`d:${appId}`, async () => {
       const started = this.sequence;
       const json = await load();
+      const body = json === '' ? NOT_PUBLIC : Buffer.from(json);
       if (!this.invalidatedSince(appId, started)) {
-        this.details.set(appId, json);
+        this.details.set(appId, body);
         await this.sharedSet(key.detail(appId), json, json === '' ? TTL.negativeMs : TTL.detailMs);
       }
-      return json;
+      return body;
     });
   }
 
@@ -150,12 +157,11 @@ export class CatalogCache {
   }
 
   private singleFlight(k: string, fn: () => Promise<string>): Promise<string> {
-    let p = this.inflight.get(k);
-    if (!p) {
-      p = fn().finally(() => this.inflight.delete(k));
-      this.inflight.set(k, p);
-    }
-    return p;
+    return shareInFlight(this.inflight, k, fn);
+  }
+
+  private singleFlightBuffer(k: string, fn: () => Promise<Buffer>): Promise<Buffer> {
+    return shareInFlight(this.inflightBuffers, k, fn);
   }
 
   // The shared cache is an accelerator: when it fails, reads fall through to the database and the
@@ -163,6 +169,15 @@ export class CatalogCache {
   private async sharedGet(k: string): Promise<string | null> {
     try {
       return await this.shared.get(k);
+    } catch (err) {
+      this.logger.warn({ err, key: k }, 'catalog cache read failed');
+      return null;
+    }
+  }
+
+  private async sharedGetBuffer(k: string): Promise<Buffer | null> {
+    try {
+      return await this.shared.getBuffer(k);
     } catch (err) {
       this.logger.warn({ err, key: k }, 'catalog cache read failed');
       return null;
@@ -184,6 +199,16 @@ export class CatalogCache {
       this.logger.error({ err, keys }, 'catalog cache invalidation failed; entries expire by TTL');
     }
   }
+}
+
+/** Concurrent callers of the same key share one call of fn. */
+function shareInFlight<T>(inflight: Map<string, Promise<T>>, k: string, fn: () => Promise<T>): Promise<T> {
+  let p = inflight.get(k);
+  if (!p) {
+    p = fn().finally(() => inflight.delete(k));
+    inflight.set(k, p);
+  }
+  return p;
 }
 
 const newGeneration = () => `${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;

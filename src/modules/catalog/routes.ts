@@ -21,7 +21,7 @@ const errors = { '4xx': S.ErrorBody };
 const authed = [{ session: [] }];
 
 /** Sends JSON that is already serialised: no serializer runs. */
-function sendJson(reply: FastifyReply, json: string): FastifyReply {
+function sendJson(reply: FastifyReply, json: string | Buffer): FastifyReply {
   return reply.type(JSON_TYPE).send(json);
 }
 
@@ -42,9 +42,9 @@ const publicRoutes: FastifyPluginAsyncTypebox<Options> = async (app, { guards, s
   const tags = ['catalog'];
 
   /** Slow path of app detail: shared cache or database; a non-public app only for its developer or an admin. */
-  async function answerDetail(req: FastifyRequest, reply: FastifyReply, appId: string, l1?: string): Promise<void> {
-    const json = l1 === '' ? '' : await service.publicDetail(appId);
-    if (json) {
+  async function answerDetail(req: FastifyRequest, reply: FastifyReply, appId: string, l1?: Buffer): Promise<void> {
+    const json = l1 ?? (await service.publicDetail(appId));
+    if (json.length) {
       sendJson(reply, json);
       return;
     }
@@ -79,7 +79,7 @@ const publicRoutes: FastifyPluginAsyncTypebox<Options> = async (app, { guards, s
     { schema: { tags, summary: 'App detail (published apps; drafts for their developer and admins)', params: S.IdParams, response: { 200: S.PublicApp, ...errors } } },
     (req, reply) => {
       const l1 = service.peekPublicDetail(req.params.id);
-      if (l1) {
+      if (l1?.length) {
         sendJson(reply, l1);
         return;
       }
@@ -93,7 +93,7 @@ const publicRoutes: FastifyPluginAsyncTypebox<Options> = async (app, { guards, s
     (req, reply) => {
       const known = service.peekAppIdForBundle(req.params.bundleId);
       const l1 = known ? service.peekPublicDetail(known) : undefined;
-      if (l1) {
+      if (l1?.length) {
         sendJson(reply, l1);
         return;
       }

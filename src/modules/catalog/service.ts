@@ -108,13 +108,13 @@ export class CatalogService {
     return (await this.ref()).storefrontsJson;
   }
 
-  /** The public detail JSON if this process holds it (no await: the hot path). '' = known not public. */
-  peekPublicDetail(appId: string): string | undefined {
+  /** The public detail JSON if this process holds it (no await: the hot path). Empty = known not public. */
+  peekPublicDetail(appId: string): Buffer | undefined {
     return this.cache.peekDetail(appId);
   }
 
-  /** The public detail JSON of a published app; '' when there is no published app with this id. */
-  publicDetail(appId: string): Promise<string> {
+  /** The public detail JSON of a published app; empty when there is no published app with this id. */
+  publicDetail(appId: string): Promise<Buffer> {
     return this.cache.detail(appId, async () => {
       this.metrics.detailLoads.inc();
       const [ref, row] = await Promise.all([this.ref(), reads.loadAppDetailRow(this.deps.db, appId)]);

@@ -2,6 +2,8 @@
 export interface Cache {
   readonly kind: 'redis' | 'memory';
   get(key: string): Promise<string | null>;
+  /** The same value as bytes: for bodies sent as they are, with no decode and re-encode. */
+  getBuffer(key: string): Promise<Buffer | null>;
   /** ttlMs omitted = no expiry. */
   set(key: string, value: string, ttlMs?: number): Promise<void>;
   del(...keys: string[]): Promise<void>;

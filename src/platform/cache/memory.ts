@@ -13,6 +13,10 @@ export function createMemoryCache(maxEntries = 200_000): Cache {
     async get(key) {
       return lru.get(key) ?? null;
     },
+    async getBuffer(key) {
+      const v = lru.get(key);
+      return v === undefined ? null : Buffer.from(v);
+    },
     async set(key, value, ttlMs) {
       lru.set(key, value, ttlMs ? { ttl: ttlMs } : undefined);
     },

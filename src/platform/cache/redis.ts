@@ -15,6 +15,7 @@ export function createRedisCache(url: string, keyPrefix = 'orchard:'): Cache {
   return {
     kind: 'redis',
     get: (key) => redis.get(key),
+    getBuffer: (key) => redis.getBuffer(key),
     async set(key, value, ttlMs) {
       if (ttlMs) await redis.set(key, value, 'PX', ttlMs);
       else await redis.set(key, value);
