@@ -116,6 +116,16 @@ for (const kind of kinds()) {
       assert.equal((await me(res.json().session.token)).statusCode, 200);
     });
 
+    test('metrics count registrations and sign-ins by outcome', async () => {
+      const { user, password } = await registerUser(app);
+      await login(user.email, password);
+      await login(user.email, 'not-the-password');
+      const body = (await app.inject('/metrics')).body;
+      assert.match(body, /identity_registrations_total [1-9]/);
+      assert.match(body, /identity_logins_total\{outcome="success"\} [1-9]/);
+      assert.match(body, /identity_logins_total\{outcome="failure"\} [1-9]/);
+    });
+
     test('login: wrong password and unknown email get the same 401', async () => {
       const { user } = await registerUser(app);
       const wrong = await login(user.email, 'not the password');

@@ -31,7 +31,7 @@ export interface IdentityDeps extends Infra {
 }
 
 export function createIdentity(deps: IdentityDeps) {
-  const service = createIdentityService({ db: deps.db, cache: deps.cache, bus: deps.bus, sessionTtlMs: deps.config.sessionTtlMs });
+  const service = createIdentityService({ db: deps.db, cache: deps.cache, bus: deps.bus, metrics: deps.metrics, sessionTtlMs: deps.config.sessionTtlMs });
   const limits = Object.fromEntries(
     Object.entries(DEFAULT_LIMITS).map(([k, d]) => [k, { ...d, ...deps.limits?.[k as keyof IdentityLimits] }]),
   ) as unknown as IdentityLimits;

@@ -4,6 +4,7 @@ import type { Db, Queryable } from '../../platform/db/index.ts';
 import type { Cache } from '../../platform/cache/index.ts';
 import { recordEvent, type Bus } from '../../platform/bus/index.ts';
 import type { Principal, Role } from '../../platform/http/auth.ts';
+import type { Metrics } from '../../platform/observability/metrics.ts';
 import { hashPassword, verifyAgainstDummy, verifyPassword } from './passwords.ts';
 
 /** The storefront countries (the catalog's `storefronts` table, which is created after identity's tables). */
@@ -131,8 +132,10 @@ function nonBlank(field: string, value: string): string {
   return v;
 }
 
-export function createIdentityService(deps: { db: Db; cache: Cache; bus: Bus; sessionTtlMs: number }) {
+export function createIdentityService(deps: { db: Db; cache: Cache; bus: Bus; metrics: Metrics; sessionTtlMs: number }) {
   const { db, cache, bus, sessionTtlMs } = deps;
+  const registrations = deps.metrics.counter('identity_registrations_total', 'Accounts created');
+  const logins = deps.metrics.counter('identity_logins_total', 'Sign-in attempts by outcome', ['outcome']);
 
   async function openSession(q: Queryable, userId: string, client: ClientInfo): Promise<Session> {
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
@@ -205,6 +208,7 @@ export function createIdentityService(deps: { db: Db; cache: Cache; bus: Bus; se
         return { user, session: await openSession(q, user.id, client) };
       });
       bus.nudge();
+      registrations.inc();
       return result;
     },
 
@@ -214,6 +218,7 @@ export function createIdentityService(deps: { db: Db; cache: Cache; bus: Bus; se
         [email],
       );
       const ok = rows[0] ? await verifyPassword(rows[0].password_hash, password) : await verifyAgainstDummy(password);
+      logins.inc({ outcome: ok ? 'success' : 'failure' });
       if (!ok) throw new IdentityError('INVALID_CREDENTIALS', 'The email or password is wrong.');
       const session = await openSession(db, rows[0].id, client);
       return { user: (await service.getUser(rows[0].id))!, session };
