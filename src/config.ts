@@ -80,22 +80,29 @@ export interface Infra {
   close(): Promise<void>;
 }
 
+export interface InfraOptions {
+  logger?: Logger;
+  /** Embedded database in memory instead of under the data dir (tests). */
+  inMemoryDb?: boolean;
+  /** RabbitMQ: delete the exchanges and queues this process declared when it stops (tests). */
+  deleteBusTopologyOnStop?: boolean;
+  /** Database pool size (PostgreSQL). */
+  dbPoolSize?: number;
+}
+
 /** The only place that chooses adapters: a URL present means the production part, absent means embedded. */
-export async function createInfra(config: Config, opts: { logger?: Logger } = {}): Promise<Infra> {
+export async function createInfra(config: Config, opts: InfraOptions = {}): Promise<Infra> {
   const logger = opts.logger ?? createLogger(config.logLevel, config.prettyLogs);
   const db = config.databaseUrl
-    ? createPostgresDb(config.databaseUrl)
-    : await createPgliteDb(path.join(config.dataDir, 'pglite'));
+    ? createPostgresDb(config.databaseUrl, { max: opts.dbPoolSize })
+    : await createPgliteDb(opts.inMemoryDb ? undefined : path.join(config.dataDir, 'pglite'));
   const cache = config.redisUrl ? createRedisCache(config.redisUrl, `${config.namespace}:`) : createMemoryCache();
   const bus = config.amqpUrl
-    ? createRabbitBus({ db, url: config.amqpUrl, namespace: config.namespace, logger })
+    ? createRabbitBus({ db, url: config.amqpUrl, namespace: config.namespace, logger, deleteTopologyOnStop: opts.deleteBusTopologyOnStop })
     : createInProcessBus({ db, logger });
   const blobs = createFsBlobs(path.join(config.dataDir, 'blobs'));
   const metrics = createMetrics();
-  logger.info(
-    { db: db.kind, cache: cache.kind, bus: bus.kind, dataDir: config.dataDir },
-    'infrastructure ready',
-  );
+  logger.info({ db: db.kind, cache: cache.kind, bus: bus.kind, dataDir: config.dataDir }, 'infrastructure ready');
   return {
     db,
     cache,

@@ -5,17 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { Redis } from 'ioredis';
-import { loadConfig, type Config, type Infra } from '../../src/config.ts';
-import { createPgliteDb } from '../../src/platform/db/pglite.ts';
-import { createPostgresDb } from '../../src/platform/db/postgres.ts';
-import { migrate, type Db } from '../../src/platform/db/index.ts';
-import { createMemoryCache } from '../../src/platform/cache/memory.ts';
-import { createRedisCache } from '../../src/platform/cache/redis.ts';
-import { createInProcessBus } from '../../src/platform/bus/inprocess.ts';
-import { createRabbitBus } from '../../src/platform/bus/rabbitmq.ts';
-import { createFsBlobs } from '../../src/platform/blobs/filesystem.ts';
-import { createLogger } from '../../src/platform/observability/logger.ts';
-import { createMetrics } from '../../src/platform/observability/metrics.ts';
+import { createInfra, loadConfig, type Config, type Infra } from '../../src/config.ts';
+import { migrate } from '../../src/platform/db/index.ts';
 import { migrationDirs } from '../../src/app.ts';
 
 export type Kind = 'embedded' | 'production';
@@ -66,24 +57,14 @@ export async function createTestInfra(kind: Kind, overrides: Partial<Config> = {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'orchard-test-'));
   const namespace = `orchard-${unique()}`;
   const config = loadConfig({}, { dataDir, namespace, logLevel: process.env.TEST_LOG_LEVEL ?? 'silent', demo: { apps: 0, users: 0 }, ...overrides });
-  const logger = createLogger(config.logLevel);
   const cleanups: (() => Promise<void>)[] = [() => rm(dataDir, { recursive: true, force: true })];
 
-  let db: Db;
   if (kind === 'production') {
     const scratch = await createScratchDatabase();
     cleanups.push(scratch.drop);
     config.databaseUrl = scratch.url;
     config.redisUrl = productionUrls.redis;
     config.amqpUrl = productionUrls.amqp;
-    db = createPostgresDb(scratch.url, { max: 10 });
-  } else {
-    db = await createPgliteDb();
-  }
-  await migrate(db, migrationDirs);
-
-  const cache = kind === 'production' ? createRedisCache(productionUrls.redis!, `${namespace}:`) : createMemoryCache();
-  if (kind === 'production') {
     cleanups.push(async () => {
       const r = new Redis(productionUrls.redis!);
       const keys = await r.keys(`${namespace}:*`);
@@ -91,26 +72,14 @@ export async function createTestInfra(kind: Kind, overrides: Partial<Config> = {
       await r.quit();
     });
   }
-  const bus =
-    kind === 'production'
-      ? createRabbitBus({ db, url: productionUrls.amqp!, namespace, logger, deleteTopologyOnStop: true })
-      : createInProcessBus({ db, logger });
-  const blobs = createFsBlobs(path.join(dataDir, 'blobs'));
-  const metrics = createMetrics();
-
+  const infra = await createInfra(config, { inMemoryDb: true, deleteBusTopologyOnStop: true, dbPoolSize: 10 });
+  await migrate(infra.db, migrationDirs);
   return {
+    ...infra,
     kind,
     config,
-    db,
-    cache,
-    bus,
-    blobs,
-    logger,
-    metrics,
     async close() {
-      await bus.stop();
-      await cache.close();
-      await db.close();
+      await infra.close();
       for (const c of cleanups.reverse()) await c().catch(() => {});
     },
   };

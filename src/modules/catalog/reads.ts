@@ -1,5 +1,6 @@
 // Read queries and the mapping of their rows to API objects. Plain SQL that runs on PostgreSQL 15 and PGlite.
 import type { Queryable } from '../../platform/db/index.ts';
+import { takePage } from '../../platform/http/pagination.ts';
 import { decodeBrowseCursor, decodeTimeCursor, encodeBrowseCursor, encodeTimeCursor, type BrowseSort } from './cursor.ts';
 import type { Reference } from './reference.ts';
 import type {
@@ -226,9 +227,7 @@ export async function browseApps(q: Queryable, query: BrowseQuery & { sort: Brow
       params,
     )
   ).rows;
-  const more = rows.length > query.limit;
-  const page = more ? rows.slice(0, query.limit) : rows;
-  const last = page[page.length - 1];
+  const { page, last, more } = takePage(rows, query.limit);
   return {
     items: page.map((r) => ({
       id: r.id,
@@ -275,9 +274,7 @@ export async function listDeveloperApps(q: Queryable, developerId: string, limit
       params,
     )
   ).rows;
-  const more = rows.length > limit;
-  const page = more ? rows.slice(0, limit) : rows;
-  const last = page[page.length - 1];
+  const { page, last, more } = takePage(rows, limit);
   return {
     items: page.map((r) => ({
       id: r.id,
@@ -371,9 +368,7 @@ export async function reviewQueue(q: Queryable, limit: number, cursor: string | 
       params,
     )
   ).rows;
-  const more = rows.length > limit;
-  const page = more ? rows.slice(0, limit) : rows;
-  const last = page[page.length - 1];
+  const { page, last, more } = takePage(rows, limit);
   const items: ReviewItem[] = page.map((r) => ({
     kind: r.current_version ? 'update' : 'new_app',
     app: { id: r.app_id, bundleId: r.bundle_id, name: r.app_name, status: r.app_status, developer: { id: r.developer_id, name: r.developer_name } },

@@ -15,3 +15,12 @@ export function decodeCursor<T>(cursor: string | undefined, check: (v: any) => v
   }
   throw badRequest('BAD_CURSOR', 'cursor is not one this API returned; pass the nextCursor of the previous page.');
 }
+
+/** Keyset pages fetch limit + 1 rows: the extra row only says whether another page follows. */
+export function takePage<T>(rows: T[], limit: number): { page: T[]; more: true; last: T } | { page: T[]; more: false; last: T | undefined } {
+  if (rows.length > limit) {
+    const page = rows.slice(0, limit);
+    return { page, more: true, last: page[page.length - 1] };
+  }
+  return { page: rows, more: false, last: rows[rows.length - 1] };
+}
