@@ -4,7 +4,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { randomUUID } from 'node:crypto';
 import type { Config, Infra } from './config.ts';
 import { platformMigrations } from './platform/db/index.ts';
-import { installErrorHandling } from './platform/http/errors.ts';
+import { frameworkErrorReply, installErrorHandling } from './platform/http/errors.ts';
 import { installValidation } from './platform/http/validation.ts';
 import { createGuards } from './platform/http/auth.ts';
 import { createIdentity, identityMigrations } from './modules/identity/index.ts';
@@ -39,6 +39,7 @@ export async function buildApp(config: Config, infra: Infra, modules: Modules = 
     trustProxy: process.env.TRUST_PROXY === '1',
     ajv: { customOptions: { removeAdditional: false } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    frameworkErrors: frameworkErrorReply,
   });
   installValidation(app);
   installErrorHandling(app);

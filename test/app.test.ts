@@ -32,6 +32,15 @@ for (const kind of kinds()) {
       assert.ok(res.headers['x-request-id']);
     });
 
+    test('router-level rejections use the error shape too: bad percent-encoding, over-long segments', async () => {
+      const bad = await app.inject('/api/v1/apps/%E0%A4%A');
+      assert.equal(bad.statusCode, 400);
+      assert.equal(bad.json().error.code, 'BAD_URL');
+      const long = await app.inject(`/api/v1/apps/${'x'.repeat(500)}`);
+      assert.equal(long.statusCode, 414);
+      assert.equal(long.json().error.code, 'URI_TOO_LONG');
+    });
+
     test('a well-formed caller request id is echoed back', async () => {
       const res = await app.inject({ url: '/health', headers: { 'x-request-id': 'abc-123' } });
       assert.equal(res.headers['x-request-id'], 'abc-123');

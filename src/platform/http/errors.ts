@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /** An expected outcome with a stable code: becomes `{ error: { code, message, details? } }` with its status. */
 export class AppError extends Error {
@@ -61,7 +61,16 @@ const FASTIFY_CODES: Record<string, { status: number; code: string; message: str
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: 'This Content-Type is not accepted here.' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'BAD_CONTENT_LENGTH', message: 'Content-Length does not match the body.' },
   FST_ERR_CTP_INVALID_TYPE: { status: 400, code: 'BAD_CONTENT_TYPE', message: 'The Content-Type header is malformed.' },
+  FST_ERR_BAD_URL: { status: 400, code: 'BAD_URL', message: 'The URL is malformed (check its percent-encoding).' },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 414, code: 'URI_TOO_LONG', message: 'A path segment of the URL is too long.' },
+  FST_ERR_ASYNC_CONSTRAINT: { status: 400, code: 'BAD_REQUEST', message: 'The request does not match any route.' },
 };
+
+/** Errors the router raises before a route is chosen (bad URL encoding, over-long path segments). */
+export function frameworkErrorReply(err: FastifyError, _req: FastifyRequest, reply: FastifyReply) {
+  const known = FASTIFY_CODES[err.code] ?? { status: 400, code: 'BAD_REQUEST', message: 'The request is malformed.' };
+  reply.code(known.status).send({ error: { code: known.code, message: known.message } });
+}
 
 /** One error shape everywhere; nothing internal leaks from unexpected errors. */
 export function installErrorHandling(app: FastifyInstance) {
