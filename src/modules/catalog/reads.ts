@@ -67,7 +67,6 @@ interface AppRow {
   iap_items: { productId: string; referenceName: string; type: string; subscriptionPeriod: string | null }[] | null;
 }
 
-export type AppDetailRow = AppRow;
 
 const DETAIL_SQL = `
 SELECT a.id, a.developer_id, a.bundle_id, a.name, a.subtitle, a.description, a.keywords, a.category, a.subcategory,
