@@ -11,6 +11,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
 import type { Db } from '../src/platform/db/index.ts';
 import { createPostgresDb } from '../src/platform/db/postgres.ts';
 import { createPgliteDb } from '../src/platform/db/pglite.ts';
@@ -175,6 +176,18 @@ async function appCount(): Promise<number> {
   });
 }
 
+/** Every run starts with an empty shared cache, so the cold row is really cold and runs compare. */
+async function clearSharedCache(): Promise<void> {
+  if (!process.env.REDIS_URL) return; // the embedded cache lives in the server process
+  const redis = new Redis(process.env.REDIS_URL);
+  let cleared = 0;
+  for await (const keys of redis.scanStream({ match: `${orchardEnv.ORCHARD_NAMESPACE}:*`, count: 1000 })) {
+    if ((keys as string[]).length) cleared += await redis.del(...(keys as string[]));
+  }
+  await redis.quit();
+  console.log(`cleared ${cleared.toLocaleString('en')} keys of namespace ${orchardEnv.ORCHARD_NAMESPACE} from Redis`);
+}
+
 /** Seeds the catalog unless it already has --apps apps; returns the seed's wall time (null when not needed). */
 async function ensureSeeded(): Promise<{ apps: number; seedSeconds: number | null }> {
   const existing = await appCount();
@@ -315,6 +328,7 @@ async function main() {
   if (orchardScenarios.length) {
     catalog = await ensureSeeded();
     const sample = await withDb(loadSample);
+    await clearSharedCache();
     const server = await startServer('orchard', ['bin/orchard.js', 'serve', '--no-demo'], orchardEnv);
     console.log(`orchard ready (${dbLabel}${process.env.REDIS_URL ? ', redis' : ''}${process.env.AMQP_URL ? ', rabbitmq' : ''}); idle RSS ${fmt.mb(rssMb(server.child.pid))} MB`);
     try {

@@ -308,6 +308,8 @@ for (const kind of kinds()) {
           const connections: { close(): Promise<void> }[] = [];
           const bus = makeBus(infra, { hooks: { onConnect: (c) => void connections.push(c) } });
           bus.subscribe('counter', ['n.inc'], effect('counter'));
+          let gaps = 0;
+          bus.onBroadcastGap(() => gaps++);
           await bus.start({ relay: true, consume: true });
           await publish(infra.db, 'n.inc');
           bus.nudge();
@@ -318,6 +320,7 @@ for (const kind of kinds()) {
           bus.nudge();
           await eventually(async () => connections.length === 2, 10_000);
           await eventually(async () => (await effects(infra.db)).total === 2, 10_000);
+          assert.equal(gaps, 2, 'broadcast state is dropped when the link goes and again when it is back');
           await bus.ping();
           await bus.stop();
         }));

@@ -91,3 +91,15 @@ test('a failing shared cache degrades to loading, it does not fail reads', async
   await c.invalidate(app);
   assert.equal(c.peekDetail('a1'), undefined);
 });
+
+test('clearLocal forgets L1 only: the next read comes from the shared cache, not the loader', async () => {
+  const c = new CatalogCache(createMemoryCache(), logger);
+  let loads = 0;
+  const load = async () => `{"n":${++loads}}`;
+  await c.detail('a1', load);
+  assert.ok(c.peekDetail('a1'));
+  c.clearLocal();
+  assert.equal(c.peekDetail('a1'), undefined);
+  assert.equal((await c.detail('a1', load)).toString(), '{"n":1}');
+  assert.equal(loads, 1);
+});

@@ -26,7 +26,9 @@ export interface AppKeys {
 export const ALL_CATEGORIES = '*';
 
 const TTL = {
-  l1Ms: 30_000, // a safety net only: every change is invalidated explicitly (after commit and by broadcast)
+  // A safety net only: every change is invalidated explicitly (after commit and by broadcast), and a
+  // broadcast gap (broker link lost) clears L1 entirely.
+  l1Ms: 5 * 60_000,
   detailMs: 10 * 60_000,
   negativeMs: 30_000,
   pageMs: 30_000,
@@ -127,6 +129,14 @@ export class CatalogCache {
       }
       return json;
     });
+  }
+
+  /** Forgets everything this process holds (L1 only); the next reads go to the shared cache. */
+  clearLocal(): void {
+    this.details.clear();
+    this.bundles.clear();
+    this.pages.clear();
+    this.generations.clear();
   }
 
   /** Drops this app from both layers and orphans the browse pages of its categories. Idempotent. */

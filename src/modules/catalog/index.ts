@@ -37,6 +37,8 @@ export function createCatalog(deps: CatalogDeps) {
     if (typeof appId !== 'string') return;
     await service.cache.invalidate({ appId, bundleId, categories: Array.isArray(categories) ? categories : [] });
   });
+  // Broadcasts missed while the broker link was down could leave stale copies here: drop them all.
+  deps.bus.onBroadcastGap(() => service.cache.clearLocal());
   const routes: FastifyPluginAsync<{ guards: Guards }> = catalogRoutes(service, deps.config);
   return { routes, service };
 }

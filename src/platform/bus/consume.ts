@@ -18,6 +18,7 @@ const TYPE = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 export class Subscriptions {
   readonly durable = new Map<string, DurableSubscription>();
   private readonly broadcasts: { types: Set<string>; handler: BroadcastHandler }[] = [];
+  private readonly gapHandlers: (() => void)[] = [];
   private frozen = false;
 
   subscribe(consumer: string, types: string[], handler: DurableHandler): void {
@@ -30,6 +31,21 @@ export class Subscriptions {
   broadcast(types: string[], handler: BroadcastHandler): void {
     this.assertOpen();
     this.broadcasts.push({ types: new Set(checkTypes(types)), handler });
+  }
+
+  onGap(handler: () => void): void {
+    this.gapHandlers.push(handler);
+  }
+
+  /** Tells broadcast-derived state that events may have been missed. */
+  notifyGap(logger: Logger): void {
+    for (const h of this.gapHandlers) {
+      try {
+        h();
+      } catch (err) {
+        logger.error({ err }, 'broadcast gap handler failed');
+      }
+    }
   }
 
   /** Subscriptions are fixed once the bus starts (RabbitMQ bindings are declared then). */

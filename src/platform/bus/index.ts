@@ -29,6 +29,12 @@ export interface Bus {
   subscribe(consumer: string, types: string[], handler: DurableHandler): void;
   /** Every running process receives each event of these types. */
   broadcast(types: string[], handler: BroadcastHandler): void;
+  /**
+   * Called when this process may have missed broadcasts (its broker connection dropped, and again once
+   * it is back): whoever keeps per-process state derived from broadcasts (an L1 cache) should drop it.
+   * The embedded bus never misses any.
+   */
+  onBroadcastGap(handler: () => void): void;
   /** relay: move committed outbox rows to the transport; consume: run this process's durable handlers.
    *  Broadcast handlers run in every started process, whatever consume says. */
   start(opts: { relay: boolean; consume: boolean }): Promise<void>;

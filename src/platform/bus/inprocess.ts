@@ -157,6 +157,7 @@ export function createInProcessBus(o: InProcessBusOptions): Bus {
     kind: 'inprocess',
     subscribe: (consumer, types, handler) => subs.subscribe(consumer, types, handler),
     broadcast: (types, handler) => subs.broadcast(types, handler),
+    onBroadcastGap: () => {}, // one process, in-memory dispatch: nothing is ever missed
 
     async start({ relay: withRelay, consume }) {
       if (state !== 'new') throw new Error(`bus already ${state}`);

@@ -86,6 +86,7 @@ export function createRabbitBus(o: RabbitBusOptions): Bus {
   let droppedTypes = new Map<string, string[]>();
   let link: Link | null = null;
   let reconnecting: Promise<void> | null = null;
+  let everConnected = false;
   let relay: Relay | null = null;
   let stopped: Promise<void> | null = null;
 
@@ -149,7 +150,12 @@ export function createRabbitBus(o: RabbitBusOptions): Bus {
         l.consumerTags.push((await ch.consume(queue, (m) => onBroadcast(l, m))).consumerTag);
       }
       if (state !== 'started') throw new Error('bus stopping');
+      const reconnected = everConnected;
       link = l;
+      everConnected = true;
+      // Broadcasts published while we had no queue are lost: derived state is dropped once more, now
+      // that the new queue receives everything from here on.
+      if (reconnected) subs.notifyGap(log);
       hooks.onConnect?.(conn);
       relay?.nudge();
     } catch (err) {
@@ -163,6 +169,7 @@ export function createRabbitBus(o: RabbitBusOptions): Bus {
     link = null;
     if (state !== 'started') return;
     log.warn('RabbitMQ connection lost; reconnecting');
+    subs.notifyGap(log);
     reconnect();
   }
 
@@ -367,6 +374,7 @@ export function createRabbitBus(o: RabbitBusOptions): Bus {
     kind: 'rabbitmq',
     subscribe: (consumer, types, handler) => subs.subscribe(consumer, types, handler),
     broadcast: (types, handler) => subs.broadcast(types, handler),
+    onBroadcastGap: (handler) => subs.onGap(handler),
 
     async start({ relay: withRelay, consume }) {
       if (state !== 'new') throw new Error(`bus already ${state === 'started' ? 'started' : 'stopped'}`);
