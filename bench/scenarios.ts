@@ -13,6 +13,8 @@ export interface BenchRequest {
 export interface Sample {
   publishedAppIds: string[];
   topCategories: string[];
+  /** Search queries: app names, words of names, and the catalog's most common words. */
+  searchQueries?: string[];
 }
 
 export interface ScenarioContext {
@@ -54,10 +56,46 @@ export const SCENARIOS: Scenario[] = [
     requests: ({ sample }) =>
       sample.topCategories.flatMap((c) => SORTS.map((sort) => ({ path: `/api/v1/apps?category=${c}&sort=${sort}&limit=25` }))),
   },
+  {
+    name: 'search',
+    target: 'orchard',
+    what: 'GET /api/v1/search?q=<app name | word of a name | common word>&limit=20, once the index is ready',
+    requests: async ({ sample, baseUrl }) => {
+      await searchIndexReady(baseUrl);
+      return (sample.searchQueries ?? []).map((q) => ({ path: `/api/v1/search?q=${encodeURIComponent(q)}&limit=20` }));
+    },
+  },
 ];
+
+/** The index is built after the server listens (the database fallback answers meanwhile): wait for it. */
+async function searchIndexReady(baseUrl: string, timeoutMs = 30 * 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(`${baseUrl}/api/v1/search?q=app&limit=1`);
+    if (res.ok && (await res.json()).degraded === false) return;
+    if (Date.now() > deadline) throw new Error('the search index was not ready in time');
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
 
 export async function loadSample(db: Db): Promise<Sample> {
   const ids = await db.query<{ id: string }>(`SELECT id FROM apps WHERE status = 'published'`);
   const categories = await db.query<{ slug: string }>('SELECT slug FROM categories WHERE parent_slug IS NULL ORDER BY position');
-  return { publishedAppIds: ids.rows.map((r) => r.id), topCategories: categories.rows.map((r) => r.slug) };
+  return {
+    publishedAppIds: ids.rows.map((r) => r.id),
+    topCategories: categories.rows.map((r) => r.slug),
+    searchQueries: await searchQueries(db),
+  };
+}
+
+async function searchQueries(db: Db): Promise<string[]> {
+  const { rows } = await db.query<{ name: string; keywords: string[] }>(
+    `SELECT name, keywords FROM apps WHERE status = 'published' ORDER BY id LIMIT 2000`,
+  );
+  const words = (s: string) => s.toLowerCase().match(/[\p{L}\p{N}]{3,}/gu) ?? [];
+  const nameWords = new Set(rows.flatMap((r) => words(r.name)));
+  const counts = new Map<string, number>();
+  for (const r of rows) for (const w of [...words(r.name), ...r.keywords.flatMap(words)]) counts.set(w, (counts.get(w) ?? 0) + 1);
+  const common = [...counts].sort((a, b) => b[1] - a[1]).slice(0, 100).map(([w]) => w);
+  return [...rows.slice(0, 500).map((r) => r.name), ...[...nameWords].slice(0, 500), ...common];
 }

@@ -9,16 +9,18 @@ import { installValidation } from './platform/http/validation.ts';
 import { createGuards } from './platform/http/auth.ts';
 import { createIdentity, identityMigrations } from './modules/identity/index.ts';
 import { createCatalog, catalogMigrations } from './modules/catalog/index.ts';
+import { createSearch, searchMigrations } from './modules/search/index.ts';
 
 /** Every migration directory, in the order the modules depend on each other. */
-export const migrationDirs = [platformMigrations, identityMigrations, catalogMigrations];
+export const migrationDirs = [platformMigrations, identityMigrations, catalogMigrations, searchMigrations];
 
 /** Builds every module once: their services, routes and bus subscriptions. Used by serve and worker alike. */
 export function createModules(config: Config, infra: Infra) {
   const deps = { ...infra, config };
   const identity = createIdentity(deps);
   const catalog = createCatalog(deps);
-  return { identity, catalog };
+  const search = createSearch({ ...deps, catalog: catalog.service });
+  return { identity, catalog, search };
 }
 export type Modules = ReturnType<typeof createModules>;
 
@@ -94,5 +96,6 @@ export async function buildApp(config: Config, infra: Infra, modules: Modules = 
   const guards = createGuards(modules.identity.authenticator);
   await app.register(modules.identity.routes, { prefix: '/api/v1', guards });
   await app.register(modules.catalog.routes, { prefix: '/api/v1', guards });
+  await app.register(modules.search.routes, { prefix: '/api/v1' });
   return app;
 }

@@ -1,0 +1,1240 @@
+// The in-memory search engine. Layout:
+//
+//  base segment (immutable, typed arrays; what snapshots hold)
+//    terms        sorted UTF-8 term dictionary (bytes + offsets), binary-searched and walked for typos
+//    postStart    term t's postings are [postStart[t], postStart[t+1]) of
+//    postDocs     Uint32 doc ids, ascending per term
+//    postImp      Uint8 quantised BM25F impact: score = postImp × termMax[t] / 255
+//    blockMax     Uint8 max impact per block of 64 postings (block-max pruning), blocks of t from blockStart[t]
+//  delta segment (mutable): per-term JS arrays of (doc, float score) for docs upserted since the last merge;
+//    replaced/removed docs are tombstoned (flag bit) and skipped while iterating postings.
+//  per-doc columns (growable typed arrays over base + delta doc ids): category, subcategory, flags
+//    (free, tombstone), age rating, rating, quality, country-list id; plus id/name/bundle id blobs,
+//    a forward list of each doc's TOP_TERMS most distinctive terms (similar()), and sorted lookups
+//    (id → doc, hash(normalised name) → docs, hash(bundle id) → docs, sorted normalised names).
+//  No description or SearchDoc is retained.
+//
+// Query: analyse → per query token a "group" of clauses (literal forms; with expansion also synonyms
+// at SYNONYM_WEIGHT and, for rare/absent terms, typo candidates at FUZZY_WEIGHT[edits]); a group
+// scores the max of its clauses, a doc the sum of its groups. Literal groups run first; expansions
+// only when the literal pass doesn't fill the re-rank pool. All-terms retrieval (conjunctive, block-max
+// skipping) first; any-terms (MaxScore + block-max) only when nothing matches all terms. Filters are
+// checked per candidate doc while iterating postings. Then exact-name/bundle matches are merged in
+// and the pool is re-ranked with quality (see rerank()).
+import { analyzeField, analyzeQuery, normalizeName, normalizePrefix, DESCRIPTION_STOP_WORDS, type QueryToken } from './analysis.ts';
+import { allowedEdits, editDistance, levenshteinWalk, type SortedTerms } from './fuzzy.ts';
+import { buildSynonymMap } from './synonyms.ts';
+import type {
+  EngineOptions, MatchMode, SearchDoc, SearchEngine, SearchFilters, SearchHit, SearchOptions, SearchResult, Suggestion,
+} from './types.ts';
+
+export const AGE_ORDER: SearchDoc['ageRating'][] = ['4+', '9+', '13+', '16+', '18+'];
+const FIELDS = ['name', 'developer', 'description', 'keywords'] as const;
+const K1 = 1.2;
+const FIELD_B = [0.5, 0.3, 0.75, 0.5]; // per-field length normalisation strength
+export const SYNONYM_WEIGHT = 0.6;
+export const FUZZY_WEIGHT = [1, 0.5, 0.35]; // by edit distance
+/** A query term whose document frequency is below this is "rare": typo candidates are added. */
+const FUZZY_RARE_DF = 3;
+const MAX_FUZZY_CANDIDATES = 3;
+const RERANK_POOL = 100;
+const BLOCK = 64;
+const BLOCK_SHIFT = 6;
+export const TOP_TERMS = 8;
+const F_FREE = 1;
+const F_TOMB = 2;
+const HIT_FUZZY = 1;
+const HIT_SYNONYM = 2;
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** Strings stored as one UTF-8 buffer + offsets. */
+export interface Blob { bytes: Uint8Array; offsets: Uint32Array }
+export function blobGet(b: Blob, i: number): string {
+  return dec.decode(b.bytes.subarray(b.offsets[i], b.offsets[i + 1]));
+}
+export function makeBlob(strings: ArrayLike<string>, count = strings.length): Blob {
+  let total = 0;
+  for (let i = 0; i < count; i++) total += Buffer.byteLength(strings[i]);
+  const buf = Buffer.allocUnsafe(total);
+  const offsets = new Uint32Array(count + 1);
+  let o = 0;
+  for (let i = 0; i < count; i++) {
+    offsets[i] = o;
+    o += buf.write(strings[i], o);
+  }
+  offsets[count] = o;
+  return { bytes: new Uint8Array(buf.buffer, buf.byteOffset, total), offsets };
+}
+function compareBytes(q: Uint8Array, bytes: Uint8Array, s: number, e: number): number {
+  const n = Math.min(q.length, e - s);
+  for (let i = 0; i < n; i++) {
+    const d = q[i] - bytes[s + i];
+    if (d) return d;
+  }
+  return q.length - (e - s);
+}
+/** FNV-1a over UTF-16 code units. */
+export function hash32(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * Static quality in [0,1] used by the re-rank (computed once per doc at index time):
+ *   bayes  = (C·M + n·r) / (C + n) / 5        Bayesian rating, C = 10 pseudo-ratings at M = 3.5
+ *   volume = min(1, ln(1+ratingCount) / ln(1+1e6))
+ *   reach  = min(1, ln(1+downloads)   / ln(1+1e8))
+ *   quality = 0.35·bayes + 0.2·volume + 0.3·reach + 0.15·engagement
+ */
+export function quality(doc: Pick<SearchDoc, 'ratingAverage' | 'ratingCount' | 'downloads' | 'engagement'>): number {
+  const n = Math.max(0, doc.ratingCount || 0);
+  const bayes = (10 * 3.5 + n * (doc.ratingAverage || 0)) / (10 + n) / 5;
+  const volume = Math.min(1, Math.log1p(n) / Math.log1p(1e6));
+  const reach = Math.min(1, Math.log1p(Math.max(0, doc.downloads || 0)) / Math.log1p(1e8));
+  const eng = Math.min(1, Math.max(0, doc.engagement || 0));
+  return 0.35 * bayes + 0.2 * volume + 0.3 * reach + 0.15 * eng;
+}
+
+interface Clause {
+  docs: Uint32Array;
+  imp: Uint8Array | Float32Array;
+  start: number;
+  pos: number;
+  end: number;
+  scale: number; // score = imp[i] * scale
+  ub: number;
+  flag: number; // HIT_* bits this clause contributes
+  bm: Uint8Array | null; // block maxima (base clauses)
+  bmOff: number;
+}
+interface Group { clauses: Clause[]; ub: number; len: number }
+interface DeltaPostings { docs: number[]; scores: number[]; max: number; cache: { docs: Uint32Array; imp: Float32Array } | null }
+
+/** Bounded min-heap of (score, doc, flags). */
+class TopK {
+  size = 0;
+  readonly score: Float64Array;
+  readonly doc: Uint32Array;
+  readonly flag: Uint8Array;
+  constructor(readonly k: number) {
+    this.score = new Float64Array(k);
+    this.doc = new Uint32Array(k);
+    this.flag = new Uint8Array(k);
+  }
+  get full(): boolean { return this.size === this.k; }
+  get threshold(): number { return this.size === this.k ? this.score[0] : 0; }
+  /** Lower score is "worse"; on equal score, literal beats fuzzy/synonym, then lower doc id wins. */
+  private worse(i: number, j: number): boolean {
+    const a = this.score[i], b = this.score[j];
+    if (a !== b) return a < b;
+    if (this.flag[i] !== this.flag[j]) return this.flag[i] > this.flag[j];
+    return this.doc[i] > this.doc[j];
+  }
+  push(score: number, doc: number, flag: number): void {
+    if (this.size < this.k) {
+      let i = this.size++;
+      this.score[i] = score; this.doc[i] = doc; this.flag[i] = flag;
+      while (i > 0) {
+        const p = (i - 1) >> 1;
+        if (!this.worse(i, p)) break;
+        this.swap(i, p);
+        i = p;
+      }
+      return;
+    }
+    const s0 = this.score[0];
+    if (score < s0 || (score === s0 && (flag > this.flag[0] || (flag === this.flag[0] && doc > this.doc[0])))) return;
+    this.score[0] = score; this.doc[0] = doc; this.flag[0] = flag;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1, r = l + 1;
+      let m = i;
+      if (l < this.size && this.worse(l, m)) m = l;
+      if (r < this.size && this.worse(r, m)) m = r;
+      if (m === i) break;
+      this.swap(i, m);
+      i = m;
+    }
+  }
+  private swap(i: number, j: number): void {
+    const s = this.score[i]; this.score[i] = this.score[j]; this.score[j] = s;
+    const d = this.doc[i]; this.doc[i] = this.doc[j]; this.doc[j] = d;
+    const f = this.flag[i]; this.flag[i] = this.flag[j]; this.flag[j] = f;
+  }
+}
+
+function advance(c: Clause, target: number): void {
+  const docs = c.docs, end = c.end;
+  let lo = c.pos;
+  if (lo >= end || docs[lo] >= target) return;
+  let step = 1;
+  let hi = lo + 1;
+  while (hi < end && docs[hi] < target) {
+    lo = hi;
+    step *= 2;
+    hi = Math.min(end, lo + step);
+  }
+  let a = lo + 1, b = hi;
+  while (a < b) {
+    const m = (a + b) >>> 1;
+    if (docs[m] < target) a = m + 1;
+    else b = m;
+  }
+  c.pos = a;
+}
+const INF = 0xffffffff;
+const cur = (c: Clause) => (c.pos < c.end ? c.docs[c.pos] : INF);
+
+/** Upper bound of a group's score over docs in [lo, hi]: max block maxima of the blocks overlapping it. -1: no posting ≥ lo. */
+function rangeUB(g: Group, lo: number, hi: number): number {
+  let gub = -1;
+  for (let i = 0; i < g.clauses.length; i++) {
+    const c = g.clauses[i];
+    advance(c, lo);
+    if (c.pos >= c.end) continue;
+    if (!c.bm) { if (c.ub > gub) gub = c.ub; continue; }
+    let bi = (c.pos - c.start) >> BLOCK_SHIFT;
+    let m = 0;
+    for (;;) {
+      const b = c.bm[c.bmOff + bi];
+      if (b > m) m = b;
+      const next = c.start + ((bi + 1) << BLOCK_SHIFT);
+      if (next >= c.end || c.docs[next] > hi) break;
+      bi++;
+    }
+    const v = m * c.scale;
+    if (v > gub) gub = v;
+  }
+  return gub;
+}
+
+/**
+ * Block-max skipping over groups[from..]: the best those groups can score for any doc up to the
+ * smallest current block end is Σ(group max of block maxima); if that plus `rest` can't beat the
+ * threshold, every cursor jumps past that doc. Returns whether it skipped.
+ */
+let lastBlockEnd = 0; // blockSkip's block range end when it didn't skip
+function blockSkip(groups: Group[], from: number, rest: number, th: number): boolean {
+  let ub = rest;
+  let skipTo = INF;
+  lastBlockEnd = 0;
+  for (let g = from; g < groups.length; g++) {
+    let gub = 0;
+    const cs = groups[g].clauses;
+    for (let i = 0; i < cs.length; i++) {
+      const c = cs[i];
+      if (c.pos >= c.end) continue;
+      let b: number, last: number;
+      if (c.bm) {
+        const bi = (c.pos - c.start) >> BLOCK_SHIFT;
+        b = c.bm[c.bmOff + bi] * c.scale;
+        last = c.docs[Math.min(c.end, c.start + ((bi + 1) << BLOCK_SHIFT)) - 1];
+      } else {
+        b = c.ub;
+        last = c.docs[c.end - 1];
+      }
+      if (b > gub) gub = b;
+      if (last < skipTo) skipTo = last;
+    }
+    ub += gub;
+    if (ub > th) {
+      lastBlockEnd = skipTo === INF ? 0 : skipTo;
+      return false;
+    }
+  }
+  if (skipTo === INF) return false;
+  for (let g = from; g < groups.length; g++) for (const c of groups[g].clauses) advance(c, skipTo + 1);
+  return true;
+}
+
+/** Everything a snapshot holds (and a build produces). */
+export interface EngineState {
+  terms: SortedTerms;
+  postStart: Uint32Array;
+  postDocs: Uint32Array;
+  postImp: Uint8Array;
+  blockStart: Uint32Array;
+  blockMax: Uint8Array;
+  termMax: Float32Array;
+  baseN: number;
+  n: number;
+  live: number;
+  cat: Uint16Array;
+  sub: Uint16Array;
+  flags: Uint8Array;
+  age: Uint8Array;
+  rating: Float32Array;
+  quality: Float32Array;
+  ctry: Uint32Array;
+  ids: Blob;
+  names: Blob;
+  bundles: Blob;
+  topTerms: Uint32Array; // baseN × TOP_TERMS, term index + 1 (0 = none)
+  fieldSum: Float64Array; // total length per field over indexed docs
+  fieldDocs: number;
+  categories: string[];
+  subcategories: string[]; // [0] = '' (none)
+  countryLists: (string[] | null)[]; // [0] = null (everywhere)
+  queries: [string, number][];
+  // lookups (rebuilt on build/merge, stored in snapshots)
+  idOrder: Uint32Array; // live base docs sorted by id
+  nameKeys: Uint32Array; nameDocs: Uint32Array; // hash(normalised name) sorted
+  bundleKeys: Uint32Array; bundleDocs: Uint32Array; // hash(lowercased bundle id) sorted
+  sugNames: Blob; sugDocs: Uint32Array; // normalised names, sorted
+}
+
+export class Engine implements SearchEngine {
+  s: EngineState;
+  private readonly boosts: number[];
+  private readonly synonyms: Map<string, string[]>;
+  private catIndex = new Map<string, number>();
+  private subIndex = new Map<string, number>();
+  private ctryIndex = new Map<string, number>();
+  private queries = new Map<string, number>();
+  // delta segment
+  private delta = new Map<string, DeltaPostings>();
+  private deltaIds: string[] = [];
+  private deltaNames: string[] = [];
+  private deltaBundles: string[] = [];
+  private deltaNorm: string[] = [];
+  private deltaTop: string[][] = [];
+  private deltaIdMap = new Map<string, number>();
+  private deltaNameHash = new Map<number, number[]>();
+  private deltaBundleHash = new Map<number, number[]>();
+  /** Merge the delta into the base once it holds this many docs. */
+  mergeThreshold: number;
+
+  constructor(state: EngineState, options: EngineOptions = {}) {
+    this.s = state;
+    const b = options.boosts ?? {};
+    this.boosts = [b.name ?? 3, b.developer ?? 2, b.description ?? 1, b.keywords ?? 1];
+    this.synonyms = buildSynonymMap(options.synonyms);
+    state.categories.forEach((c, i) => this.catIndex.set(c, i));
+    state.subcategories.forEach((c, i) => this.subIndex.set(c, i));
+    state.countryLists.forEach((l, i) => this.ctryIndex.set(l ? l.join(',') : '', i));
+    for (const [q, c] of state.queries) this.queries.set(q, c);
+    this.mergeThreshold = Math.max(20_000, Math.floor(state.baseN / 20));
+  }
+
+  get size(): number { return this.s.live; }
+  get boostsVector(): number[] { return this.boosts; }
+
+  // ---------------------------------------------------------------- dictionary
+  /** Base term index of `term`, or -1. */
+  termIndex(term: string | Uint8Array): number {
+    const q = typeof term === 'string' ? enc.encode(term) : term;
+    const { bytes, offsets, count } = this.s.terms;
+    let lo = 0, hi = count - 1;
+    while (lo <= hi) {
+      const m = (lo + hi) >>> 1;
+      const c = compareBytes(q, bytes, offsets[m], offsets[m + 1]);
+      if (c === 0) return m;
+      if (c < 0) hi = m - 1;
+      else lo = m + 1;
+    }
+    return -1;
+  }
+  termString(t: number): string {
+    const { bytes, offsets } = this.s.terms;
+    return dec.decode(bytes.subarray(offsets[t], offsets[t + 1]));
+  }
+  /** Live-ish document frequency (base postings incl. tombstones + delta postings). */
+  df(term: string): number {
+    const t = this.termIndex(term);
+    const base = t < 0 ? 0 : this.s.postStart[t + 1] - this.s.postStart[t];
+    return base + (this.delta.get(term)?.docs.length ?? 0);
+  }
+
+  private clausesFor(term: string, weight: number, flag: number, out: Clause[]): void {
+    const s = this.s;
+    const t = this.termIndex(term);
+    if (t >= 0 && s.postStart[t + 1] > s.postStart[t]) {
+      const scale = (weight * s.termMax[t]) / 255;
+      out.push({
+        docs: s.postDocs, imp: s.postImp, start: s.postStart[t], pos: s.postStart[t], end: s.postStart[t + 1],
+        scale, ub: scale * 255, flag, bm: s.blockMax, bmOff: s.blockStart[t],
+      });
+    }
+    const d = this.delta.get(term);
+    if (d && d.docs.length) {
+      if (!d.cache) d.cache = { docs: Uint32Array.from(d.docs), imp: Float32Array.from(d.scores) };
+      out.push({
+        docs: d.cache.docs, imp: d.cache.imp, start: 0, pos: 0, end: d.docs.length, scale: weight, ub: weight * d.max * 1.0001,
+        flag, bm: null, bmOff: 0,
+      });
+    }
+  }
+
+  /** Typo candidates for a term: [term, distance, df] best first. */
+  fuzzyCandidates(term: string, max = allowedEdits(term)): [string, number, number][] {
+    if (!max) return [];
+    const out: [string, number, number][] = [];
+    const q = enc.encode(term);
+    levenshteinWalk(this.s.terms, q, max, (t, dist) => {
+      if (dist === 0 || t < 0) return;
+      const df = this.s.postStart[t + 1] - this.s.postStart[t];
+      if (df > 0) out.push([this.termString(t), dist, df]);
+    });
+    for (const [dt, p] of this.delta) {
+      if (dt === term || this.termIndex(dt) >= 0) continue;
+      const dist = editDistance(term, dt, max);
+      if (dist <= max && p.docs.length) out.push([dt, dist, p.docs.length]);
+    }
+    out.sort((a, b) => a[1] - b[1] || b[2] - a[2] || (a[0] < b[0] ? -1 : 1));
+    return out.slice(0, MAX_FUZZY_CANDIDATES);
+  }
+
+  /** The clauses of one query token: its literal forms, and with `expand` its synonyms and (if rare) typo candidates. */
+  private buildGroup(tok: QueryToken, corrections: Record<string, string>, expand: boolean): Group {
+    const clauses: Clause[] = [];
+    const seen = new Set<string>();
+    let literalDf = 0;
+    for (const f of tok.forms) {
+      if (seen.has(f)) continue;
+      seen.add(f);
+      this.clausesFor(f, 1, 0, clauses);
+      literalDf += this.df(f);
+    }
+    for (const f of expand ? tok.forms : []) {
+      for (const syn of this.synonyms.get(f) ?? []) {
+        if (seen.has(syn)) continue;
+        seen.add(syn);
+        this.clausesFor(syn, SYNONYM_WEIGHT, HIT_SYNONYM, clauses);
+      }
+    }
+    if (expand && literalDf < FUZZY_RARE_DF && !DESCRIPTION_STOP_WORDS.has(tok.text)) {
+      // walk with the stemmed form and the typed form (cactos → stem "cacto", typed "cactos" ~ cactus)
+      const max = allowedEdits(tok.text);
+      const best = new Map<string, [string, number, number]>();
+      // one edit first; the (much wider) two-edit walk only when one edit finds nothing
+      for (let edits = Math.min(1, max); edits <= max && !best.size; edits++) {
+        for (const q of new Set([tok.forms[0], tok.text.replace(/[&+']/g, '')])) {
+          for (const c of this.fuzzyCandidates(q, edits)) {
+            const prev = best.get(c[0]);
+            if (!prev || c[1] < prev[1]) best.set(c[0], c);
+          }
+        }
+      }
+      const cands = [...best.values()]
+        .sort((a, b) => a[1] - b[1] || b[2] - a[2] || (a[0] < b[0] ? -1 : 1))
+        .slice(0, MAX_FUZZY_CANDIDATES);
+      for (const [t, dist] of cands) {
+        if (seen.has(t)) continue;
+        seen.add(t);
+        this.clausesFor(t, FUZZY_WEIGHT[dist], HIT_FUZZY, clauses);
+      }
+      if (literalDf === 0 && cands.length) corrections[tok.text] = cands[0][0];
+    }
+    let ub = 0, len = 0;
+    for (const c of clauses) {
+      ub = Math.max(ub, c.ub);
+      len += c.end - c.start;
+    }
+    return { clauses, ub, len };
+  }
+
+  // ---------------------------------------------------------------- filters
+  private compileFilter(f: SearchFilters | undefined): ((d: number) => boolean) | null | false {
+    if (!f) return null;
+    const s = this.s;
+    const checks: ((d: number) => boolean)[] = [];
+    if (f.category !== undefined) {
+      const c = this.catIndex.get(f.category);
+      if (c === undefined) return false;
+      const cat = s.cat;
+      checks.push((d) => cat[d] === c);
+    }
+    if (f.subcategory !== undefined) {
+      const c = this.subIndex.get(f.subcategory);
+      if (c === undefined || c === 0) return false;
+      const sub = s.sub;
+      checks.push((d) => sub[d] === c);
+    }
+    if (f.price) {
+      const want = f.price === 'free' ? F_FREE : 0;
+      const flags = s.flags;
+      checks.push((d) => (flags[d] & F_FREE) === want);
+    }
+    if (f.minRating !== undefined && f.minRating > 0) {
+      const min = f.minRating, rating = s.rating;
+      checks.push((d) => rating[d] >= min - 1e-6);
+    }
+    if (f.maxAgeRating) {
+      const max = AGE_ORDER.indexOf(f.maxAgeRating);
+      const age = s.age;
+      if (max < AGE_ORDER.length - 1) checks.push((d) => age[d] <= max);
+    }
+    if (f.country) {
+      const cc = f.country.toUpperCase();
+      const ok = Uint8Array.from(s.countryLists, (l) => (l === null || l.includes(cc) ? 1 : 0));
+      const ctry = s.ctry;
+      checks.push((d) => ok[ctry[d]] === 1);
+    }
+    if (!checks.length) return null;
+    if (checks.length === 1) return checks[0];
+    return (d) => {
+      for (let i = 0; i < checks.length; i++) if (!checks[i](d)) return false;
+      return true;
+    };
+  }
+
+  // ---------------------------------------------------------------- retrieval
+  /**
+   * All-terms retrieval: iterate the union of the most selective group's clauses in doc order,
+   * skip whole blocks whose block-max + the other groups' upper bounds can't beat the heap
+   * threshold, check tombstones and filters, then gallop the other groups to the doc (most
+   * selective first), abandoning as soon as the remaining upper bounds can't reach the threshold.
+   */
+  private retrieveAll(groups: Group[], filter: ((d: number) => boolean) | null, heap: TopK): number {
+    const flags = this.s.flags;
+    const order = [...groups].sort((a, b) => a.len - b.len);
+    const lead = order[0];
+    const others = order.slice(1);
+    let restUB = 0;
+    for (const g of others) restUB += g.ub;
+    const lc = lead.clauses;
+    const leadOnly = [lead];
+    let count = 0;
+    let checkedHi = -1; // the lead block range already checked (and not skippable)
+    for (;;) {
+      let d = INF;
+      for (let i = 0; i < lc.length; i++) { const x = cur(lc[i]); if (x < d) d = x; }
+      if (d === INF) break;
+      if (heap.full && d > checkedHi) {
+        // once per lead block range: lead block maxima + the other groups' block maxima over that range
+        let hi = INF, lub = 0;
+        for (const c of lc) {
+          if (c.pos >= c.end) continue;
+          if (c.bm) {
+            const bi = (c.pos - c.start) >> BLOCK_SHIFT;
+            const last = c.docs[Math.min(c.end, c.start + ((bi + 1) << BLOCK_SHIFT)) - 1];
+            if (last < hi) hi = last;
+            const b = c.bm[c.bmOff + bi] * c.scale;
+            if (b > lub) lub = b;
+          } else {
+            hi = Math.min(hi, c.docs[c.end - 1]);
+            if (c.ub > lub) lub = c.ub;
+          }
+        }
+        let skip = lub + restUB <= heap.threshold;
+        if (!skip) {
+          let ub = lub, done = false;
+          for (const g of others) {
+            const r = rangeUB(g, d, hi);
+            if (r < 0) { done = true; break; }
+            ub += r;
+            if (ub > heap.threshold) break;
+          }
+          if (done) break;
+          skip = ub <= heap.threshold;
+        }
+        if (skip) {
+          for (const c of lc) advance(c, hi + 1);
+          continue;
+        }
+        checkedHi = hi;
+      }
+      let score = 0, flag = 0;
+      for (let i = 0; i < lc.length; i++) {
+        const c = lc[i];
+        if (c.pos < c.end && c.docs[c.pos] === d) {
+          const v = c.imp[c.pos] * c.scale;
+          if (v > score || (v === score && c.flag < flag)) { score = v; flag = c.flag; }
+          c.pos++;
+        }
+      }
+      if (flags[d] & F_TOMB) continue;
+      if (filter && !filter(d)) continue;
+      if (heap.full && score + restUB <= heap.threshold) continue;
+      let rem = restUB, ok = true;
+      for (let gi = 0; gi < others.length; gi++) {
+        const g = others[gi];
+        let gs = 0, gf = 0, found = false;
+        for (let i = 0; i < g.clauses.length; i++) {
+          const c = g.clauses[i];
+          advance(c, d);
+          if (c.pos < c.end && c.docs[c.pos] === d) {
+            const v = c.imp[c.pos] * c.scale;
+            if (!found || v > gs || (v === gs && c.flag < gf)) { gs = v; gf = c.flag; }
+            found = true;
+          }
+        }
+        if (!found) { ok = false; break; }
+        score += gs;
+        flag |= gf;
+        rem -= g.ub;
+        if (heap.full && score + rem <= heap.threshold) { ok = false; break; } // can't rank: not verified, not counted
+      }
+      if (!ok) continue;
+      count++;
+      heap.push(score, d, flag);
+    }
+    return count;
+  }
+
+  /**
+   * Any-terms retrieval with MaxScore: groups sorted by upper bound; the lowest-bound groups whose
+   * bounds sum to ≤ threshold are "non-essential" — a doc found only in them can't enter the top-k,
+   * so candidates come from the essential groups only and non-essential ones are galloped on demand.
+   */
+  private retrieveAny(groups: Group[], filter: ((d: number) => boolean) | null, heap: TopK, exclude = -1): number {
+    const flags = this.s.flags;
+    const gs = groups.filter((g) => g.clauses.length).sort((a, b) => a.ub - b.ub);
+    const G = gs.length;
+    const prefix = new Float64Array(G + 1); // prefix[i] = sum ub of gs[0..i)
+    for (let i = 0; i < G; i++) prefix[i + 1] = prefix[i] + gs[i].ub;
+    let ne = 0;
+    let lastTh = -1;
+    let count = 0;
+    let checkedHi = -1;
+    for (;;) {
+      const th = heap.threshold;
+      if (th !== lastTh) {
+        lastTh = th;
+        while (ne < G && heap.full && prefix[ne + 1] <= th) ne++;
+        if (ne >= G) break;
+      }
+      let d = INF;
+      for (let g = ne; g < G; g++) for (const c of gs[g].clauses) { const x = cur(c); if (x < d) d = x; }
+      if (d === INF) break;
+      if (heap.full && d > checkedHi) {
+        if (blockSkip(gs, ne, prefix[ne], th)) continue;
+        checkedHi = lastBlockEnd;
+      }
+      let score = 0, flag = 0;
+      for (let g = ne; g < G; g++) {
+        let best = 0, bf = 0, found = false;
+        for (const c of gs[g].clauses) {
+          if (c.pos < c.end && c.docs[c.pos] === d) {
+            const v = c.imp[c.pos] * c.scale;
+            if (!found || v > best || (v === best && c.flag < bf)) { best = v; bf = c.flag; }
+            found = true;
+            c.pos++;
+          }
+        }
+        if (found) { score += best; flag |= bf; }
+      }
+      if (d === exclude || flags[d] & F_TOMB) continue;
+      if (filter && !filter(d)) continue;
+      count++;
+      for (let g = ne - 1; g >= 0; g--) {
+        if (heap.full && score + prefix[g + 1] <= heap.threshold) break;
+        let best = 0, bf = 0, found = false;
+        for (const c of gs[g].clauses) {
+          advance(c, d);
+          if (c.pos < c.end && c.docs[c.pos] === d) {
+            const v = c.imp[c.pos] * c.scale;
+            if (!found || v > best || (v === best && c.flag < bf)) { best = v; bf = c.flag; }
+            found = true;
+          }
+        }
+        if (found) { score += best; flag |= bf; }
+      }
+      heap.push(score, d, flag);
+    }
+    return count;
+  }
+
+  /** Text score of one doc (used for exact matches that missed the top-k pool). */
+  private scoreDoc(d: number, groups: Group[]): { score: number; flag: number } {
+    let score = 0, flag = 0;
+    for (const g of groups) {
+      let best = 0, bf = 0, found = false;
+      for (const c of g.clauses) {
+        let a = c.start, b = c.end;
+        while (a < b) {
+          const m = (a + b) >>> 1;
+          if (c.docs[m] < d) a = m + 1;
+          else b = m;
+        }
+        if (a < c.end && c.docs[a] === d) {
+          const v = c.imp[a] * c.scale;
+          if (!found || v > best) { best = v; bf = c.flag; }
+          found = true;
+        }
+      }
+      score += best;
+      flag |= bf;
+    }
+    return { score, flag };
+  }
+
+  // ---------------------------------------------------------------- exact / intent
+  private exactDocs(query: string): number[] {
+    const out: number[] = [];
+    const norm = normalizeName(query);
+    const s = this.s;
+    if (norm) {
+      const h = hash32(norm);
+      for (const d of this.hashLookup(s.nameKeys, s.nameDocs, this.deltaNameHash, h)) {
+        if (!(s.flags[d] & F_TOMB) && normalizeName(this.name(d)) === norm) out.push(d);
+      }
+    }
+    const bundle = query.trim().toLowerCase();
+    if (bundle && !/\s/.test(bundle)) {
+      for (const d of this.hashLookup(s.bundleKeys, s.bundleDocs, this.deltaBundleHash, hash32(bundle))) {
+        if (!(s.flags[d] & F_TOMB) && this.bundle(d).toLowerCase() === bundle && !out.includes(d)) out.push(d);
+      }
+    }
+    return out;
+  }
+  private hashLookup(keys: Uint32Array, docs: Uint32Array, delta: Map<number, number[]>, h: number): number[] {
+    let a = 0, b = keys.length;
+    while (a < b) {
+      const m = (a + b) >>> 1;
+      if (keys[m] < h) a = m + 1;
+      else b = m;
+    }
+    const out: number[] = [];
+    for (let i = a; i < keys.length && keys[i] === h; i++) out.push(docs[i]);
+    for (const d of delta.get(h) ?? []) out.push(d);
+    return out;
+  }
+
+  id(d: number): string { return d < this.s.baseN ? blobGet(this.s.ids, d) : this.deltaIds[d - this.s.baseN]; }
+  name(d: number): string { return d < this.s.baseN ? blobGet(this.s.names, d) : this.deltaNames[d - this.s.baseN]; }
+  bundle(d: number): string { return d < this.s.baseN ? blobGet(this.s.bundles, d) : this.deltaBundles[d - this.s.baseN]; }
+
+  /** Internal doc id of a live app, or -1. */
+  docOf(appId: string): number {
+    const dd = this.deltaIdMap.get(appId);
+    if (dd !== undefined) return this.s.flags[dd] & F_TOMB ? -1 : dd;
+    const q = enc.encode(appId);
+    const { idOrder, ids } = this.s;
+    let a = 0, b = idOrder.length;
+    while (a < b) {
+      const m = (a + b) >>> 1;
+      const d = idOrder[m];
+      if (compareBytes(q, ids.bytes, ids.offsets[d], ids.offsets[d + 1]) > 0) a = m + 1;
+      else b = m;
+    }
+    if (a < idOrder.length) {
+      const d = idOrder[a];
+      if (compareBytes(q, ids.bytes, ids.offsets[d], ids.offsets[d + 1]) === 0 && !(this.s.flags[d] & F_TOMB)) return d;
+    }
+    return -1;
+  }
+
+  // ---------------------------------------------------------------- search
+  search(query: string, options: SearchOptions): SearchResult {
+    const limit = Math.max(1, Math.min(50, Math.floor(options.limit || 10)));
+    const offset = Math.max(0, Math.floor(options.offset ?? 0));
+    const filter = this.compileFilter(options.filters);
+    const corrections: Record<string, string> = {};
+    const empty: SearchResult = { hits: [], total: 0, mode: 'none', corrections };
+    if (filter === false) return empty;
+    const tokens = analyzeQuery(query);
+    const exact = this.exactDocs(query).filter((d) => !filter || filter(d));
+    if (!tokens.length && !exact.length) return empty;
+    const K = Math.max(RERANK_POOL, offset + limit);
+    let mode: MatchMode = 'none';
+    let total = 0;
+    // Literal terms first. When they alone fill the re-rank pool, expansions can't reach the page
+    // (synonym/typo matches rank below literal ones), so the common case skips them entirely.
+    let groups = tokens.map((t) => this.buildGroup(t, corrections, false));
+    let heap = new TopK(K);
+    if (groups.length && groups.every((g) => g.clauses.length)) total = this.retrieveAll(groups, filter, heap);
+    if (!heap.full) {
+      groups = tokens.map((t) => this.buildGroup(t, corrections, true));
+      heap = new TopK(K);
+      total = groups.length && groups.every((g) => g.clauses.length) ? this.retrieveAll(groups, filter, heap) : 0;
+    }
+    if (heap.size) mode = 'all-terms';
+    if (groups.length === 1 && !filter) total = Math.max(total, ...groups[0].clauses.map((c) => c.end - c.start));
+    if (!heap.size && groups.length > 1) {
+      for (const g of groups) for (const c of g.clauses) c.pos = c.start;
+      heap = new TopK(K);
+      total = this.retrieveAny(groups, filter, heap);
+      if (heap.size) mode = 'any-terms';
+    }
+    if (exact.length && mode === 'none') mode = 'all-terms';
+    const pool = this.rerank(heap, exact, groups);
+    total = Math.max(total, pool.length);
+    const hits = pool.slice(offset, offset + limit);
+    for (const k of Object.keys(corrections)) if (!hits.some((h) => h.fuzzy)) delete corrections[k];
+    return { hits, total, mode, corrections };
+  }
+
+  /*
+   * Quality re-rank of the top-k text candidates (RERANK_POOL = 100, or offset+limit if larger):
+   *
+   *   text    = textScore / max(textScore over the pool)            ∈ [0,1]
+   *   quality = precomputed per doc, see quality()                    ∈ [0,1]
+   *   score   = 0.6 · text + 0.4 · quality
+   *
+   * Order: exact name/bundle-id matches first; then docs matched only through literal terms before
+   * docs that needed a synonym or typo correction for some term (so expansions never outrank literal
+   * matches); then score; then doc id for determinism.
+   */
+  private rerank(heap: TopK, exact: number[], groups: Group[]): SearchHit[] {
+    const items: { d: number; text: number; flag: number; exact: boolean }[] = [];
+    const exactSet = new Set(exact);
+    for (let i = 0; i < heap.size; i++) {
+      items.push({ d: heap.doc[i], text: heap.score[i], flag: heap.flag[i], exact: exactSet.has(heap.doc[i]) });
+      exactSet.delete(heap.doc[i]);
+    }
+    for (const d of exactSet) {
+      const { score, flag } = this.scoreDoc(d, groups);
+      items.push({ d, text: score, flag, exact: true });
+    }
+    let maxText = 0;
+    for (const it of items) if (it.text > maxText) maxText = it.text;
+    const q = this.s.quality;
+    const scored = items.map((it) => ({ ...it, score: 0.6 * (maxText > 0 ? it.text / maxText : 0) + 0.4 * q[it.d] }));
+    scored.sort((a, b) =>
+      Number(b.exact) - Number(a.exact) || Number(a.flag !== 0) - Number(b.flag !== 0) || b.score - a.score || a.d - b.d,
+    );
+    return scored.map((it) => ({
+      id: this.id(it.d),
+      score: it.score,
+      textScore: it.text,
+      exact: it.exact,
+      fuzzy: (it.flag & HIT_FUZZY) !== 0,
+    }));
+  }
+
+  // ---------------------------------------------------------------- suggest / similar
+  recordQuery(query: string): void {
+    const q = normalizeName(query);
+    if (!q || q.length > 100) return;
+    this.queries.set(q, (this.queries.get(q) ?? 0) + 1);
+    if (this.queries.size > 50_000) {
+      for (const [k, c] of this.queries) if (c <= 1) this.queries.delete(k);
+    }
+  }
+
+  suggest(prefix: string, limit: number): Suggestion[] {
+    limit = Math.max(1, Math.min(50, Math.floor(limit || 10)));
+    const p = normalizePrefix(prefix);
+    if (!p) return [];
+    const queries = [...this.queries].filter(([q]) => q.startsWith(p)).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+    // apps: range of the sorted normalised names with this prefix, best quality first
+    const s = this.s;
+    const pb = enc.encode(p);
+    const { bytes, offsets } = s.sugNames;
+    const n = s.sugDocs.length;
+    const startsWith = (i: number) => {
+      const st = offsets[i], len = offsets[i + 1] - st;
+      if (len < pb.length) return compareBytes(pb, bytes, st, st + len) > 0 ? 1 : -1;
+      return compareBytes(pb, bytes, st, st + pb.length) > 0 ? 1 : compareBytes(pb, bytes, st, st + pb.length) < 0 ? -1 : 0;
+    };
+    let a = 0, b = n;
+    while (a < b) { const m = (a + b) >>> 1; if (startsWith(m) > 0) a = m + 1; else b = m; }
+    const lo = a;
+    b = n;
+    while (a < b) { const m = (a + b) >>> 1; if (startsWith(m) >= 0) a = m + 1; else b = m; }
+    const hi = a;
+    const want = limit * 4;
+    const heap = new TopK(want);
+    for (let i = lo; i < hi; i++) {
+      const d = s.sugDocs[i];
+      if (!(s.flags[d] & F_TOMB)) heap.push(s.quality[d], d, 0);
+    }
+    for (let i = 0; i < this.deltaNorm.length; i++) {
+      const d = s.baseN + i;
+      if (!(s.flags[d] & F_TOMB) && this.deltaNorm[i].startsWith(p)) heap.push(s.quality[d], d, 0);
+    }
+    const apps = Array.from({ length: heap.size }, (_, i) => i)
+      .sort((x, y) => heap.score[y] - heap.score[x] || heap.doc[x] - heap.doc[y])
+      .map((i) => heap.doc[i]);
+    const out: Suggestion[] = [];
+    const seen = new Set<string>();
+    const addQuery = (q: string) => { if (!seen.has(q)) { seen.add(q); out.push({ text: q, kind: 'query' }); } };
+    const qShare = Math.ceil(limit / 2);
+    for (const [q] of queries.slice(0, qShare)) addQuery(q);
+    for (const d of apps) {
+      if (out.length >= limit) break;
+      const name = this.name(d);
+      const key = normalizeName(name);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push({ text: name, kind: 'app', appId: this.id(d) });
+    }
+    for (const [q] of queries.slice(qShare)) { if (out.length >= limit) break; addQuery(q); }
+    return out.slice(0, limit);
+  }
+
+  /** The doc's stored distinctive terms. */
+  private topTermsOf(d: number): string[] {
+    if (d >= this.s.baseN) return this.deltaTop[d - this.s.baseN] ?? [];
+    const out: string[] = [];
+    for (let i = 0; i < TOP_TERMS; i++) {
+      const t = this.s.topTerms[d * TOP_TERMS + i];
+      if (t) out.push(this.termString(t - 1));
+    }
+    return out;
+  }
+
+  similar(appId: string, limit: number, filters?: SearchFilters): SearchHit[] {
+    limit = Math.max(1, Math.min(50, Math.floor(limit || 10)));
+    const d = this.docOf(appId);
+    if (d < 0) return [];
+    const terms = this.topTermsOf(d);
+    if (!terms.length) return [];
+    const run = (f: SearchFilters | undefined, k: number) => {
+      const filter = this.compileFilter(f);
+      if (filter === false) return [];
+      const groups = terms.map((t) => { const clauses: Clause[] = []; this.clausesFor(t, 1, 0, clauses); return { clauses, ub: Math.max(0, ...clauses.map((c) => c.ub)), len: 0 }; });
+      const heap = new TopK(k);
+      this.retrieveAny(groups, filter, heap, d);
+      return this.rerank(heap, [], groups);
+    };
+    if (filters?.category !== undefined) return run(filters, Math.max(limit, 50)).slice(0, limit);
+    const cat = this.s.categories[this.s.cat[d]];
+    const same = run({ ...filters, category: cat }, Math.max(limit, 50));
+    if (same.length >= limit) return same.slice(0, limit);
+    const seen = new Set(same.map((h) => h.id));
+    const rest = run(filters, Math.max(limit * 2, 50)).filter((h) => !seen.has(h.id));
+    return [...same, ...rest].slice(0, limit);
+  }
+
+  // ---------------------------------------------------------------- per-doc columns
+  private ensureCapacity(n: number): void {
+    const s = this.s;
+    if (n <= s.cat.length) return;
+    const cap = Math.max(n, Math.ceil(s.cat.length * 1.5) + 16);
+    const grow = <T extends Uint8Array | Uint16Array | Uint32Array | Float32Array>(a: T): T => {
+      const b = new (a.constructor as { new (n: number): T })(cap);
+      b.set(a);
+      return b;
+    };
+    s.cat = grow(s.cat); s.sub = grow(s.sub); s.flags = grow(s.flags); s.age = grow(s.age);
+    s.rating = grow(s.rating); s.quality = grow(s.quality); s.ctry = grow(s.ctry);
+  }
+  private intern(map: Map<string, number>, list: string[], v: string): number {
+    let i = map.get(v);
+    if (i === undefined) {
+      i = list.length;
+      list.push(v);
+      map.set(v, i);
+    }
+    return i;
+  }
+  /** Sets the filter/re-rank columns of doc d. */
+  setColumns(d: number, doc: SearchDoc): void {
+    const s = this.s;
+    this.ensureCapacity(d + 1);
+    s.cat[d] = this.intern(this.catIndex, s.categories, doc.category);
+    s.sub[d] = doc.subcategory ? this.intern(this.subIndex, s.subcategories, doc.subcategory) : 0;
+    s.flags[d] = doc.isFree ? F_FREE : 0;
+    s.age[d] = Math.max(0, AGE_ORDER.indexOf(doc.ageRating));
+    s.rating[d] = doc.ratingAverage || 0;
+    s.quality[d] = quality(doc);
+    let c = 0;
+    if (doc.countries) {
+      const list = [...new Set(doc.countries.map((x) => x.toUpperCase()))].sort();
+      const key = list.join(',');
+      c = this.ctryIndex.get(key) ?? -1;
+      if (c < 0) {
+        c = s.countryLists.length;
+        s.countryLists.push(list);
+        this.ctryIndex.set(key, c);
+      }
+    }
+    s.ctry[d] = c;
+  }
+
+  // ---------------------------------------------------------------- incremental updates
+  upsert(doc: SearchDoc): void {
+    const s = this.s;
+    const old = this.docOf(doc.id);
+    if (old >= 0) this.tombstone(old);
+    const d = s.n++;
+    this.setColumns(d, doc);
+    const terms = new Map<string, number>();
+    const lens = [0, 0, 0, 0];
+    const texts = docFieldTexts(doc);
+    for (let f = 0; f < 4; f++) {
+      const shift = f * 8;
+      lens[f] = analyzeField(texts[f], (t) => {
+        const p = terms.get(t) ?? 0;
+        if (((p >>> shift) & 255) < 255) terms.set(t, p + (1 << shift));
+      }, f === 2 ? DESCRIPTION_STOP_WORDS : undefined);
+      s.fieldSum[f] += lens[f];
+    }
+    s.fieldDocs++;
+    const N = Math.max(s.live + 1, 1);
+    const scored: [string, number][] = [];
+    for (const [t, packed] of terms) {
+      const df = this.df(t) + 1;
+      const score = bm25f(packed, lens, s.fieldSum, s.fieldDocs, this.boosts, idf(N, df));
+      let p = this.delta.get(t);
+      if (!p) this.delta.set(t, (p = { docs: [], scores: [], max: 0, cache: null }));
+      p.docs.push(d);
+      p.scores.push(score);
+      if (score > p.max) p.max = score;
+      p.cache = null;
+      if (df >= 2 && df <= Math.max(10, N / 20)) scored.push([t, score]);
+    }
+    scored.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+    this.deltaTop.push(scored.slice(0, TOP_TERMS).map((x) => x[0]));
+    this.deltaIds.push(doc.id);
+    this.deltaNames.push(doc.name);
+    this.deltaBundles.push(doc.bundleId);
+    this.deltaNorm.push(normalizeName(doc.name));
+    this.deltaIdMap.set(doc.id, d);
+    pushMap(this.deltaNameHash, hash32(normalizeName(doc.name)), d);
+    pushMap(this.deltaBundleHash, hash32(doc.bundleId.toLowerCase()), d);
+    s.live++;
+    if (this.deltaIds.length >= this.mergeThreshold) this.merge();
+  }
+
+  remove(appId: string): void {
+    const d = this.docOf(appId);
+    if (d >= 0) this.tombstone(d);
+  }
+
+  private tombstone(d: number): void {
+    if (this.s.flags[d] & F_TOMB) return;
+    this.s.flags[d] |= F_TOMB;
+    this.s.live--;
+    if (d >= this.s.baseN) this.deltaIdMap.delete(this.deltaIds[d - this.s.baseN]);
+  }
+
+  get deltaSize(): number { return this.deltaIds.length; }
+
+  /**
+   * Folds the delta into a new base: per term, base postings (minus tombstones) followed by delta
+   * postings (their doc ids are all higher, so order holds), impacts re-quantised against the new
+   * term maximum. Doc ids are kept (tombstoned ids stay as holes); lookups are rebuilt.
+   */
+  merge(): void {
+    const s = this.s;
+    const flags = s.flags;
+    const deltaTerms = [...this.delta.keys()].sort();
+    const oldCount = s.terms.count;
+    // merge the two sorted term lists
+    const newTerms: string[] = [];
+    const fromBase: number[] = []; // base index or -1
+    const fromDelta: (DeltaPostings | null)[] = [];
+    let i = 0, j = 0;
+    const deltaBytes = deltaTerms.map((t) => enc.encode(t));
+    while (i < oldCount || j < deltaTerms.length) {
+      let c: number;
+      if (i >= oldCount) c = 1;
+      else if (j >= deltaTerms.length) c = -1;
+      else c = -compareBytes(deltaBytes[j], s.terms.bytes, s.terms.offsets[i], s.terms.offsets[i + 1]);
+      if (c <= 0) {
+        newTerms.push(this.termString(i));
+        fromBase.push(i);
+        fromDelta.push(c === 0 ? this.delta.get(deltaTerms[j++])! : null);
+        i++;
+      } else {
+        newTerms.push(deltaTerms[j]);
+        fromBase.push(-1);
+        fromDelta.push(this.delta.get(deltaTerms[j++])!);
+      }
+    }
+    const T = newTerms.length;
+    // count live postings
+    const counts = new Uint32Array(T);
+    let total = 0;
+    for (let t = 0; t < T; t++) {
+      let c = 0;
+      const b = fromBase[t];
+      if (b >= 0) for (let p = s.postStart[b]; p < s.postStart[b + 1]; p++) if (!(flags[s.postDocs[p]] & F_TOMB)) c++;
+      const dp = fromDelta[t];
+      if (dp) for (const d of dp.docs) if (!(flags[d] & F_TOMB)) c++;
+      counts[t] = c;
+      total += c;
+    }
+    const postStart = new Uint32Array(T + 1);
+    const postDocs = new Uint32Array(total);
+    const postImp = new Uint8Array(total);
+    const termMax = new Float32Array(T);
+    const oldToNew = new Int32Array(oldCount).fill(-1);
+    const keep: string[] = [];
+    let o = 0;
+    let kept = 0;
+    for (let t = 0; t < T; t++) {
+      if (!counts[t]) continue;
+      const b = fromBase[t];
+      const dp = fromDelta[t];
+      const bmax = b >= 0 ? s.termMax[b] : 0;
+      let max = bmax;
+      if (dp) for (let k = 0; k < dp.docs.length; k++) if (!(flags[dp.docs[k]] & F_TOMB) && dp.scores[k] > max) max = dp.scores[k];
+      postStart[kept] = o;
+      if (b >= 0) {
+        oldToNew[b] = kept;
+        for (let p = s.postStart[b]; p < s.postStart[b + 1]; p++) {
+          const d = s.postDocs[p];
+          if (flags[d] & F_TOMB) continue;
+          postDocs[o] = d;
+          postImp[o++] = Math.max(1, Math.round((s.postImp[p] * bmax) / max));
+        }
+      }
+      if (dp) {
+        for (let k = 0; k < dp.docs.length; k++) {
+          const d = dp.docs[k];
+          if (flags[d] & F_TOMB) continue;
+          postDocs[o] = d;
+          postImp[o++] = Math.max(1, Math.round((dp.scores[k] / max) * 255));
+        }
+      }
+      termMax[kept] = max;
+      keep.push(newTerms[t]);
+      kept++;
+    }
+    postStart[kept] = o;
+    const terms = makeBlob(keep);
+    const { blockStart, blockMax } = computeBlockMax(postStart, postImp, kept);
+    // forward lists: remap base term ids, look up the delta docs' terms
+    const n = s.n;
+    const topTerms = new Uint32Array(n * TOP_TERMS);
+    for (let k = 0; k < s.baseN * TOP_TERMS; k++) {
+      const t = s.topTerms[k];
+      if (t) topTerms[k] = oldToNew[t - 1] + 1;
+    }
+    s.terms = { bytes: terms.bytes, offsets: terms.offsets, count: kept };
+    s.postStart = postStart; s.postDocs = postDocs; s.postImp = postImp; s.termMax = termMax.subarray(0, kept);
+    s.blockStart = blockStart; s.blockMax = blockMax;
+    for (let k = 0; k < this.deltaTop.length; k++) {
+      const list = this.deltaTop[k];
+      for (let x = 0; x < list.length && x < TOP_TERMS; x++) {
+        const t = this.termIndex(list[x]);
+        if (t >= 0) topTerms[(s.baseN + k) * TOP_TERMS + x] = t + 1;
+      }
+    }
+    s.topTerms = topTerms;
+    // strings
+    const all = (blob: Blob, extra: string[]) => {
+      const arr: string[] = new Array(n);
+      for (let d = 0; d < s.baseN; d++) arr[d] = blobGet(blob, d);
+      for (let k = 0; k < extra.length; k++) arr[s.baseN + k] = extra[k];
+      return makeBlob(arr);
+    };
+    s.ids = all(s.ids, this.deltaIds);
+    s.names = all(s.names, this.deltaNames);
+    s.bundles = all(s.bundles, this.deltaBundles);
+    s.baseN = n;
+    this.delta.clear();
+    this.deltaIds = []; this.deltaNames = []; this.deltaBundles = []; this.deltaNorm = []; this.deltaTop = [];
+    this.deltaIdMap.clear(); this.deltaNameHash.clear(); this.deltaBundleHash.clear();
+    rebuildLookups(s);
+    this.mergeThreshold = Math.max(20_000, Math.floor(s.baseN / 20));
+  }
+
+  /** Queries recorded so far (for snapshots). */
+  recordedQueries(): [string, number][] { return [...this.queries]; }
+
+  async save(path: string): Promise<void> {
+    if (this.deltaIds.length) this.merge();
+    const { saveSnapshot } = await import('./snapshot.ts');
+    this.s.queries = this.recordedQueries();
+    await saveSnapshot(this.s, path);
+  }
+}
+
+function pushMap(m: Map<number, number[]>, k: number, v: number): void {
+  const a = m.get(k);
+  if (a) a.push(v);
+  else m.set(k, [v]);
+}
+
+export function docFieldTexts(doc: SearchDoc): [string, string, string, string] {
+  return [
+    doc.name,
+    doc.developer,
+    doc.description,
+    (doc.subtitle ? doc.subtitle + ' ' : '') + doc.keywords.join(' '),
+  ];
+}
+
+export function idf(N: number, df: number): number {
+  return Math.log(1 + (N - df + 0.5) / (df + 0.5));
+}
+
+/** BM25F: per-field length-normalised tf, weighted and summed, then one saturation. */
+export function bm25f(packed: number, lens: number[], fieldSum: Float64Array, fieldDocs: number, boosts: number[], idfv: number): number {
+  let tf = 0;
+  for (let f = 0; f < 4; f++) {
+    const x = (packed >>> (f * 8)) & 255;
+    if (!x) continue;
+    const avg = fieldDocs ? Math.max(1e-9, fieldSum[f] / fieldDocs) : 1;
+    tf += (boosts[f] * x) / (1 - FIELD_B[f] + (FIELD_B[f] * lens[f]) / avg);
+  }
+  return (idfv * tf * (K1 + 1)) / (K1 + tf);
+}
+
+export function computeBlockMax(postStart: Uint32Array, postImp: Uint8Array, T: number): { blockStart: Uint32Array; blockMax: Uint8Array } {
+  const blockStart = new Uint32Array(T + 1);
+  let nb = 0;
+  for (let t = 0; t < T; t++) {
+    blockStart[t] = nb;
+    nb += Math.ceil((postStart[t + 1] - postStart[t]) / BLOCK);
+  }
+  blockStart[T] = nb;
+  const blockMax = new Uint8Array(nb);
+  for (let t = 0; t < T; t++) {
+    const st = postStart[t];
+    const b0 = blockStart[t];
+    for (let p = st; p < postStart[t + 1]; p++) {
+      const b = b0 + ((p - st) >> BLOCK_SHIFT);
+      if (postImp[p] > blockMax[b]) blockMax[b] = postImp[p];
+    }
+  }
+  return { blockStart, blockMax };
+}
+
+/** Sorted lookups over live base docs: by id, by name hash, by bundle hash, by normalised name. */
+export function rebuildLookups(s: EngineState): void {
+  const live: number[] = [];
+  for (let d = 0; d < s.baseN; d++) if (!(s.flags[d] & F_TOMB)) live.push(d);
+  const L = live.length;
+  // ids: sort "id\u0001docIndex" strings with the fast default comparator
+  const keyed = (get: (d: number) => string) => {
+    const arr: string[] = new Array(L);
+    for (let i = 0; i < L; i++) arr[i] = get(live[i]) + '\u0001' + live[i].toString(36);
+    arr.sort();
+    return arr;
+  };
+  const ids = keyed((d) => blobGet(s.ids, d));
+  s.idOrder = Uint32Array.from(ids, (k) => parseInt(k.slice(k.lastIndexOf('\u0001') + 1), 36));
+  const norm = keyed((d) => normalizeName(blobGet(s.names, d)));
+  s.sugDocs = new Uint32Array(L);
+  const sugStrings: string[] = new Array(L);
+  for (let i = 0; i < L; i++) {
+    const k = norm[i];
+    const cut = k.lastIndexOf('\u0001');
+    s.sugDocs[i] = parseInt(k.slice(cut + 1), 36);
+    sugStrings[i] = k.slice(0, cut);
+  }
+  s.sugNames = makeBlob(sugStrings);
+  const hashTable = (key: (i: number) => number) => {
+    const keys = new Uint32Array(L);
+    for (let i = 0; i < L; i++) keys[i] = key(i);
+    const order = radixOrder(keys);
+    return { keys: Uint32Array.from(order, (i) => keys[i]), docs: Uint32Array.from(order, (i) => live[i]) };
+  };
+  // sugStrings is in sorted-name order, not live order: map through sugDocs
+  const nameKeys = new Uint32Array(L);
+  for (let i = 0; i < L; i++) nameKeys[i] = hash32(sugStrings[i]);
+  const order = radixOrder(nameKeys);
+  s.nameKeys = Uint32Array.from(order, (i) => nameKeys[i]);
+  s.nameDocs = Uint32Array.from(order, (i) => s.sugDocs[i]);
+  const bh = hashTable((i) => hash32(blobGet(s.bundles, live[i]).toLowerCase()));
+  s.bundleKeys = bh.keys;
+  s.bundleDocs = bh.docs;
+}
+
+/** Stable LSD radix sort (two 16-bit passes): the permutation that orders `keys` ascending. */
+export function radixOrder(keys: Uint32Array): Uint32Array {
+  const n = keys.length;
+  let src = new Uint32Array(n);
+  for (let i = 0; i < n; i++) src[i] = i;
+  let dst = new Uint32Array(n);
+  const count = new Uint32Array(65537);
+  for (const shift of [0, 16]) {
+    count.fill(0);
+    for (let i = 0; i < n; i++) count[((keys[i] >>> shift) & 0xffff) + 1]++;
+    for (let b = 0; b < 65536; b++) count[b + 1] += count[b];
+    for (let i = 0; i < n; i++) {
+      const k = src[i];
+      dst[count[(keys[k] >>> shift) & 0xffff]++] = k;
+    }
+    [src, dst] = [dst, src];
+  }
+  return src;
+}

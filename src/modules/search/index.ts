@@ -1,0 +1,30 @@
+// The search module: the in-memory engine (engine/) kept in step with the catalog, the PostgreSQL
+// full-text fallback, and the search API. Other modules import only this file.
+import path from 'node:path';
+import type { OrchardEvent } from '../../platform/bus/index.ts';
+import { defaultEngineFactory, type EngineFactory } from './engine-factory.ts';
+import { searchRoutes } from './routes.ts';
+import { SearchService, type SearchDeps } from './service.ts';
+
+export const searchMigrations = path.join(path.dirname(new URL(import.meta.url).pathname), 'migrations');
+
+export { SearchService, type SearchDeps, type IndexState } from './service.ts';
+export { defaultEngineFactory, type EngineFactory } from './engine-factory.ts';
+export type { SearchDoc, SearchEngine } from './engine/types.ts';
+
+export interface SearchOptions {
+  /** How the index is made: the real engine, built in a worker thread, unless told otherwise. */
+  engine?: EngineFactory;
+}
+
+/**
+ * Every process keeps its own index: app.changed is a broadcast, and a broker gap triggers a catch-up.
+ * The index is built by service.start(), which the routes call once the server listens.
+ */
+export function createSearch(deps: SearchDeps, options: SearchOptions = {}) {
+  const service = new SearchService(deps, options.engine ?? defaultEngineFactory(path.join(deps.config.dataDir, 'search')));
+  deps.bus.broadcast(['app.changed'], (event: OrchardEvent<{ appId?: unknown }>) => service.onAppChanged(event));
+  deps.bus.onBroadcastGap(() => service.onBroadcastGap());
+  return { routes: searchRoutes(service), service };
+}
+export type Search = ReturnType<typeof createSearch>;
