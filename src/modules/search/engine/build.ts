@@ -45,7 +45,12 @@ export function buildEngine(docs: Iterable<SearchDoc>, options: EngineOptions = 
   const boosts = engine.boostsVector;
   const termIds = new Map<string, number>();
   const termStrs: string[] = [];
-  const pTerm = new GrowU32(), pDoc = new GrowU32(), pTf = new GrowU32();
+  // postings in doc order: term id and packed tf; doc d's are [docEnd[d - 1], docEnd[d])
+  // (sized up front from the doc count when known: growing them means copies and GC pressure)
+  const sizeHint = Array.isArray(docs) ? docs.length : 0;
+  let pTerm = new Uint32Array(Math.max(1 << 20, sizeHint * 72)), pTf = new Uint32Array(pTerm.length);
+  let pN = 0;
+  const docEnd = new GrowU32();
   const lens = [new GrowU32(), new GrowU32(), new GrowU32(), new GrowU32()];
   const ids: string[] = [], names: string[] = [], bundles: string[] = [];
   // raw token → its analysed term ids (memoised; the catalog repeats words a lot)
@@ -89,28 +94,46 @@ export function buildEngine(docs: Iterable<SearchDoc>, options: EngineOptions = 
     }
   };
   // Open-addressing table over raw ASCII tokens, probed with a hash computed while scanning, so the
-  // hot path neither slices a substring nor hashes it again for a Map.
+  // hot path neither slices a substring nor hashes it again for a Map. Everything is flat typed
+  // arrays (slot = [hash, key]; key bytes; per-key term ids), so a lookup touches few cache lines.
   let tMask = (1 << 16) - 1;
-  let tSlots = new Int32Array(tMask + 1).fill(-1);
-  const tKeys: string[] = [];
-  const tHash: number[] = [];
-  const tEntries: Entry[] = [];
-  const tInsert = (key: string, h: number, e: Entry) => {
-    const id = tKeys.length;
-    tKeys.push(key); tHash.push(h); tEntries.push(e);
-    if (tKeys.length * 2 > tMask) {
+  let tSlots = new Int32Array((tMask + 1) * 2).fill(-1); // [hash, key index] pairs
+  let tCount = 0;
+  let kOff = new Int32Array(1 << 16); // key k's bytes are kBytes[kOff[k], kOff[k + 1])
+  let kBytes = new Uint8Array(1 << 18);
+  let kHash = new Int32Array(1 << 16);
+  let eStart = new Int32Array(1 << 16); // key k's term ids are eIds[eStart[k], eStart[k + 1])
+  let eIds = new Uint32Array(1 << 17);
+  let eStop = new Uint8Array(1 << 16);
+  const growI32 = (a: Int32Array, min: number) => { const b = new Int32Array(Math.max(min, a.length * 2)); b.set(a); return b; };
+  const tInsert = (buf: Uint8Array, start: number, end: number, h: number, e: Entry) => {
+    const k = tCount++;
+    if (k + 2 > kOff.length) { kOff = growI32(kOff, k + 2); eStart = growI32(eStart, k + 2); kHash = growI32(kHash, k + 2); const b = new Uint8Array(kOff.length); b.set(eStop); eStop = b; }
+    const len = end - start;
+    const ko = kOff[k];
+    if (ko + len > kBytes.length) { const b = new Uint8Array(Math.max(ko + len, kBytes.length * 2)); b.set(kBytes); kBytes = b; }
+    kBytes.set(buf.subarray(start, end), ko);
+    kOff[k + 1] = ko + len;
+    kHash[k] = h;
+    const eo = eStart[k], ni = e.ids.length;
+    if (eo + ni > eIds.length) { const b = new Uint32Array(Math.max(eo + ni, eIds.length * 2)); b.set(eIds); eIds = b; }
+    for (let i = 0; i < ni; i++) eIds[eo + i] = e.ids[i];
+    eStart[k + 1] = eo + ni;
+    eStop[k] = e.stop ? 1 : 0;
+    if (tCount * 2 > tMask) {
       tMask = tMask * 2 + 1;
-      tSlots = new Int32Array(tMask + 1).fill(-1);
-      for (let k = 0; k < tKeys.length; k++) {
-        let i = tHash[k] & tMask;
-        while (tSlots[i] !== -1) i = (i + 1) & tMask;
-        tSlots[i] = k;
+      tSlots = new Int32Array((tMask + 1) * 2).fill(-1);
+      for (let j = 0; j < tCount; j++) {
+        let i = kHash[j] & tMask;
+        while (tSlots[2 * i + 1] !== -1) i = (i + 1) & tMask;
+        tSlots[2 * i] = kHash[j]; tSlots[2 * i + 1] = j;
       }
     } else {
       let i = h & tMask;
-      while (tSlots[i] !== -1) i = (i + 1) & tMask;
-      tSlots[i] = id;
+      while (tSlots[2 * i + 1] !== -1) i = (i + 1) & tMask;
+      tSlots[2 * i] = h; tSlots[2 * i + 1] = k;
     }
+    return k;
   };
   const entryFor = (raw: string): Entry => {
     const r = analyzeRaw(raw);
@@ -122,32 +145,24 @@ export function buildEngine(docs: Iterable<SearchDoc>, options: EngineOptions = 
     }
     return e;
   };
-  const addEntry = (e: Entry) => {
-    if (field === 2 && e.stop) return;
-    fieldLen++;
-    const shift = field * 8;
-    const ids = e.ids;
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i];
-      const p = tfAcc[id];
-      if (p === 0) touched.push(id);
-      if (((p >>> shift) & 255) < 255) tfAcc[id] = p + (1 << shift);
-    }
-  };
   let scanBuf = Buffer.allocUnsafe(1 << 16);
   const isAlnum = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57);
   const SLOW = /[^\x00-\x7f\u2000-\u2018\u201a-\u206f\u2190-\u2bff]/;
   /** Same tokens as analysis.forEachRaw's ASCII path. */
   const scan = (text: string) => {
-    if (SLOW.test(text)) {
-      forEachRaw(text, onRaw);
-      return;
-    }
     // scan bytes of a flat copy: the docs' strings are often ropes (concatenations), slow to index
     // (UTF-8: the few non-ASCII symbols allowed here become bytes ≥ 0x80, i.e. separators)
     if (text.length * 3 > scanBuf.length) scanBuf = Buffer.allocUnsafe(text.length * 3);
     const n = scanBuf.write(text, 0, 'utf8');
+    // as many bytes as UTF-16 units ⇔ pure ASCII: only then can the regex check be skipped
+    if (n !== text.length && SLOW.test(text)) {
+      forEachRaw(text, onRaw);
+      return;
+    }
     const buf = scanBuf;
+    const shift = field * 8;
+    const skipStop = field === 2;
+    let len = 0;
     let i = 0;
     while (i < n) {
       while (i < n && !isAlnum(buf[i])) i++;
@@ -167,31 +182,33 @@ export function buildEngine(docs: Iterable<SearchDoc>, options: EngineOptions = 
           i++;
         } else break;
       }
-      h >>>= 0;
-      const len = i - start;
+      const tlen = i - start;
       let slot = h & tMask;
-      let found = -1;
+      let k = -1;
       for (;;) {
-        const k = tSlots[slot];
-        if (k === -1) break;
-        if (tHash[k] === h) {
-          const key = tKeys[k];
-          if (key.length === len) {
+        const kk = tSlots[2 * slot + 1];
+        if (kk === -1) break;
+        if (tSlots[2 * slot] === h) {
+          const ko = kOff[kk];
+          if (kOff[kk + 1] - ko === tlen) {
             let j = 0;
-            while (j < len && key.charCodeAt(j) === buf[start + j]) j++;
-            if (j === len) { found = k; break; }
+            while (j < tlen && kBytes[ko + j] === buf[start + j]) j++;
+            if (j === tlen) { k = kk; break; }
           }
         }
         slot = (slot + 1) & tMask;
       }
-      if (found >= 0) addEntry(tEntries[found]);
-      else {
-        const raw = buf.toString('latin1', start, i);
-        const e = entryFor(raw);
-        tInsert(raw, h, e);
-        addEntry(e);
+      if (k < 0) k = tInsert(buf, start, i, h, entryFor(buf.toString('latin1', start, i)));
+      if (skipStop && eStop[k]) continue;
+      len++;
+      for (let e = eStart[k], ee = eStart[k + 1]; e < ee; e++) {
+        const id = eIds[e];
+        const p = tfAcc[id];
+        if (p === 0) touched.push(id);
+        if (((p >>> shift) & 255) < 255) tfAcc[id] = p + (1 << shift);
       }
     }
+    fieldLen += len;
   };
   const seenIds = new Map<string, number>();
   let d = 0;
@@ -213,20 +230,30 @@ export function buildEngine(docs: Iterable<SearchDoc>, options: EngineOptions = 
       lens[f].push(fieldLen);
       s.fieldSum[f] += fieldLen;
     }
-    for (let i = 0; i < touched.length; i++) {
+    const nt = touched.length;
+    if (pN + nt > pTerm.length) {
+      const cap = Math.max(pN + nt, Math.ceil(pTerm.length * 1.6));
+      const a = new Uint32Array(cap), b = new Uint32Array(cap);
+      a.set(pTerm.subarray(0, pN)); b.set(pTf.subarray(0, pN));
+      pTerm = a; pTf = b;
+    }
+    for (let i = 0; i < nt; i++) {
       const t = touched[i];
-      pTerm.push(t); pDoc.push(d); pTf.push(tfAcc[t]);
+      pTerm[pN] = t; pTf[pN] = tfAcc[t]; pN++;
       tfAcc[t] = 0;
     }
+    docEnd.push(pN);
     touched.length = 0;
     d++;
     s.live++;
     if (onProgress && d % 10_000 === 0) onProgress(d);
   }
   seenIds.clear();
+  debug(`scanned: ${tCount} raw tokens, ${termStrs.length} terms, ${pN} postings;`);
   cache.clear();
-  tKeys.length = tHash.length = tEntries.length = 0;
-  tSlots = new Int32Array(0);
+  tSlots = kOff = kHash = eStart = new Int32Array(0);
+  kBytes = eStop = new Uint8Array(0);
+  eIds = new Uint32Array(0);
   clearAnalysisCache();
   const N = d;
   s.fieldDocs = N;
@@ -239,27 +266,38 @@ export function buildEngine(docs: Iterable<SearchDoc>, options: EngineOptions = 
   const remap = new Uint32Array(T);
   for (let i = 0; i < T; i++) remap[termIds.get(sorted[i])!] = i;
   termIds.clear();
-  const P = pTerm.n;
+  const P = pN;
   const postStart = new Uint32Array(T + 1);
-  for (let i = 0; i < P; i++) postStart[remap[pTerm.a[i]] + 1]++;
+  for (let i = 0; i < P; i++) {
+    const t = remap[pTerm[i]];
+    pTerm[i] = t;
+    postStart[t + 1]++;
+  }
   for (let t = 0; t < T; t++) postStart[t + 1] += postStart[t];
   const fill = postStart.slice(0, T);
   const postDocs = new Uint32Array(P);
   const postTf = new Uint32Array(P);
-  for (let i = 0; i < P; i++) {
-    const t = remap[pTerm.a[i]];
-    const at = fill[t]++;
-    postDocs[at] = pDoc.a[i];
-    postTf[at] = pTf.a[i];
+  const ends = docEnd.a;
+  for (let doc = 0, i = 0; doc < N; doc++) {
+    for (const e = ends[doc]; i < e; i++) {
+      const at = fill[pTerm[i]]++;
+      postDocs[at] = doc;
+      postTf[at] = pTf[i];
+    }
   }
-  pTerm.a = pDoc.a = pTf.a = new Uint32Array(0);
+  pTerm = pTf = docEnd.a = new Uint32Array(0);
 
   debug('postings sorted');
   // 3. impacts
   const postImp = new Uint8Array(P);
   const termMax = new Float32Array(T);
   let scratch = new Float32Array(1024);
-  const L = lens.map((l) => l.a);
+  // the four field lengths of a doc side by side: one cache line per posting instead of four
+  const L4 = new Uint32Array(N * 4);
+  for (let f = 0; f < 4; f++) {
+    const l = lens[f].a;
+    for (let i = 0; i < N; i++) L4[i * 4 + f] = l[i];
+  }
   const docLens = [0, 0, 0, 0];
   for (let t = 0; t < T; t++) {
     const st = postStart[t], en = postStart[t + 1];
@@ -269,7 +307,8 @@ export function buildEngine(docs: Iterable<SearchDoc>, options: EngineOptions = 
     let max = 0;
     for (let p = st; p < en; p++) {
       const doc = postDocs[p];
-      docLens[0] = L[0][doc]; docLens[1] = L[1][doc]; docLens[2] = L[2][doc]; docLens[3] = L[3][doc];
+      const o = doc * 4;
+      docLens[0] = L4[o]; docLens[1] = L4[o + 1]; docLens[2] = L4[o + 2]; docLens[3] = L4[o + 3];
       const v = bm25f(postTf[p], docLens, s.fieldSum, N, boosts, idfv);
       scratch[p - st] = v;
       if (v > max) max = v;
@@ -283,16 +322,23 @@ export function buildEngine(docs: Iterable<SearchDoc>, options: EngineOptions = 
   const topTerms = new Uint32Array(N * TOP_TERMS);
   const topW = new Float32Array(N * TOP_TERMS);
   const maxDf = Math.max(10, N / 20);
+  const minAt = new Uint32Array(N);
+  for (let i = 0; i < N; i++) minAt[i] = i * TOP_TERMS;
   for (let t = 0; t < T; t++) {
     const st = postStart[t], en = postStart[t + 1];
     if (en - st < 2 || en - st > maxDf) continue;
     const scale = termMax[t] / 255;
     for (let p = st; p < en; p++) {
       const w = postImp[p] * scale;
-      const base = postDocs[p] * TOP_TERMS;
-      let mi = base;
-      for (let k = base + 1; k < base + TOP_TERMS; k++) if (topW[k] < topW[mi]) mi = k;
-      if (w > topW[mi]) { topW[mi] = w; topTerms[mi] = t + 1; }
+      const doc = postDocs[p];
+      const mi = minAt[doc]; // the doc's first smallest slot, kept up to date on every replacement
+      if (w > topW[mi]) {
+        topW[mi] = w; topTerms[mi] = t + 1;
+        const base = doc * TOP_TERMS;
+        let m = base;
+        for (let k = base + 1; k < base + TOP_TERMS; k++) if (topW[k] < topW[m]) m = k;
+        minAt[doc] = m;
+      }
     }
   }
 

@@ -109,14 +109,16 @@ test('typo tolerance: AUTO edit bounds, corrections, exact above fuzzy', () => {
   assert.deepEqual(m.corrections, {});
 });
 
-test('synonyms expand below the literal term; custom groups merge with defaults', () => {
+test('synonyms score below the literal term but name matches rank by quality; custom groups merge with defaults', () => {
   const photo = doc({ name: 'Photo Studio', ratingAverage: 5, ratingCount: 1e6, downloads: 1e8 });
   const picture = doc({ name: 'Picture Studio', ratingCount: 0, downloads: 0 });
   const e = buildEngine([photo, picture]);
-  assert.deepEqual(ids(e, 'picture'), [picture.id, photo.id]);
+  // both names carry the concept: the popular synonym-named app beats the obscure literal one
+  assert.deepEqual(ids(e, 'picture'), [photo.id, picture.id]);
   assert.deepEqual(ids(e, 'photos'), [photo.id, picture.id]);
   const r = e.search('picture', opts());
-  assert.ok(r.hits[0].textScore > r.hits[1].textScore);
+  const text = new Map(r.hits.map((h) => [h.id, h.textScore]));
+  assert.ok(text.get(picture.id)! > text.get(photo.id)!); // the literal term still scores higher
   const zork = doc({ name: 'Zork Quest' });
   const e2 = buildEngine([zork, photo], { synonyms: [['blorp', 'zork']] });
   assert.deepEqual(ids(e2, 'blorp'), [zork.id]);
@@ -259,9 +261,13 @@ test('snapshot round-trip gives the same results', async () => {
 test('seeded catalog: every app is found first by its exact name', () => {
   const docs = [...syntheticSearchDocs(2000, 3)];
   const e = buildEngine(docs);
+  const words = (name: string) => name.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
+  const namesWith = (ws: string[]) => docs.filter((x) => { const n = words(x.name); return ws.every((w) => n.includes(w)); }).length;
   for (const d of docs.slice(0, 300)) {
     const r = e.search(d.name, opts({ limit: 50 }));
-    assert.equal(r.hits[0].exact, true, d.name);
+    // a distinctive name is navigational: exact matches first. A generic word that is some app's whole
+    // name ("Budget+") is not: that app is then one of the name matches, ranked by quality.
+    if (namesWith(words(d.name)) <= 5) assert.equal(r.hits[0].exact, true, d.name);
     assert.ok(r.hits.filter((h) => h.exact).some((h) => h.id === d.id), d.name);
     const b = e.search(d.bundleId, opts());
     assert.equal(b.hits[0].id, d.id);
@@ -295,4 +301,54 @@ test('radixOrder sorts 32-bit keys stably', async () => {
   const { radixOrder } = await import('./engine.ts');
   const keys = Uint32Array.from([5, 0xffffffff, 3, 5, 0, 70000, 3]);
   assert.deepEqual([...radixOrder(keys)], [4, 2, 6, 0, 3, 5, 1]);
+});
+
+test('typos: an adjacent transposition is one edit', async () => {
+  const { editDistance } = await import('./fuzzy.ts');
+  assert.equal(editDistance('coinr', 'cionr', 2), 1);
+  assert.equal(editDistance('cloudbox', 'clloudbxo', 2), 2);
+  assert.equal(editDistance('abc', 'cba', 1), 2);
+  const coinr = doc({ name: 'Coinr' });
+  const cloud = doc({ name: 'CloudBox' });
+  const e = buildEngine([coinr, cloud, doc({ name: 'Other App' })]);
+  assert.equal(e.search('cionr', opts()).hits[0]?.id, coinr.id);
+  assert.equal(e.search('clloudbxo', opts()).hits[0]?.id, cloud.id);
+});
+
+test('a word with known synonyms is expanded, not typo-corrected', () => {
+  const cinema = doc({ name: 'Pulse Cinema', downloads: 1e6 });
+  const fimfom = doc({ name: 'FimFom' }); // "film" is one edit away
+  const e = buildEngine([cinema, fimfom]);
+  const r = e.search('film', opts());
+  assert.deepEqual(r.hits.map((h) => h.id), [cinema.id]);
+  assert.deepEqual(r.corrections, {});
+});
+
+test('generic words: name matches first, by quality; an obscure exact-name app is not navigational', () => {
+  const docs: SearchDoc[] = [];
+  for (let i = 0; i < 12; i++) docs.push(doc({ name: `Brand${i} Weather`, downloads: 1e4 * (i + 1), ratingCount: 1000 * (i + 1) }));
+  const obscure = doc({ name: 'Weather+', downloads: 40, ratingCount: 0 });
+  const keywordOnly = doc({ name: 'Sky Tool', keywords: ['weather', 'weather radar'], downloads: 1e8, ratingCount: 1e6 });
+  const e = buildEngine([...docs, obscure, keywordOnly]);
+  const got = ids(e, 'weather');
+  // the most popular weather-named app first; the keyword-only app after every name match
+  assert.equal(got[0], docs[11].id);
+  assert.equal(got.indexOf(keywordOnly.id), got.length - 1);
+  assert.ok(got.indexOf(obscure.id) > 0);
+  // a distinctive exact name stays navigational
+  const nav = doc({ name: 'Zorblat', downloads: 10 });
+  const e2 = buildEngine([nav, doc({ name: 'Zorblat Pro Max', downloads: 1e8, ratingCount: 1e6 })]);
+  assert.equal(ids(e2, 'zorblat')[0], nav.id);
+});
+
+test('name tier: the typed word before synonym-only names when it is common in names', () => {
+  const music: SearchDoc[] = [];
+  for (let i = 0; i < 10; i++) music.push(doc({ name: `Brand${i} Music`, downloads: 1000 + i, ratingCount: 10 }));
+  const song = doc({ name: 'Song Finder', downloads: 1e8, ratingCount: 1e6 });
+  const e = buildEngine([...music, song]);
+  const got = ids(e, 'music');
+  assert.equal(got.indexOf(song.id), music.length); // after every "Music" name, before nothing else
+  // rare literal: the synonym-named app competes on equal terms
+  const e2 = buildEngine([music[0], song]);
+  assert.deepEqual(ids(e2, 'music'), [song.id, music[0].id]);
 });

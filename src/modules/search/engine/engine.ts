@@ -14,10 +14,12 @@
 //    (id → doc, hash(normalised name) → docs, hash(bundle id) → docs, sorted normalised names).
 //  No description or SearchDoc is retained.
 //
-// Query: analyse → per query token a "group" of clauses (literal forms; with expansion also synonyms
-// at SYNONYM_WEIGHT and, for rare/absent terms, typo candidates at FUZZY_WEIGHT[edits]); a group
-// scores the max of its clauses, a doc the sum of its groups. Literal groups run first; expansions
-// only when the literal pass doesn't fill the re-rank pool. All-terms retrieval (conjunctive, block-max
+// Query: analyse → per query token a "group" of clauses (literal forms and their synonyms at
+// SYNONYM_WEIGHT; with expansion also, for rare/absent terms that have no synonyms, typo candidates at
+// FUZZY_WEIGHT[edits]); a group scores the max of its clauses, a doc the sum of its groups. Synonyms
+// are always in (the names may use the synonym rather than the typed word); typo candidates only
+// when the first pass doesn't fill the re-rank pool. All-terms retrieval adds a small static-quality
+// prior (see prior()) so the pool holds the better of many equally relevant matches. All-terms retrieval (conjunctive, block-max
 // skipping) first; any-terms (MaxScore + block-max) only when nothing matches all terms. Filters are
 // checked per candidate doc while iterating postings. Then exact-name/bundle matches are merged in
 // and the pool is re-ranked with quality (see rerank()).
@@ -32,12 +34,20 @@ export const AGE_ORDER: SearchDoc['ageRating'][] = ['4+', '9+', '13+', '16+', '1
 const FIELDS = ['name', 'developer', 'description', 'keywords'] as const;
 const K1 = 1.2;
 const FIELD_B = [0.5, 0.3, 0.75, 0.5]; // per-field length normalisation strength
-export const SYNONYM_WEIGHT = 0.6;
+export const SYNONYM_WEIGHT = 0.8;
 export const FUZZY_WEIGHT = [1, 0.5, 0.35]; // by edit distance
 /** A query term whose document frequency is below this is "rare": typo candidates are added. */
 const FUZZY_RARE_DF = 3;
 const MAX_FUZZY_CANDIDATES = 3;
-const RERANK_POOL = 100;
+const RERANK_POOL = 200;
+/** Weight of the static quality prior in all-terms retrieval, relative to the query's maximum text score. */
+const RETRIEVAL_PRIOR = 0.1;
+/** An exact-name match is navigational only when at most this many names in the pool contain the query's words. */
+const NAVIGATIONAL_MAX_NAMES = 10;
+/** Share of the text score in the name tier's re-rank score (the rest is quality). */
+const NAME_TIER_TEXT = 0.1;
+/** When at least this many pool names contain the typed words themselves, they rank above synonym-only names. */
+const LITERAL_NAME_MIN = 10;
 const BLOCK = 64;
 const BLOCK_SHIFT = 6;
 export const TOP_TERMS = 8;
@@ -109,7 +119,15 @@ interface Clause {
   bm: Uint8Array | null; // block maxima (base clauses)
   bmOff: number;
 }
-interface Group { clauses: Clause[]; ub: number; len: number }
+interface Group {
+  clauses: Clause[];
+  ub: number;
+  len: number;
+  /** Every term the group matches (literal forms, synonyms, typo candidates): the name-match test of rerank(). */
+  terms?: Set<string>;
+  /** The token's literal forms (the typed word itself). */
+  literal?: string[];
+}
 interface DeltaPostings { docs: number[]; scores: number[]; max: number; cache: { docs: Uint32Array; imp: Float32Array } | null }
 
 /** Bounded min-heap of (score, doc, flags). */
@@ -386,7 +404,11 @@ export class Engine implements SearchEngine {
     return out.slice(0, MAX_FUZZY_CANDIDATES);
   }
 
-  /** The clauses of one query token: its literal forms, and with `expand` its synonyms and (if rare) typo candidates. */
+  /**
+   * The clauses of one query token: its literal forms and their synonyms (always: a synonym is a
+   * known word for the same thing, and may be what the names use), and with `expand`, if the token
+   * is rare and no known synonym word, typo candidates.
+   */
   private buildGroup(tok: QueryToken, corrections: Record<string, string>, expand: boolean): Group {
     const clauses: Clause[] = [];
     const seen = new Set<string>();
@@ -397,14 +419,16 @@ export class Engine implements SearchEngine {
       this.clausesFor(f, 1, 0, clauses);
       literalDf += this.df(f);
     }
-    for (const f of expand ? tok.forms : []) {
+    let hasSynonyms = false;
+    for (const f of tok.forms) {
       for (const syn of this.synonyms.get(f) ?? []) {
+        hasSynonyms = true;
         if (seen.has(syn)) continue;
         seen.add(syn);
         this.clausesFor(syn, SYNONYM_WEIGHT, HIT_SYNONYM, clauses);
       }
     }
-    if (expand && literalDf < FUZZY_RARE_DF && !DESCRIPTION_STOP_WORDS.has(tok.text)) {
+    if (expand && !hasSynonyms && literalDf < FUZZY_RARE_DF && !DESCRIPTION_STOP_WORDS.has(tok.text)) {
       // walk with the stemmed form and the typed form (cactos → stem "cacto", typed "cactos" ~ cactus)
       const max = allowedEdits(tok.text);
       const best = new Map<string, [string, number, number]>();
@@ -432,7 +456,7 @@ export class Engine implements SearchEngine {
       ub = Math.max(ub, c.ub);
       len += c.end - c.start;
     }
-    return { clauses, ub, len };
+    return { clauses, ub, len, terms: seen, literal: tok.forms };
   }
 
   // ---------------------------------------------------------------- filters
@@ -487,12 +511,13 @@ export class Engine implements SearchEngine {
    * threshold, check tombstones and filters, then gallop the other groups to the doc (most
    * selective first), abandoning as soon as the remaining upper bounds can't reach the threshold.
    */
-  private retrieveAll(groups: Group[], filter: ((d: number) => boolean) | null, heap: TopK): number {
+  private retrieveAll(groups: Group[], filter: ((d: number) => boolean) | null, heap: TopK, prior = 0): number {
+    const qual = this.s.quality;
     const flags = this.s.flags;
     const order = [...groups].sort((a, b) => a.len - b.len);
     const lead = order[0];
     const others = order.slice(1);
-    let restUB = 0;
+    let restUB = prior; // the static prior (prior × quality ≤ prior) is bounded like one more group
     for (const g of others) restUB += g.ub;
     const lc = lead.clauses;
     const leadOnly = [lead];
@@ -569,7 +594,7 @@ export class Engine implements SearchEngine {
       }
       if (!ok) continue;
       count++;
-      heap.push(score, d, flag);
+      heap.push(score + prior * qual[d], d, flag);
     }
     return count;
   }
@@ -661,6 +686,18 @@ export class Engine implements SearchEngine {
     return { score, flag };
   }
 
+  /**
+   * Static-quality prior for all-terms retrieval: a doc's heap score is text + prior × quality, so
+   * that among many equally relevant matches (a common word in hundreds of names) the re-rank pool
+   * holds the better apps rather than whichever have the shortest fields. Scaled to the query's best
+   * possible text score; rerank() subtracts it again before normalising text.
+   */
+  private prior(groups: Group[]): number {
+    let ub = 0;
+    for (const g of groups) ub += g.ub;
+    return RETRIEVAL_PRIOR * ub;
+  }
+
   // ---------------------------------------------------------------- exact / intent
   private exactDocs(query: string): number[] {
     const out: number[] = [];
@@ -735,11 +772,13 @@ export class Engine implements SearchEngine {
     // (synonym/typo matches rank below literal ones), so the common case skips them entirely.
     let groups = tokens.map((t) => this.buildGroup(t, corrections, false));
     let heap = new TopK(K);
-    if (groups.length && groups.every((g) => g.clauses.length)) total = this.retrieveAll(groups, filter, heap);
+    let prior = this.prior(groups);
+    if (groups.length && groups.every((g) => g.clauses.length)) total = this.retrieveAll(groups, filter, heap, prior);
     if (!heap.full) {
       groups = tokens.map((t) => this.buildGroup(t, corrections, true));
       heap = new TopK(K);
-      total = groups.length && groups.every((g) => g.clauses.length) ? this.retrieveAll(groups, filter, heap) : 0;
+      prior = this.prior(groups);
+      total = groups.length && groups.every((g) => g.clauses.length) ? this.retrieveAll(groups, filter, heap, prior) : 0;
     }
     if (heap.size) mode = 'all-terms';
     if (groups.length === 1 && !filter) total = Math.max(total, ...groups[0].clauses.map((c) => c.end - c.start));
@@ -747,10 +786,11 @@ export class Engine implements SearchEngine {
       for (const g of groups) for (const c of g.clauses) c.pos = c.start;
       heap = new TopK(K);
       total = this.retrieveAny(groups, filter, heap);
+      prior = 0;
       if (heap.size) mode = 'any-terms';
     }
     if (exact.length && mode === 'none') mode = 'all-terms';
-    const pool = this.rerank(heap, exact, groups);
+    const pool = this.rerank(heap, exact, groups, prior);
     total = Math.max(total, pool.length);
     const hits = pool.slice(offset, offset + limit);
     for (const k of Object.keys(corrections)) if (!hits.some((h) => h.fuzzy)) delete corrections[k];
@@ -758,33 +798,82 @@ export class Engine implements SearchEngine {
   }
 
   /*
-   * Quality re-rank of the top-k text candidates (RERANK_POOL = 100, or offset+limit if larger):
+   * Quality re-rank of the top-k text candidates (RERANK_POOL = 200, or offset+limit if larger;
+   * the all-terms prior is subtracted again so "text" below is the pure text score).
    *
+   * Ranking rules, in order:
+   *  1. Navigational exact matches: the query is the app's name, alias or bundle id AND the name is
+   *     distinctive — at most NAVIGATIONAL_MAX_NAMES names in the pool contain all the query's words.
+   *     A generic word ("budget") that happens to be some obscure app's whole name ("Budget+") is not
+   *     navigational: such apps are ordinary name matches (rule 2).
+   *  2. Name matches: every query word (or one of its synonyms / typo candidates) is a word of the
+   *     app's name (camel-case parts count: "HabitPal" has habit). Users searching a word expect the
+   *     apps named after it, so these come before apps that only mention the word in their keywords,
+   *     subtitle, developer or description.
+   *     Within the name tier, when the typed words themselves are common in names (at least
+   *     LITERAL_NAME_MIN pool names have them), apps named with the typed words come before apps named
+   *     only with a synonym ("music" → "Music Master" before "Song Finder"); when the typed word is
+   *     rare in names ("pictures", "physician"), synonym-named apps rank with them on equal terms.
+   *  3. Everything else.
+   * Except for rule 1, docs that needed a typo correction for some term come after all docs that
+   * didn't (a typo candidate never outranks a literal or synonym match; for a misspelt query every
+   * hit is fuzzy, so rules 2–3 apply among them). Within a tier: by score, then doc id:
    *   text    = textScore / max(textScore over the pool)            ∈ [0,1]
    *   quality = precomputed per doc, see quality()                    ∈ [0,1]
-   *   score   = 0.6 · text + 0.4 · quality
-   *
-   * Order: exact name/bundle-id matches first; then docs matched only through literal terms before
-   * docs that needed a synonym or typo correction for some term (so expansions never outrank literal
-   * matches); then score; then doc id for determinism.
+   *   score   = NAME_TIER_TEXT · text + (1 − NAME_TIER_TEXT) · quality   in the name tier: the name
+   *             already says the app is relevant, so popularity/quality decides among them;
+   *             0.6 · text + 0.4 · quality                                elsewhere.
+   * Synonym matches are not demoted: they are scored below literal ones (SYNONYM_WEIGHT) but a
+   * popular app named with the synonym should still beat an obscure keyword-only literal match.
    */
-  private rerank(heap: TopK, exact: number[], groups: Group[]): SearchHit[] {
-    const items: { d: number; text: number; flag: number; exact: boolean }[] = [];
+  private rerank(heap: TopK, exact: number[], groups: Group[], prior = 0): SearchHit[] {
+    const items: { d: number; text: number; flag: number; exact: boolean; name: boolean; literalName: boolean }[] = [];
     const exactSet = new Set(exact);
     for (let i = 0; i < heap.size; i++) {
-      items.push({ d: heap.doc[i], text: heap.score[i], flag: heap.flag[i], exact: exactSet.has(heap.doc[i]) });
+      items.push({ d: heap.doc[i], text: heap.score[i] - prior * this.s.quality[heap.doc[i]], flag: heap.flag[i], exact: exactSet.has(heap.doc[i]), name: false, literalName: false });
       exactSet.delete(heap.doc[i]);
     }
     for (const d of exactSet) {
       const { score, flag } = this.scoreDoc(d, groups);
-      items.push({ d, text: score, flag, exact: true });
+      items.push({ d, text: score, flag, exact: true, name: false, literalName: false });
     }
+    // term → bitmask of the query groups it satisfies; a name matches when its terms cover every group
+    // and the same per literal form only (the typed word itself, not its synonyms or typo candidates)
+    const termMask = new Map<string, number>();
+    const literalMask = new Map<string, number>();
+    let all = 0;
+    groups.forEach((g, i) => {
+      if (i >= 31 || !g.terms?.size) return;
+      all |= 1 << i;
+      for (const t of g.terms) termMask.set(t, (termMask.get(t) ?? 0) | (1 << i));
+      for (const t of g.literal ?? []) literalMask.set(t, (literalMask.get(t) ?? 0) | (1 << i));
+    });
+    let nameCount = 0, literalCount = 0;
+    if (all) {
+      for (const it of items) {
+        let mask = 0, lmask = 0;
+        analyzeField(this.name(it.d), (t) => { mask |= termMask.get(t) ?? 0; lmask |= literalMask.get(t) ?? 0; });
+        it.name = mask === all;
+        it.literalName = lmask === all;
+        if (it.name) nameCount++;
+        if (it.literalName) literalCount++;
+      }
+    }
+    // the typed words themselves name enough apps: those come before apps named only with a synonym
+    const literalFirst = literalCount >= LITERAL_NAME_MIN;
+    const navigational = nameCount <= NAVIGATIONAL_MAX_NAMES;
     let maxText = 0;
     for (const it of items) if (it.text > maxText) maxText = it.text;
     const q = this.s.quality;
-    const scored = items.map((it) => ({ ...it, score: 0.6 * (maxText > 0 ? it.text / maxText : 0) + 0.4 * q[it.d] }));
+    const scored = items.map((it) => {
+      const text = maxText > 0 ? it.text / maxText : 0;
+      const wText = it.name ? NAME_TIER_TEXT : 0.6;
+      return { ...it, nav: it.exact && navigational, score: wText * text + (1 - wText) * q[it.d] };
+    });
     scored.sort((a, b) =>
-      Number(b.exact) - Number(a.exact) || Number(a.flag !== 0) - Number(b.flag !== 0) || b.score - a.score || a.d - b.d,
+      Number(b.nav) - Number(a.nav) || (a.flag & HIT_FUZZY) - (b.flag & HIT_FUZZY) ||
+      Number(b.name) - Number(a.name) || (literalFirst ? Number(b.literalName) - Number(a.literalName) : 0) ||
+      b.score - a.score || a.d - b.d,
     );
     return scored.map((it) => ({
       id: this.id(it.d),

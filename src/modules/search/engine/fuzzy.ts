@@ -1,4 +1,5 @@
-// Typo candidates from the sorted term dictionary: a Levenshtein walk over the sorted byte strings,
+// Typo candidates from the sorted term dictionary: a Damerau–Levenshtein (optimal string alignment:
+// an adjacent transposition "coinr" → "cionr" is one edit) walk over the sorted byte strings,
 // treating each run of terms that share a prefix as one trie node (no trie is materialised). Rows of
 // the edit-distance matrix are computed once per shared prefix, and a whole prefix range is pruned as
 // soon as the row minimum exceeds the allowed edits.
@@ -28,6 +29,8 @@ export function levenshteinWalk(dict: SortedTerms, query: Uint8Array, maxEdits: 
 
   const walk = (lo: number, hi: number, depth: number): void => {
     const prev = rows[depth];
+    const prev2 = depth > 0 ? rows[depth - 1] : null; // row before the prefix's last byte (transpositions)
+    const pc = depth > 0 ? byteAt(lo, depth - 1) : -1; // the prefix's last byte (same for the whole range)
     // the term equal to the prefix itself sorts first in the range
     if (lo < hi && termLen(lo) === depth) {
       if (prev[qn] <= maxEdits) found(lo, prev[qn]);
@@ -55,6 +58,11 @@ export function levenshteinWalk(dict: SortedTerms, query: Uint8Array, maxEdits: 
         const ins = row[j - 1] + 1;
         if (del < v) v = del;
         if (ins < v) v = ins;
+        // adjacent transposition: the prefix ends in "…pc c" where the query has "c pc"
+        if (prev2 && j > 1 && query[j - 1] === pc && query[j - 2] === c && pc !== c) {
+          const tr = prev2[j - 2] + 1;
+          if (tr < v) v = tr;
+        }
         row[j] = v;
         if (v < min) min = v;
       }
@@ -66,9 +74,13 @@ export function levenshteinWalk(dict: SortedTerms, query: Uint8Array, maxEdits: 
   walk(0, dict.count, 0);
 }
 
-/** Plain Levenshtein distance with an early exit above max (for the small mutable segment). */
+/**
+ * Damerau–Levenshtein distance (optimal string alignment: adjacent transposition = 1 edit) with an
+ * early exit above max (for the small mutable segment).
+ */
 export function editDistance(a: string, b: string, max: number): number {
   if (Math.abs(a.length - b.length) > max) return max + 1;
+  let prev2 = new Array<number>(b.length + 1).fill(0);
   let prev = new Array<number>(b.length + 1);
   let cur = new Array<number>(b.length + 1);
   for (let j = 0; j <= b.length; j++) prev[j] = j;
@@ -76,11 +88,14 @@ export function editDistance(a: string, b: string, max: number): number {
     cur[0] = i;
     let min = i;
     for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1), prev[j] + 1, cur[j - 1] + 1);
-      if (cur[j] < min) min = cur[j];
+      let v = Math.min(prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1), prev[j] + 1, cur[j - 1] + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1] && a[i - 1] !== a[i - 2]) v = Math.min(v, prev2[j - 2] + 1);
+      cur[j] = v;
+      if (v < min) min = v;
     }
+    // a transposition can't lower the next row below this row's minimum − 0, so the exit stays sound
     if (min > max) return max + 1;
-    [prev, cur] = [cur, prev];
+    [prev2, prev, cur] = [prev, cur, prev2];
   }
   return prev[b.length];
 }

@@ -3,30 +3,49 @@
 import { analyzeQuery } from './analysis.ts';
 
 export const DEFAULT_SYNONYMS: string[][] = [
+  // media
   ['photo', 'picture', 'image', 'pic', 'photograph'],
-  ['video', 'movie', 'film'],
+  ['editor', 'edit', 'editing', 'retouch'],
+  ['movie', 'film', 'cinema', 'flix'],
+  ['video', 'movie'],
   ['game', 'gaming', 'games'],
   ['music', 'song', 'audio'],
-  ['chat', 'messenger', 'messaging'],
-  ['fitness', 'workout', 'exercise', 'gym'],
+  ['podcast', 'podcasts'],
+  ['tv', 'television'],
+  ['ebook', 'ebooks', 'reader'],
+  ['audiobook', 'audiobooks', 'audible'],
+  ['sketch', 'doodle', 'draw', 'drawing'],
+  // communication
+  ['chat', 'messenger', 'messaging', 'message'],
+  ['dating', 'date'],
+  // productivity
   ['notes', 'notepad', 'memo'],
   ['calculator', 'calc'],
-  ['weather', 'forecast'],
-  ['maps', 'navigation', 'gps'],
-  ['podcast', 'podcasts'],
   ['todo', 'tasks', 'checklist'],
-  ['budget', 'expense', 'spending'],
-  ['recipe', 'cooking'],
-  ['meditation', 'mindfulness'],
   ['diary', 'journal'],
   ['scanner', 'scan'],
   ['translate', 'translator', 'translation'],
   ['vpn', 'proxy'],
-  ['tv', 'television'],
-  ['ebook', 'ebooks', 'reader'],
-  ['dating', 'date'],
+  ['flashlight', 'torch'],
+  // health
+  ['fitness', 'workout', 'exercise', 'gym', 'fit', 'training'],
+  ['meditation', 'mindfulness'],
+  ['doctor', 'physician'],
+  ['medicine', 'medication', 'med', 'meds', 'pill', 'dose', 'rx', 'pharmacy'],
+  // money and shopping
+  ['budget', 'expense', 'spending', 'spend'],
   ['bank', 'banking'],
+  ['coupon', 'voucher', 'discount', 'deals'],
+  // travel and places
+  ['weather', 'forecast'],
+  ['maps', 'navigation', 'gps', 'satnav', 'navigate', 'map', 'route', 'directions'],
   ['taxi', 'cab', 'rideshare'],
+  ['hotel', 'lodging', 'motel'],
+  ['flight', 'airline', 'airfare', 'fly', 'jet'],
+  // food, family, sports
+  ['recipe', 'cookbook', 'cooking'],
+  ['kids', 'kid', 'children', 'child', 'toddler', 'baby'],
+  ['soccer', 'football'],
 ];
 
 /** term (analysed) → the other analysed terms of its groups. */
