@@ -6,8 +6,9 @@
 //  4. block maxima, per-doc top distinctive terms (for similar()), lookups.
 import { analyzeRaw, clearAnalysisCache, DESCRIPTION_STOP_WORDS, forEachRaw } from './analysis.ts';
 import {
-  bm25f, computeBlockMax, docFieldTexts, Engine, idf, makeBlob, rebuildLookups, TOP_TERMS, type EngineState,
+  bm25f, computeBlockMax, docFieldTexts, Engine, idf, makeBlob, TOP_TERMS, type EngineState,
 } from './engine.ts';
+import { rebuildLookups } from './lookups.ts';
 import type { EngineOptions, SearchDoc } from './types.ts';
 
 class GrowU32 {

@@ -298,7 +298,7 @@ test('a query of only stop words still matches names', () => {
 });
 
 test('radixOrder sorts 32-bit keys stably', async () => {
-  const { radixOrder } = await import('./engine.ts');
+  const { radixOrder } = await import('./lookups.ts');
   const keys = Uint32Array.from([5, 0xffffffff, 3, 5, 0, 70000, 3]);
   assert.deepEqual([...radixOrder(keys)], [4, 2, 6, 0, 3, 5, 1]);
 });
