@@ -1,8 +1,10 @@
 // The load generator, always its own process (never inside the bench driver or the server):
 //   node --import tsx bench/load.ts <spec.json>
-// Runs autocannon for a warm-up, then for the measured run, drawing each request uniformly at random
+// Runs autocannon for a warm-up, then for the measured run (or, for a scenario with a rate, an open-loop
+// generator at that rate), drawing each request uniformly at random
 // from the spec's pool; prints the measured result as one JSON object on stdout.
 import { readFileSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
 import autocannon, { type Request } from 'autocannon';
 import type { BenchRequest } from './scenarios.ts';
 
@@ -14,6 +16,8 @@ export interface LoadSpec {
   requests: BenchRequest[];
   /** Send every request of the pool once, in order, before the warm-up (fills caches); measured as `prime`. */
   prime?: boolean;
+  /** Offered load (requests/s over all connections) for the warm-up and the measured run; unset: unlimited. */
+  rate?: number;
 }
 
 export interface LoadResult {
@@ -74,7 +78,55 @@ if (spec.prime) {
     }),
   );
 }
-if (spec.warmupSeconds > 0) await run(spec.warmupSeconds);
-const measured = await run(spec.durationSeconds);
-const result: LoadResult = { ...summarise(measured), requestsPerSecond: measured.requests.average, prime };
-process.stdout.write(JSON.stringify(result) + '\n');
+if (spec.rate) {
+  if (spec.warmupSeconds > 0) await atRate(spec.rate, spec.warmupSeconds);
+  const measured = await atRate(spec.rate, spec.durationSeconds);
+  process.stdout.write(JSON.stringify({ ...measured, prime }) + '\n');
+} else {
+  if (spec.warmupSeconds > 0) await run(spec.warmupSeconds);
+  const measured = await run(spec.durationSeconds);
+  const result: LoadResult = { ...summarise(measured), requestsPerSecond: measured.requests.average, prime };
+  process.stdout.write(JSON.stringify(result) + '\n');
+}
+
+/**
+ * Open-loop load at a constant rate (autocannon's rate limit sends each second's quota in a burst):
+ * request i is due at start + i/rate and its latency counts from then, so a slow answer delays no
+ * later request and queueing shows in the figures (no coordinated omission).
+ */
+async function atRate(rate: number, seconds: number): Promise<Omit<LoadResult, 'prime'>> {
+  const agent = new Agent({ keepAlive: true, maxSockets: spec.connections });
+  const total = Math.round(rate * seconds);
+  const latencies: number[] = [];
+  const statusCodes: Record<string, number> = {};
+  let errors = 0, non2xx = 0, sent = 0, done = 0;
+  const start = performance.now();
+  await new Promise<void>((resolve) => {
+    const send = (due: number) => {
+      const r = pool[Math.floor(Math.random() * pool.length)];
+      const req = httpRequest(new URL(r.path ?? '/', spec.url), { method: r.method, headers: r.headers as Record<string, string>, agent }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          latencies.push(performance.now() - due);
+          const code = String(res.statusCode);
+          statusCodes[code] = (statusCodes[code] ?? 0) + 1;
+          if ((res.statusCode ?? 0) >= 300) non2xx++;
+          if (++done === total) resolve();
+        });
+      });
+      req.on('error', () => { errors++; if (++done === total) resolve(); });
+      req.end(r.body);
+    };
+    const tick = () => {
+      const now = performance.now();
+      while (sent < total && start + (sent * 1000) / rate <= now) send(start + (sent++ * 1000) / rate);
+      if (sent < total) setTimeout(tick, 1);
+    };
+    tick();
+  });
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0);
+  const secondsTaken = (performance.now() - start) / 1000;
+  return { requestsPerSecond: total / secondsTaken, p50Ms: at(0.5), p99Ms: at(0.99), requests: total, errors, timeouts: 0, non2xx, statusCodes, seconds: secondsTaken };
+}

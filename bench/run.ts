@@ -234,6 +234,7 @@ async function runScenario(scenario: Scenario, server: Server, sample: Sample): 
     durationSeconds: options.duration,
     requests,
     prime: scenario.prime,
+    rate: scenario.rate,
   };
   const specFile = path.join(BENCH_DIR, `load-${scenario.name}.json`);
   await writeFile(specFile, JSON.stringify(spec));
@@ -330,7 +331,7 @@ async function main() {
     const sample = await withDb(loadSample);
     await clearSharedCache();
     const server = await startServer('orchard', ['bin/orchard.js', 'serve', '--no-demo'], orchardEnv);
-    console.log(`orchard ready (${dbLabel}${process.env.REDIS_URL ? ', redis' : ''}${process.env.AMQP_URL ? ', rabbitmq' : ''}); idle RSS ${fmt.mb(rssMb(server.child.pid))} MB`);
+    console.log(`orchard ready (${dbLabel}${process.env.REDIS_URL ? ', redis' : ''}${process.env.AMQP_URL ? ', rabbitmq' : ''}; search answer cache ${process.env.SEARCH_ANSWER_CACHE === 'off' ? 'off' : 'on'}); idle RSS ${fmt.mb(rssMb(server.child.pid))} MB`);
     try {
       for (const s of orchardScenarios) {
         const r = await runScenario(s, server, sample);

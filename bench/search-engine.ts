@@ -1,6 +1,7 @@
 // Search engine benchmark: build, snapshot save/load, memory and query latency over the seeded catalog.
 //   node --max-old-space-size=6144 --import tsx bench/search-engine.ts --apps 2000000
-// Options: --apps N (default 100000), --rng-seed S (42), --queries Q (3000), --snapshot PATH.
+// Options: --apps N (default 100000), --rng-seed S (42), --queries Q (3000), --snapshot PATH,
+// --build-only (stop after the build: no queries, save or load).
 // The load is measured in a fresh child process (so the generated docs don't count towards its RSS),
 // and the query latencies are measured there too (warm, single thread, in-process).
 import { spawnSync } from 'node:child_process';
@@ -138,6 +139,7 @@ async function main(): Promise<void> {
   gc();
   const rssBuilt = process.memoryUsage().rss;
   console.log(`build: ${buildS.toFixed(1)} s wall (${((buildCpu.user + buildCpu.system) / 1e6).toFixed(1)} s CPU, load avg ${(await import('node:os')).loadavg()[0].toFixed(1)}); RSS after build ${mb(rssBuilt)} (incl. ~${mb(rssBefore)} before build: node + generated docs)`);
+  if (args.includes('--build-only')) return;
   const inproc = runQueries(engine, specs);
   t = performance.now();
   await engine.save(snapshot);

@@ -35,6 +35,8 @@ export interface Config {
   sessionTtlMs: number;
   /** Demo catalog seeded by `serve` when the catalog is empty (0 disables). */
   demo: { apps: number; users: number };
+  /** Keep the search engine's answers per query while the index is unchanged (SEARCH_ANSWER_CACHE=off: never). */
+  searchAnswerCache: boolean;
 }
 
 const int = (v: string | undefined, fallback: number, name: string) => {
@@ -66,6 +68,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     },
     sessionTtlMs: int(env.SESSION_TTL_HOURS, 24 * 30, 'SESSION_TTL_HOURS') * 3_600_000,
     demo: { apps: int(env.DEMO_APPS, 3000, 'DEMO_APPS'), users: int(env.DEMO_USERS, 200, 'DEMO_USERS') },
+    searchAnswerCache: env.SEARCH_ANSWER_CACHE !== 'off',
   };
   return { ...config, ...overrides };
 }

@@ -9,7 +9,9 @@ import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import { createModules } from '../src/app.ts';
 import { createSearch, defaultEngineFactory, SearchService, type EngineFactory, type SearchDoc, type SearchEngine } from '../src/modules/search/index.ts';
-import { SearchPage } from '../src/modules/search/schemas.ts';
+import { SearchPage, SimilarApps } from '../src/modules/search/schemas.ts';
+import { SummaryCache } from '../src/modules/search/summaries.ts';
+import type { CatalogService } from '../src/modules/catalog/index.ts';
 import type { SearchFilters, SearchOptions } from '../src/modules/search/engine/types.ts';
 import { eventually, kinds } from './support/infra.ts';
 import { createTestApp, makeAdmin, makeDeveloper, type TestApp, type TestUser } from './support/app.ts';
@@ -98,6 +100,91 @@ const engines: { name: string; factory: () => EngineFactory | undefined }[] = [
   ...(realEngine ? [{ name: 'engine', factory: () => undefined }] : []),
   { name: 'stand-in engine', factory: fakeFactory },
 ];
+
+// ---------------------------------------------------------------- summaries
+
+describe('summary cache', () => {
+  const detail = (id: string, name: string, extra: object = {}) =>
+    Buffer.from(JSON.stringify({
+      id, bundleId: `com.x.${id}`, name, subtitle: null, description: 'long text '.repeat(100), developer: { id: 'd', name: 'Dev' },
+      category: { slug: 'games', name: 'Games' }, iconUrl: null, rating: { average: 4.5, count: 2 }, isFree: true, prices: [], ...extra,
+    }));
+  /** A stand-in catalog: details by id; batched reads can be held to race them with invalidations. */
+  const fakeCatalog = (names: Record<string, string>) => {
+    const c = {
+      l1: new Map<string, Buffer>(),
+      batches: [] as string[][],
+      gate: undefined as Promise<void> | undefined,
+      peekPublicDetail: (id: string) => c.l1.get(id),
+      publicDetails: async (ids: readonly string[]) => {
+        c.batches.push([...ids]);
+        await c.gate;
+        return ids.map((id) => (names[id] ? detail(id, names[id]) : Buffer.alloc(0)));
+      },
+    };
+    return c;
+  };
+  const parse = (json: string[]) => json.map((j) => JSON.parse(j));
+
+  test('in order; apps that are not public left out; one batched read for the misses, none once cached', async () => {
+    const names: Record<string, string> = { a: 'Alpha', b: 'Beta', c: 'Gamma' };
+    const catalog = fakeCatalog(names);
+    catalog.l1.set('b', detail('b', 'Beta'));
+    const cache = new SummaryCache(catalog as unknown as CatalogService);
+    const first = parse(await cache.json(['c', 'x', 'b', 'a'], 'US'));
+    assert.deepEqual(first.map((s) => s.name), ['Gamma', 'Beta', 'Alpha']);
+    assert.deepEqual(first[0], {
+      id: 'c', bundleId: 'com.x.c', name: 'Gamma', subtitle: null, developer: { id: 'd', name: 'Dev' }, category: 'games',
+      iconUrl: null, rating: { average: 4.5, count: 2 }, isFree: true,
+    });
+    assert.deepEqual(catalog.batches, [['c', 'x', 'a']]);
+    assert.equal(cache.size, 3);
+    names.a = 'Renamed';
+    assert.deepEqual(parse(await cache.json(['a', 'b', 'c'], 'US')).map((s) => s.name), ['Alpha', 'Beta', 'Gamma']);
+    assert.equal(catalog.batches.length, 1);
+    cache.invalidate('a'); // app.changed
+    assert.deepEqual(parse(await cache.json(['a', 'b'], 'US')).map((s) => s.name), ['Renamed', 'Beta']);
+    cache.clear(); // a broadcast gap
+    assert.equal(cache.size, 0);
+  });
+
+  test('a read that raced with an invalidation (or a gap) is answered but not kept', async () => {
+    const catalog = fakeCatalog({ a: 'Old' });
+    const cache = new SummaryCache(catalog as unknown as CatalogService);
+    let release!: () => void;
+    catalog.gate = new Promise((r) => (release = r));
+    const pending = cache.json(['a'], 'US');
+    await new Promise((r) => setImmediate(r));
+    cache.invalidate('a');
+    release();
+    assert.deepEqual(parse(await pending).map((s) => s.name), ['Old']);
+    assert.equal(cache.size, 0);
+    catalog.gate = new Promise((r) => (release = r));
+    const again = cache.json(['a'], 'US');
+    await new Promise((r) => setImmediate(r));
+    cache.clear();
+    release();
+    await again;
+    assert.equal(cache.size, 0);
+    await cache.json(['a'], 'US');
+    assert.equal(cache.size, 1);
+  });
+
+  test('paid apps: the price of the storefront asked for, spliced in; none where the app has no price', async () => {
+    const catalog = fakeCatalog({});
+    catalog.l1.set('p', detail('p', 'Paid "Quoted" \\ ✏️', {
+      isFree: false,
+      prices: [{ country: 'DE', currency: 'EUR', amountMilli: 1090, tier: null }, { country: 'US', currency: 'USD', amountMilli: 990, tier: 1 }],
+    }));
+    const cache = new SummaryCache(catalog as unknown as CatalogService);
+    const one = async (country: string) => parse(await cache.json(['p'], country))[0];
+    assert.deepEqual((await one('US')).price, { amountMilli: 990, currency: 'USD' });
+    assert.deepEqual((await one('DE')).price, { amountMilli: 1090, currency: 'EUR' });
+    assert.ok(!('price' in (await one('FR'))));
+    assert.equal((await one('D')).price, undefined);
+    assert.equal((await one('US')).name, 'Paid "Quoted" \\ ✏️');
+  });
+});
 
 // ---------------------------------------------------------------- suites
 
@@ -255,6 +342,23 @@ for (const kind of kinds()) {
 
       test('filters and pages (index)', filterCases(false));
 
+      test('engine answers are reused while the index is unchanged, recomputed after any change to it', async (ctx) => {
+        if (!fake) return ctx.skip('counts engine calls: stand-in engine only');
+        const engineOf = () => (service() as unknown as { engine: FakeEngine }).engine;
+        const calls = () => engineOf().calls;
+        const before = calls();
+        const first = await search('q=battles&limit=1');
+        const again = await search('q=battles&limit=1');
+        assert.deepEqual(again, first);
+        assert.equal(calls(), before + 1, 'the same query, filters and page: one engine call');
+        await search('q=battles&limit=2');
+        await search('q=battles&limit=1&price=free');
+        assert.equal(calls(), before + 3, 'another page size or filter is another answer');
+        await service().onAppChanged({ id: 'e', type: 'app.changed', occurredAt: new Date().toISOString(), payload: { appId: apps.quest } } as never);
+        await search('q=battles&limit=1');
+        assert.equal(calls(), before + 4, 'the index changed: computed again');
+      });
+
       test('suggest, recorded queries and similar (index)', async () => {
         const s = ok(await send('GET', '/search/suggest?q=aur'));
         assert.ok(s.suggestions.some((x: { appId?: string }) => x.appId === apps.aurora), JSON.stringify(s));
@@ -269,13 +373,42 @@ for (const kind of kinds()) {
         expectError(await send('GET', `/apps/${draftId}/similar`), 404, 'NOT_FOUND');
       });
 
+      test('result pages are the documented JSON: names escaped, the price of the storefront asked for', async () => {
+        const name = 'Quill "Pro" \\ Notes ✏️ </script>';
+        const { id } = await publishApp(send, dev.token, admin.token, { name, category: 'productivity', subcategory: null });
+        await eventually(async () => ids(await search('q=quill')).includes(id), 5000);
+        const res = await send('GET', '/search?q=quill');
+        assert.equal(res.statusCode, 200);
+        assert.equal(res.headers['content-type'], 'application/json; charset=utf-8');
+        const page = JSON.parse(res.body);
+        assert.deepEqual(schemaErrors(SearchPage, page), []);
+        assert.equal(page.degraded, false);
+        assert.equal(page.items.find((i: { id: string }) => i.id === id).name, name);
+        // one cached summary, the price of each storefront (none where the app has no price)
+        const gem = async (qs: string) => (await search(`q=gem%20miner${qs}`)).items.find((i: { id: string }) => i.id === apps.gem);
+        assert.deepEqual((await gem('')).price, { amountMilli: 990, currency: 'USD' });
+        assert.deepEqual((await gem('&country=DE')).price, { amountMilli: 990, currency: 'EUR' });
+        assert.deepEqual((await gem('&country=US')).price, { amountMilli: 990, currency: 'USD' });
+        const all = await search('q=gems&limit=50');
+        assert.deepEqual(schemaErrors(SearchPage, all), []);
+        assert.ok(!('price' in all.items.find((i: { id: string }) => i.id === apps.quest)), 'free apps have no price');
+        const sim = await send('GET', `/apps/${apps.quest}/similar`);
+        assert.equal(sim.headers['content-type'], 'application/json; charset=utf-8');
+        assert.deepEqual(schemaErrors(SimilarApps, JSON.parse(sim.body)), []);
+      });
+
       test('freshness: an app published through the catalog API becomes searchable, then disappears when removed', async () => {
         const { id } = await publishApp(send, dev.token, admin.token, { name: 'Zephyr Weather Radar', category: 'weather', subcategory: null });
         await eventually(async () => ids(await search('q=zephyr')).includes(id), 5000);
-        // an edit is picked up too
+        const shown = async (q: string) => (await search(q)).items.find((i: { id: string }) => i.id === id)?.name;
+        assert.equal(await shown('q=zephyr'), 'Zephyr Weather Radar'); // its summary (and this answer) are cached now
+        assert.deepEqual(ids(await search('q=storm')), []); // an answer with no hits, cached too
+        // an edit is picked up too: by the index, by cached answers, and by the summaries shown
         const etag = (await send('GET', `/developer/apps/${id}`, { token: dev.token })).headers.etag as string;
         ok(await send('PATCH', `/developer/apps/${id}`, { token: dev.token, body: { name: 'Zephyr Storm Radar' }, headers: { 'if-match': etag } }));
         await eventually(async () => ids(await search('q=storm')).includes(id), 5000);
+        await eventually(async () => (await shown('q=zephyr')) === 'Zephyr Storm Radar', 5000);
+        assert.equal(await shown('q=storm'), 'Zephyr Storm Radar');
         ok(await send('POST', `/developer/apps/${id}/remove`, { token: dev.token }));
         await eventually(async () => !ids(await search('q=zephyr')).length, 5000);
         assert.equal((await search('q=zephyr')).degraded, false);
@@ -285,7 +418,9 @@ for (const kind of kinds()) {
         // a change the index never hears about (written behind the bus's back), then a gap
         await t.infra.db.query(`UPDATE apps SET name = 'Aurora Photo Studio', updated_at = now() WHERE id = $1`, [apps.aurora]);
         assert.deepEqual(ids(await search('q=studio')), []);
+        assert.ok(service().summaries.size > 0);
         service().onBroadcastGap();
+        assert.equal(service().summaries.size, 0, 'summaries heard of changes by broadcast: a gap drops them all');
         await eventually(async () => ids(await search('q=studio')).includes(apps.aurora), 5000);
       });
 
@@ -303,6 +438,27 @@ for (const kind of kinds()) {
           assert.deepEqual(await found('yonder'), [id]);
           assert.deepEqual(await found('miner'), []);
           assert.ok((await found('aurora')).includes(apps.aurora));
+        } finally {
+          await restarted.close();
+        }
+      });
+
+      test('a snapshot that loads but fails on use is not served: the index is built from the database', async () => {
+        assert.ok(existsSync(`${service().snapshotPath}.json`));
+        const real = engine.factory() ?? defaultEngineFactory(path.dirname(service().snapshotPath));
+        const broken = new FakeEngine();
+        broken.failing = true;
+        const restarted = new SearchService({ ...t.infra, config: t.infra.config, catalog: t.modules.catalog.service }, {
+          build: (batches, onProgress) => real.build(batches, onProgress),
+          load: async () => broken,
+        });
+        await restarted.start();
+        try {
+          assert.equal(restarted.state, 'ready');
+          assert.equal(restarted.source, 'database');
+          const page = await restarted.search({ q: 'aurora' });
+          assert.equal(page.degraded, false);
+          assert.ok(page.items.some((i) => i.id === apps.aurora));
         } finally {
           await restarted.close();
         }

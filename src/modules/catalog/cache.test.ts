@@ -103,3 +103,62 @@ test('clearLocal forgets L1 only: the next read comes from the shared cache, not
   assert.equal((await c.detail('a1', load)).toString(), '{"n":1}');
   assert.equal(loads, 1);
 });
+
+test('detailsOf: in order, L1 and shared hits kept, one load for every miss, unknown ids negative', async () => {
+  const shared = createMemoryCache();
+  const c = new CatalogCache(shared, logger);
+  await c.detail('a1', async () => '{"id":"a1"}'); // L1
+  await shared.set('cat:app:a2', '{"id":"a2"}'); // shared cache only (another process filled it)
+  const calls: string[][] = [];
+  const load = async (ids: string[]) => {
+    calls.push(ids);
+    return new Map(ids.filter((id) => id !== 'gone').map((id) => [id, `{"id":"${id}"}`]));
+  };
+  const got = await c.detailsOf(['a3', 'a1', 'gone', 'a2', 'a3', 'a4'], load);
+  assert.deepEqual(got.map(String), ['{"id":"a3"}', '{"id":"a1"}', '', '{"id":"a2"}', '{"id":"a3"}', '{"id":"a4"}']);
+  assert.deepEqual(calls, [['a3', 'gone', 'a4']]);
+  for (const id of ['a2', 'a3', 'a4']) assert.equal(c.peekDetail(id)?.toString(), `{"id":"${id}"}`);
+  assert.equal(c.peekDetail('gone')?.toString(), '');
+  assert.equal(await shared.get('cat:app:a4'), '{"id":"a4"}');
+  // everything is cached now: no load at all
+  assert.equal((await c.detailsOf(['a4', 'gone'], load)).length, 2);
+  assert.equal(calls.length, 1);
+});
+
+test('detailsOf shares loads in flight with detail() and other batches; a raced fill is not stored', async () => {
+  const c = new CatalogCache(createMemoryCache(), logger);
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let batchLoads = 0;
+  let singleLoads = 0;
+  const single = c.detail('a1', async () => {
+    singleLoads++;
+    await gate;
+    return '{"id":"a1"}';
+  });
+  await new Promise((r) => setImmediate(r));
+  const load = async (ids: string[]) => {
+    batchLoads++;
+    await gate;
+    return new Map(ids.map((id) => [id, `{"id":"${id}","v":1}`]));
+  };
+  const first = c.detailsOf(['a1', 'a2'], load); // a1 is in flight: awaited, not loaded again
+  await new Promise((r) => setImmediate(r));
+  const second = c.detailsOf(['a2'], load); // a2 is in flight in the first batch
+  await new Promise((r) => setImmediate(r));
+  await c.invalidate({ appId: 'a2', categories: [] }); // a2 changed while it was being read
+  release();
+  assert.deepEqual((await first).map(String), ['{"id":"a1"}', '{"id":"a2","v":1}']);
+  assert.deepEqual((await second).map(String), ['{"id":"a2","v":1}']);
+  assert.equal((await single).toString(), '{"id":"a1"}');
+  assert.equal(singleLoads, 1);
+  assert.equal(batchLoads, 1);
+  assert.equal(c.peekDetail('a2'), undefined, 'a fill that raced with an invalidation is not stored');
+  assert.equal(c.peekDetail('a1')?.toString(), '{"id":"a1"}');
+});
+
+test('detailsOf: a failing load fails the call, and the next call loads again', async () => {
+  const c = new CatalogCache(createMemoryCache(), logger);
+  await assert.rejects(c.detailsOf(['a1'], async () => Promise.reject(new Error('db down'))), /db down/);
+  assert.deepEqual((await c.detailsOf(['a1'], async (ids) => new Map(ids.map((id) => [id, 'ok'])))).map(String), ['ok']);
+});

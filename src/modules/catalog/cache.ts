@@ -93,6 +93,66 @@ export class CatalogCache {
     });
   }
 
+  /**
+   * detail() for several apps at once, in the order asked: L1, then the shared cache (all keys in
+   * parallel), then one load for every id still missing. Ids another call is loading are awaited, not
+   * loaded twice; fills that raced with an invalidation are not stored, as in detail().
+   * load returns the JSON of each public app; an id it leaves out is not public.
+   */
+  async detailsOf(appIds: readonly string[], load: (ids: string[]) => Promise<Map<string, string>>): Promise<Buffer[]> {
+    const found = new Map<string, Buffer | Promise<Buffer>>();
+    const missing: string[] = [];
+    for (const id of appIds) {
+      if (found.has(id)) continue;
+      const l1 = this.details.get(id);
+      if (l1 !== undefined) found.set(id, l1);
+      else {
+        found.set(id, NOT_PUBLIC); // placeholder, replaced below
+        missing.push(id);
+      }
+    }
+    if (missing.length) {
+      const l2 = await Promise.all(missing.map((id) => this.sharedGetBuffer(key.detail(id))));
+      const toLoad: string[] = [];
+      missing.forEach((id, i) => {
+        const hit = l2[i];
+        const flying = this.inflightBuffers.get(`d:${id}`);
+        if (hit !== null) {
+          this.details.set(id, hit);
+          found.set(id, hit);
+        } else if (flying) found.set(id, flying);
+        else toLoad.push(id);
+      });
+      if (toLoad.length) {
+        const started = this.sequence;
+        const batch = load(toLoad).then((jsons) => {
+          const bodies = new Map<string, Buffer>();
+          for (const id of toLoad) {
+            const json = jsons.get(id) ?? '';
+            const body = json === '' ? NOT_PUBLIC : Buffer.from(json);
+            bodies.set(id, body);
+            if (!this.invalidatedSince(id, started)) {
+              this.details.set(id, body);
+              void this.sharedSet(key.detail(id), json, json === '' ? TTL.negativeMs : TTL.detailMs);
+            }
+          }
+          return bodies;
+        });
+        for (const id of toLoad) {
+          const k = `d:${id}`;
+          const one = batch.then((bodies) => bodies.get(id)!);
+          const done = () => {
+            if (this.inflightBuffers.get(k) === one) this.inflightBuffers.delete(k);
+          };
+          one.then(done, done);
+          this.inflightBuffers.set(k, one);
+          found.set(id, one);
+        }
+      }
+    }
+    return Promise.all(appIds.map((id) => found.get(id)!));
+  }
+
   /** Bundle id -> app id ('' when no app has it). Bundle ids never change, so only the negative entry ever goes stale. */
   async bundle(bundleId: string, load: () => Promise<string>): Promise<string> {
     const l1 = this.bundles.get(bundleId);

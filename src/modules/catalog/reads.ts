@@ -95,6 +95,14 @@ export async function loadAppDetailRow(q: Queryable, id: string): Promise<AppRow
   return (await q.query<AppRow>(DETAIL_SQL, [id])).rows[0] ?? null;
 }
 
+const DETAILS_SQL = DETAIL_SQL.replace('WHERE a.id = $1', 'WHERE a.id = ANY($1::uuid[])');
+
+/** The detail rows of several apps in one query (apps that do not exist are absent). */
+export async function loadAppDetailRows(q: Queryable, ids: string[]): Promise<AppRow[]> {
+  if (!ids.length) return [];
+  return (await q.query<AppRow>(DETAILS_SQL, [ids])).rows;
+}
+
 export function toPublicApp(row: AppRow, ref: Reference, url: MediaUrl): PublicApp {
   const media = row.media ?? [];
   const icon = media.find((m) => m.kind === 'icon');

@@ -122,6 +122,17 @@ export class CatalogService {
     });
   }
 
+  /** publicDetail() of several apps, in the order asked, with one shared-cache round and one query for the misses. */
+  publicDetails(appIds: readonly string[]): Promise<Buffer[]> {
+    return this.cache.detailsOf(appIds, async (ids) => {
+      this.metrics.detailLoads.inc(ids.length);
+      const [ref, rows] = await Promise.all([this.ref(), reads.loadAppDetailRows(this.deps.db, ids)]);
+      const out = new Map<string, string>();
+      for (const row of rows) if (row.status === 'published') out.set(row.id, JSON.stringify(reads.toPublicApp(row, ref, this.mediaUrl)));
+      return out;
+    });
+  }
+
   /** Detail of an app that is not public, for its own developer or an admin; null for everyone else. Never cached. */
   async privateDetail(appId: string, actor: Actor | null): Promise<string | null> {
     if (!actor) return null;

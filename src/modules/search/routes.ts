@@ -1,9 +1,13 @@
 // HTTP: thin, schema-first routes over SearchService. Registered under /api/v1.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import * as S from './schemas.ts';
 import type { SearchService } from './service.ts';
 
 const errors = { '4xx': S.ErrorBody };
+/** Result pages are spliced from pre-serialised summaries by the service: sent as they are, no serializer runs. */
+const JSON_TYPE = 'application/json; charset=utf-8';
+const sendJson = (reply: FastifyReply, json: string) => reply.type(JSON_TYPE).send(json);
 
 export function searchRoutes(service: SearchService): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -25,7 +29,7 @@ export function searchRoutes(service: SearchService): FastifyPluginAsyncTypebox 
           response: { 200: S.SearchPage, ...errors },
         },
       },
-      async (req) => service.search(req.query),
+      async (req, reply) => sendJson(reply, await service.searchJson(req.query)),
     );
 
     app.get(
@@ -52,7 +56,7 @@ export function searchRoutes(service: SearchService): FastifyPluginAsyncTypebox 
           response: { 200: S.SimilarApps, ...errors },
         },
       },
-      async (req) => service.similar(req.params.id, req.query.limit),
+      async (req, reply) => sendJson(reply, await service.similarJson(req.params.id, req.query.limit)),
     );
   };
 }

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { LRUCache } from 'lru-cache';
 import { BrokenCircuitError, ConsecutiveBreaker, circuitBreaker, handleAll, type CircuitBreakerPolicy } from 'cockatiel';
 import { Histogram } from 'prom-client';
 import type { Config, Infra } from '../../config.ts';
@@ -16,12 +17,15 @@ import type { EngineFactory } from './engine-factory.ts';
 import type { MatchMode, SearchEngine, SearchFilters, Suggestion } from './engine/types.ts';
 import { fallbackSearch, fallbackSimilar, fallbackSuggest } from './fallback.ts';
 import type { AppSummary, SearchPage, SearchQuery } from './schemas.ts';
+import { SummaryCache } from './summaries.ts';
 
 export type SearchDeps = Infra & { config: Config; catalog: CatalogService };
 export type IndexState = 'idle' | 'building' | 'ready' | 'failed';
 
 /** Deep paging is not a search feature: pages stop after this many results. */
 export const MAX_RESULTS = 500;
+/** Engine answers kept per process (a few KB each at most). */
+const ANSWER_CACHE_ENTRIES = 10_000;
 /** Catch-ups look this far before their starting point: updated_at is a transaction's start, clocks differ. */
 const CATCH_UP_MARGIN_MS = 60_000;
 const DEFAULT_COUNTRY = 'US';
@@ -60,6 +64,16 @@ export class SearchService {
   /** Changes are applied one after another, so an older read never overwrites a newer one. */
   private chain: Promise<unknown> = Promise.resolve();
   private readonly breaker: CircuitBreakerPolicy;
+  /** Compact summaries of the apps in results; invalidated with app.changed (see onAppChanged, onBroadcastGap). */
+  readonly summaries: SummaryCache;
+  /**
+   * The engine's answers (ids, total, mode, corrections) by query, filters and page, valid while the index
+   * is unchanged: every change to it (an applied app.changed, a catch-up, a new index going live) starts a
+   * new generation, and answers of an older one are never used. Only engine answers are kept, never the
+   * fallback's. Summaries are not part of it: they are spliced in per request from their own cache.
+   */
+  private readonly answers = new LRUCache<string, { generation: number; value: unknown }>({ max: ANSWER_CACHE_ENTRIES, ttl: 5 * 60_000 });
+  private generation = 0;
   private readonly log;
   private readonly metrics;
 
@@ -69,6 +83,7 @@ export class SearchService {
   ) {
     this.log = deps.logger.child({ component: 'search' });
     this.snapshotPath = path.join(deps.config.dataDir, 'search', 'index.snapshot');
+    this.summaries = new SummaryCache(deps.catalog);
     // Five engine failures in a row: straight to the fallback for 30 s, then one trial call.
     this.breaker = circuitBreaker(handleAll, { halfOpenAfter: 30_000, breaker: new ConsecutiveBreaker(5) });
     this.breaker.onBreak(() => this.log.error('search engine failing: circuit open, serving from the database fallback'));
@@ -143,6 +158,7 @@ export class SearchService {
         await this.apply(engine, ids);
       }
       this.engine = engine;
+      this.indexChanged();
       this.syncedSince = since;
       this.state = 'ready';
       this.log.info({ docs: engine.size, source: this.source, seconds: (Date.now() - t0) / 1000 }, 'search index ready');
@@ -200,12 +216,14 @@ export class SearchService {
     for await (const batch of publishedDocs(this.deps.db, { since })) {
       this.assertOpen();
       for (const d of batch) engine.upsert(d);
+      this.indexChanged();
       n += batch.length;
     }
     for (const id of await unpublishedSince(this.deps.db, since)) {
       engine.remove(id);
       n++;
     }
+    this.indexChanged();
     return n;
   }
 
@@ -216,6 +234,12 @@ export class SearchService {
       if (doc) engine.upsert(doc);
       else engine.remove(id);
     }
+    this.indexChanged();
+  }
+
+  /** Answers computed before this instant are no longer used (see answers). */
+  private indexChanged(): void {
+    this.generation++;
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -228,6 +252,7 @@ export class SearchService {
   async onAppChanged(event: OrchardEvent<{ appId?: unknown }>): Promise<void> {
     const appId = event.payload?.appId;
     if (typeof appId !== 'string') return;
+    this.summaries.invalidate(appId);
     const at = new Date(event.occurredAt);
     if (!Number.isNaN(at.getTime()) && (!this.lastEventAt || at > this.lastEventAt)) this.lastEventAt = at;
     if (this.state === 'building') {
@@ -247,6 +272,7 @@ export class SearchService {
 
   /** Broadcasts may have been missed: re-read the apps updated since the last event seen. */
   onBroadcastGap(): void {
+    this.summaries.clear();
     if (this.state === 'building') {
       this.gapWhileBuilding = true;
       return;
@@ -280,7 +306,11 @@ export class SearchService {
     const since = new Date(meta.takenAt);
     if (Number.isNaN(since.getTime())) return null;
     try {
-      return { engine: await this.factory.load(this.snapshotPath), since };
+      const engine = await this.factory.load(this.snapshotPath);
+      // A snapshot written by another version of the engine may load yet fail on use: try it before going live.
+      engine.search('a', { limit: 1 });
+      engine.suggest('a', 1);
+      return { engine, since };
     } catch (err) {
       this.log.warn({ err, path: this.snapshotPath }, 'search snapshot unreadable: building from the database');
       return null;
@@ -305,6 +335,19 @@ export class SearchService {
 
   // ================================================================ queries
 
+  /** viaEngine(), answered from the cache while the index has not changed since the answer was computed. */
+  private async cachedViaEngine<T extends object>(what: string, key: string, fn: (engine: SearchEngine) => T): Promise<T | null> {
+    if (!this.deps.config.searchAnswerCache) return this.viaEngine(what, fn);
+    const hit = this.answers.get(key);
+    if (hit && hit.generation === this.generation) return hit.value as T;
+    return this.viaEngine(what, (engine) => {
+      const generation = this.generation; // the index this answer comes from (it only changes between ticks)
+      const value = fn(engine);
+      if (engine === this.engine) this.answers.set(key, { generation, value });
+      return value;
+    });
+  }
+
   /** Runs fn on the engine through the circuit breaker; null = use the fallback. */
   private async viaEngine<T>(what: string, fn: (engine: SearchEngine) => T): Promise<T | null> {
     const engine = this.engine;
@@ -317,13 +360,14 @@ export class SearchService {
     }
   }
 
-  async search(query: SearchQuery): Promise<SearchPage> {
+  /** One page of results as JSON, ready to send (summaries are spliced in, never parsed per request). */
+  async searchJson(query: SearchQuery): Promise<string> {
     const started = performance.now();
     const text = checkText(query.q);
     const ref = await this.deps.catalog.ref();
     const filters = checkFilters(ref, query);
     const limit = query.limit ?? 20;
-    const key = createHash('sha256').update(JSON.stringify([text.toLowerCase(), filters])).digest('base64url').slice(0, 12);
+    const key = cursorKey(text, filters);
     const offset =
       decodeCursor<{ o: number; k: string }>(
         query.cursor,
@@ -331,21 +375,29 @@ export class SearchService {
       )?.o ?? 0;
     const size = Math.min(limit, MAX_RESULTS - offset);
 
-    let found: Found | null = await this.viaEngine('search', (engine) => {
+    let found: Found | null = await this.cachedViaEngine('search', `search:${size}:${offset}:${JSON.stringify(filters)}:${text}`, (engine) => {
       const r = engine.search(text, { filters, limit: size, offset });
       return { ids: r.hits.map((h) => h.id), total: r.total, mode: r.mode, corrections: r.corrections };
     });
     const degraded = !found;
     found ??= { ...(await fallbackSearch(this.deps.db, text, filters, size, offset)), corrections: {} };
 
-    const items = await this.summaries(found.ids, query.country ?? DEFAULT_COUNTRY);
+    const items = await this.summaries.json(found.ids, query.country ?? DEFAULT_COUNTRY);
     const next = offset + found.ids.length;
     const nextCursor = found.ids.length === size && next < Math.min(found.total, MAX_RESULTS) ? encodeCursor({ o: next, k: key }) : null;
     if (!degraded && offset === 0 && found.total > 0) void this.viaEngine('recordQuery', (engine) => engine.recordQuery(text));
 
     this.metrics.requests.inc({ mode: found.mode, degraded: String(degraded) });
     this.metrics.latency.observe({ degraded: String(degraded) }, (performance.now() - started) / 1000);
-    return { items, total: found.total, mode: found.mode, corrections: found.corrections, degraded, nextCursor };
+    return (
+      `{"items":[${items.join(',')}],"total":${found.total},"mode":${JSON.stringify(found.mode)},` +
+      `"corrections":${JSON.stringify(found.corrections)},"degraded":${degraded},"nextCursor":${nextCursor === null ? 'null' : JSON.stringify(nextCursor)}}`
+    );
+  }
+
+  /** searchJson() as an object (for callers in this process). */
+  async search(query: SearchQuery): Promise<SearchPage> {
+    return JSON.parse(await this.searchJson(query));
   }
 
   async suggest(q: string, limit = 10): Promise<{ suggestions: Suggestion[] }> {
@@ -354,40 +406,26 @@ export class SearchService {
     return { suggestions };
   }
 
-  /** Apps like a published one (404 otherwise). */
-  async similar(appId: string, limit = 10): Promise<{ items: AppSummary[]; degraded: boolean }> {
-    if (!(await this.deps.catalog.publicDetail(appId)).length) throw notFound('App');
-    let ids = await this.viaEngine('similar', (engine) => engine.similar(appId, limit).map((h) => h.id));
+  /** Apps like a published one (404 otherwise), as JSON ready to send. */
+  async similarJson(appId: string, limit = 10): Promise<string> {
+    const { catalog } = this.deps;
+    const detail = catalog.peekPublicDetail(appId) ?? (await catalog.publicDetail(appId));
+    if (!detail.length) throw notFound('App');
+    let ids = await this.cachedViaEngine('similar', `similar:${limit}:${appId}`, (engine) => engine.similar(appId, limit).map((h) => h.id));
     const degraded = !ids;
     ids ??= await fallbackSimilar(this.deps.db, appId, limit);
-    return { items: await this.summaries(ids, DEFAULT_COUNTRY), degraded };
+    const items = await this.summaries.json(ids, DEFAULT_COUNTRY);
+    return `{"items":[${items.join(',')}],"degraded":${degraded}}`;
   }
 
-  /** Summaries from the catalog's cached public detail; apps no longer public are left out. */
-  private async summaries(ids: string[], country: string): Promise<AppSummary[]> {
-    const { catalog } = this.deps;
-    const details = await Promise.all(ids.map((id) => catalog.peekPublicDetail(id) ?? catalog.publicDetail(id)));
-    const items: AppSummary[] = [];
-    for (const json of details) {
-      if (!json.length) continue;
-      const app = JSON.parse(json.toString('utf8'));
-      const summary: AppSummary = {
-        id: app.id,
-        bundleId: app.bundleId,
-        name: app.name,
-        subtitle: app.subtitle,
-        developer: { id: app.developer.id, name: app.developer.name },
-        category: app.category.slug,
-        iconUrl: app.iconUrl,
-        rating: app.rating,
-        isFree: app.isFree,
-      };
-      const price = app.isFree ? undefined : (app.prices as { country: string; amountMilli: number; currency: string }[]).find((p) => p.country === country);
-      if (price) summary.price = { amountMilli: price.amountMilli, currency: price.currency };
-      items.push(summary);
-    }
-    return items;
+  async similar(appId: string, limit = 10): Promise<{ items: AppSummary[]; degraded: boolean }> {
+    return JSON.parse(await this.similarJson(appId, limit));
   }
+}
+
+/** Ties a cursor to its query and filters (a short digest: cursors stay small). */
+function cursorKey(text: string, filters: SearchFilters): string {
+  return createHash('sha256').update(JSON.stringify([text.toLowerCase(), filters])).digest('base64url').slice(0, 12);
 }
 
 // ================================================================ input checks (what the schema cannot say clearly)

@@ -1,19 +1,23 @@
 // Bulk build of the base segment from an iterable of docs, in one pass over the docs:
 //  1. analyse each doc, intern terms, append (term, doc, packed per-field tf) to growable typed arrays
-//     and keep per-doc field lengths;
-//  2. sort the dictionary, counting-sort postings by term (doc order is preserved within a term);
-//  3. compute BM25F per posting with the final averages, quantise to 8-bit impacts per term;
-//  4. block maxima, per-doc top distinctive terms (for similar()), lookups.
+//     and keep per-doc field lengths; then tombstone the docs whose id comes again (ids sorted);
+//  2. sort the dictionary, counting-sort postings by term (doc order is preserved within a term),
+//     computing BM25F per posting with the final averages on the way (doc by doc: few cache misses);
+//  3. quantise to 8-bit impacts per term;
+//  4. block maxima, per-doc top distinctive terms (for similar(), doc by doc), lookups.
+// Per-doc and per-posting data live in typed arrays (sized from the doc count when known), not in JS
+// objects or Maps: the docs themselves may fill a heap that every full GC has to walk.
 import { analyzeRaw, clearAnalysisCache, DESCRIPTION_STOP_WORDS, forEachRaw } from './analysis.ts';
 import {
-  bm25f, computeBlockMax, docFieldTexts, Engine, idf, makeBlob, TOP_TERMS, type EngineState,
+  bm25f, computeBlockMax, docFieldTexts, Engine, F_TOMB, idf, makeBlob, nameQualities, namePostings, splitTiers, TOP_TERMS, type EngineState,
 } from './engine.ts';
-import { rebuildLookups } from './lookups.ts';
+import { blobEquals, identity, rebuildLookups, sortByBytes } from './lookups.ts';
 import type { EngineOptions, SearchDoc } from './types.ts';
 
 class GrowU32 {
-  a = new Uint32Array(1 << 16);
+  a: Uint32Array;
   n = 0;
+  constructor(cap: number) { this.a = new Uint32Array(Math.max(1 << 16, cap)); }
   push(v: number): void {
     if (this.n === this.a.length) {
       const b = new Uint32Array(Math.ceil(this.a.length * 1.6));
@@ -24,16 +28,22 @@ class GrowU32 {
   }
 }
 
+function grow(a: Uint32Array): Uint32Array {
+  const b = new Uint32Array(a.length * 2);
+  b.set(a);
+  return b;
+}
+
 export function emptyState(cap = 1024): EngineState {
   const e = new Uint32Array(0);
   return {
     terms: { bytes: new Uint8Array(0), offsets: new Uint32Array(1), count: 0 },
-    postStart: new Uint32Array(1), postDocs: e, postImp: new Uint8Array(0), blockStart: new Uint32Array(1), blockMax: new Uint8Array(0),
-    termMax: new Float32Array(0), baseN: 0, n: 0, live: 0,
+    postStart: new Uint32Array(1), postDocs: e, postImp: new Uint8Array(0), postMid: e, blockStart: new Uint32Array(1), blockMax: new Uint8Array(0),
+    termMax: new Float32Array(0), namePostStart: new Uint32Array(1), namePostDocs: e, namePostQ: new Uint8Array(0), baseN: 0, n: 0, live: 0,
     cat: new Uint16Array(cap), sub: new Uint16Array(cap), flags: new Uint8Array(cap), age: new Uint8Array(cap),
-    rating: new Float32Array(cap), quality: new Float32Array(cap), ctry: new Uint32Array(cap),
+    rating: new Float32Array(cap), quality: new Float32Array(cap), ctry: new Uint32Array(cap), dev: new Uint32Array(cap),
     ids: makeBlob([]), names: makeBlob([]), bundles: makeBlob([]), topTerms: e,
-    fieldSum: new Float64Array(4), fieldDocs: 0, categories: [], subcategories: [''], countryLists: [null], queries: [],
+    fieldSum: new Float64Array(4), fieldDocs: 0, categories: [], subcategories: [''], countryLists: [null], developers: [], queries: [],
     idOrder: e, nameKeys: e, nameDocs: e, bundleKeys: e, bundleDocs: e, sugNames: makeBlob([]), sugDocs: e,
   };
 }
@@ -51,8 +61,8 @@ export function buildEngine(docs: Iterable<SearchDoc>, options: EngineOptions = 
   const sizeHint = Array.isArray(docs) ? docs.length : 0;
   let pTerm = new Uint32Array(Math.max(1 << 20, sizeHint * 72)), pTf = new Uint32Array(pTerm.length);
   let pN = 0;
-  const docEnd = new GrowU32();
-  const lens = [new GrowU32(), new GrowU32(), new GrowU32(), new GrowU32()];
+  const docEnd = new GrowU32(sizeHint);
+  const lens = [new GrowU32(sizeHint), new GrowU32(sizeHint), new GrowU32(sizeHint), new GrowU32(sizeHint)];
   const ids: string[] = [], names: string[] = [], bundles: string[] = [];
   // raw token → its analysed term ids (memoised; the catalog repeats words a lot)
   interface Entry { stop: boolean; ids: number[] }
@@ -67,7 +77,14 @@ export function buildEngine(docs: Iterable<SearchDoc>, options: EngineOptions = 
     return id;
   };
   let tfAcc = new Uint32Array(1 << 16); // per-term packed tf of the current doc
-  const touched: number[] = [];
+  let touched = new Uint32Array(1 << 16); // the current doc's terms: [0, nTouched)
+  let nTouched = 0;
+  const growAcc = () => {
+    if (termStrs.length <= tfAcc.length) return;
+    const a = new Uint32Array(termStrs.length * 2), b = new Uint32Array(a.length);
+    a.set(tfAcc); b.set(touched);
+    tfAcc = a; touched = b;
+  };
   let field = 0;
   let fieldLen = 0;
   const onRaw = (raw: string) => {
@@ -77,11 +94,7 @@ export function buildEngine(docs: Iterable<SearchDoc>, options: EngineOptions = 
       e = { stop: DESCRIPTION_STOP_WORDS.has(r.lower), ids: r.terms.map(intern) };
       if (cache.size > 2_000_000) cache.clear();
       cache.set(raw, e);
-      if (termStrs.length > tfAcc.length) {
-        const b = new Uint32Array(termStrs.length * 2);
-        b.set(tfAcc);
-        tfAcc = b;
-      }
+      growAcc();
     }
     if (field === 2 && e.stop) return;
     fieldLen++;
@@ -90,7 +103,7 @@ export function buildEngine(docs: Iterable<SearchDoc>, options: EngineOptions = 
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i];
       const p = tfAcc[id];
-      if (p === 0) touched.push(id);
+      if (p === 0) touched[nTouched++] = id;
       if (((p >>> shift) & 255) < 255) tfAcc[id] = p + (1 << shift);
     }
   };
@@ -139,11 +152,7 @@ export function buildEngine(docs: Iterable<SearchDoc>, options: EngineOptions = 
   const entryFor = (raw: string): Entry => {
     const r = analyzeRaw(raw);
     const e = { stop: DESCRIPTION_STOP_WORDS.has(r.lower), ids: r.terms.map(intern) };
-    if (termStrs.length > tfAcc.length) {
-      const b = new Uint32Array(termStrs.length * 2);
-      b.set(tfAcc);
-      tfAcc = b;
-    }
+    growAcc();
     return e;
   };
   let scanBuf = Buffer.allocUnsafe(1 << 16);
@@ -205,22 +214,14 @@ export function buildEngine(docs: Iterable<SearchDoc>, options: EngineOptions = 
       for (let e = eStart[k], ee = eStart[k + 1]; e < ee; e++) {
         const id = eIds[e];
         const p = tfAcc[id];
-        if (p === 0) touched.push(id);
+        if (p === 0) touched[nTouched++] = id;
         if (((p >>> shift) & 255) < 255) tfAcc[id] = p + (1 << shift);
       }
     }
     fieldLen += len;
   };
-  const seenIds = new Map<string, number>();
   let d = 0;
   for (const doc of docs) {
-    const dup = seenIds.get(doc.id);
-    if (dup !== undefined) {
-      // a repeated id replaces the earlier doc: tombstone it
-      s.flags[dup] |= 2;
-      s.live--;
-    }
-    seenIds.set(doc.id, d);
     engine.setColumns(d, doc);
     ids.push(doc.id); names.push(doc.name); bundles.push(doc.bundleId);
     const texts = docFieldTexts(doc);
@@ -231,7 +232,7 @@ export function buildEngine(docs: Iterable<SearchDoc>, options: EngineOptions = 
       lens[f].push(fieldLen);
       s.fieldSum[f] += fieldLen;
     }
-    const nt = touched.length;
+    const nt = nTouched;
     if (pN + nt > pTerm.length) {
       const cap = Math.max(pN + nt, Math.ceil(pTerm.length * 1.6));
       const a = new Uint32Array(cap), b = new Uint32Array(cap);
@@ -244,12 +245,11 @@ export function buildEngine(docs: Iterable<SearchDoc>, options: EngineOptions = 
       tfAcc[t] = 0;
     }
     docEnd.push(pN);
-    touched.length = 0;
+    nTouched = 0;
     d++;
     s.live++;
     if (onProgress && d % 10_000 === 0) onProgress(d);
   }
-  seenIds.clear();
   debug(`scanned: ${tCount} raw tokens, ${termStrs.length} terms, ${pN} postings;`);
   cache.clear();
   tSlots = kOff = kHash = eStart = new Int32Array(0);
@@ -259,8 +259,16 @@ export function buildEngine(docs: Iterable<SearchDoc>, options: EngineOptions = 
   const N = d;
   s.fieldDocs = N;
   s.n = s.baseN = N;
-
-  debug('analysed');
+  // a repeated id replaces the earlier doc: tombstone all but the last doc of each id (found by sorting the ids)
+  s.ids = makeBlob(ids);
+  const byId = sortByBytes(s.ids, identity(N), (a, b) => a - b);
+  for (let i = 1; i < N; i++) {
+    if (blobEquals(s.ids, byId[i - 1], byId[i])) {
+      s.flags[byId[i - 1]] |= F_TOMB;
+      s.live--;
+    }
+  }
+  debug('analysed, replaced ids tombstoned');
   // 2. dictionary order and counting sort of postings
   const sorted = termStrs.slice().sort();
   const T = sorted.length;
@@ -276,81 +284,90 @@ export function buildEngine(docs: Iterable<SearchDoc>, options: EngineOptions = 
   }
   for (let t = 0; t < T; t++) postStart[t + 1] += postStart[t];
   const fill = postStart.slice(0, T);
+  // BM25F per posting, computed doc by doc (the doc's field lengths at hand) while scattering the
+  // postings into term order; pTf[i] becomes posting i's place in that order (for step 4)
+  const idfs = new Float64Array(T);
+  for (let t = 0; t < T; t++) idfs[t] = idf(N, postStart[t + 1] - postStart[t]);
   const postDocs = new Uint32Array(P);
   const postTf = new Uint32Array(P);
+  const score = new Float32Array(P);
+  const maxScore = new Float64Array(T);
   const ends = docEnd.a;
+  const docLens = [0, 0, 0, 0];
   for (let doc = 0, i = 0; doc < N; doc++) {
+    for (let f = 0; f < 4; f++) docLens[f] = lens[f].a[doc];
     for (const e = ends[doc]; i < e; i++) {
-      const at = fill[pTerm[i]]++;
+      const t = pTerm[i];
+      const at = fill[t]++;
+      const v = bm25f(pTf[i], docLens, s.fieldSum, N, boosts, idfs[t]);
       postDocs[at] = doc;
       postTf[at] = pTf[i];
+      score[at] = v;
+      if (v > maxScore[t]) maxScore[t] = v;
+      pTf[i] = at;
     }
   }
-  pTerm = pTf = docEnd.a = new Uint32Array(0);
 
-  debug('postings sorted');
-  // 3. impacts
+  debug('postings sorted, scored');
+  // 3. impacts: scores quantised to 8 bits per term
   const postImp = new Uint8Array(P);
   const termMax = new Float32Array(T);
-  let scratch = new Float32Array(1024);
-  // the four field lengths of a doc side by side: one cache line per posting instead of four
-  const L4 = new Uint32Array(N * 4);
-  for (let f = 0; f < 4; f++) {
-    const l = lens[f].a;
-    for (let i = 0; i < N; i++) L4[i * 4 + f] = l[i];
-  }
-  const docLens = [0, 0, 0, 0];
   for (let t = 0; t < T; t++) {
-    const st = postStart[t], en = postStart[t + 1];
-    const df = en - st;
-    if (df > scratch.length) scratch = new Float32Array(df * 2);
-    const idfv = idf(N, df);
-    let max = 0;
-    for (let p = st; p < en; p++) {
-      const doc = postDocs[p];
-      const o = doc * 4;
-      docLens[0] = L4[o]; docLens[1] = L4[o + 1]; docLens[2] = L4[o + 2]; docLens[3] = L4[o + 3];
-      const v = bm25f(postTf[p], docLens, s.fieldSum, N, boosts, idfv);
-      scratch[p - st] = v;
-      if (v > max) max = v;
-    }
+    const max = maxScore[t];
     termMax[t] = max;
-    for (let p = st; p < en; p++) postImp[p] = Math.max(1, Math.round((scratch[p - st] / max) * 255));
+    for (let p = postStart[t], en = postStart[t + 1]; p < en; p++) postImp[p] = Math.max(1, Math.round((score[p] / max) * 255));
   }
 
-  debug('impacts');
-  // 4. top distinctive terms per doc: highest impact among terms that occur in 2..N/20 docs
+  const inNames = namePostings(postStart, postDocs, postTf, T);
+  s.namePostStart = inNames.nameStart; s.namePostDocs = inNames.nameDocs; s.namePostQ = nameQualities(inNames.nameDocs, s.quality);
+  debug('impacts, name postings');
+  // 4. top distinctive terms per doc: highest impact among terms that occur in 2..N/20 docs, doc by
+  // doc, each doc's candidates in term order (ties keep the earlier term, as do their slots)
   const topTerms = new Uint32Array(N * TOP_TERMS);
-  const topW = new Float32Array(N * TOP_TERMS);
   const maxDf = Math.max(10, N / 20);
-  const minAt = new Uint32Array(N);
-  for (let i = 0; i < N; i++) minAt[i] = i * TOP_TERMS;
+  const scale = new Float64Array(T); // 0: not a candidate term
   for (let t = 0; t < T; t++) {
-    const st = postStart[t], en = postStart[t + 1];
-    if (en - st < 2 || en - st > maxDf) continue;
-    const scale = termMax[t] / 255;
-    for (let p = st; p < en; p++) {
-      const w = postImp[p] * scale;
-      const doc = postDocs[p];
-      const mi = minAt[doc]; // the doc's first smallest slot, kept up to date on every replacement
+    const df = postStart[t + 1] - postStart[t];
+    if (df >= 2 && df <= maxDf) scale[t] = termMax[t] / 255;
+  }
+  let candT: Uint32Array = new Uint32Array(256), candP: Uint32Array = new Uint32Array(256);
+  const topW = new Float32Array(TOP_TERMS), topT = new Uint32Array(TOP_TERMS);
+  for (let doc = 0, i = 0; doc < N; doc++) {
+    // the doc's candidate terms, insertion-sorted by term
+    let n = 0;
+    for (const e = ends[doc]; i < e; i++) {
+      const t = pTerm[i];
+      if (scale[t] === 0) continue;
+      if (n === candT.length) { candT = grow(candT); candP = grow(candP); }
+      let j = n++;
+      for (; j > 0 && candT[j - 1] > t; j--) { candT[j] = candT[j - 1]; candP[j] = candP[j - 1]; }
+      candT[j] = t; candP[j] = pTf[i];
+    }
+    topW.fill(0); topT.fill(0);
+    let mi = 0; // the first smallest slot
+    for (let k = 0; k < n; k++) {
+      const t = candT[k];
+      const w = postImp[candP[k]] * scale[t];
       if (w > topW[mi]) {
-        topW[mi] = w; topTerms[mi] = t + 1;
-        const base = doc * TOP_TERMS;
-        let m = base;
-        for (let k = base + 1; k < base + TOP_TERMS; k++) if (topW[k] < topW[m]) m = k;
-        minAt[doc] = m;
+        topW[mi] = w; topT[mi] = t + 1;
+        let m = 0;
+        for (let x = 1; x < TOP_TERMS; x++) if (topW[x] < topW[m]) m = x;
+        mi = m;
       }
     }
+    topTerms.set(topT, doc * TOP_TERMS);
   }
+  pTerm = pTf = docEnd.a = new Uint32Array(0);
 
   const dict = makeBlob(sorted);
   s.terms = { bytes: dict.bytes, offsets: dict.offsets, count: T };
   s.postStart = postStart; s.postDocs = postDocs; s.postImp = postImp; s.termMax = termMax;
+  s.postMid = splitTiers(postStart, postDocs, postImp, T);
   const bm = computeBlockMax(postStart, postImp, T);
   s.blockStart = bm.blockStart; s.blockMax = bm.blockMax;
   s.topTerms = topTerms;
   debug('top terms, block max');
-  s.ids = makeBlob(ids); s.names = makeBlob(names); s.bundles = makeBlob(bundles);
+  s.names = makeBlob(names); s.bundles = makeBlob(bundles);
   rebuildLookups(s);
   debug('lookups');
   engine.mergeThreshold = Math.max(20_000, Math.floor(N / 20));

@@ -5,8 +5,13 @@
 //    postStart    term t's postings are [postStart[t], postStart[t+1]) of
 //    postDocs     Uint32 doc ids, ascending per term
 //    postImp      Uint8 quantised BM25F impact: score = postImp × termMax[t] / 255
+//    postMid      each term's postings in two tiers, each in doc order: impact ≥ TIER_SPLIT (the term in a
+//                 name, keywords, developer …) first, then the rest; the tiers are separate clauses so the
+//                 low tier's small bound lets block-max skip most of it for multi-word queries
 //    blockMax     Uint8 max impact per block of 64 postings (block-max pruning), blocks of t from blockStart[t]
-//  delta segment (mutable): per-term JS arrays of (doc, float score) for docs upserted since the last merge;
+//    namePost*    the subset of each term's postings where the term is in the doc's name (no impacts: a
+//                 name match is scored by the doc's static quality), with per-block quality maxima
+//  delta segment (mutable): per-term JS arrays of (doc, float score) and name docs for docs upserted since the last merge;
 //    replaced/removed docs are tombstoned (flag bit) and skipped while iterating postings.
 //  per-doc columns (growable typed arrays over base + delta doc ids): category, subcategory, flags
 //    (free, tombstone), age rating, rating, quality, country-list id; plus id/name/bundle id blobs,
@@ -17,16 +22,18 @@
 // Query: analyse → per query token a "group" of clauses (literal forms and their synonyms at
 // SYNONYM_WEIGHT; with expansion also, for rare/absent terms that have no synonyms, typo candidates at
 // FUZZY_WEIGHT[edits]); a group scores the max of its clauses, a doc the sum of its groups. Synonyms
-// are always in (the names may use the synonym rather than the typed word); typo candidates only
-// when the first pass doesn't fill the re-rank pool. All-terms retrieval adds a small static-quality
-// prior (see prior()) so the pool holds the better of many equally relevant matches. All-terms retrieval (conjunctive, block-max
-// skipping) first; any-terms (MaxScore + block-max) only when nothing matches all terms. Filters are
-// checked per candidate doc while iterating postings. Then exact-name/bundle matches are merged in
-// and the pool is re-ranked with quality (see rerank()).
+// always join name retrieval (an app may be named with the synonym rather than the typed word); they
+// join text retrieval, like typo candidates, only when the literal words don't fill the re-rank pool.
+// All-terms retrieval (conjunctive, block-max skipping) first; when nothing matches every word, the
+// docs matching the largest subsets of the words (partial matches). A category filter's doc list can
+// lead the intersection; all filters are checked per candidate doc while iterating postings.
+// Alongside, name retrieval (retrieveNames()) collects the best-quality docs whose names hold every
+// query word. Those and the exact-name/bundle matches join the text matches in the pool, which is
+// re-ranked with quality (see rerank()).
 import { analyzeField, analyzeQuery, normalizeName, normalizePrefix, DESCRIPTION_STOP_WORDS, type QueryToken } from './analysis.ts';
 import { allowedEdits, editDistance, levenshteinWalk, type SortedTerms } from './fuzzy.ts';
 import { rebuildLookups } from './lookups.ts';
-import { buildSynonymMap } from './synonyms.ts';
+import { buildSynonymMap, type SynonymMap } from './synonyms.ts';
 import type {
   EngineOptions, MatchMode, SearchDoc, SearchEngine, SearchFilters, SearchHit, SearchOptions, SearchResult, Suggestion,
 } from './types.ts';
@@ -40,15 +47,21 @@ export const FUZZY_WEIGHT = [1, 0.5, 0.35]; // by edit distance
 /** A query term whose document frequency is below this is "rare": typo candidates are added. */
 const FUZZY_RARE_DF = 3;
 const MAX_FUZZY_CANDIDATES = 3;
-const RERANK_POOL = 200;
-/** Weight of the static quality prior in all-terms retrieval, relative to the query's maximum text score. */
-const RETRIEVAL_PRIOR = 0.1;
+const RERANK_POOL = Number(process.env.POOL ?? 100);
+/** How many of the best-quality name matches join the re-rank pool (see retrieveNames()). */
+const NAME_POOL = Number(process.env.NPOOL ?? 100);
+/** Partial matching tries at most this many word subsets. */
+const MAX_PARTIAL_SUBSETS = 16;
 /** An exact-name match is navigational only when at most this many names in the pool contain the query's words. */
 const NAVIGATIONAL_MAX_NAMES = 10;
 /** Share of the text score in the name tier's re-rank score (the rest is quality). */
 const NAME_TIER_TEXT = 0.1;
 /** When at least this many pool names contain the typed words themselves, they rank above synonym-only names. */
 const LITERAL_NAME_MIN = 10;
+/** Company-form suffixes a developer query may leave out (matched against the rest of a normalised name). */
+const LEGAL_SUFFIX = /^ (inc|llc|ltd|limited|corp|corporation|co|gmbh|ag|sa|sas|sarl|bv|nv|oy|ab|as|aps|kk|srl|spa|pty|plc|sro)$/;
+/** Impacts at or above this are the high tier of a term's postings (see postMid). */
+export const TIER_SPLIT = 128;
 const BLOCK = 64;
 const BLOCK_SHIFT = 6;
 export const TOP_TERMS = 8;
@@ -97,7 +110,9 @@ export function hash32(s: string): number {
  *   bayes  = (C·M + n·r) / (C + n) / 5        Bayesian rating, C = 10 pseudo-ratings at M = 3.5
  *   volume = min(1, ln(1+ratingCount) / ln(1+1e6))
  *   reach  = min(1, ln(1+downloads)   / ln(1+1e8))
- *   quality = 0.35·bayes + 0.2·volume + 0.3·reach + 0.15·engagement
+ *   quality = 0.25·bayes + 0.2·volume + 0.45·reach + 0.1·engagement
+ * Reach weighs most: among apps that match a query equally well, the ones people actually install are
+ * what searchers are looking for (the smoothed rating keeps a well-installed bad app from winning).
  */
 export function quality(doc: Pick<SearchDoc, 'ratingAverage' | 'ratingCount' | 'downloads' | 'engagement'>): number {
   const n = Math.max(0, doc.ratingCount || 0);
@@ -105,7 +120,7 @@ export function quality(doc: Pick<SearchDoc, 'ratingAverage' | 'ratingCount' | '
   const volume = Math.min(1, Math.log1p(n) / Math.log1p(1e6));
   const reach = Math.min(1, Math.log1p(Math.max(0, doc.downloads || 0)) / Math.log1p(1e8));
   const eng = Math.min(1, Math.max(0, doc.engagement || 0));
-  return 0.35 * bayes + 0.2 * volume + 0.3 * reach + 0.15 * eng;
+  return 0.25 * bayes + 0.2 * volume + 0.45 * reach + 0.1 * eng;
 }
 
 interface Clause {
@@ -119,9 +134,21 @@ interface Clause {
   flag: number; // HIT_* bits this clause contributes
   bm: Uint8Array | null; // block maxima (base clauses)
   bmOff: number;
+  grid: number; // where the term's block grid starts: block of pos = bmOff + ((pos - grid) >> BLOCK_SHIFT)
+  termLen: number; // the term's postings (all tiers)
+}
+/** A term's name postings: docs with the term in their name, scored by quality[doc]. */
+interface NameClause {
+  docs: Uint32Array;
+  start: number;
+  pos: number;
+  end: number;
+  flag: number;
+  q8: Uint8Array | null; // namePostQ (base), null for the delta
 }
 interface Group {
   clauses: Clause[];
+  names?: NameClause[];
   ub: number;
   len: number;
   /** Every term the group matches (literal forms, synonyms, typo candidates): the name-match test of rerank(). */
@@ -129,10 +156,18 @@ interface Group {
   /** The token's literal forms (the typed word itself). */
   literal?: string[];
 }
-interface DeltaPostings { docs: number[]; scores: number[]; max: number; cache: { docs: Uint32Array; imp: Float32Array } | null }
+/** A query token; a synonym phrase's token carries its group's words as expansions. */
+interface Token extends QueryToken { expansions?: string[] }
+interface DeltaPostings {
+  docs: number[];
+  scores: number[];
+  max: number;
+  cache: { docs: Uint32Array; imp: Float32Array; names: Uint32Array } | null;
+  names: number[]; // the docs with the term in their name
+}
 
 /** Bounded min-heap of (score, doc, flags). */
-class TopK {
+export class TopK {
   size = 0;
   readonly score: Float64Array;
   readonly doc: Uint32Array;
@@ -204,6 +239,63 @@ function advance(c: Clause, target: number): void {
   c.pos = a;
 }
 const INF = 0xffffffff;
+/** Of two clause flags for the same doc, the better match: literal, then synonym, then typo. */
+function betterFlag(a: number, b: number): number {
+  return a === 0xff || flagRank(b) < flagRank(a) ? b : a;
+}
+function flagRank(f: number): number {
+  return f === 0 ? 0 : f & HIT_FUZZY ? 2 : 1;
+}
+function gallop(c: NameClause, target: number): void {
+  const docs = c.docs, end = c.end;
+  let lo = c.pos;
+  if (lo >= end || docs[lo] >= target) return;
+  let step = 1, hi = lo + 1;
+  while (hi < end && docs[hi] < target) { lo = hi; step *= 2; hi = Math.min(end, lo + step); }
+  let a = lo + 1, b = hi;
+  while (a < b) { const m = (a + b) >>> 1; if (docs[m] < target) a = m + 1; else b = m; }
+  c.pos = a;
+}
+function containsDoc(c: NameClause, d: number): boolean {
+  let a = c.start, b = c.end;
+  while (a < b) {
+    const m = (a + b) >>> 1;
+    if (c.docs[m] < d) a = m + 1;
+    else b = m;
+  }
+  return a < c.end && c.docs[a] === d;
+}
+/** A doc of the re-rank pool and its tiers. */
+interface Ranked {
+  d: number;
+  text: number;
+  flag: number;
+  exact: boolean;
+  name: boolean;
+  literalName: boolean;
+  nav: boolean;
+  byDeveloper: boolean;
+  score: number;
+}
+/** The size-k subsets of items, in lexicographic order of positions. */
+function* combinations<T>(items: T[], k: number): Generator<T[]> {
+  const idx = Array.from({ length: k }, (_, i) => i);
+  for (;;) {
+    yield idx.map((i) => items[i]);
+    let i = k - 1;
+    while (i >= 0 && idx[i] === items.length - k + i) i--;
+    if (i < 0) return;
+    idx[i]++;
+    for (let j = i + 1; j < k; j++) idx[j] = idx[j - 1] + 1;
+  }
+}
+let zeroImpacts = new Float32Array(0);
+/** A shared all-zero impact array of at least n entries (for zero-score clauses). */
+function zeros(n: number): Float32Array {
+  if (zeroImpacts.length < n) zeroImpacts = new Float32Array(Math.max(n, zeroImpacts.length * 2));
+  return zeroImpacts;
+}
+const nameLen = (g: Group) => { let n = 0; for (const c of g.names ?? []) n += c.end - c.pos; return n; };
 const cur = (c: Clause) => (c.pos < c.end ? c.docs[c.pos] : INF);
 
 /** Upper bound of a group's score over docs in [lo, hi]: max block maxima of the blocks overlapping it. -1: no posting ≥ lo. */
@@ -214,12 +306,13 @@ function rangeUB(g: Group, lo: number, hi: number): number {
     advance(c, lo);
     if (c.pos >= c.end) continue;
     if (!c.bm) { if (c.ub > gub) gub = c.ub; continue; }
-    let bi = (c.pos - c.start) >> BLOCK_SHIFT;
+    if (c.docs[c.pos] > hi) continue; // nothing of this clause in range
+    let bi = (c.pos - c.grid) >> BLOCK_SHIFT;
     let m = 0;
     for (;;) {
       const b = c.bm[c.bmOff + bi];
       if (b > m) m = b;
-      const next = c.start + ((bi + 1) << BLOCK_SHIFT);
+      const next = c.grid + ((bi + 1) << BLOCK_SHIFT);
       if (next >= c.end || c.docs[next] > hi) break;
       bi++;
     }
@@ -247,9 +340,9 @@ function blockSkip(groups: Group[], from: number, rest: number, th: number): boo
       if (c.pos >= c.end) continue;
       let b: number, last: number;
       if (c.bm) {
-        const bi = (c.pos - c.start) >> BLOCK_SHIFT;
+        const bi = (c.pos - c.grid) >> BLOCK_SHIFT;
         b = c.bm[c.bmOff + bi] * c.scale;
-        last = c.docs[Math.min(c.end, c.start + ((bi + 1) << BLOCK_SHIFT)) - 1];
+        last = c.docs[Math.min(c.end, c.grid + ((bi + 1) << BLOCK_SHIFT)) - 1];
       } else {
         b = c.ub;
         last = c.docs[c.end - 1];
@@ -274,9 +367,16 @@ export interface EngineState {
   postStart: Uint32Array;
   postDocs: Uint32Array;
   postImp: Uint8Array;
+  postMid: Uint32Array; // term t's postings are two tiers, each in doc order: impact ≥ TIER_SPLIT in [postStart[t], postMid[t]), the rest after
   blockStart: Uint32Array;
   blockMax: Uint8Array;
   termMax: Float32Array;
+  // name postings: term t's docs with t in their name are namePostDocs[namePostStart[t], namePostStart[t+1]);
+  // they are scored by the doc's static quality, kept beside each posting as ceil(quality × 255) in
+  // namePostQ so that most postings are passed over without touching the (random-access) quality column
+  namePostStart: Uint32Array;
+  namePostDocs: Uint32Array;
+  namePostQ: Uint8Array;
   baseN: number;
   n: number;
   live: number;
@@ -287,6 +387,7 @@ export interface EngineState {
   rating: Float32Array;
   quality: Float32Array;
   ctry: Uint32Array;
+  dev: Uint32Array; // index into developers
   ids: Blob;
   names: Blob;
   bundles: Blob;
@@ -296,6 +397,7 @@ export interface EngineState {
   categories: string[];
   subcategories: string[]; // [0] = '' (none)
   countryLists: (string[] | null)[]; // [0] = null (everywhere)
+  developers: string[]; // developer names as given
   queries: [string, number][];
   // lookups (rebuilt on build/merge, stored in snapshots)
   idOrder: Uint32Array; // live base docs sorted by id
@@ -307,7 +409,9 @@ export interface EngineState {
 export class Engine implements SearchEngine {
   s: EngineState;
   private readonly boosts: number[];
-  private readonly synonyms: Map<string, string[]>;
+  private readonly synonyms: SynonymMap;
+  private devIndex = new Map<string, number>(); // developer name → index into s.developers
+  private devNormCache: string[] = []; // developer index → normalised name, filled on use
   private catIndex = new Map<string, number>();
   private subIndex = new Map<string, number>();
   private ctryIndex = new Map<string, number>();
@@ -333,6 +437,7 @@ export class Engine implements SearchEngine {
     state.categories.forEach((c, i) => this.catIndex.set(c, i));
     state.subcategories.forEach((c, i) => this.subIndex.set(c, i));
     state.countryLists.forEach((l, i) => this.ctryIndex.set(l ? l.join(',') : '', i));
+    state.developers.forEach((name, i) => this.devIndex.set(name, i));
     for (const [q, c] of state.queries) this.queries.set(q, c);
     this.mergeThreshold = Math.max(20_000, Math.floor(state.baseN / 20));
   }
@@ -366,23 +471,30 @@ export class Engine implements SearchEngine {
     return base + (this.delta.get(term)?.docs.length ?? 0);
   }
 
-  private clausesFor(term: string, weight: number, flag: number, out: Clause[]): void {
+  /** The term's text clauses into `out` (unless null), its name clauses into `names` (if given). */
+  private clausesFor(term: string, weight: number, flag: number, out: Clause[] | null, names?: NameClause[]): void {
     const s = this.s;
     const t = this.termIndex(term);
     if (t >= 0 && s.postStart[t + 1] > s.postStart[t]) {
       const scale = (weight * s.termMax[t]) / 255;
-      out.push({
-        docs: s.postDocs, imp: s.postImp, start: s.postStart[t], pos: s.postStart[t], end: s.postStart[t + 1],
-        scale, ub: scale * 255, flag, bm: s.blockMax, bmOff: s.blockStart[t],
-      });
+      const st = s.postStart[t], mid = s.postMid[t], en = s.postStart[t + 1];
+      // the high tier and the low tier as two clauses: the low one's bound is far below the term's
+      const tier = (a: number, b: number, ub: number) =>
+        out?.push({ docs: s.postDocs, imp: s.postImp, start: a, pos: a, end: b, scale, ub, flag, bm: s.blockMax, bmOff: s.blockStart[t], grid: st, termLen: en - st });
+      if (mid > st) tier(st, mid, scale * 255);
+      if (en > mid) tier(mid, en, mid > st ? scale * (TIER_SPLIT - 1) : scale * 255);
+      if (names && s.namePostStart[t + 1] > s.namePostStart[t]) {
+        names.push({ docs: s.namePostDocs, start: s.namePostStart[t], pos: s.namePostStart[t], end: s.namePostStart[t + 1], flag, q8: s.namePostQ });
+      }
     }
     const d = this.delta.get(term);
     if (d && d.docs.length) {
-      if (!d.cache) d.cache = { docs: Uint32Array.from(d.docs), imp: Float32Array.from(d.scores) };
-      out.push({
+      if (!d.cache) d.cache = { docs: Uint32Array.from(d.docs), imp: Float32Array.from(d.scores), names: Uint32Array.from(d.names) };
+      out?.push({
         docs: d.cache.docs, imp: d.cache.imp, start: 0, pos: 0, end: d.docs.length, scale: weight, ub: weight * d.max * 1.0001,
-        flag, bm: null, bmOff: 0,
+        flag, bm: null, bmOff: 0, grid: 0, termLen: d.docs.length,
       });
+      if (names && d.names.length) names.push({ docs: d.cache.names, start: 0, pos: 0, end: d.names.length, flag, q8: null });
     }
   }
 
@@ -410,23 +522,25 @@ export class Engine implements SearchEngine {
    * known word for the same thing, and may be what the names use), and with `expand`, if the token
    * is rare and no known synonym word, typo candidates.
    */
-  private buildGroup(tok: QueryToken, corrections: Record<string, string>, expand: boolean): Group {
+  private buildGroup(tok: Token, corrections: Record<string, string>, expand: boolean): Group {
     const clauses: Clause[] = [];
+    const names: NameClause[] = [];
     const seen = new Set<string>();
     let literalDf = 0;
     for (const f of tok.forms) {
       if (seen.has(f)) continue;
       seen.add(f);
-      this.clausesFor(f, 1, 0, clauses);
+      this.clausesFor(f, 1, 0, clauses, names);
       literalDf += this.df(f);
     }
     let hasSynonyms = false;
-    for (const f of tok.forms) {
-      for (const syn of this.synonyms.get(f) ?? []) {
+    for (const syns of tok.expansions ? [tok.expansions] : tok.forms.map((f) => this.synonyms.terms.get(f) ?? [])) {
+      for (const syn of syns) {
         hasSynonyms = true;
         if (seen.has(syn)) continue;
         seen.add(syn);
-        this.clausesFor(syn, SYNONYM_WEIGHT, HIT_SYNONYM, clauses);
+        // in names always (an app may be named with the synonym); in text only when expanding
+        this.clausesFor(syn, SYNONYM_WEIGHT, HIT_SYNONYM, expand || !tok.forms.length ? clauses : null, names);
       }
     }
     if (expand && !hasSynonyms && literalDf < FUZZY_RARE_DF && !DESCRIPTION_STOP_WORDS.has(tok.text)) {
@@ -448,7 +562,7 @@ export class Engine implements SearchEngine {
       for (const [t, dist] of cands) {
         if (seen.has(t)) continue;
         seen.add(t);
-        this.clausesFor(t, FUZZY_WEIGHT[dist], HIT_FUZZY, clauses);
+        this.clausesFor(t, FUZZY_WEIGHT[dist], HIT_FUZZY, clauses, names);
       }
       if (literalDf === 0 && cands.length) corrections[tok.text] = cands[0][0];
     }
@@ -457,10 +571,31 @@ export class Engine implements SearchEngine {
       ub = Math.max(ub, c.ub);
       len += c.end - c.start;
     }
-    return { clauses, ub, len, terms: seen, literal: tok.forms };
+    return { clauses, names, ub, len, terms: seen, literal: tok.forms };
   }
 
   // ---------------------------------------------------------------- filters
+  /** Docs by category (ascending), built on the first category-filtered query and appended to by upserts. */
+  private catLists: { docs: Uint32Array; len: number }[] | null = null;
+
+  private categoryGroup(category: string): Group | null {
+    const c = this.catIndex.get(category);
+    if (c === undefined) return null;
+    if (!this.catLists) {
+      const s = this.s;
+      const counts = new Uint32Array(s.categories.length);
+      for (let d = 0; d < s.n; d++) counts[s.cat[d]]++;
+      this.catLists = Array.from(counts, (n) => ({ docs: new Uint32Array(Math.max(16, n)), len: 0 }));
+      for (let d = 0; d < s.n; d++) { const l = this.catLists[s.cat[d]]; l.docs[l.len++] = d; }
+    }
+    const list = this.catLists[c];
+    if (!list) return null;
+    const clause: Clause = {
+      docs: list.docs, imp: zeros(list.len), start: 0, pos: 0, end: list.len, scale: 0, ub: 0, flag: 0, bm: null, bmOff: 0, grid: 0, termLen: list.len,
+    };
+    return { clauses: [clause], ub: 0, len: list.len };
+  }
+
   private compileFilter(f: SearchFilters | undefined): ((d: number) => boolean) | null | false {
     if (!f) return null;
     const s = this.s;
@@ -512,13 +647,18 @@ export class Engine implements SearchEngine {
    * threshold, check tombstones and filters, then gallop the other groups to the doc (most
    * selective first), abandoning as soon as the remaining upper bounds can't reach the threshold.
    */
-  private retrieveAll(groups: Group[], filter: ((d: number) => boolean) | null, heap: TopK, prior = 0): number {
+  private retrieveAll(groups: Group[], filter: ((d: number) => boolean) | null, heap: TopK, within: Group | null = null): number {
+    // a category filter's doc list joins as a zero-score group: it leads when it is the shortest
+    if (within) {
+      within.clauses[0].pos = 0;
+      groups = [...groups, within];
+    }
     const qual = this.s.quality;
     const flags = this.s.flags;
     const order = [...groups].sort((a, b) => a.len - b.len);
     const lead = order[0];
     const others = order.slice(1);
-    let restUB = prior; // the static prior (prior × quality ≤ prior) is bounded like one more group
+    let restUB = 0;
     for (const g of others) restUB += g.ub;
     const lc = lead.clauses;
     const leadOnly = [lead];
@@ -526,23 +666,34 @@ export class Engine implements SearchEngine {
     let checkedHi = -1; // the lead block range already checked (and not skippable)
     for (;;) {
       let d = INF;
-      for (let i = 0; i < lc.length; i++) { const x = cur(lc[i]); if (x < d) d = x; }
+      const full = heap.full;
+      const th = heap.threshold;
+      for (let i = 0; i < lc.length; i++) {
+        const c = lc[i];
+        // a lead clause's own block that can't reach the heap is passed over whatever the others do
+        // (a doc's group score is its best clause: another clause holding the doc still finds it)
+        if (full && c.bm) {
+          while (c.pos < c.end && c.bm[c.bmOff + ((c.pos - c.grid) >> BLOCK_SHIFT)] * c.scale + restUB <= th) {
+            c.pos = Math.min(c.end, c.grid + ((((c.pos - c.grid) >> BLOCK_SHIFT) + 1) << BLOCK_SHIFT));
+          }
+        }
+        const x = cur(c);
+        if (x < d) d = x;
+      }
       if (d === INF) break;
-      if (heap.full && d > checkedHi) {
+      if (full && d > checkedHi) {
         // once per lead block range: lead block maxima + the other groups' block maxima over that range
         let hi = INF, lub = 0;
         for (const c of lc) {
           if (c.pos >= c.end) continue;
-          if (c.bm) {
-            const bi = (c.pos - c.start) >> BLOCK_SHIFT;
-            const last = c.docs[Math.min(c.end, c.start + ((bi + 1) << BLOCK_SHIFT)) - 1];
-            if (last < hi) hi = last;
-            const b = c.bm[c.bmOff + bi] * c.scale;
-            if (b > lub) lub = b;
-          } else {
-            hi = Math.min(hi, c.docs[c.end - 1]);
-            if (c.ub > lub) lub = c.ub;
-          }
+          const last = c.bm ? c.docs[Math.min(c.end, c.grid + ((((c.pos - c.grid) >> BLOCK_SHIFT) + 1) << BLOCK_SHIFT)) - 1] : c.docs[c.end - 1];
+          if (last < hi) hi = last;
+        }
+        // the lead's best in [d, hi]: block maxima of the clauses that have a doc there
+        for (const c of lc) {
+          if (c.pos >= c.end || c.docs[c.pos] > hi) continue;
+          const b = c.bm ? c.bm[c.bmOff + ((c.pos - c.grid) >> BLOCK_SHIFT)] * c.scale : c.ub;
+          if (b > lub) lub = b;
         }
         let skip = lub + restUB <= heap.threshold;
         if (!skip) {
@@ -571,9 +722,9 @@ export class Engine implements SearchEngine {
           c.pos++;
         }
       }
-      if (flags[d] & F_TOMB) continue;
-      if (filter && !filter(d)) continue;
       if (heap.full && score + restUB <= heap.threshold) continue;
+      if (flags[d] & F_TOMB) continue; // (after the bound: the columns are random accesses)
+      if (filter && !filter(d)) continue;
       let rem = restUB, ok = true;
       for (let gi = 0; gi < others.length; gi++) {
         const g = others[gi];
@@ -595,9 +746,58 @@ export class Engine implements SearchEngine {
       }
       if (!ok) continue;
       count++;
-      heap.push(score + prior * qual[d], d, flag);
+      heap.push(score, d, flag);
     }
     return count;
+  }
+
+  /**
+   * Name retrieval: the docs whose name has every query group (a literal word, synonym or typo
+   * candidate of each), best static quality first — what the name tier of rerank() wants, found
+   * without scoring text. Conjunctive over the name postings; since a doc's score is its quality
+   * whichever clause matched, each lead clause passes over the postings whose stored quality bound
+   * can't enter the heap, and only the rest are checked against the other groups.
+   */
+  private retrieveNames(groups: Group[], filter: ((d: number) => boolean) | null, heap: TopK): void {
+    if (!groups.length || groups.some((g) => !g.names?.length)) return;
+    const q = this.s.quality;
+    const flags = this.s.flags;
+    const order = [...groups].sort((a, b) => nameLen(a) - nameLen(b));
+    const lead = order[0].names!;
+    const others = order.slice(1).map((g) => g.names!);
+    for (;;) {
+      let d = INF;
+      const th = heap.threshold;
+      const th8 = heap.full ? th * 255 : -1;
+      for (let i = 0; i < lead.length; i++) {
+        const c = lead[i];
+        const q8 = c.q8;
+        if (q8) while (c.pos < c.end && q8[c.pos] <= th8) c.pos++;
+        if (c.pos < c.end && c.docs[c.pos] < d) d = c.docs[c.pos];
+      }
+      if (d === INF) break;
+      let flag = 0xff;
+      for (let i = 0; i < lead.length; i++) {
+        const c = lead[i];
+        if (c.pos < c.end && c.docs[c.pos] === d) {
+          flag = betterFlag(flag, c.flag);
+          c.pos++;
+        }
+      }
+      if (heap.full && q[d] <= th) continue;
+      if (flags[d] & F_TOMB || (filter && !filter(d))) continue;
+      let ok = true;
+      for (let g = 0; g < others.length && ok; g++) {
+        let gf = 0xff;
+        for (const c of others[g]) {
+          gallop(c, d);
+          if (c.pos < c.end && c.docs[c.pos] === d) gf = betterFlag(gf, c.flag);
+        }
+        if (gf === 0xff) ok = false;
+        else flag |= gf;
+      }
+      if (ok) heap.push(q[d], d, flag);
+    }
   }
 
   /**
@@ -687,18 +887,6 @@ export class Engine implements SearchEngine {
     return { score, flag };
   }
 
-  /**
-   * Static-quality prior for all-terms retrieval: a doc's heap score is text + prior × quality, so
-   * that among many equally relevant matches (a common word in hundreds of names) the re-rank pool
-   * holds the better apps rather than whichever have the shortest fields. Scaled to the query's best
-   * possible text score; rerank() subtracts it again before normalising text.
-   */
-  private prior(groups: Group[]): number {
-    let ub = 0;
-    for (const g of groups) ub += g.ub;
-    return RETRIEVAL_PRIOR * ub;
-  }
-
   // ---------------------------------------------------------------- exact / intent
   private exactDocs(query: string): number[] {
     const out: number[] = [];
@@ -755,52 +943,99 @@ export class Engine implements SearchEngine {
     return -1;
   }
 
+  /** Consecutive query words that form a synonym phrase ("airline tickets") become one token standing for its group. */
+  private withPhrases(tokens: QueryToken[]): Token[] {
+    const { phrases, longestPhrase, phraseStarts } = this.synonyms;
+    if (tokens.length < 2 || !tokens.some((t) => phraseStarts.has(t.forms[0]))) return tokens;
+    const out: Token[] = [];
+    for (let i = 0; i < tokens.length; ) {
+      let matched = false;
+      for (let len = Math.min(longestPhrase, tokens.length - i); len >= 2 && !matched; len--) {
+        const words = tokens.slice(i, i + len);
+        const expansions = phrases.get(words.map((t) => t.forms[0]).join(' '));
+        if (!expansions) continue;
+        const own = words.map((t) => t.forms[0]).filter((w) => expansions.includes(w));
+        out.push({ text: words.map((t) => t.text).join(' '), forms: own, expansions: expansions.filter((w) => !own.includes(w)) });
+        i += len;
+        matched = true;
+      }
+      if (!matched) out.push(tokens[i++]);
+    }
+    return out;
+  }
+
   // ---------------------------------------------------------------- search
   search(query: string, options: SearchOptions): SearchResult {
     const limit = Math.max(1, Math.min(50, Math.floor(options.limit || 10)));
     const offset = Math.max(0, Math.floor(options.offset ?? 0));
     const filter = this.compileFilter(options.filters);
+    const within = options.filters?.category !== undefined ? this.categoryGroup(options.filters.category) : null;
     const corrections: Record<string, string> = {};
     const empty: SearchResult = { hits: [], total: 0, mode: 'none', corrections };
     if (filter === false) return empty;
-    const tokens = analyzeQuery(query);
+    const tokens = this.withPhrases(analyzeQuery(query));
     const exact = this.exactDocs(query).filter((d) => !filter || filter(d));
     if (!tokens.length && !exact.length) return empty;
     const K = Math.max(RERANK_POOL, offset + limit);
+    const KN = Math.max(NAME_POOL, offset + limit);
     let mode: MatchMode = 'none';
     let total = 0;
     // Literal terms first. When they alone fill the re-rank pool, expansions can't reach the page
     // (synonym/typo matches rank below literal ones), so the common case skips them entirely.
     let groups = tokens.map((t) => this.buildGroup(t, corrections, false));
     let heap = new TopK(K);
-    let prior = this.prior(groups);
-    if (groups.length && groups.every((g) => g.clauses.length)) total = this.retrieveAll(groups, filter, heap, prior);
-    if (!heap.full) {
-      groups = tokens.map((t) => this.buildGroup(t, corrections, true));
+    let names = new TopK(KN);
+    if (groups.length && groups.every((g) => g.clauses.length)) {
+      this.retrieveNames(groups, filter, names);
+      // With a full name pool the page is all name matches (they rank above every other match), so the
+      // text pool only has to supply the best text score; the smallest pool does, at a fraction of the cost.
+      if (names.full) heap = new TopK(offset + limit);
+      total = this.retrieveAll(groups, filter, heap, within);
+    }
+    const expanded = heap.full ? null : tokens.map((t) => this.buildGroup(t, corrections, true));
+    // (when expanding adds no synonym or typo clause, the first pass already is the answer)
+    if (expanded && expanded.some((g, i) => g.clauses.length !== groups[i].clauses.length)) {
+      groups = expanded;
       heap = new TopK(K);
-      prior = this.prior(groups);
-      total = groups.length && groups.every((g) => g.clauses.length) ? this.retrieveAll(groups, filter, heap, prior) : 0;
+      names = new TopK(KN);
+      total = 0;
+      if (groups.length && groups.every((g) => g.clauses.length)) {
+        total = this.retrieveAll(groups, filter, heap, within);
+        this.retrieveNames(groups, filter, names);
+      }
     }
     if (heap.size) mode = 'all-terms';
-    if (groups.length === 1 && !filter) total = Math.max(total, ...groups[0].clauses.map((c) => c.end - c.start));
+    if (groups.length === 1 && !filter) total = Math.max(total, ...groups[0].clauses.map((c) => c.termLen));
     if (!heap.size && groups.length > 1) {
-      for (const g of groups) for (const c of g.clauses) c.pos = c.start;
-      heap = new TopK(K);
-      total = this.retrieveAny(groups, filter, heap);
-      prior = 0;
+      // Partial matches: the docs that match all but one word, else all but two, ... Each subset is an
+      // all-terms retrieval into the same heaps; a doc can't come from two subsets of the first size
+      // that matches (it would have matched a larger subset). Subsets holding the rarest words first.
+      const usable = groups.filter((g) => g.clauses.length).sort((a, b) => a.len - b.len);
+      let tried = 0;
+      for (let size = Math.min(usable.length, groups.length - 1); size >= 1 && !heap.size && tried < MAX_PARTIAL_SUBSETS; size--) {
+        for (const subset of combinations(usable, size)) {
+          if (tried++ >= MAX_PARTIAL_SUBSETS) break;
+          for (const g of subset) {
+            for (const c of g.clauses) c.pos = c.start;
+            for (const c of g.names ?? []) c.pos = c.start;
+          }
+          total += this.retrieveAll(subset, filter, heap, within);
+          this.retrieveNames(subset, filter, names);
+        }
+      }
       if (heap.size) mode = 'any-terms';
     }
     if (exact.length && mode === 'none') mode = 'all-terms';
-    const pool = this.rerank(heap, exact, groups, prior);
+    const pool = this.rerank(heap, exact, groups, query, names);
     total = Math.max(total, pool.length);
-    const hits = pool.slice(offset, offset + limit);
+    const hits = pool.slice(offset, offset + limit).map((it) => this.hit(it));
     for (const k of Object.keys(corrections)) if (!hits.some((h) => h.fuzzy)) delete corrections[k];
     return { hits, total, mode, corrections };
   }
 
   /*
-   * Quality re-rank of the top-k text candidates (RERANK_POOL = 200, or offset+limit if larger;
-   * the all-terms prior is subtracted again so "text" below is the pure text score).
+   * Quality re-rank of the candidate pool: the top-k text matches (RERANK_POOL, or offset+limit if
+   * larger), the best-quality name matches (NAME_POOL, see retrieveNames()) and the exact matches.
    *
    * Ranking rules, in order:
    *  1. Navigational exact matches: the query is the app's name, alias or bundle id AND the name is
@@ -815,45 +1050,53 @@ export class Engine implements SearchEngine {
    *     LITERAL_NAME_MIN pool names have them), apps named with the typed words come before apps named
    *     only with a synonym ("music" → "Music Master" before "Song Finder"); when the typed word is
    *     rare in names ("pictures", "physician"), synonym-named apps rank with them on equal terms.
-   *  3. Everything else.
+   *  3. The developer's apps, when the query is a developer's name (legal suffix optional: "tuktak
+   *     studios" names "TukTak Studios Oy") and is distinctive in the same sense as rule 1 (a developer
+   *     called "Weather" does not take over "weather").
+   *  4. Everything else.
    * Except for rule 1, docs that needed a typo correction for some term come after all docs that
    * didn't (a typo candidate never outranks a literal or synonym match; for a misspelt query every
-   * hit is fuzzy, so rules 2–3 apply among them). Within a tier: by score, then doc id:
+   * hit is fuzzy, so rules 3–4 apply among them). Within a tier: by score, then doc id:
    *   text    = textScore / max(textScore over the pool)            ∈ [0,1]
    *   quality = precomputed per doc, see quality()                    ∈ [0,1]
-   *   score   = NAME_TIER_TEXT · text + (1 − NAME_TIER_TEXT) · quality   in the name tier: the name
-   *             already says the app is relevant, so popularity/quality decides among them;
+   *   score   = NAME_TIER_TEXT · text + (1 − NAME_TIER_TEXT) · quality   in the developer and name tiers:
+   *             the developer or name already says the app is relevant, so popularity/quality decides among them;
    *             0.6 · text + 0.4 · quality                                elsewhere.
    * Synonym matches are not demoted: they are scored below literal ones (SYNONYM_WEIGHT) but a
    * popular app named with the synonym should still beat an obscure keyword-only literal match.
    */
-  private rerank(heap: TopK, exact: number[], groups: Group[], prior = 0): SearchHit[] {
-    const items: { d: number; text: number; flag: number; exact: boolean; name: boolean; literalName: boolean }[] = [];
+  private rerank(heap: TopK, exact: number[], groups: Group[], query = '', names?: TopK): Ranked[] {
+    const items: Ranked[] = [];
     const exactSet = new Set(exact);
+    const inPool = new Set<number>();
+    const item = (d: number, text: number, flag: number): Ranked => ({ d, text, flag, exact: exactSet.has(d), name: false, literalName: false, nav: false, byDeveloper: false, score: 0 });
     for (let i = 0; i < heap.size; i++) {
-      items.push({ d: heap.doc[i], text: heap.score[i] - prior * this.s.quality[heap.doc[i]], flag: heap.flag[i], exact: exactSet.has(heap.doc[i]), name: false, literalName: false });
-      exactSet.delete(heap.doc[i]);
+      items.push(item(heap.doc[i], heap.score[i], heap.flag[i]));
+      inPool.add(heap.doc[i]);
     }
-    for (const d of exactSet) {
+    // the best name matches and the exact matches that the text pool missed
+    const extra = [...(names ? names.doc.subarray(0, names.size) : []), ...exact];
+    for (const d of extra) {
+      if (inPool.has(d)) continue;
+      inPool.add(d);
       const { score, flag } = this.scoreDoc(d, groups);
-      items.push({ d, text: score, flag, exact: true, name: false, literalName: false });
+      items.push(item(d, score, flag));
     }
-    // term → bitmask of the query groups it satisfies; a name matches when its terms cover every group
-    // and the same per literal form only (the typed word itself, not its synonyms or typo candidates)
-    const termMask = new Map<string, number>();
-    const literalMask = new Map<string, number>();
-    let all = 0;
-    groups.forEach((g, i) => {
-      if (i >= 31 || !g.terms?.size) return;
-      all |= 1 << i;
-      for (const t of g.terms) termMask.set(t, (termMask.get(t) ?? 0) | (1 << i));
-      for (const t of g.literal ?? []) literalMask.set(t, (literalMask.get(t) ?? 0) | (1 << i));
-    });
+    // a name matches when the name postings of every group (literal forms, synonyms, typo candidates)
+    // hold the doc; a literal name when the typed words' own postings do
+    const G = Math.min(31, groups.length);
+    const all = G && groups.every((g) => g.names) ? (1 << G) - 1 : 0;
     let nameCount = 0, literalCount = 0;
     if (all) {
       for (const it of items) {
         let mask = 0, lmask = 0;
-        analyzeField(this.name(it.d), (t) => { mask |= termMask.get(t) ?? 0; lmask |= literalMask.get(t) ?? 0; });
+        for (let g = 0; g < G; g++) {
+          for (const c of groups[g].names!) {
+            if (!containsDoc(c, it.d)) continue;
+            mask |= 1 << g;
+            if (c.flag === 0) lmask |= 1 << g;
+          }
+        }
         it.name = mask === all;
         it.literalName = lmask === all;
         if (it.name) nameCount++;
@@ -863,26 +1106,35 @@ export class Engine implements SearchEngine {
     // the typed words themselves name enough apps: those come before apps named only with a synonym
     const literalFirst = literalCount >= LITERAL_NAME_MIN;
     const navigational = nameCount <= NAVIGATIONAL_MAX_NAMES;
+    const developerQuery = navigational && query ? normalizeName(query) : '';
     let maxText = 0;
     for (const it of items) if (it.text > maxText) maxText = it.text;
     const q = this.s.quality;
-    const scored = items.map((it) => {
+    for (const it of items) {
       const text = maxText > 0 ? it.text / maxText : 0;
-      const wText = it.name ? NAME_TIER_TEXT : 0.6;
-      return { ...it, nav: it.exact && navigational, score: wText * text + (1 - wText) * q[it.d] };
-    });
-    scored.sort((a, b) =>
+      it.nav = it.exact && navigational;
+      it.byDeveloper = developerQuery !== '' && this.developerNamed(this.s.dev[it.d], developerQuery);
+      const wText = it.name || it.byDeveloper ? NAME_TIER_TEXT : 0.6;
+      it.score = wText * text + (1 - wText) * q[it.d];
+    }
+    items.sort((a, b) =>
       Number(b.nav) - Number(a.nav) || (a.flag & HIT_FUZZY) - (b.flag & HIT_FUZZY) ||
       Number(b.name) - Number(a.name) || (literalFirst ? Number(b.literalName) - Number(a.literalName) : 0) ||
+      Number(b.byDeveloper) - Number(a.byDeveloper) ||
       b.score - a.score || a.d - b.d,
     );
-    return scored.map((it) => ({
-      id: this.id(it.d),
-      score: it.score,
-      textScore: it.text,
-      exact: it.exact,
-      fuzzy: (it.flag & HIT_FUZZY) !== 0,
-    }));
+    return items;
+  }
+
+  private hit(it: Ranked): SearchHit {
+    return { id: this.id(it.d), score: it.score, textScore: it.text, exact: it.exact, fuzzy: (it.flag & HIT_FUZZY) !== 0 };
+  }
+
+  /** Whether developer `dev`'s name, with or without its legal suffix ("Oy", "Inc"), normalises to `query`. */
+  private developerNamed(dev: number, query: string): boolean {
+    let norm = this.devNormCache[dev];
+    if (norm === undefined) norm = this.devNormCache[dev] = normalizeName(this.s.developers[dev]);
+    return norm === query || (norm.length > query.length && norm.startsWith(query) && LEGAL_SUFFIX.test(norm.slice(query.length)));
   }
 
   // ---------------------------------------------------------------- suggest / similar
@@ -971,13 +1223,14 @@ export class Engine implements SearchEngine {
       this.retrieveAny(groups, filter, heap, d);
       return this.rerank(heap, [], groups);
     };
-    if (filters?.category !== undefined) return run(filters, Math.max(limit, 50)).slice(0, limit);
+    const hits = (ranked: Ranked[]) => ranked.slice(0, limit).map((it) => this.hit(it));
+    if (filters?.category !== undefined) return hits(run(filters, Math.max(limit, 50)));
     const cat = this.s.categories[this.s.cat[d]];
     const same = run({ ...filters, category: cat }, Math.max(limit, 50));
-    if (same.length >= limit) return same.slice(0, limit);
-    const seen = new Set(same.map((h) => h.id));
-    const rest = run(filters, Math.max(limit * 2, 50)).filter((h) => !seen.has(h.id));
-    return [...same, ...rest].slice(0, limit);
+    if (same.length >= limit) return hits(same);
+    const seen = new Set(same.map((it) => it.d));
+    const rest = run(filters, Math.max(limit * 2, 50)).filter((it) => !seen.has(it.d));
+    return hits([...same, ...rest]);
   }
 
   // ---------------------------------------------------------------- per-doc columns
@@ -991,7 +1244,7 @@ export class Engine implements SearchEngine {
       return b;
     };
     s.cat = grow(s.cat); s.sub = grow(s.sub); s.flags = grow(s.flags); s.age = grow(s.age);
-    s.rating = grow(s.rating); s.quality = grow(s.quality); s.ctry = grow(s.ctry);
+    s.rating = grow(s.rating); s.quality = grow(s.quality); s.ctry = grow(s.ctry); s.dev = grow(s.dev);
   }
   private intern(map: Map<string, number>, list: string[], v: string): number {
     let i = map.get(v);
@@ -1007,6 +1260,11 @@ export class Engine implements SearchEngine {
     const s = this.s;
     this.ensureCapacity(d + 1);
     s.cat[d] = this.intern(this.catIndex, s.categories, doc.category);
+    if (this.catLists) {
+      const l = (this.catLists[s.cat[d]] ??= { docs: new Uint32Array(16), len: 0 });
+      if (l.len === l.docs.length) { const b = new Uint32Array(l.len * 2); b.set(l.docs); l.docs = b; }
+      l.docs[l.len++] = d;
+    }
     s.sub[d] = doc.subcategory ? this.intern(this.subIndex, s.subcategories, doc.subcategory) : 0;
     s.flags[d] = doc.isFree ? F_FREE : 0;
     s.age[d] = Math.max(0, AGE_ORDER.indexOf(doc.ageRating));
@@ -1024,6 +1282,13 @@ export class Engine implements SearchEngine {
       }
     }
     s.ctry[d] = c;
+    let dev = this.devIndex.get(doc.developer);
+    if (dev === undefined) {
+      dev = s.developers.length;
+      s.developers.push(doc.developer);
+      this.devIndex.set(doc.developer, dev);
+    }
+    s.dev[d] = dev;
   }
 
   // ---------------------------------------------------------------- incremental updates
@@ -1051,7 +1316,8 @@ export class Engine implements SearchEngine {
       const df = this.df(t) + 1;
       const score = bm25f(packed, lens, s.fieldSum, s.fieldDocs, this.boosts, idf(N, df));
       let p = this.delta.get(t);
-      if (!p) this.delta.set(t, (p = { docs: [], scores: [], max: 0, cache: null }));
+      if (!p) this.delta.set(t, (p = { docs: [], scores: [], max: 0, cache: null, names: [] }));
+      if (packed & 255) p.names.push(d);
       p.docs.push(d);
       p.scores.push(score);
       if (score > p.max) p.max = score;
@@ -1138,6 +1404,11 @@ export class Engine implements SearchEngine {
     const keep: string[] = [];
     let o = 0;
     let kept = 0;
+    let nameBound = s.namePostDocs.length;
+    for (const dp of fromDelta) if (dp) nameBound += dp.names.length;
+    const nameStart = new Uint32Array(T + 1);
+    const nameDocs = new Uint32Array(nameBound);
+    let no = 0;
     for (let t = 0; t < T; t++) {
       if (!counts[t]) continue;
       const b = fromBase[t];
@@ -1146,13 +1417,22 @@ export class Engine implements SearchEngine {
       let max = bmax;
       if (dp) for (let k = 0; k < dp.docs.length; k++) if (!(flags[dp.docs[k]] & F_TOMB) && dp.scores[k] > max) max = dp.scores[k];
       postStart[kept] = o;
+      nameStart[kept] = no;
+      if (b >= 0) {
+        for (let p = s.namePostStart[b]; p < s.namePostStart[b + 1]; p++) if (!(flags[s.namePostDocs[p]] & F_TOMB)) nameDocs[no++] = s.namePostDocs[p];
+      }
+      if (dp) for (const d of dp.names) if (!(flags[d] & F_TOMB)) nameDocs[no++] = d;
       if (b >= 0) {
         oldToNew[b] = kept;
-        for (let p = s.postStart[b]; p < s.postStart[b + 1]; p++) {
-          const d = s.postDocs[p];
+        // the two tiers merged back into doc order
+        let p = s.postStart[b], q = s.postMid[b];
+        const pe = s.postMid[b], qe = s.postStart[b + 1];
+        while (p < pe || q < qe) {
+          const i = q >= qe || (p < pe && s.postDocs[p] < s.postDocs[q]) ? p++ : q++;
+          const d = s.postDocs[i];
           if (flags[d] & F_TOMB) continue;
           postDocs[o] = d;
-          postImp[o++] = Math.max(1, Math.round((s.postImp[p] * bmax) / max));
+          postImp[o++] = Math.max(1, Math.round((s.postImp[i] * bmax) / max));
         }
       }
       if (dp) {
@@ -1168,7 +1448,12 @@ export class Engine implements SearchEngine {
       kept++;
     }
     postStart[kept] = o;
+    nameStart[kept] = no;
+    s.namePostStart = nameStart.slice(0, kept + 1);
+    s.namePostDocs = nameDocs.slice(0, no);
+    s.namePostQ = nameQualities(s.namePostDocs, s.quality);
     const terms = makeBlob(keep);
+    const postMid = splitTiers(postStart, postDocs, postImp, kept);
     const { blockStart, blockMax } = computeBlockMax(postStart, postImp, kept);
     // forward lists: remap base term ids, look up the delta docs' terms
     const n = s.n;
@@ -1178,7 +1463,7 @@ export class Engine implements SearchEngine {
       if (t) topTerms[k] = oldToNew[t - 1] + 1;
     }
     s.terms = { bytes: terms.bytes, offsets: terms.offsets, count: kept };
-    s.postStart = postStart; s.postDocs = postDocs; s.postImp = postImp; s.termMax = termMax.subarray(0, kept);
+    s.postStart = postStart; s.postDocs = postDocs; s.postImp = postImp; s.postMid = postMid; s.termMax = termMax.subarray(0, kept);
     s.blockStart = blockStart; s.blockMax = blockMax;
     for (let k = 0; k < this.deltaTop.length; k++) {
       const list = this.deltaTop[k];
@@ -1217,7 +1502,7 @@ export class Engine implements SearchEngine {
   }
 }
 
-function pushMap(m: Map<number, number[]>, k: number, v: number): void {
+function pushMap<K>(m: Map<K, number[]>, k: K, v: number): void {
   const a = m.get(k);
   if (a) a.push(v);
   else m.set(k, [v]);
@@ -1246,6 +1531,47 @@ export function bm25f(packed: number, lens: number[], fieldSum: Float64Array, fi
     tf += (boosts[f] * x) / (1 - FIELD_B[f] + (FIELD_B[f] * lens[f]) / avg);
   }
   return (idfv * tf * (K1 + 1)) / (K1 + tf);
+}
+
+/** Reorders each term's postings into its two tiers (doc order kept in each); returns postMid. */
+export function splitTiers(postStart: Uint32Array, postDocs: Uint32Array, postImp: Uint8Array, T: number): Uint32Array {
+  const mid = new Uint32Array(T);
+  let lowDocs = new Uint32Array(1 << 16), lowImp = new Uint8Array(1 << 16);
+  for (let t = 0; t < T; t++) {
+    const st = postStart[t], en = postStart[t + 1];
+    if (en - st > lowDocs.length) { lowDocs = new Uint32Array(en - st); lowImp = new Uint8Array(en - st); }
+    let w = st, n = 0;
+    for (let p = st; p < en; p++) {
+      if (postImp[p] >= TIER_SPLIT) { postDocs[w] = postDocs[p]; postImp[w++] = postImp[p]; }
+      else { lowDocs[n] = postDocs[p]; lowImp[n++] = postImp[p]; }
+    }
+    mid[t] = w;
+    postDocs.set(lowDocs.subarray(0, n), w);
+    postImp.set(lowImp.subarray(0, n), w);
+  }
+  return mid;
+}
+
+/** Name postings: the postings whose packed term frequency counts the name field (the low byte). */
+export function namePostings(postStart: Uint32Array, postDocs: Uint32Array, postTf: Uint32Array, T: number): { nameStart: Uint32Array; nameDocs: Uint32Array } {
+  const nameStart = new Uint32Array(T + 1);
+  let n = 0;
+  for (let t = 0; t < T; t++) {
+    nameStart[t] = n;
+    for (let p = postStart[t]; p < postStart[t + 1]; p++) if (postTf[p] & 255) n++;
+  }
+  nameStart[T] = n;
+  const nameDocs = new Uint32Array(n);
+  n = 0;
+  for (let p = 0, P = postStart[T]; p < P; p++) if (postTf[p] & 255) nameDocs[n++] = postDocs[p];
+  return { nameStart, nameDocs };
+}
+
+/** Each name posting's doc quality as an upper bound in 1/255ths: ceil(quality × 255). */
+export function nameQualities(nameDocs: Uint32Array, quality: Float32Array): Uint8Array {
+  const out = new Uint8Array(nameDocs.length);
+  for (let p = 0; p < nameDocs.length; p++) out[p] = Math.min(255, Math.ceil(quality[nameDocs[p]] * 255));
+  return out;
 }
 
 export function computeBlockMax(postStart: Uint32Array, postImp: Uint8Array, T: number): { blockStart: Uint32Array; blockMax: Uint8Array } {

@@ -5,7 +5,7 @@ import { open } from 'node:fs/promises';
 import type { EngineState } from './engine.ts';
 
 const MAGIC = 'ORCHSRCH';
-const VERSION = 1;
+const VERSION = 2;
 type TA = Uint8Array | Uint16Array | Uint32Array | Float32Array | Float64Array;
 const CTORS = { Uint8Array, Uint16Array, Uint32Array, Float32Array, Float64Array } as const;
 type CtorName = keyof typeof CTORS;
@@ -13,11 +13,12 @@ type CtorName = keyof typeof CTORS;
 function arraysOf(s: EngineState): [string, TA][] {
   return [
     ['terms.bytes', s.terms.bytes], ['terms.offsets', s.terms.offsets],
-    ['postStart', s.postStart], ['postDocs', s.postDocs], ['postImp', s.postImp],
+    ['postStart', s.postStart], ['postDocs', s.postDocs], ['postImp', s.postImp], ['postMid', s.postMid],
     ['blockStart', s.blockStart], ['blockMax', s.blockMax], ['termMax', s.termMax],
+    ['namePostStart', s.namePostStart], ['namePostDocs', s.namePostDocs], ['namePostQ', s.namePostQ],
     ['cat', s.cat.subarray(0, s.n)], ['sub', s.sub.subarray(0, s.n)], ['flags', s.flags.subarray(0, s.n)],
     ['age', s.age.subarray(0, s.n)], ['rating', s.rating.subarray(0, s.n)], ['quality', s.quality.subarray(0, s.n)],
-    ['ctry', s.ctry.subarray(0, s.n)],
+    ['ctry', s.ctry.subarray(0, s.n)], ['dev', s.dev.subarray(0, s.n)],
     ['ids.bytes', s.ids.bytes], ['ids.offsets', s.ids.offsets],
     ['names.bytes', s.names.bytes], ['names.offsets', s.names.offsets],
     ['bundles.bytes', s.bundles.bytes], ['bundles.offsets', s.bundles.offsets],
@@ -32,7 +33,7 @@ export async function saveSnapshot(s: EngineState, path: string): Promise<void> 
   const arrays = arraysOf(s);
   const header = JSON.stringify({
     version: VERSION, baseN: s.baseN, n: s.n, live: s.live, termCount: s.terms.count, fieldDocs: s.fieldDocs,
-    categories: s.categories, subcategories: s.subcategories, countryLists: s.countryLists, queries: s.queries,
+    categories: s.categories, subcategories: s.subcategories, countryLists: s.countryLists, developers: s.developers, queries: s.queries,
     arrays: arrays.map(([name, a]) => ({ name, type: a.constructor.name, length: a.length })),
   });
   const hb = Buffer.from(header);
@@ -87,16 +88,17 @@ export async function loadSnapshot(path: string): Promise<EngineState> {
     const u32 = (k: string) => got[k] as Uint32Array;
     return {
       terms: { bytes: got['terms.bytes'] as Uint8Array, offsets: u32('terms.offsets'), count: h.termCount },
-      postStart: u32('postStart'), postDocs: u32('postDocs'), postImp: got.postImp as Uint8Array,
+      postStart: u32('postStart'), postDocs: u32('postDocs'), postImp: got.postImp as Uint8Array, postMid: u32('postMid'),
       blockStart: u32('blockStart'), blockMax: got.blockMax as Uint8Array, termMax: got.termMax as Float32Array,
+      namePostStart: u32('namePostStart'), namePostDocs: u32('namePostDocs'), namePostQ: got.namePostQ as Uint8Array,
       baseN: h.baseN, n: h.n, live: h.live,
       cat: got.cat as Uint16Array, sub: got.sub as Uint16Array, flags: got.flags as Uint8Array, age: got.age as Uint8Array,
-      rating: got.rating as Float32Array, quality: got.quality as Float32Array, ctry: u32('ctry'),
+      rating: got.rating as Float32Array, quality: got.quality as Float32Array, ctry: u32('ctry'), dev: u32('dev'),
       ids: { bytes: got['ids.bytes'] as Uint8Array, offsets: u32('ids.offsets') },
       names: { bytes: got['names.bytes'] as Uint8Array, offsets: u32('names.offsets') },
       bundles: { bytes: got['bundles.bytes'] as Uint8Array, offsets: u32('bundles.offsets') },
       topTerms: u32('topTerms'), fieldSum: got.fieldSum as Float64Array, fieldDocs: h.fieldDocs,
-      categories: h.categories, subcategories: h.subcategories, countryLists: h.countryLists, queries: h.queries,
+      categories: h.categories, subcategories: h.subcategories, countryLists: h.countryLists, developers: h.developers, queries: h.queries,
       idOrder: u32('idOrder'), nameKeys: u32('nameKeys'), nameDocs: u32('nameDocs'),
       bundleKeys: u32('bundleKeys'), bundleDocs: u32('bundleDocs'),
       sugNames: { bytes: got['sugNames.bytes'] as Uint8Array, offsets: u32('sugNames.offsets') }, sugDocs: u32('sugDocs'),
