@@ -281,6 +281,7 @@ export function buildEngine(docs: Iterable<SearchDoc> & { length?: number }, opt
   s.n = s.baseN = N;
   // a repeated id replaces the earlier doc: tombstone all but the last doc of each id (found by sorting the ids)
   s.ids = makeBlob(ids);
+  ids.length = 0;
   const byId = sortByBytes(s.ids, identity(N), (a, b) => a - b);
   for (let i = 1; i < N; i++) {
     if (blobEquals(s.ids, byId[i - 1], byId[i])) {
@@ -309,8 +310,8 @@ export function buildEngine(docs: Iterable<SearchDoc> & { length?: number }, opt
   const idfs = new Float64Array(T);
   for (let t = 0; t < T; t++) idfs[t] = idf(N, postStart[t + 1] - postStart[t]);
   const postDocs = new Uint32Array(P);
-  const postTf = new Uint32Array(P);
-  const score = new Float32Array(P);
+  let postTf = new Uint32Array(P);
+  let score = new Float32Array(P);
   const maxScore = new Float64Array(T);
   const ends = docEnd.a;
   const docLens = [0, 0, 0, 0];
@@ -339,6 +340,8 @@ export function buildEngine(docs: Iterable<SearchDoc> & { length?: number }, opt
   }
 
   const inNames = namePostings(postStart, postDocs, postTf, T);
+  postTf = new Uint32Array(0); // with score, ~1 GB at 2M: freed before the next phases
+  score = new Float32Array(0);
   s.namePostStart = inNames.nameStart; s.namePostDocs = inNames.nameDocs; s.namePostQ = nameQualities(inNames.nameDocs, s.quality);
   debug('impacts, name postings');
   // 4. top distinctive terms per doc: highest impact among terms that occur in 2..N/20 docs, doc by
@@ -388,6 +391,7 @@ export function buildEngine(docs: Iterable<SearchDoc> & { length?: number }, opt
   s.topTerms = topTerms;
   debug('top terms, block max');
   s.names = makeBlob(names); s.bundles = makeBlob(bundles);
+  names.length = bundles.length = 0;
   rebuildLookups(s);
   debug('lookups');
   engine.mergeThreshold = Math.max(20_000, Math.floor(N / 20));
