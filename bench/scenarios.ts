@@ -66,10 +66,7 @@ export const SCENARIOS: Scenario[] = [
     // read a miss) is reported as search:cold, then the measured run is warm. SEARCH_ANSWER_CACHE=off
     // makes the engine answer every request (the figure for the engine path).
     prime: true,
-    requests: async ({ sample, baseUrl }) => {
-      await searchIndexReady(baseUrl);
-      return (sample.searchQueries ?? []).map((q) => ({ path: `/api/v1/search?q=${encodeURIComponent(q)}&limit=20` }));
-    },
+    requests: searchPool,
   },
   {
     // the latency target is stated at a load (≥ 1,000 searches/s with p99 ≤ 25 ms): offer exactly that
@@ -78,10 +75,7 @@ export const SCENARIOS: Scenario[] = [
     target: 'orchard',
     what: 'the search pool at an offered 1,000 requests/s',
     rate: 1000,
-    requests: async ({ sample, baseUrl }) => {
-      await searchIndexReady(baseUrl);
-      return (sample.searchQueries ?? []).map((q) => ({ path: `/api/v1/search?q=${encodeURIComponent(q)}&limit=20` }));
-    },
+    requests: searchPool,
   },
   {
     name: 'suggest',
@@ -105,6 +99,12 @@ export const SCENARIOS: Scenario[] = [
     },
   },
 ];
+
+/** The search scenarios' pool: every sample query, once the index is ready. */
+async function searchPool({ sample, baseUrl }: ScenarioContext): Promise<BenchRequest[]> {
+  await searchIndexReady(baseUrl);
+  return (sample.searchQueries ?? []).map((q) => ({ path: `/api/v1/search?q=${encodeURIComponent(q)}&limit=20` }));
+}
 
 /** The index is built after the server listens (the database fallback answers meanwhile): wait for it. */
 async function searchIndexReady(baseUrl: string, timeoutMs = 30 * 60_000): Promise<void> {
