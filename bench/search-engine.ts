@@ -1,11 +1,12 @@
 // Search engine benchmark: build, snapshot save/load, memory and query latency over the seeded catalog.
 //   node --max-old-space-size=6144 --import tsx bench/search-engine.ts --apps 2000000
 // Options: --apps N (default 100000), --rng-seed S (42), --queries Q (3000), --snapshot PATH,
-// --build-only (stop after the build: no queries, save or load).
+// --build-only (stop after the build: no queries, save or load), --keep (keep the snapshot and its
+// query mix), --load-only (skip generation and build: query a kept snapshot in a fresh process).
 // The load is measured in a fresh child process (so the generated docs don't count towards its RSS),
 // and the query latencies are measured there too (warm, single thread, in-process).
 import { spawnSync } from 'node:child_process';
-import { statSync, unlinkSync } from 'node:fs';
+import { readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,6 +92,11 @@ function runQueries(engine: SearchEngine, specs: QuerySpec[]) {
 
 async function main(): Promise<void> {
   if (process.env.BENCH_CHILD) return child();
+  if (args.includes('--load-only')) {
+    const res = inChild(JSON.parse(readFileSync(`${snapshot}.queries.json`, 'utf8')) as QuerySpec[]);
+    printLoaded(res);
+    return;
+  }
   console.log(`search engine bench: ${apps} apps (seed ${seed}), node ${process.version}`);
   let t = performance.now();
   const docs = [...syntheticSearchDocs(apps, seed)];
@@ -149,24 +155,36 @@ async function main(): Promise<void> {
   engine = null;
   docs.length = 0;
 
+  const res = inChild(specs);
+  print('queries, built engine (same process)', inproc);
+  printLoaded(res);
+  if (args.includes('--keep')) writeFileSync(`${snapshot}.queries.json`, JSON.stringify(specs));
+  else unlinkSync(snapshot);
+}
+
+interface ChildResult { loadS: number; rss: number; size: number; report: ReturnType<typeof runQueries> }
+
+function inChild(specs: QuerySpec[]): ChildResult {
   const r = spawnSync(process.execPath, ['--expose-gc', '--max-old-space-size=6144', '--import', 'tsx', fileURLToPath(import.meta.url), ...args], {
     env: { ...process.env, BENCH_CHILD: '1', BENCH_QUERIES: JSON.stringify(specs) },
     encoding: 'utf8',
     maxBuffer: 64 << 20,
   });
   if (r.status !== 0) throw new Error(`load child failed: ${r.stderr}`);
-  const res = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as ChildResult;
+}
+
+function print(title: string, rep: ReturnType<typeof runQueries>): void {
+  console.log(`${title} (avg hits/query ${rep.avgHits.toFixed(1)})`);
+  console.log('  class          n      p50 ms   p99 ms   mean ms   max ms');
+  for (const [k, v] of Object.entries(rep.classes)) {
+    console.log(`  ${k.padEnd(13)} ${String(v.n).padStart(5)} ${v.p50.toFixed(3).padStart(9)} ${v.p99.toFixed(3).padStart(8)} ${v.mean.toFixed(3).padStart(9)} ${v.max.toFixed(2).padStart(8)}`);
+  }
+}
+
+function printLoaded(res: ChildResult): void {
   console.log(`load (fresh process): ${res.loadS.toFixed(1)} s; RSS after load ${mb(res.rss)}; ${res.size} live docs`);
-  const print = (title: string, rep: ReturnType<typeof runQueries>) => {
-    console.log(`${title} (avg hits/query ${rep.avgHits.toFixed(1)})`);
-    console.log('  class          n      p50 ms   p99 ms   mean ms   max ms');
-    for (const [k, v] of Object.entries(rep.classes)) {
-      console.log(`  ${k.padEnd(13)} ${String(v.n).padStart(5)} ${v.p50.toFixed(3).padStart(9)} ${v.p99.toFixed(3).padStart(8)} ${v.mean.toFixed(3).padStart(9)} ${v.max.toFixed(2).padStart(8)}`);
-    }
-  };
-  print('queries, built engine (same process)', inproc);
   print('queries, loaded engine (fresh process)', res.report);
-  if (!args.includes('--keep')) unlinkSync(snapshot);
 }
 
 main().catch((e) => {
