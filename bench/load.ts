@@ -18,6 +18,9 @@ export interface LoadSpec {
   prime?: boolean;
   /** Offered load (requests/s over all connections) for the warm-up and the measured run; unset: unlimited. */
   rate?: number;
+  /** Send the pool in order (warm-up first, then the measured run) instead of drawing at random: for pools
+   *  whose order means something (each purchase once, retries after their original). */
+  sequential?: boolean;
 }
 
 export interface LoadResult {
@@ -56,13 +59,21 @@ const summarise = (r: autocannon.Result): Omit<LoadResult, 'prime'> => ({
   seconds: r.duration,
 });
 
+let cursor = 0;
+/** The next request: in pool order for a sequential spec (warning once if the pool runs out), else at random. */
+function draw(): Request {
+  if (!spec.sequential) return pool[Math.floor(Math.random() * pool.length)];
+  if (cursor === pool.length) process.stderr.write(`warning: the pool of ${pool.length} requests ran out; it starts over\n`);
+  return pool[cursor++ % pool.length];
+}
+
 const run = (duration: number) =>
   autocannon({
     url: spec.url,
     connections: spec.connections,
     duration,
     timeout: 10,
-    requests: [{ setupRequest: (req) => ({ ...req, ...pool[Math.floor(Math.random() * pool.length)] }) }],
+    requests: [{ setupRequest: (req) => ({ ...req, ...draw() }) }],
   });
 
 let prime: LoadResult['prime'];
@@ -103,7 +114,7 @@ async function atRate(rate: number, seconds: number): Promise<Omit<LoadResult, '
   const start = performance.now();
   await new Promise<void>((resolve) => {
     const send = (due: number) => {
-      const r = pool[Math.floor(Math.random() * pool.length)];
+      const r = draw();
       const req = httpRequest(new URL(r.path ?? '/', spec.url), { method: r.method, headers: r.headers as Record<string, string>, agent }, (res) => {
         res.resume();
         res.on('end', () => {

@@ -220,13 +220,16 @@ interface ScenarioResult extends LoadResult {
   pool: number;
   rssPeakMb: number | null;
   pctOfHello: number | null;
+  /** What the scenario's own check printed after the run. */
+  checks?: string[];
 }
 
 /** req/s of the hello scenario once it has run: every later scenario is also shown as a share of it. */
 let helloRps: number | null = null;
 
 async function runScenario(scenario: Scenario, server: Server, sample: Sample): Promise<ScenarioResult> {
-  const requests = await scenario.requests({ sample, baseUrl: server.baseUrl });
+  const ctx = { sample, baseUrl: server.baseUrl, withDb };
+  const requests = await scenario.requests(ctx);
   const spec: LoadSpec = {
     url: server.baseUrl,
     connections: options.connections,
@@ -235,6 +238,7 @@ async function runScenario(scenario: Scenario, server: Server, sample: Sample): 
     requests,
     prime: scenario.prime,
     rate: scenario.rate,
+    sequential: scenario.sequential,
   };
   const specFile = path.join(BENCH_DIR, `load-${scenario.name}.json`);
   await writeFile(specFile, JSON.stringify(spec));
@@ -255,7 +259,8 @@ async function runScenario(scenario: Scenario, server: Server, sample: Sample): 
   const result: LoadResult = JSON.parse(stdout.trim().split('\n').pop()!);
   if (scenario.name === 'hello') helloRps = result.requestsPerSecond;
   const pctOfHello = helloRps ? (result.requestsPerSecond / helloRps) * 100 : null;
-  return { scenario: scenario.name, what: scenario.what, target: server.name, pool: requests.length, rssPeakMb: rssPeak, pctOfHello, ...result };
+  const checks = scenario.check ? await scenario.check(ctx) : [];
+  return { scenario: scenario.name, what: scenario.what, target: server.name, pool: requests.length, rssPeakMb: rssPeak, pctOfHello, checks, ...result };
 }
 
 /** The priming pass of a scenario as a row of its own: every request distinct, every read a cache miss. */
@@ -298,6 +303,7 @@ function printScenario(r: ScenarioResult) {
     .map(([code, n]) => `${code} × ${fmt.int(n)}`)
     .join(', ');
   console.log(`  status codes: ${codes || 'none'}${r.non2xx > 0 ? '   ⚠ non-2xx responses: this route is failing' : ''}`);
+  for (const line of r.checks ?? []) console.log(`  ${line}`);
 }
 
 // ---------------------------------------------------------------- main

@@ -1,6 +1,7 @@
 // Bench scenarios. Adding one is adding an object to SCENARIOS: which server it loads, and the pool of
 // requests the load generator draws from uniformly at random (one draw per request sent).
 import type { Db } from '../src/platform/db/index.ts';
+import { PURCHASE_SCENARIOS } from './commerce.ts';
 
 export interface BenchRequest {
   method?: string;
@@ -21,6 +22,8 @@ export interface ScenarioContext {
   sample: Sample;
   /** The server under load, for scenarios that must prepare something first (log in, create a cart ...). */
   baseUrl: string;
+  /** The bench database, for scenarios that prepare or check rows. */
+  withDb<T>(fn: (db: Db) => Promise<T>): Promise<T>;
 }
 
 export interface Scenario {
@@ -32,7 +35,11 @@ export interface Scenario {
   prime?: boolean;
   /** Offered load in requests/s for the warm-up and the measured run (default: as fast as the server answers). */
   rate?: number;
+  /** Send the pool in order rather than at random (see LoadSpec.sequential). */
+  sequential?: boolean;
   requests(ctx: ScenarioContext): BenchRequest[] | Promise<BenchRequest[]>;
+  /** After the run: lines to print (consistency checks of what the load did). */
+  check?(ctx: ScenarioContext): Promise<string[]>;
 }
 
 const SORTS = ['newest', 'popular', 'rating', 'name'];
@@ -98,6 +105,7 @@ export const SCENARIOS: Scenario[] = [
       return sample.publishedAppIds.filter((_, i) => i % step === 0).slice(0, 2000).map((id) => ({ path: `/api/v1/apps/${id}/similar?limit=10` }));
     },
   },
+  ...PURCHASE_SCENARIOS,
 ];
 
 /** The search scenarios' pool: every sample query, once the index is ready. */

@@ -10,17 +10,23 @@ import { createGuards } from './platform/http/auth.ts';
 import { createIdentity, identityMigrations } from './modules/identity/index.ts';
 import { createCatalog, catalogMigrations } from './modules/catalog/index.ts';
 import { createSearch, searchMigrations } from './modules/search/index.ts';
+import { createPurchases, purchasesMigrations, type PurchasesModuleDeps } from './modules/purchases/index.ts';
+import { createPayouts, payoutsMigrations } from './modules/payouts/index.ts';
+import { createLibrary, libraryMigrations } from './modules/library/index.ts';
 
 /** Every migration directory, in the order the modules depend on each other. */
-export const migrationDirs = [platformMigrations, identityMigrations, catalogMigrations, searchMigrations];
+export const migrationDirs = [platformMigrations, identityMigrations, catalogMigrations, searchMigrations, purchasesMigrations, payoutsMigrations, libraryMigrations];
 
 /** Builds every module once: their services, routes and bus subscriptions. Used by serve and worker alike. */
-export function createModules(config: Config, infra: Infra) {
+export function createModules(config: Config, infra: Infra, options: { purchases?: Pick<PurchasesModuleDeps, 'limits' | 'payments'> } = {}) {
   const deps = { ...infra, config };
   const identity = createIdentity(deps);
   const catalog = createCatalog(deps);
   const search = createSearch({ ...deps, catalog: catalog.service });
-  return { identity, catalog, search };
+  const purchases = createPurchases({ ...deps, ...options.purchases });
+  const payouts = createPayouts(deps);
+  const library = createLibrary({ ...deps, catalog: catalog.service });
+  return { identity, catalog, search, purchases, payouts, library };
 }
 export type Modules = ReturnType<typeof createModules>;
 
@@ -97,5 +103,15 @@ export async function buildApp(config: Config, infra: Infra, modules: Modules = 
   await app.register(modules.identity.routes, { prefix: '/api/v1', guards });
   await app.register(modules.catalog.routes, { prefix: '/api/v1', guards });
   await app.register(modules.search.routes, { prefix: '/api/v1' });
+  await app.register(modules.purchases.routes, { prefix: '/api/v1', guards });
+  // The root certificate that signed receipts chain to: clients (and Apple's library) pin it.
+  app.get('/.well-known/orchard/receipt-root.pem', { schema: { hide: true } }, async (_req, reply) =>
+    reply.type('application/x-pem-file').header('cache-control', 'public, max-age=86400').send(await modules.purchases.rootCertificate()),
+  );
+  app.get('/.well-known/orchard/receipt-root.cer', { schema: { hide: true } }, async (_req, reply) =>
+    reply.type('application/pkix-cert').header('cache-control', 'public, max-age=86400').send(await modules.purchases.rootCertificateDer()),
+  );
+  await app.register(modules.payouts.routes, { prefix: '/api/v1', guards });
+  await app.register(modules.library.routes, { prefix: '/api/v1', guards });
   return app;
 }

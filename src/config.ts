@@ -19,6 +19,8 @@ export interface Config {
   /** Embedded database, blobs and keys live here. */
   dataDir: string;
   databaseUrl?: string;
+  /** PostgreSQL connections per process (DATABASE_POOL_SIZE, default 20). */
+  databasePoolSize: number;
   redisUrl?: string;
   amqpUrl?: string;
   /** Prefix of Redis keys and RabbitMQ exchanges/queues: several deployments (or test runs) can share servers. */
@@ -37,6 +39,8 @@ export interface Config {
   demo: { apps: number; users: number };
   /** Keep the search engine's answers per query while the index is unchanged (SEARCH_ANSWER_CACHE=off: never). */
   searchAnswerCache: boolean;
+  /** Signs download URLs (at least 32 characters). Absent: a key made once under <dataDir>/keys/; set it when hosts do not share that dir. */
+  downloadUrlSecret?: string;
 }
 
 const int = (v: string | undefined, fallback: number, name: string) => {
@@ -44,6 +48,12 @@ const int = (v: string | undefined, fallback: number, name: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${v}"`);
   return n;
+};
+
+const secret = (v: string | undefined, name: string) => {
+  if (v === undefined || v === '') return undefined;
+  if (v.length < 32) throw new Error(`${name} must be at least 32 characters long`);
+  return v;
 };
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
@@ -54,6 +64,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     port,
     dataDir: path.resolve(env.ORCHARD_DATA_DIR ?? 'data'),
     databaseUrl: env.DATABASE_URL || undefined,
+    databasePoolSize: int(env.DATABASE_POOL_SIZE, 20, 'DATABASE_POOL_SIZE') || 20,
     redisUrl: env.REDIS_URL || undefined,
     amqpUrl: env.AMQP_URL || undefined,
     namespace: env.ORCHARD_NAMESPACE ?? 'orchard',
@@ -69,6 +80,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     sessionTtlMs: int(env.SESSION_TTL_HOURS, 24 * 30, 'SESSION_TTL_HOURS') * 3_600_000,
     demo: { apps: int(env.DEMO_APPS, 3000, 'DEMO_APPS'), users: int(env.DEMO_USERS, 200, 'DEMO_USERS') },
     searchAnswerCache: env.SEARCH_ANSWER_CACHE !== 'off',
+    downloadUrlSecret: secret(env.DOWNLOAD_URL_SECRET, 'DOWNLOAD_URL_SECRET'),
   };
   return { ...config, ...overrides };
 }
@@ -97,7 +109,7 @@ export interface InfraOptions {
 export async function createInfra(config: Config, opts: InfraOptions = {}): Promise<Infra> {
   const logger = opts.logger ?? createLogger(config.logLevel, config.prettyLogs);
   const db = config.databaseUrl
-    ? createPostgresDb(config.databaseUrl, { max: opts.dbPoolSize })
+    ? createPostgresDb(config.databaseUrl, { max: opts.dbPoolSize ?? config.databasePoolSize })
     : await createPgliteDb(opts.inMemoryDb ? undefined : path.join(config.dataDir, 'pglite'));
   const cache = config.redisUrl ? createRedisCache(config.redisUrl, `${config.namespace}:`) : createMemoryCache();
   const bus = config.amqpUrl

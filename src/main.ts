@@ -3,6 +3,7 @@ import { loadConfig, createInfra, type Config, type Infra } from './config.ts';
 import { buildApp, createModules, migrationDirs } from './app.ts';
 import { migrate } from './platform/db/index.ts';
 import { seed, DEMO_ACCOUNTS } from './seed/index.ts';
+import { isPeriod } from './modules/payouts/index.ts';
 
 const positiveInt = (v: string) => {
   const n = Number(v);
@@ -54,6 +55,7 @@ program
     }
     const app = await buildApp(config, infra, modules);
     await infra.bus.start({ relay: true, consume: infra.bus.kind === 'inprocess' });
+    if (infra.bus.kind === 'inprocess') modules.purchases.startJobs();
     await app.listen({ host: config.host, port: config.port });
     onShutdown(infra, () => app.close());
     console.log(`\nOrchard is up: ${config.publicBaseUrl}  (API docs: ${config.publicBaseUrl}/docs)`);
@@ -67,9 +69,10 @@ program
   .action(async () => {
     const config = loadConfig();
     const infra = await open(config);
-    createModules(config, infra);
+    const modules = createModules(config, infra);
     await infra.bus.start({ relay: true, consume: true });
-    onShutdown(infra, async () => {});
+    modules.purchases.startJobs();
+    onShutdown(infra, async () => modules.purchases.stopJobs());
     infra.logger.info('worker running');
   });
 
@@ -94,6 +97,28 @@ program
     const r = await seed({ infra, apps: opts.apps, users: opts.users, rngSeed: opts.rngSeed, progress: true });
     console.log(`seeded ${r?.apps ?? 0} apps and ${r?.users ?? 0} users in ${r?.seconds.toFixed(1)} s`);
     await infra.close();
+  });
+
+program
+  .command('payouts')
+  .description('close a month: one payout per developer and currency of the unpaid Production proceeds (safe to rerun)')
+  .requiredOption('--period <YYYY-MM>', 'the UTC month to close; it must be over', (v: string) => {
+    if (!isPeriod(v)) throw new InvalidArgumentError('must be a month written YYYY-MM, e.g. 2025-04');
+    return v;
+  })
+  .action(async (opts: { period: string }) => {
+    const config = loadConfig();
+    const infra = await open(config);
+    try {
+      const s = await createModules(config, infra).payouts.service.closePeriod(opts.period);
+      const units = (milli: number) => `${Math.floor(milli / 1000)}.${String(milli % 1000).padStart(3, '0')}`; // payouts are positive
+      console.log(`${s.period}: ${s.payouts} new payout(s)`);
+      for (const t of s.totals) console.log(`  ${t.currency}  ${String(t.payouts).padStart(6)} payout(s)  ${units(t.amountMilli).padStart(18)}`);
+      if (s.carriedForward) console.log(`  ${s.carriedForward} zero or negative balance(s) not paid: carried forward to the next period`);
+      // the payout.created events are in the outbox: a running serve or worker relays them
+    } finally {
+      await infra.close();
+    }
   });
 
 const dlq = program.command('dlq').description('dead-lettered events');

@@ -2,6 +2,7 @@
 // to a Rows buffer. No I/O here; index.ts writes the buffers with COPY.
 import { Rng, Weighted, uuidv7 } from './rng.ts';
 import { THEMES } from './themes.ts';
+import { binaryOfSize } from './binaries.ts';
 import { TIER_USD_MILLI, type Storefront } from './prices.ts';
 import {
   appName,
@@ -233,6 +234,13 @@ export interface AppContext {
   developerSkew: Weighted<number>;
   /** Every bundle id generated so far: a clash gets a numeric suffix. */
   bundleIds: Set<string>;
+  /** The stored demo builds every version points at, smallest first (see binaries.ts). */
+  binaries: Build[];
+}
+
+export interface Build {
+  sha256: string;
+  size: number;
 }
 
 /** App #i with its versions, icon, prices and in-app products. */
@@ -286,16 +294,22 @@ export function app(ctx: AppContext, i: number, out: Rows): void {
       firstPublished ??= published;
     }
     lastChange = Math.max(lastChange, published ?? reviewed ?? submitted ?? t);
-    const binaryBytes = Math.round(Math.min(4e9, Math.max(2e6, rng.logNormal(Math.log(category === 'games' ? 250e6 : 45e6), 0.9))));
+    const realisticBytes = Math.min(4e9, Math.max(2e6, rng.logNormal(Math.log(category === 'games' ? 250e6 : 45e6), 0.9)));
+    const build = binaryOfSize(ctx.binaries, realisticBytes);
+    const versionId = uuidv7(rng, t);
+    const notes = releaseNotes(rng, name, topic, v === 0);
+    // These draws made a random binary hash before versions had real builds. Skipping them keeps every later
+    // value of the app, and so the judged search catalog (search-docs.ts) generated from it, as it was.
+    rng.skip(32);
     out.app_versions.push([
-      uuidv7(rng, t),
+      versionId,
       id,
       version,
-      releaseNotes(rng, name, topic, v === 0),
+      notes,
       MIN_OS[osIndex],
       perms,
-      rng.hex(32),
-      binaryBytes,
+      build.sha256,
+      build.size,
       vStatus,
       vStatus === 'rejected' ? rng.pick(REJECTIONS) : null,
       date(t),

@@ -1,5 +1,6 @@
-// The seed: a deterministic synthetic store (accounts, developers, apps with versions, icons, prices
+// The seed: a deterministic synthetic store (accounts, developers, apps with versions and their builds, icons, prices
 // and in-app products) written straight into the tables with COPY. No events: nothing goes to the outbox.
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import cliProgress from 'cli-progress';
@@ -21,6 +22,7 @@ import {
   emptyRows,
   user,
   type AppContext,
+  type Build,
   type DeveloperInfo,
   type Icon,
   type Plan,
@@ -28,6 +30,7 @@ import {
   type Table,
 } from './generate.ts';
 import { ICON_COUNT, icon } from './icons.ts';
+import { BINARY_COUNT, binary } from './binaries.ts';
 import { priceTable, type Storefront } from './prices.ts';
 
 export { DEMO_ACCOUNTS };
@@ -99,7 +102,8 @@ export async function seed(opts: SeedOptions): Promise<SeedResult | null> {
     await generate(developers, ACCOUNT_BATCH, (i) => devs.push(developer(plan, i + 1, rows)), flush);
     await writer.drain(); // apps reference developers
 
-    const ctx: AppContext = { plan, demo, developers: devs, developerSkew: developerSkew(developers), bundleIds: new Set() };
+    const binaries = await storeBinaries(blobs, plan.seed);
+    const ctx: AppContext = { plan, demo, developers: devs, developerSkew: developerSkew(developers), bundleIds: new Set(), binaries };
     await generate(plan.apps, APP_BATCH, (i) => app(ctx, i, rows), flush);
     await writer.drain();
   } finally {
@@ -185,6 +189,18 @@ async function storeIcons(blobs: Blobs): Promise<Icon[]> {
     icons.push(await blobs.put(Readable.from([png]), { maxBytes: png.length }));
   }
   return icons;
+}
+
+/** The fixed set of demo builds, smallest first; a build already in the blob store is not written again. */
+async function storeBinaries(blobs: Blobs, seed: number): Promise<Build[]> {
+  const builds: Build[] = [];
+  for (let i = 0; i < BINARY_COUNT; i++) {
+    const bytes = binary(seed, i);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const known = (await blobs.stat(sha256))?.size === bytes.length;
+    builds.push(known ? { sha256, size: bytes.length } : await blobs.put(Readable.from([bytes]), { maxBytes: bytes.length }));
+  }
+  return builds.sort((a, b) => a.size - b.size);
 }
 
 function createProgress(enabled: boolean, total: number, logger: Logger) {

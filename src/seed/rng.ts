@@ -43,6 +43,11 @@ export class Rng {
     return t >>> 0;
   }
 
+  /** Advances the stream by n draws: where a generator stops using some numbers, later ones stay the same. */
+  skip(n: number): void {
+    for (let i = 0; i < n; i++) this.uint32();
+  }
+
   /** Uniform in [0, 1). */
   next(): number {
     return this.uint32() / 4294967296;

@@ -3,6 +3,7 @@
 // so judged queries and search benchmarks can run in-process or over HTTP against one catalog.
 import type { SearchDoc } from '../modules/search/engine/types.ts';
 import { ICON_COUNT } from './icons.ts';
+import { BINARY_COUNT } from './binaries.ts';
 import { priceTable, type Storefront } from './prices.ts';
 import {
   COLUMNS,
@@ -52,7 +53,8 @@ export function* syntheticSearchDocs(apps: number, rngSeed = 42): Generator<Sear
   const devs: DeveloperInfo[] = [demo.developer];
   for (let i = 0; i < developers; i++) devs.push(developer(plan, i + 1, accounts));
   const company = new Map(accounts.developers.map((r) => [r[0] as string, r[2] as string]));
-  const ctx: AppContext = { plan, demo, developers: devs, developerSkew: developerSkew(developers), bundleIds: new Set() };
+  const binaries = Array.from({ length: BINARY_COUNT }, () => ({ sha256: '', size: 0 })); // chosen without drawing random numbers
+  const ctx: AppContext = { plan, demo, developers: devs, developerSkew: developerSkew(developers), bundleIds: new Set(), binaries };
 
   for (let i = 0; i < apps; i++) {
     const rows = emptyRows();

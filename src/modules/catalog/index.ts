@@ -12,6 +12,7 @@ export const catalogMigrations = path.join(path.dirname(new URL(import.meta.url)
 
 export { CatalogService, type Actor } from './service.ts';
 export type { AppStatus, VersionStatus } from './workflow.ts';
+export { VERSION_RULE, compareVersions, parseVersion } from './versioning.ts';
 
 /** Emitted (through the outbox) by every change to an app; consumers re-read what they need. */
 export interface AppChangedPayload extends Record<string, unknown> {

@@ -283,15 +283,15 @@ export function createIdentityService(deps: { db: Db; cache: Cache; bus: Bus; me
         const { principal, expiresAt } = JSON.parse(cached) as { principal: Principal; expiresAt: number };
         if (expiresAt > Date.now()) return principal;
       }
-      const { rows } = await db.query<{ session_id: string; user_id: string; role: Role; developer_id: string | null; expires_at: Date }>(
-        `SELECT s.id AS session_id, s.user_id, u.role, d.id AS developer_id, s.expires_at
+      const { rows } = await db.query<{ session_id: string; user_id: string; role: Role; developer_id: string | null; country: string; expires_at: Date }>(
+        `SELECT s.id AS session_id, s.user_id, u.role, d.id AS developer_id, u.country, s.expires_at
            FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN developers d ON d.user_id = u.id
           WHERE s.token_hash = decode($1, 'hex') AND s.revoked_at IS NULL AND s.expires_at > now()`,
         [hash],
       );
       const r = rows[0];
       if (!r) return null;
-      const principal: Principal = { userId: r.user_id, role: r.role, sessionId: r.session_id, developerId: r.developer_id };
+      const principal: Principal = { userId: r.user_id, role: r.role, sessionId: r.session_id, developerId: r.developer_id, country: r.country };
       const expiresAt = new Date(r.expires_at).getTime();
       const ttl = Math.min(SESSION_CACHE_MS, expiresAt - Date.now());
       // setIfAbsent: never overwrite a revocation tombstone written meanwhile

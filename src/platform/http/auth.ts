@@ -8,6 +8,8 @@ export interface Principal {
   role: Role;
   sessionId: string;
   developerId: string | null;
+  /** The user's storefront (ISO 3166-1 alpha-2): what prices they see and pay. */
+  country: string;
 }
 
 /** Implemented by the identity module; the platform only knows this port. */

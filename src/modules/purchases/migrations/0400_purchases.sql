@@ -1,8 +1,8 @@
 -- Commerce: orders, Apple-style transactions, the ledger, subscriptions, entitlements and payouts.
 -- Money is integer milliunits of `currency` (990 = 0.99). Environment is Apple's: 'Sandbox' | 'Production'.
 
--- Idempotency-Key records: the source of truth behind the cache fast path. (user, scope, key) is unique,
--- so two concurrent requests with one key cannot both proceed.
+-- Idempotency-Key records of money-moving requests other than purchases (refunds, payouts): the source of
+-- truth behind the cache fast path. (user, scope, key) is unique, so two requests with one key cannot both proceed.
 CREATE TABLE idempotency_keys (
   user_id uuid NOT NULL REFERENCES users(id),
   scope text NOT NULL,                      -- e.g. 'purchase'
@@ -37,9 +37,17 @@ CREATE TABLE purchases (
   status text NOT NULL CHECK (status IN ('pending', 'completed', 'failed', 'refunded')),
   provider_charge_id text,
   failure_code text,
-  transaction_id bigint,
+  transaction_id bigint NOT NULL,            -- allocated with the order, so the receipt can be signed before commit
+  -- The order is its own Idempotency-Key record: (user, key) is unique, the request's hash tells a
+  -- retry from a different request, and the final response is kept for replays.
+  idempotency_key text NOT NULL,
+  request_hash text NOT NULL,
+  locked_until timestamptz NOT NULL,        -- a pending order past this was left by a crashed worker: a retry resumes it
+  response_status int,
+  response jsonb,
   created_at timestamptz NOT NULL DEFAULT now(),
-  completed_at timestamptz
+  completed_at timestamptz,
+  UNIQUE (user_id, idempotency_key)
 );
 CREATE UNIQUE INDEX purchases_one_owner ON purchases (user_id, product_key, environment)
   WHERE status = 'pending' OR (status = 'completed' AND kind IN ('app', 'non_consumable'));
@@ -70,8 +78,12 @@ CREATE TABLE transactions (
   app_account_token uuid,
   revocation_date timestamptz,
   revocation_reason int CHECK (revocation_reason IN (0, 1)),   -- Apple: 0 other, 1 app issue
+  period_index int,                         -- subscriptions: 0 for the first paid period, then 1, 2, ...
+  provider_charge_id text,
   created_at timestamptz NOT NULL DEFAULT now()
 );
+-- A subscription period is charged once, whatever the number of renewal runs.
+CREATE UNIQUE INDEX transactions_one_per_period ON transactions (original_transaction_id, period_index) WHERE period_index IS NOT NULL;
 CREATE INDEX transactions_user ON transactions (user_id, app_id);
 CREATE INDEX transactions_original ON transactions (original_transaction_id, purchase_date DESC);
 CREATE INDEX transactions_developer ON transactions (developer_id, created_at);
@@ -110,7 +122,9 @@ CREATE TABLE subscriptions (
   app_account_token uuid,
   status text NOT NULL CHECK (status IN ('active', 'billing_retry', 'grace', 'expired', 'revoked')),
   auto_renew boolean NOT NULL DEFAULT true,
-  period_index int NOT NULL DEFAULT 0,       -- 0 = the first paid period
+  period_index int NOT NULL DEFAULT 0,       -- of the latest paid period: 0 = the first
+  period_anchor timestamptz NOT NULL,       -- start of the current run of periods: period ends are computed from it, never chained
+  periods_since_anchor int NOT NULL DEFAULT 0,
   current_period_end timestamptz NOT NULL,
   grace_until timestamptz,
   retry_count int NOT NULL DEFAULT 0,

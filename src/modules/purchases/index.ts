@@ -1,0 +1,126 @@
+// Commerce: orders, transactions with signed receipts, the ledger, entitlements, subscriptions and refunds.
+// Money moves only through this module. Other modules import only this file.
+import path from 'node:path';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Config, Infra } from '../../config.ts';
+import type { Principal } from '../../platform/http/auth.ts';
+import type { Guards } from '../../platform/http/auth.ts';
+import { notFound } from '../../platform/http/errors.ts';
+import { createIdempotency, requestHash } from '../../platform/http/idempotency.ts';
+import { activeEntitlements, setProductEntitlements } from './entitlements.ts';
+import { createSandboxProvider, sandboxOptionsFromEnv, type SandboxProvider } from './payments/sandbox.ts';
+import { withResilience, type ResilienceOptions } from './payments/resilient.ts';
+import { createReceiptSigner, loadOrCreateReceiptKeys, verifyReceipt, type ReceiptKeys } from './receipts/index.ts';
+import { createOffers } from './offers.ts';
+import { createRefunds, type RevocationReason } from './refunds.ts';
+import { DEFAULT_PURCHASE_LIMITS, purchasesRoutes, type PurchaseLimits } from './routes.ts';
+import { createPurchasesService, loadTransaction, type Environment } from './service.ts';
+import { createSubscriptions } from './subscriptions.ts';
+
+export const purchasesMigrations = path.join(path.dirname(new URL(import.meta.url).pathname), 'migrations');
+export { PURCHASE_EVENTS } from './events.ts';
+export type { Environment } from './service.ts';
+
+export interface PurchasesModuleDeps extends Infra {
+  config: Config;
+  limits?: Partial<PurchaseLimits>;
+  payments?: ResilienceOptions;
+}
+
+const RENEWAL_INTERVAL_MS = 60_000;
+
+export function createPurchases(deps: PurchasesModuleDeps) {
+  const { db, cache, bus, logger } = deps;
+  const keysReady: Promise<ReceiptKeys> = loadOrCreateReceiptKeys({ dir: path.join(deps.config.dataDir, 'receipts') }, logger);
+  keysReady.catch((err) => logger.error({ err }, 'receipt keys could not be loaded or created'));
+  let signer: ReturnType<typeof createReceiptSigner> | undefined;
+  const getSigner = async () => (signer ??= createReceiptSigner(await keysReady));
+
+  const sandbox: SandboxProvider = createSandboxProvider({ db, options: sandboxOptionsFromEnv(process.env) });
+  const payments = withResilience(sandbox, deps.payments);
+  const idempotency = createIdempotency({ db, cache });
+  const nudge = () => bus.nudge();
+
+  const offers = createOffers(db);
+  // Prices, products or status changed somewhere: this process forgets that app's offers.
+  bus.broadcast(['app.changed'], async (event) => {
+    if (typeof event.payload.appId === 'string') offers.drop(event.payload.appId);
+  });
+  bus.onBroadcastGap(() => offers.clear());
+  const purchases = createPurchasesService({ db, idempotency, offers, payments, signer: getSigner, nudge });
+  const subscriptions = createSubscriptions({ db, payments, nudge });
+  const refunds = createRefunds({ db, payments, signer: getSigner, nudge });
+
+  const commerce = {
+    purchases,
+    subscriptions,
+    entitlements: (userId: string, appId: string, environment: Environment) => activeEntitlements(db, userId, appId, environment),
+
+    async refund(adminId: string, key: string, transactionId: string, reason: RevocationReason) {
+      return idempotency.execute({ userId: adminId, scope: 'refund', key, hash: requestHash([transactionId, reason]) }, () => refunds.refund(transactionId, reason));
+    },
+
+    async setProductEntitlements(actor: Principal, appId: string, productUuid: string, entitlements: string[]) {
+      const { rows } = await db.query<{ developer_id: string }>(
+        'SELECT a.developer_id FROM in_app_products p JOIN apps a ON a.id = p.app_id WHERE p.id = $1 AND a.id = $2',
+        [productUuid, appId],
+      );
+      if (!rows[0] || (actor.role !== 'admin' && rows[0].developer_id !== actor.developerId)) throw notFound('In-app product');
+      await db.tx((q) => setProductEntitlements(q, productUuid, entitlements));
+    },
+
+    /** Signature and chain first; then the transaction's current status from the database. */
+    async verify(jws: string) {
+      const keys = await keysReady;
+      const checked = verifyReceipt(jws, keys.rootDer);
+      if (!checked.valid) return { valid: false, reason: checked.reason, message: checked.message };
+      const id = checked.payload.transactionId;
+      const record = typeof id === 'string' && /^[0-9]{1,19}$/.test(id) ? await loadTransaction(db, id) : null;
+      if (!record || record.bundleId !== checked.payload.bundleId) {
+        return { valid: false, reason: 'UNKNOWN_TRANSACTION', message: 'The signature is ours but no such transaction exists here.' };
+      }
+      const now = Date.now();
+      let status = 'active';
+      if (record.revocationDate) status = 'revoked';
+      else if (record.expiresDate && record.expiresDate.getTime() <= now) {
+        const grace = await db.query(`SELECT 1 FROM subscriptions WHERE original_transaction_id = $1 AND status = 'grace' AND grace_until > now()`, [record.originalTransactionId]);
+        status = grace.rowCount ? 'active' : 'expired';
+      }
+      return { valid: true, status, transaction: checked.payload };
+    },
+
+    /** The root certificate receipts chain to (PEM); clients and Apple's library pin it. */
+    rootCertificate: async () => (await keysReady).rootPem,
+    rootCertificateDer: async () => (await keysReady).rootDer,
+  };
+
+  let timer: NodeJS.Timeout | undefined;
+  /** Scheduled jobs (the renewal job): started by the process that runs workers. */
+  function startJobs() {
+    if (timer) return;
+    const tick = async () => {
+      try {
+        for (;;) {
+          const r = await subscriptions.runRenewals();
+          if (r.renewed + r.failed + r.expired) logger.info(r, 'subscription renewals');
+          if (r.renewed + r.failed + r.expired + r.deferred < 200) break;
+        }
+      } catch (err) {
+        logger.error({ err }, 'renewal job failed');
+      }
+    };
+    timer = setInterval(() => void tick(), RENEWAL_INTERVAL_MS);
+    timer.unref();
+  }
+  function stopJobs() {
+    if (timer) clearInterval(timer);
+    timer = undefined;
+  }
+
+  const limits = { ...DEFAULT_PURCHASE_LIMITS, ...deps.limits };
+  const routes: FastifyPluginAsync<{ guards: Guards }> = purchasesRoutes(commerce, cache, limits);
+  return { ...commerce, sandbox, payments, idempotency, keysReady, routes, startJobs, stopJobs };
+}
+export type Commerce = ReturnType<typeof createPurchases>;
+/** What the routes use. */
+export type CommerceApi = Pick<Commerce, 'purchases' | 'subscriptions' | 'entitlements' | 'refund' | 'setProductEntitlements' | 'verify'>;

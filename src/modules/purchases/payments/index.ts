@@ -1,0 +1,86 @@
+// The payment provider port: what the purchases module needs from whoever moves the money.
+// Semantics are Stripe's: one idempotency key never charges (or refunds) twice, a retry with the same
+// key returns the first outcome, and a decline is a final answer that must not be retried.
+// Money is integer milliunits (990 = 0.99) of an ISO 4217 currency.
+// Adapters: sandbox.ts (books in PostgreSQL, latency and failure injection); resilient.ts wraps any of them
+// with timeouts, retries and a circuit breaker.
+import { AppError } from '../../../platform/http/errors.ts';
+
+export type PaymentEnvironment = 'Sandbox' | 'Production';
+
+export interface ChargeRequest {
+  idempotencyKey: string;
+  amountMilli: number;
+  currency: string;
+  environment: PaymentEnvironment;
+  customerId: string;
+  description: string;
+}
+
+export type ChargeOutcome = { status: 'succeeded'; chargeId: string } | { status: 'declined'; code: string; message: string };
+
+export interface RefundRequest {
+  chargeId: string;
+  amountMilli: number;
+  idempotencyKey: string;
+}
+
+export interface CallOptions {
+  /**
+   * Aborted when the caller stops waiting (a per-attempt timeout). A provider that gives up because of it
+   * throws ProviderUnavailableError; one that already recorded the charge returns the outcome instead.
+   */
+  signal?: AbortSignal;
+}
+
+export interface PaymentProvider {
+  readonly name: string;
+  charge(req: ChargeRequest, options?: CallOptions): Promise<ChargeOutcome>;
+  /** Throws RefundRejectedError when the refund can never succeed (unknown charge, more than remains). */
+  refund(req: RefundRequest, options?: CallOptions): Promise<{ refundId: string }>;
+}
+
+/** Outage, timeout, 5xx-like: nothing is known to have happened; safe to retry with the same idempotency key. */
+export class ProviderUnavailableError extends Error {
+  override name = 'ProviderUnavailableError';
+}
+
+/** The same idempotency key was sent with different parameters: a caller bug, never retried. */
+export class IdempotencyKeyReusedError extends Error {
+  override name = 'IdempotencyKeyReusedError';
+}
+
+export type RefundRejection = 'charge_not_found' | 'charge_not_refundable' | 'amount_too_large';
+
+/** A final answer to a refund: retrying it changes nothing. */
+export class RefundRejectedError extends Error {
+  override name = 'RefundRejectedError';
+  constructor(
+    readonly code: RefundRejection,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The provider cannot be reached now (circuit open, or every attempt failed as unavailable): no charge was
+ * confirmed. Retrying later with the same idempotency key is safe. Reaching the HTTP layer, it becomes 503
+ * with Retry-After.
+ */
+export class PaymentsUnavailableError extends AppError {
+  override name = 'PaymentsUnavailableError';
+  constructor(
+    readonly retryAfterSeconds: number,
+    cause?: unknown,
+  ) {
+    super(
+      503,
+      'PAYMENTS_UNAVAILABLE',
+      `Payments are unavailable right now. Retry in ${retryAfterSeconds} s with the same Idempotency-Key: it can never charge twice.`,
+      { retryAfterSeconds },
+      { 'retry-after': String(retryAfterSeconds) },
+    );
+    this.cause = cause;
+  }
+}

@@ -1,0 +1,389 @@
+// Purchases: an order is reserved, charged, then completed in one transaction that writes the Apple-style
+// transaction, its ledger lines, the subscription (if any) and the purchase.completed event.
+//
+//   claim Idempotency-Key ─► look up the offer ─► reserve the order (unique: one owner, one pending)
+//     ─► charge (provider idempotency key derived from the buyer's key) ─► complete (one DB transaction)
+//
+// Retrying with the same key at any point is safe: the order is found again by (user, key) and the
+// provider returns the first charge for the same provider key, so nobody is ever charged twice.
+import { v7 as uuidv7 } from 'uuid';
+import type { Cache } from '../../platform/cache/index.ts';
+import type { Db, Queryable } from '../../platform/db/index.ts';
+import { AppError, conflict, notFound, unprocessable } from '../../platform/http/errors.ts';
+import { inFlight, requestHash, reused, type Idempotency, type IdempotencyScope, type StoredResponse } from '../../platform/http/idempotency.ts';
+import type { Principal } from '../../platform/http/auth.ts';
+import { chargeLines, STANDARD_COMMISSION_PCT } from './money.ts';
+import { recordTransaction } from './record.ts';
+import type { Offer, Offers } from './offers.ts';
+import { addPeriod, type SubscriptionPeriod } from './periods.ts';
+import { PaymentsUnavailableError, type PaymentProvider } from './payments/index.ts';
+import { toDecodedPayload, type TransactionRecord } from './receipts/index.ts';
+
+export type Environment = 'Sandbox' | 'Production';
+export type { Kind } from './offers.ts';
+
+export interface PurchaseInput {
+  appId: string;
+  /** The developer's product id of an in-app product; absent: the app itself. */
+  productId?: string;
+  /** The price the buyer was shown; required unless the item is free. */
+  price?: { amountMilli: number; currency: string };
+  quantity?: number;
+  appAccountToken?: string;
+  environment?: Environment;
+}
+
+export interface ReceiptSigner {
+  sign(payload: object): string;
+}
+
+/** A transaction as stored: what the receipt says, plus whose it is. */
+export type StoredTransaction = TransactionRecord & { appId: string; userId: string };
+
+export interface PurchasesDeps {
+  db: Db;
+  idempotency: Idempotency;
+  offers: Offers;
+  payments: PaymentProvider;
+  /** Resolves once the receipt keys are loaded (created on first start). */
+  signer: () => Promise<ReceiptSigner>;
+  /** Wakes the outbox relay after a commit. */
+  nudge(): void;
+}
+
+interface OrderRow {
+  id: string;
+  status: 'pending' | 'completed' | 'failed' | 'refunded';
+  transaction_id: string;
+  request_hash: string;
+  response_status: number | null;
+  response: unknown;
+  stale: boolean;
+}
+
+const SUBSCRIPTION_LIVE = `('active', 'grace', 'billing_retry')`;
+/** How long a pending order is its request's alone; past it, a retry with the same key resumes it (crashed worker). */
+const ORDER_LOCK_S = 60;
+
+export function createPurchasesService(deps: PurchasesDeps) {
+  const { db, idempotency, payments, offers } = deps;
+
+  /**
+   * The order row is the Idempotency-Key's record: its (user, key) unique constraint is the source of truth,
+   * and the cache in front of it answers replays of finished requests without touching the database.
+   */
+  async function purchase(principal: Principal, key: string, input: PurchaseInput): Promise<StoredResponse & { replayed: boolean }> {
+    const scope: IdempotencyScope = { userId: principal.userId, scope: 'purchase', key, hash: requestHashOf(input) };
+    const cached = await idempotency.cached(scope);
+    if (cached) return { ...cached, replayed: true };
+
+    const offer = await offers.offerFor(principal.country, input); // bad input: nothing recorded, the key stays free
+    const environment = input.environment ?? 'Production';
+    const quantity = input.quantity ?? 1;
+    const reserved = await reserve(principal.userId, key, scope.hash, offer, input, environment);
+    if (reserved.existing) {
+      const order = reserved.order;
+      if (order.request_hash !== scope.hash) throw reused();
+      if (order.response_status !== null) {
+        const response = { status: order.response_status, body: order.response };
+        await idempotency.remember(scope, response);
+        return { ...response, replayed: true };
+      }
+      if (!order.stale || !(await takeOver(order.id))) throw inFlight();
+    }
+    const order = reserved.order;
+
+    const total = offer.amountMilli * quantity;
+    let chargeId: string | null = null;
+    if (total > 0) {
+      try {
+        const outcome = await payments.charge({
+          idempotencyKey: `purchase:${principal.userId}:${key}`,
+          amountMilli: total,
+          currency: offer.currency,
+          environment,
+          customerId: principal.userId,
+          description: `${offer.bundleId} ${offer.productId}`,
+        });
+        if (outcome.status === 'declined') return await decline(scope, order.id, outcome.code, outcome.message);
+        chargeId = outcome.chargeId;
+      } catch (err) {
+        // Nothing was confirmed charged: drop the reservation so the key (and the product) can be used again.
+        if (err instanceof PaymentsUnavailableError) await db.query(`DELETE FROM purchases WHERE id = $1 AND status = 'pending'`, [order.id]);
+        throw err;
+      }
+    }
+    const response = await complete(principal.userId, order, offer, { environment, quantity, total, chargeId, appAccountToken: input.appAccountToken ?? null });
+    await idempotency.remember(scope, response);
+    return { ...response, replayed: false };
+  }
+
+  /** A new pending order for (user, key), or the one an earlier request with this key made. */
+  async function reserve(
+    userId: string,
+    key: string,
+    hash: string,
+    offer: Offer,
+    input: PurchaseInput,
+    environment: Environment,
+  ): Promise<{ existing: boolean; order: OrderRow }> {
+    const productKey =
+      offer.kind === 'app' ? `app:${offer.appId}` : offer.kind === 'auto_renewable' ? `group:${offer.appId}:${offer.group}` : `product:${offer.productUuid}`;
+    const columns = 'id, status, transaction_id, request_hash, response_status, response, locked_until < now() AS stale';
+    const { rows } = await db.query<OrderRow>(
+      `INSERT INTO purchases (id, user_id, app_id, product_uuid, product_key, kind, environment, storefront, currency, price_milli,
+                              app_account_token, status, transaction_id, idempotency_key, request_hash, locked_until)
+       SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', nextval('transaction_ids'), $12, $13, now() + make_interval(secs => $15)
+        WHERE NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = $2 AND s.app_id = $3 AND s.subscription_group = $14
+                            AND s.environment = $7 AND s.status IN ${SUBSCRIPTION_LIVE})
+       ON CONFLICT DO NOTHING
+       RETURNING ${columns}`,
+      [
+        uuidv7(), userId, offer.appId, offer.productUuid, productKey, offer.kind, environment, offer.country, offer.currency,
+        offer.amountMilli * (input.quantity ?? 1), input.appAccountToken ?? null, key, hash, offer.group, ORDER_LOCK_S,
+      ],
+    );
+    if (rows[0]) return { existing: false, order: rows[0] };
+
+    const mine = await db.query<OrderRow>(`SELECT ${columns} FROM purchases WHERE user_id = $1 AND idempotency_key = $2`, [userId, key]);
+    if (mine.rows[0]) return { existing: true, order: mine.rows[0] };
+    const other = await db.query<{ status: string }>(
+      `SELECT status FROM purchases WHERE user_id = $1 AND product_key = $2 AND environment = $3 AND status IN ('pending', 'completed') LIMIT 1`,
+      [userId, productKey, environment],
+    );
+    if (other.rows[0]?.status === 'pending') {
+      throw conflict('PURCHASE_IN_PROGRESS', 'Another purchase of this item is being processed for you; wait for it to finish.');
+    }
+    throw conflict('ALREADY_PURCHASED', offer.kind === 'auto_renewable' ? 'You already have an active subscription in this group.' : 'You already own this item.');
+  }
+
+  /** A pending order whose worker died: this request carries it on (the provider key makes a second charge impossible). */
+  async function takeOver(orderId: string): Promise<boolean> {
+    const r = await db.query(
+      `UPDATE purchases SET locked_until = now() + make_interval(secs => $2) WHERE id = $1 AND status = 'pending' AND locked_until < now()`,
+      [orderId, ORDER_LOCK_S],
+    );
+    return r.rowCount === 1;
+  }
+
+  /** A decline is the final answer for this key: stored on the order and replayed. */
+  async function decline(scope: IdempotencyScope, orderId: string, code: string, message: string): Promise<never> {
+    const error = declined(code, message);
+    const response = { status: error.status, body: { error: { code: error.code, message: error.message, details: error.details } } };
+    await db.query(
+      `UPDATE purchases SET status = 'failed', failure_code = $2, response_status = $3, response = $4 WHERE id = $1 AND status = 'pending'`,
+      [orderId, code, response.status, JSON.stringify(response.body)],
+    );
+    await idempotency.remember(scope, response);
+    throw error;
+  }
+
+  /** One statement (a subscription: one transaction) writes the purchase and everything that comes with it. */
+  async function complete(
+    userId: string,
+    order: OrderRow,
+    offer: Offer,
+    paid: { environment: Environment; quantity: number; total: number; chargeId: string | null; appAccountToken: string | null },
+  ): Promise<StoredResponse> {
+    const now = new Date();
+    const write = async (q: Queryable, subscription: { id: string; originalTransactionId: string; originalPurchaseDate: Date; periodIndex: number; periodEnd: Date } | null) => {
+      const record: StoredTransaction = {
+        id: String(order.transaction_id),
+        originalTransactionId: String(subscription?.originalTransactionId ?? order.transaction_id),
+        appId: offer.appId,
+        userId,
+        bundleId: offer.bundleId,
+        productId: offer.productId,
+        kind: offer.kind,
+        subscriptionGroup: offer.group,
+        environment: paid.environment,
+        storefront: offer.country,
+        storefrontAlpha3: offer.alpha3,
+        appleStorefrontId: offer.appleStorefrontId,
+        currency: offer.currency,
+        priceMilli: paid.total,
+        quantity: paid.quantity,
+        purchaseDate: now,
+        originalPurchaseDate: subscription?.originalPurchaseDate ?? now,
+        expiresDate: subscription?.periodEnd ?? null,
+        transactionReason: 'PURCHASE',
+        appAccountToken: paid.appAccountToken,
+        revocationDate: null,
+        revocationReason: null,
+      };
+      const response = { status: 201, body: await purchaseBody(order.id, record, subscription?.id ?? null) };
+      const written = await recordTransaction(q, {
+        record,
+        purchaseId: order.id,
+        developerId: offer.developerId,
+        productUuid: offer.productUuid,
+        periodIndex: subscription?.periodIndex ?? null,
+        chargeId: paid.chargeId,
+        commissionPct: STANDARD_COMMISSION_PCT,
+        event: {
+          type: 'purchase.completed',
+          aggregateId: order.id,
+          payload: {
+            purchaseId: order.id, transactionId: record.id, originalTransactionId: record.originalTransactionId, userId, appId: offer.appId,
+            developerId: offer.developerId, productId: offer.productId, kind: offer.kind, environment: paid.environment, priceMilli: paid.total,
+            currency: offer.currency,
+          },
+        },
+        order: { id: order.id, response },
+      });
+      if (!written) throw new CompletedElsewhere();
+      return response;
+    };
+    try {
+      // Most purchases are one statement; a subscription also starts (or restarts) its subscription row.
+      const result = offer.kind === 'auto_renewable'
+        ? await db.tx(async (q) => write(q, await startSubscription(q, userId, order, offer, paid, now)))
+        : await write(db, null);
+      deps.nudge();
+      return result;
+    } catch (err) {
+      if (err instanceof CompletedElsewhere) return rebuildResponse(order.id); // a concurrent retry of this key completed it
+      throw err;
+    }
+  }
+
+  async function startSubscription(
+    q: Queryable,
+    userId: string,
+    order: OrderRow,
+    offer: Offer,
+    paid: { environment: Environment; appAccountToken: string | null },
+    now: Date,
+  ) {
+    // A lapsed subscriber who comes back keeps the group's original transaction id, as with Apple.
+    const { rows } = await q.query<{ id: string; original_transaction_id: string; period_index: number; original_date: Date }>(
+      `SELECT s.id, s.original_transaction_id, s.period_index, t.purchase_date AS original_date
+         FROM subscriptions s JOIN transactions t ON t.id = s.original_transaction_id
+        WHERE s.user_id = $1 AND s.app_id = $2 AND s.subscription_group = $3 AND s.environment = $4 FOR UPDATE OF s`,
+      [userId, offer.appId, offer.group, paid.environment],
+    );
+    const periodEnd = addPeriod(now, offer.period!);
+    if (rows[0]) {
+      const s = rows[0];
+      await q.query(
+        `UPDATE subscriptions SET product_uuid = $2, status = 'active', auto_renew = true, period_index = period_index + 1,
+                period_anchor = $3, periods_since_anchor = 0, current_period_end = $4, grace_until = NULL, retry_count = 0, next_attempt_at = NULL,
+                app_account_token = $5, storefront = $6, updated_at = now()
+          WHERE id = $1`,
+        [s.id, offer.productUuid, now, periodEnd, paid.appAccountToken, offer.country],
+      );
+      return { id: s.id, originalTransactionId: s.original_transaction_id, originalPurchaseDate: s.original_date, periodIndex: s.period_index + 1, periodEnd };
+    }
+    const id = uuidv7();
+    await q.query(
+      `INSERT INTO subscriptions (id, user_id, app_id, subscription_group, product_uuid, original_transaction_id, environment, storefront,
+                                  app_account_token, status, auto_renew, period_index, period_anchor, current_period_end)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', true, 0, $10, $11)`,
+      [id, userId, offer.appId, offer.group, offer.productUuid, order.transaction_id, paid.environment, offer.country, paid.appAccountToken, now, periodEnd],
+    );
+    return { id, originalTransactionId: order.transaction_id, originalPurchaseDate: now, periodIndex: 0, periodEnd };
+  }
+
+  /** The stored response of an order another request with the same key completed. */
+  async function rebuildResponse(orderId: string): Promise<StoredResponse> {
+    const { rows } = await db.query<{ response_status: number; response: unknown }>('SELECT response_status, response FROM purchases WHERE id = $1', [orderId]);
+    return { status: rows[0].response_status, body: rows[0].response };
+  }
+
+  async function purchaseBody(orderId: string, t: StoredTransaction, subscriptionId: string | null) {
+    const signer = await deps.signer();
+    return {
+      purchase: {
+        id: orderId,
+        status: 'completed',
+        appId: t.appId,
+        productId: t.productId,
+        type: t.kind,
+        environment: t.environment,
+        storefront: t.storefront,
+        price: { amountMilli: Number(t.priceMilli), currency: t.currency },
+        quantity: t.quantity,
+        transactionId: t.id,
+        originalTransactionId: t.originalTransactionId,
+        purchaseDate: t.purchaseDate.toISOString(),
+        expiresDate: t.expiresDate?.toISOString() ?? null,
+        appAccountToken: t.appAccountToken,
+        subscriptionId,
+      },
+      signedTransaction: signer.sign(toDecodedPayload(t, new Date())),
+    };
+  }
+
+  return { purchase };
+}
+export type PurchasesService = ReturnType<typeof createPurchasesService>;
+
+class CompletedElsewhere extends Error {}
+
+function declined(code: string, message: string) {
+  return new AppError(402, 'PAYMENT_DECLINED', message, { declineCode: code });
+}
+
+/** What makes two purchase requests "the same request" for the Idempotency-Key. */
+function requestHashOf(input: PurchaseInput): string {
+  return requestHash([input.appId, input.productId ?? null, input.price?.amountMilli ?? null, input.price?.currency ?? null,
+    input.quantity ?? 1, input.appAccountToken ?? null, input.environment ?? 'Production']);
+}
+
+// ----------------------------------------------------------------- the ledger of refunds, and reading transactions back
+
+export async function writeLedger(
+  q: Queryable,
+  transactionId: string,
+  entry: 'charge' | 'refund',
+  developerId: string,
+  environment: Environment,
+  currency: string,
+  priceMilli: number,
+  commissionPct: number,
+): Promise<void> {
+  const lines = chargeLines(priceMilli, commissionPct, entry === 'charge' ? 1 : -1);
+  await q.query(
+    `INSERT INTO ledger_lines (transaction_id, entry, account, developer_id, environment, currency, amount_milli, commission_rate_pct)
+     SELECT $1, $2, account, $3, $4, $5, amount, $6 FROM unnest($7::text[], $8::bigint[]) AS l(account, amount)`,
+    [transactionId, entry, developerId, environment, currency, commissionPct, lines.map((l) => l.account), lines.map((l) => l.amountMilli)],
+  );
+}
+
+const TRANSACTION_SELECT = `
+  SELECT t.id, t.original_transaction_id, t.app_id, t.user_id, t.bundle_id, t.product_id, t.kind, t.subscription_group, t.environment,
+         t.storefront, sf.alpha3, sf.apple_storefront_id, t.currency, t.price_milli, t.quantity, t.purchase_date, t.original_purchase_date,
+         t.expires_date, t.transaction_reason, t.app_account_token, t.revocation_date, t.revocation_reason
+    FROM transactions t JOIN storefronts sf ON sf.country = t.storefront`;
+
+export async function loadTransaction(q: Queryable, id: string): Promise<StoredTransaction | null> {
+  const { rows } = await q.query(`${TRANSACTION_SELECT} WHERE t.id = $1`, [id]);
+  return rows[0] ? toRecord(rows[0]) : null;
+}
+
+export function toRecord(r: Record<string, any>): StoredTransaction {
+  return {
+    id: String(r.id),
+    originalTransactionId: String(r.original_transaction_id),
+    appId: r.app_id,
+    userId: r.user_id,
+    bundleId: r.bundle_id,
+    productId: r.product_id,
+    kind: r.kind,
+    subscriptionGroup: r.subscription_group,
+    environment: r.environment,
+    storefront: r.storefront,
+    storefrontAlpha3: r.alpha3,
+    appleStorefrontId: r.apple_storefront_id,
+    currency: r.currency,
+    priceMilli: Number(r.price_milli),
+    quantity: r.quantity,
+    purchaseDate: new Date(r.purchase_date),
+    originalPurchaseDate: new Date(r.original_purchase_date),
+    expiresDate: r.expires_date ? new Date(r.expires_date) : null,
+    transactionReason: r.transaction_reason,
+    appAccountToken: r.app_account_token,
+    revocationDate: r.revocation_date ? new Date(r.revocation_date) : null,
+    revocationReason: r.revocation_reason,
+  };
+}
