@@ -1,10 +1,11 @@
-// Writing a transaction: the row, its ledger lines, its outbox event and (for a purchase) the completed
-// order with the response its Idempotency-Key replays — all in ONE statement of data-modifying CTEs. One
-// statement is one transaction (all or nothing), and it costs one round trip instead of seven: on the
-// purchase path that is the difference between a few hundred and a few thousand purchases/s.
+// Writing transactions: each row, its ledger lines, its outbox event and (for a purchase) the completed
+// order with the response its Idempotency-Key replays — for one or many transactions at once, in ONE
+// statement of data-modifying CTEs. One statement is one transaction (all or nothing) and one commit:
+// concurrent purchases are written together (see createBatcher), which is what lets a disk that syncs
+// a few hundred times a second record thousands of purchases a second.
 //
-// Every part hangs off the transaction insert, so when the guard stops it (the order was completed by
-// a concurrent retry, or this subscription period is already recorded) nothing at all is written.
+// Every part hangs off the transaction insert, so a row the guard stops (its order was completed by a
+// concurrent retry, or its subscription period is already recorded) writes nothing at all.
 import { v7 as uuidv7 } from 'uuid';
 import type { Queryable } from '../../platform/db/index.ts';
 import { chargeLines } from './money.ts';
@@ -24,44 +25,93 @@ export interface TransactionWrite {
   order?: { id: string; response: { status: number; body: unknown } };
 }
 
-/** Returns false when the guard stopped the write (nothing was written). */
+// The input relation: one array per column, zipped by unnest. The statement's text is the same whatever
+// the batch size, so each connection prepares and plans it once.
+const COLUMNS: [name: string, type: string, value: (w: TransactionWrite) => unknown][] = [
+  ['id', 'bigint', (w) => w.record.id],
+  ['original_id', 'bigint', (w) => w.record.originalTransactionId],
+  ['purchase_id', 'uuid', (w) => w.purchaseId],
+  ['user_id', 'uuid', (w) => w.record.userId],
+  ['app_id', 'uuid', (w) => w.record.appId],
+  ['developer_id', 'uuid', (w) => w.developerId],
+  ['product_uuid', 'uuid', (w) => w.productUuid],
+  ['product_id', 'text', (w) => w.record.productId],
+  ['bundle_id', 'text', (w) => w.record.bundleId],
+  ['kind', 'text', (w) => w.record.kind],
+  ['subscription_group', 'text', (w) => w.record.subscriptionGroup],
+  ['environment', 'text', (w) => w.record.environment],
+  ['storefront', 'text', (w) => w.record.storefront],
+  ['currency', 'text', (w) => w.record.currency],
+  ['price', 'bigint', (w) => Number(w.record.priceMilli)],
+  ['quantity', 'int', (w) => w.record.quantity],
+  ['purchase_date', 'timestamptz', (w) => w.record.purchaseDate],
+  ['original_purchase_date', 'timestamptz', (w) => w.record.originalPurchaseDate],
+  ['expires_date', 'timestamptz', (w) => w.record.expiresDate],
+  ['reason', 'text', (w) => w.record.transactionReason],
+  ['app_account_token', 'uuid', (w) => w.record.appAccountToken],
+  ['period_index', 'int', (w) => w.periodIndex],
+  ['charge_id', 'text', (w) => w.chargeId],
+  ['event_id', 'uuid', () => uuidv7()],
+  ['event_type', 'text', (w) => w.event.type],
+  ['aggregate_id', 'text', (w) => w.event.aggregateId],
+  ['payload', 'text', (w) => JSON.stringify(w.event.payload)],
+  ['order_id', 'uuid', (w) => w.order?.id ?? null],
+  ['response_status', 'int', (w) => w.order?.response.status ?? null],
+  ['response', 'text', (w) => (w.order ? JSON.stringify(w.order.response.body) : null)],
+];
+const INPUT = `unnest(${COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')}) AS input (${COLUMNS.map(([name]) => name).join(', ')})`;
+const LINES = `unnest($${COLUMNS.length + 1}::bigint[], $${COLUMNS.length + 2}::text[], $${COLUMNS.length + 3}::bigint[], $${COLUMNS.length + 4}::int[])
+                 AS l (transaction_id, account, amount, commission)`;
+
+const statement = (orders: boolean) => `
+  WITH input AS (SELECT * FROM ${INPUT}),
+  ${orders
+    ? `done AS (UPDATE purchases p SET status = 'completed', provider_charge_id = i.charge_id, completed_at = now(),
+                       response_status = i.response_status, response = i.response::jsonb
+                  FROM input i WHERE p.id = i.order_id AND p.status = 'pending' RETURNING p.id),
+       ready AS (SELECT i.* FROM input i JOIN done ON done.id = i.order_id),`
+    : `ready AS (SELECT * FROM input),`}
+  txn AS (
+    INSERT INTO transactions (id, original_transaction_id, purchase_id, user_id, app_id, developer_id, product_uuid, product_id, bundle_id,
+                              kind, subscription_group, environment, storefront, currency, price_milli, quantity, purchase_date,
+                              original_purchase_date, expires_date, transaction_reason, app_account_token, period_index, provider_charge_id)
+    SELECT id, original_id, purchase_id, user_id, app_id, developer_id, product_uuid, product_id, bundle_id, kind, subscription_group,
+           environment, storefront, currency, price, quantity, purchase_date, original_purchase_date, expires_date, reason,
+           app_account_token, period_index, charge_id
+      FROM ready
+    ON CONFLICT (original_transaction_id, period_index) WHERE period_index IS NOT NULL DO NOTHING
+    RETURNING id),
+  kept AS (SELECT r.* FROM ready r JOIN txn ON txn.id = r.id),
+  ledger AS (
+    INSERT INTO ledger_lines (transaction_id, entry, account, developer_id, environment, currency, amount_milli, commission_rate_pct)
+    SELECT k.id, 'charge', l.account, k.developer_id, k.environment, k.currency, l.amount, l.commission
+      FROM ${LINES} JOIN kept k ON k.id = l.transaction_id),
+  event AS (
+    INSERT INTO outbox (id, type, aggregate_id, payload, occurred_at)
+    SELECT event_id, event_type, aggregate_id, payload::jsonb, now() FROM kept)
+  SELECT id FROM txn`;
+const STATEMENTS = { orders: statement(true), others: statement(false) };
+
+/**
+ * Writes the transactions (all purchases completing an order, or none); returns, per write, whether it
+ * was written (false: its guard stopped it and nothing of it was written).
+ */
+export async function recordTransactions(q: Queryable, writes: TransactionWrite[]): Promise<boolean[]> {
+  if (!writes.length) return [];
+  const orders = writes[0].order !== undefined;
+  if (writes.some((w) => (w.order !== undefined) !== orders)) throw new Error('a batch is all purchases or none');
+  const params: unknown[] = COLUMNS.map(([, , value]) => writes.map(value));
+  const lines = writes.flatMap((w) => {
+    const price = Number(w.record.priceMilli);
+    return price > 0 ? chargeLines(price, w.commissionPct).map((l) => [w.record.id, l.account, l.amountMilli, w.commissionPct] as const) : [];
+  });
+  for (let i = 0; i < 4; i++) params.push(lines.map((l) => l[i]));
+  const { rows } = await q.query<{ id: string }>(orders ? STATEMENTS.orders : STATEMENTS.others, params);
+  const written = new Set(rows.map((r) => String(r.id)));
+  return writes.map((w) => written.has(String(w.record.id)));
+}
+
+/** One write (see recordTransactions). */
 export async function recordTransaction(q: Queryable, w: TransactionWrite): Promise<boolean> {
-  const t = w.record;
-  const price = Number(t.priceMilli);
-  const lines = price > 0 ? chargeLines(price, w.commissionPct) : [];
-  const params: unknown[] = [
-    t.id, t.originalTransactionId, w.purchaseId, t.userId, t.appId, w.developerId, w.productUuid, t.productId, t.bundleId, t.kind,
-    t.subscriptionGroup, t.environment, t.storefront, t.currency, price, t.quantity, t.purchaseDate, t.originalPurchaseDate, t.expiresDate,
-    t.transactionReason, t.appAccountToken, w.periodIndex, w.chargeId,
-    // $24..$26: ledger
-    lines.map((l) => l.account), lines.map((l) => l.amountMilli), w.commissionPct,
-    // $27..$30: outbox
-    uuidv7(), w.event.type, w.event.aggregateId, JSON.stringify(w.event.payload),
-  ];
-  const guard = w.order
-    ? `done AS (UPDATE purchases SET status = 'completed', provider_charge_id = $23, completed_at = now(),
-                       response_status = $${params.push(w.order.response.status)}, response = $${params.push(JSON.stringify(w.order.response.body))}
-                  WHERE id = $${params.push(w.order.id)} AND status = 'pending' RETURNING id),`
-    : '';
-  const { rows } = await q.query<{ written: number }>(
-    `WITH ${guard}
-     txn AS (
-       INSERT INTO transactions (id, original_transaction_id, purchase_id, user_id, app_id, developer_id, product_uuid, product_id, bundle_id,
-                                 kind, subscription_group, environment, storefront, currency, price_milli, quantity, purchase_date,
-                                 original_purchase_date, expires_date, transaction_reason, app_account_token, period_index, provider_charge_id)
-       SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23
-        ${w.order ? 'FROM done' : ''}
-       ON CONFLICT (original_transaction_id, period_index) WHERE period_index IS NOT NULL DO NOTHING
-       RETURNING id),
-     ledger AS (
-       INSERT INTO ledger_lines (transaction_id, entry, account, developer_id, environment, currency, amount_milli, commission_rate_pct)
-       SELECT txn.id, 'charge', l.account, $6, $12, $14, l.amount, $26
-         FROM txn, unnest($24::text[], $25::bigint[]) AS l(account, amount)),
-     event AS (
-       INSERT INTO outbox (id, type, aggregate_id, payload, occurred_at)
-       SELECT $27, $28, $29, $30::jsonb, now() FROM txn)
-     SELECT count(*)::int AS written FROM txn`,
-    params,
-  );
-  return rows[0].written === 1;
+  return (await recordTransactions(q, [w]))[0];
 }

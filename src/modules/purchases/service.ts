@@ -13,7 +13,8 @@ import { AppError, conflict, notFound, unprocessable } from '../../platform/http
 import { inFlight, requestHash, reused, type Idempotency, type IdempotencyScope, type StoredResponse } from '../../platform/http/idempotency.ts';
 import type { Principal } from '../../platform/http/auth.ts';
 import { chargeLines, STANDARD_COMMISSION_PCT } from './money.ts';
-import { recordTransaction } from './record.ts';
+import { recordTransaction, recordTransactions, type TransactionWrite } from './record.ts';
+import { createBatcher } from '../../platform/db/batch.ts';
 import type { Offer, Offers } from './offers.ts';
 import { addPeriod, type SubscriptionPeriod } from './periods.ts';
 import { PaymentsUnavailableError, type PaymentProvider } from './payments/index.ts';
@@ -67,6 +68,11 @@ const ORDER_LOCK_S = 60;
 
 export function createPurchasesService(deps: PurchasesDeps) {
   const { db, idempotency, payments, offers } = deps;
+  const reservations = createBatcher<NewOrder, OrderRow | null>({ runBatch: (orders) => insertOrders(db, orders) });
+  const completions = createBatcher<TransactionWrite, boolean>({
+    runBatch: (writes) => recordTransactions(db, writes),
+    runOne: (write) => recordTransaction(db, write),
+  });
 
   /**
    * The order row is the Idempotency-Key's record: its (user, key) unique constraint is the source of truth,
@@ -129,23 +135,14 @@ export function createPurchasesService(deps: PurchasesDeps) {
   ): Promise<{ existing: boolean; order: OrderRow }> {
     const productKey =
       offer.kind === 'app' ? `app:${offer.appId}` : offer.kind === 'auto_renewable' ? `group:${offer.appId}:${offer.group}` : `product:${offer.productUuid}`;
-    const columns = 'id, status, transaction_id, request_hash, response_status, response, locked_until < now() AS stale';
-    const { rows } = await db.query<OrderRow>(
-      `INSERT INTO purchases (id, user_id, app_id, product_uuid, product_key, kind, environment, storefront, currency, price_milli,
-                              app_account_token, status, transaction_id, idempotency_key, request_hash, locked_until)
-       SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', nextval('transaction_ids'), $12, $13, now() + make_interval(secs => $15)
-        WHERE NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = $2 AND s.app_id = $3 AND s.subscription_group = $14
-                            AND s.environment = $7 AND s.status IN ${SUBSCRIPTION_LIVE})
-       ON CONFLICT DO NOTHING
-       RETURNING ${columns}`,
-      [
-        uuidv7(), userId, offer.appId, offer.productUuid, productKey, offer.kind, environment, offer.country, offer.currency,
-        offer.amountMilli * (input.quantity ?? 1), input.appAccountToken ?? null, key, hash, offer.group, ORDER_LOCK_S,
-      ],
-    );
-    if (rows[0]) return { existing: false, order: rows[0] };
+    const created = await reservations.submit({
+      id: uuidv7(), userId, appId: offer.appId, productUuid: offer.productUuid, productKey, kind: offer.kind, environment, storefront: offer.country,
+      currency: offer.currency, priceMilli: offer.amountMilli * (input.quantity ?? 1), appAccountToken: input.appAccountToken ?? null, key, hash,
+      group: offer.group,
+    });
+    if (created) return { existing: false, order: created };
 
-    const mine = await db.query<OrderRow>(`SELECT ${columns} FROM purchases WHERE user_id = $1 AND idempotency_key = $2`, [userId, key]);
+    const mine = await db.query<OrderRow>(`SELECT ${ORDER_COLUMNS} FROM purchases WHERE user_id = $1 AND idempotency_key = $2`, [userId, key]);
     if (mine.rows[0]) return { existing: true, order: mine.rows[0] };
     const other = await db.query<{ status: string }>(
       `SELECT status FROM purchases WHERE user_id = $1 AND product_key = $2 AND environment = $3 AND status IN ('pending', 'completed') LIMIT 1`,
@@ -186,7 +183,7 @@ export function createPurchasesService(deps: PurchasesDeps) {
     paid: { environment: Environment; quantity: number; total: number; chargeId: string | null; appAccountToken: string | null },
   ): Promise<StoredResponse> {
     const now = new Date();
-    const write = async (q: Queryable, subscription: { id: string; originalTransactionId: string; originalPurchaseDate: Date; periodIndex: number; periodEnd: Date } | null) => {
+    const writeAll = async (q: Queryable, subscription: { id: string; originalTransactionId: string; originalPurchaseDate: Date; periodIndex: number; periodEnd: Date } | null) => {
       const record: StoredTransaction = {
         id: String(order.transaction_id),
         originalTransactionId: String(subscription?.originalTransactionId ?? order.transaction_id),
@@ -212,7 +209,7 @@ export function createPurchasesService(deps: PurchasesDeps) {
         revocationReason: null,
       };
       const response = { status: 201, body: await purchaseBody(order.id, record, subscription?.id ?? null) };
-      const written = await recordTransaction(q, {
+      const write: TransactionWrite = {
         record,
         purchaseId: order.id,
         developerId: offer.developerId,
@@ -230,15 +227,17 @@ export function createPurchasesService(deps: PurchasesDeps) {
           },
         },
         order: { id: order.id, response },
-      });
+      };
+      // Alone in its own transaction (a subscription), or batched with concurrent purchases into one statement.
+      const written = q === db ? await completions.submit(write) : await recordTransaction(q, write);
       if (!written) throw new CompletedElsewhere();
       return response;
     };
     try {
       // Most purchases are one statement; a subscription also starts (or restarts) its subscription row.
       const result = offer.kind === 'auto_renewable'
-        ? await db.tx(async (q) => write(q, await startSubscription(q, userId, order, offer, paid, now)))
-        : await write(db, null);
+        ? await db.tx(async (q) => writeAll(q, await startSubscription(q, userId, order, offer, paid, now)))
+        : await writeAll(db, null);
       deps.nudge();
       return result;
     } catch (err) {
@@ -319,6 +318,54 @@ export function createPurchasesService(deps: PurchasesDeps) {
 export type PurchasesService = ReturnType<typeof createPurchasesService>;
 
 class CompletedElsewhere extends Error {}
+
+interface NewOrder {
+  id: string;
+  userId: string;
+  appId: string;
+  productUuid: string | null;
+  productKey: string;
+  kind: string;
+  environment: Environment;
+  storefront: string;
+  currency: string;
+  priceMilli: number;
+  appAccountToken: string | null;
+  key: string;
+  hash: string;
+  group: string | null;
+}
+
+const ORDER_COLUMNS = 'id, status, transaction_id, request_hash, response_status, response, locked_until < now() AS stale';
+
+/**
+ * Pending orders for many concurrent requests in one statement. An order is not created (null) when its
+ * key was used before, the buyer owns the item or has an order for it pending, or a live subscription of
+ * its group exists: the caller finds out which.
+ */
+async function insertOrders(db: Queryable, orders: NewOrder[]): Promise<(OrderRow | null)[]> {
+  const column = <K extends keyof NewOrder>(k: K) => orders.map((o) => o[k]);
+  const { rows } = await db.query<OrderRow>(
+    `INSERT INTO purchases (id, user_id, app_id, product_uuid, product_key, kind, environment, storefront, currency, price_milli,
+                            app_account_token, status, transaction_id, idempotency_key, request_hash, locked_until)
+     SELECT i.id, i.user_id, i.app_id, i.product_uuid, i.product_key, i.kind, i.environment, i.storefront, i.currency, i.price_milli,
+            i.app_account_token, 'pending', nextval('transaction_ids'), i.key, i.hash, now() + make_interval(secs => ${ORDER_LOCK_S})
+       FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[],
+                   $11::uuid[], $12::text[], $13::text[], $14::text[])
+            AS i (id, user_id, app_id, product_uuid, product_key, kind, environment, storefront, currency, price_milli, app_account_token, key, hash,
+                  subscription_group)
+      WHERE NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = i.user_id AND s.app_id = i.app_id AND s.subscription_group = i.subscription_group
+                          AND s.environment = i.environment AND s.status IN ${SUBSCRIPTION_LIVE})
+     ON CONFLICT DO NOTHING
+     RETURNING ${ORDER_COLUMNS}`,
+    [
+      column('id'), column('userId'), column('appId'), column('productUuid'), column('productKey'), column('kind'), column('environment'),
+      column('storefront'), column('currency'), column('priceMilli'), column('appAccountToken'), column('key'), column('hash'), column('group'),
+    ],
+  );
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return orders.map((o) => byId.get(o.id) ?? null);
+}
 
 function declined(code: string, message: string) {
   return new AppError(402, 'PAYMENT_DECLINED', message, { declineCode: code });

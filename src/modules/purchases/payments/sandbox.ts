@@ -9,6 +9,7 @@
 // Three-decimal currencies (KWD, BHD, ...) can hit these with real prices: this is a sandbox.
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createBatcher } from '../../../platform/db/batch.ts';
 import type { Db } from '../../../platform/db/index.ts';
 import {
   IdempotencyKeyReusedError,
@@ -96,6 +97,7 @@ export function createSandboxProvider(deps: {
 }): SandboxProvider {
   const { db, random = Math.random } = deps;
   let current = checkedOptions({ ...DEFAULT_OPTIONS, ...deps.options });
+  const books = createBatcher<NewCharge, boolean>({ runBatch: (charges) => recordCharges(db, charges) });
 
   /** What every call goes through before the books are touched: latency, then outage and transient failures. */
   async function reachProvider(signal: AbortSignal | undefined) {
@@ -130,15 +132,8 @@ export function createSandboxProvider(deps: {
       await reachProvider(signal);
       const declineCode = declineFor(req.amountMilli);
       const id = newId('ch');
-      // One round trip for a new key. On a conflict the first attempt's row wins, whatever this one decided.
-      const inserted = await db.query(
-        `INSERT INTO sandbox_charges (id, idempotency_key, amount_milli, currency, environment, customer_id, description, status, decline_code)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT (idempotency_key) DO NOTHING
-         RETURNING id`,
-        [id, req.idempotencyKey, req.amountMilli, req.currency, req.environment, req.customerId, req.description, declineCode ? 'declined' : 'succeeded', declineCode],
-      );
-      if (inserted.rows.length === 1) return outcome(id, declineCode);
+      // One statement for a new key (shared with concurrent charges). On a conflict the first attempt's row wins, whatever this one decided.
+      if (await books.submit({ id, req, declineCode })) return outcome(id, declineCode);
 
       // A new statement sees the conflicting row: ON CONFLICT waited for its transaction to commit.
       const { rows } = await db.query<ChargeRow>(
@@ -233,4 +228,28 @@ function checkRefund(req: RefundRequest) {
   if (!Number.isSafeInteger(req.amountMilli) || req.amountMilli <= 0) {
     throw new RangeError(`refund: amountMilli must be a positive integer, got ${req.amountMilli}`);
   }
+}
+
+interface NewCharge {
+  id: string;
+  req: ChargeRequest;
+  declineCode: string | null;
+}
+
+/** Records new charges in one statement; false for a charge whose idempotency key is already in the books. */
+async function recordCharges(db: Db, charges: NewCharge[]): Promise<boolean[]> {
+  const params: unknown[] = [];
+  const values = charges.map(({ id, req, declineCode }) => {
+    const cells = [id, req.idempotencyKey, req.amountMilli, req.currency, req.environment, req.customerId, req.description, declineCode ? 'declined' : 'succeeded', declineCode];
+    return `(${cells.map((v) => `$${params.push(v)}`).join(', ')})`;
+  });
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO sandbox_charges (id, idempotency_key, amount_milli, currency, environment, customer_id, description, status, decline_code)
+     VALUES ${values.join(', ')}
+     ON CONFLICT (idempotency_key) DO NOTHING
+     RETURNING id`,
+    params,
+  );
+  const inserted = new Set(rows.map((r) => r.id));
+  return charges.map((c) => inserted.has(c.id));
 }
