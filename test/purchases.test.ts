@@ -231,6 +231,24 @@ for (const kind of kinds()) {
       ok(await buy(user.token, { appId: paidApp.id, price }, key), 201);
     });
 
+    test('a price change reaches purchases at once: the old price is a 422, the new one is charged', async () => {
+      const app = await publishApp(send, dev.token, admin.token, { name: 'Repriced', isFree: false });
+      const user = await registerUser(t.app);
+      // warm this process's offer cache at the old price
+      expectError(await buy(user.token, { appId: app.id, price: { amountMilli: 1, currency: 'USD' } }), 422, 'PRICE_MISMATCH');
+      ok(await send('PUT', `/developer/apps/${app.id}/prices`, { token: dev.token, body: { prices: [{ country: 'US', currency: 'USD', amountMilli: 1990 }] } }));
+      const deadline = Date.now() + 5000;
+      let res = await buy(user.token, { appId: app.id, price: { amountMilli: 990, currency: 'USD' } });
+      while (res.statusCode !== 422 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+        res = await buy(user.token, { appId: app.id, price: { amountMilli: 990, currency: 'USD' } });
+      }
+      const err = expectError(res, 422, 'PRICE_MISMATCH');
+      assert.deepEqual(err.details, { amountMilli: 1990, currency: 'USD', storefront: 'US' });
+      const body = ok(await buy(user.token, { appId: app.id, price: { amountMilli: 1990, currency: 'USD' } }), 201);
+      assert.equal(body.purchase.price.amountMilli, 1990);
+    });
+
     test('Sandbox purchases are tagged Sandbox everywhere and grant nothing in Production', async () => {
       const user = await registerUser(t.app);
       const body = ok(await buy(user.token, { appId: paidApp.id, productId: 'pro.lifetime', environment: 'Sandbox', price: { amountMilli: 49_990, currency: 'USD' } }), 201);

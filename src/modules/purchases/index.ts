@@ -84,7 +84,7 @@ export function createPurchases(deps: PurchasesModuleDeps) {
       if (record.revocationDate) status = 'revoked';
       else if (record.expiresDate && record.expiresDate.getTime() <= now) {
         const grace = await db.query(`SELECT 1 FROM subscriptions WHERE original_transaction_id = $1 AND status = 'grace' AND grace_until > now()`, [record.originalTransactionId]);
-        status = grace.rowCount ? 'active' : 'expired';
+        status = grace.rows.length ? 'active' : 'expired';
       }
       return { valid: true, status, transaction: checked.payload };
     },

@@ -137,21 +137,37 @@ export function createPurchasesService(deps: PurchasesDeps) {
       offer.kind === 'app' ? `app:${offer.appId}` : offer.kind === 'auto_renewable' ? `group:${offer.appId}:${offer.group}` : `product:${offer.productUuid}`;
     const created = await reservations.submit({
       id: uuidv7(), userId, appId: offer.appId, productUuid: offer.productUuid, productKey, kind: offer.kind, environment, storefront: offer.country,
-      currency: offer.currency, priceMilli: offer.amountMilli * (input.quantity ?? 1), appAccountToken: input.appAccountToken ?? null, key, hash,
-      group: offer.group,
+      currency: offer.currency, unitPriceMilli: offer.amountMilli, priceMilli: offer.amountMilli * (input.quantity ?? 1),
+      appAccountToken: input.appAccountToken ?? null, key, hash, group: offer.group,
     });
     if (created) return { existing: false, order: created };
 
     const mine = await db.query<OrderRow>(`SELECT ${ORDER_COLUMNS} FROM purchases WHERE user_id = $1 AND idempotency_key = $2`, [userId, key]);
     if (mine.rows[0]) return { existing: true, order: mine.rows[0] };
     const other = await db.query<{ status: string }>(
-      `SELECT status FROM purchases WHERE user_id = $1 AND product_key = $2 AND environment = $3 AND status IN ('pending', 'completed') LIMIT 1`,
+      `SELECT status FROM purchases WHERE user_id = $1 AND product_key = $2 AND environment = $3
+          AND (status = 'pending' OR (status = 'completed' AND kind IN ('app', 'non_consumable'))) LIMIT 1`,
       [userId, productKey, environment],
     );
     if (other.rows[0]?.status === 'pending') {
       throw conflict('PURCHASE_IN_PROGRESS', 'Another purchase of this item is being processed for you; wait for it to finish.');
     }
-    throw conflict('ALREADY_PURCHASED', offer.kind === 'auto_renewable' ? 'You already have an active subscription in this group.' : 'You already own this item.');
+    if (other.rows[0] || (offer.kind === 'auto_renewable' && (await liveSubscription(userId, offer, environment)))) {
+      throw conflict('ALREADY_PURCHASED', offer.kind === 'auto_renewable' ? 'You already have an active subscription in this group.' : 'You already own this item.');
+    }
+    // Nothing else stops an order but the offer itself: its price or publication changed since this
+    // process cached it. Read it afresh; the answer says what changed (422 with the new price, or 404).
+    offers.drop(offer.appId);
+    await offers.offerFor(offer.country, input);
+    throw conflict('OFFER_CHANGED', 'The item changed while you were buying it; look at it again and retry.');
+  }
+
+  async function liveSubscription(userId: string, offer: Offer, environment: Environment): Promise<boolean> {
+    const r = await db.query(
+      `SELECT 1 FROM subscriptions WHERE user_id = $1 AND app_id = $2 AND subscription_group = $3 AND environment = $4 AND status IN ${SUBSCRIPTION_LIVE}`,
+      [userId, offer.appId, offer.group, environment],
+    );
+    return r.rows.length > 0;
   }
 
   /** A pending order whose worker died: this request carries it on (the provider key makes a second charge impossible). */
@@ -329,6 +345,7 @@ interface NewOrder {
   environment: Environment;
   storefront: string;
   currency: string;
+  unitPriceMilli: number;
   priceMilli: number;
   appAccountToken: string | null;
   key: string;
@@ -340,8 +357,9 @@ const ORDER_COLUMNS = 'id, status, transaction_id, request_hash, response_status
 
 /**
  * Pending orders for many concurrent requests in one statement. An order is not created (null) when its
- * key was used before, the buyer owns the item or has an order for it pending, or a live subscription of
- * its group exists: the caller finds out which.
+ * key was used before, the buyer owns the item or has an order for it pending, a live subscription of
+ * its group exists, or the price it was checked against (from the offers cache) is no longer the
+ * catalog's: the database, not the cache, has the last word on the price. The caller finds out which.
  */
 async function insertOrders(db: Queryable, orders: NewOrder[]): Promise<(OrderRow | null)[]> {
   const column = <K extends keyof NewOrder>(k: K) => orders.map((o) => o[k]);
@@ -351,16 +369,23 @@ async function insertOrders(db: Queryable, orders: NewOrder[]): Promise<(OrderRo
      SELECT i.id, i.user_id, i.app_id, i.product_uuid, i.product_key, i.kind, i.environment, i.storefront, i.currency, i.price_milli,
             i.app_account_token, 'pending', nextval('transaction_ids'), i.key, i.hash, now() + make_interval(secs => ${ORDER_LOCK_S})
        FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[],
-                   $11::uuid[], $12::text[], $13::text[], $14::text[])
+                   $11::uuid[], $12::text[], $13::text[], $14::text[], $15::bigint[])
             AS i (id, user_id, app_id, product_uuid, product_key, kind, environment, storefront, currency, price_milli, app_account_token, key, hash,
-                  subscription_group)
+                  subscription_group, unit_price_milli)
       WHERE NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = i.user_id AND s.app_id = i.app_id AND s.subscription_group = i.subscription_group
                           AND s.environment = i.environment AND s.status IN ${SUBSCRIPTION_LIVE})
+        AND EXISTS (SELECT 1 FROM apps a WHERE a.id = i.app_id AND a.status = 'published' AND CASE
+              WHEN i.product_uuid IS NOT NULL THEN EXISTS (SELECT 1 FROM in_app_prices p WHERE p.product_id = i.product_uuid AND p.country = i.storefront
+                                                             AND p.currency = i.currency AND p.amount_milli = i.unit_price_milli)
+              WHEN a.is_free THEN i.unit_price_milli = 0
+              ELSE EXISTS (SELECT 1 FROM app_prices p WHERE p.app_id = i.app_id AND p.country = i.storefront
+                             AND p.currency = i.currency AND p.amount_milli = i.unit_price_milli) END)
      ON CONFLICT DO NOTHING
      RETURNING ${ORDER_COLUMNS}`,
     [
       column('id'), column('userId'), column('appId'), column('productUuid'), column('productKey'), column('kind'), column('environment'),
       column('storefront'), column('currency'), column('priceMilli'), column('appAccountToken'), column('key'), column('hash'), column('group'),
+      column('unitPriceMilli'),
     ],
   );
   const byId = new Map(rows.map((r) => [r.id, r]));

@@ -14,14 +14,14 @@ export async function createPgliteDb(dataDir?: string): Promise<Db> {
     kind: 'pglite',
     async query(sql, params) {
       const r = params && params.length ? await pg.query(sql, params as any[]) : await execOrQuery(pg, sql);
-      return { rows: r.rows as any[], rowCount: r.affectedRows ?? r.rows.length };
+      return { rows: r.rows as any[], rowCount: r.affectedRows || r.rows.length };
     },
     tx(fn) {
       return pg.transaction(async (t) =>
         fn({
           async query(sql, params) {
             const r = params && params.length ? await t.query(sql, params as any[]) : await execOrQueryTx(t, sql);
-            return { rows: r.rows as any[], rowCount: r.affectedRows ?? r.rows.length };
+            return { rows: r.rows as any[], rowCount: r.affectedRows || r.rows.length };
           },
         }),
       );
