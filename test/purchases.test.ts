@@ -317,6 +317,21 @@ for (const kind of kinds()) {
       ok(await buy(user.token, { appId: paidApp.id, price: { amountMilli: 990, currency: 'USD' } }), 201);
     });
 
+    test('the library and downloads follow purchases and refunds', async () => {
+      const user = await registerUser(t.app);
+      expectError(await send('POST', `/apps/${paidApp.id}/download`, { token: user.token }), 403, 'NOT_OWNED');
+      const { purchase } = ok(await buy(user.token, { appId: paidApp.id, price: { amountMilli: 990, currency: 'USD' } }), 201);
+      const library = ok(await send('GET', '/me/library', { token: user.token }));
+      assert.deepEqual(library.items.map((i: { appId: string }) => i.appId), [paidApp.id]);
+      const link = ok(await send('POST', `/apps/${paidApp.id}/download`, { token: user.token }));
+      const file = await t.app.inject({ method: 'GET', url: new URL(link.url).pathname });
+      assert.equal(file.statusCode, 200);
+      assert.equal(file.rawPayload.length, link.size);
+      ok(await send('POST', `/admin/transactions/${purchase.transactionId}/refund`, { token: admin.token, body: {}, headers: { 'idempotency-key': randomUUID() } }));
+      expectError(await send('POST', `/apps/${paidApp.id}/download`, { token: user.token }), 403, 'NOT_OWNED');
+      assert.deepEqual(ok(await send('GET', '/me/library', { token: user.token })).items, []);
+    });
+
     test('entitlements are derived: two products grant "pro"; refunding one keeps the access the other grants', async () => {
       for (const id of ['pro.lifetime', 'pro.monthly']) {
         ok(await send('PUT', `/developer/apps/${paidApp.id}/products/${products[id]}/entitlements`, { token: dev.token, body: { entitlements: ['pro'] } }));
