@@ -391,6 +391,28 @@ for (const kind of kinds()) {
       assert.ok(txs.slice(1).every((x) => x.transaction_reason === 'RENEWAL'));
       assert.deepEqual(txs.map((x) => x.commission_rate_pct), [...Array(12).fill(30), 15, 15]);
 
+      // every transaction, renewals included, comes signed (StoreKit's Transaction.all), newest first, in pages
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { items: { transactionId: string; signedTransaction: string }[]; nextCursor: string | null } = ok(
+          await send('GET', `/me/transactions?appId=${paidApp.id}&limit=5${cursor ? `&cursor=${cursor}` : ''}`, { token: user.token }),
+        );
+        for (const item of page.items) {
+          const decoded = await verifier(paidApp.bundleId).verifyAndDecodeTransaction(item.signedTransaction);
+          assert.equal(decoded.transactionId, item.transactionId);
+          assert.equal(decoded.originalTransactionId, first.purchase.transactionId);
+          assert.equal(decoded.transactionReason, item.transactionId === first.purchase.transactionId ? 'PURCHASE' : 'RENEWAL');
+          seen.push(item.transactionId);
+        }
+        cursor = page.nextCursor;
+      } while (cursor);
+      assert.equal(seen.length, 14);
+      assert.deepEqual(seen, [...seen].sort((a, b) => (BigInt(b) > BigInt(a) ? 1 : -1)));
+      assert.deepEqual(ok(await send('GET', `/me/transactions?appId=${paidApp.id}`, { token: other.token })).items, []);
+      expectError(await send('GET', `/me/transactions?appId=${paidApp.id}&cursor=nope`, { token: user.token }), 400, 'BAD_CURSOR');
+      expectError(await send('GET', `/me/transactions?appId=${paidApp.id}&limit=1000`, { token: user.token }), 400, 'VALIDATION_FAILED');
+
       ok(await send('POST', `/me/subscriptions/${subId}/cancel`, { token: user.token }));
       sub = ok(await send('GET', `/me/subscriptions/${subId}`, { token: user.token }));
       assert.equal(sub.autoRenew, false);

@@ -14,7 +14,9 @@ import { createReceiptSigner, loadOrCreateReceiptKeys, verifyReceipt, type Recei
 import { createOffers } from './offers.ts';
 import { createRefunds, type RevocationReason } from './refunds.ts';
 import { DEFAULT_PURCHASE_LIMITS, purchasesRoutes, type PurchaseLimits } from './routes.ts';
-import { createPurchasesService, loadTransaction, type Environment } from './service.ts';
+import { createPurchasesService, listTransactions, loadTransaction, type Environment } from './service.ts';
+import { decodeCursor, encodeCursor, takePage } from '../../platform/http/pagination.ts';
+import { toDecodedPayload } from './receipts/index.ts';
 import { createSubscriptions } from './subscriptions.ts';
 
 export const purchasesMigrations = path.join(path.dirname(new URL(import.meta.url).pathname), 'migrations');
@@ -67,6 +69,18 @@ export function createPurchases(deps: PurchasesModuleDeps) {
       );
       if (!rows[0] || (actor.role !== 'admin' && rows[0].developer_id !== actor.developerId)) throw notFound('In-app product');
       await db.tx((q) => setProductEntitlements(q, productUuid, entitlements));
+    },
+
+    /** Every transaction of the user for an app, renewals and refunded ones included, each signed (StoreKit's Transaction.all). */
+    async transactions(userId: string, appId: string, environment: Environment, limit: number, cursor?: string) {
+      const before = decodeCursor(cursor, (v): v is string => typeof v === 'string' && /^[0-9]{1,19}$/.test(v));
+      const { page, more, last } = takePage(await listTransactions(db, userId, appId, environment, limit + 1, before), limit);
+      const signer = await getSigner();
+      const now = new Date();
+      return {
+        items: page.map((t) => ({ transactionId: t.id, signedTransaction: signer.sign(toDecodedPayload(t, now)) })),
+        nextCursor: more ? encodeCursor(last.id) : null,
+      };
     },
 
     /** Signature and chain first; then the transaction's current status from the database. */
@@ -123,4 +137,4 @@ export function createPurchases(deps: PurchasesModuleDeps) {
 }
 export type Commerce = ReturnType<typeof createPurchases>;
 /** What the routes use. */
-export type CommerceApi = Pick<Commerce, 'purchases' | 'subscriptions' | 'entitlements' | 'refund' | 'setProductEntitlements' | 'verify'>;
+export type CommerceApi = Pick<Commerce, 'purchases' | 'subscriptions' | 'entitlements' | 'transactions' | 'refund' | 'setProductEntitlements' | 'verify'>;

@@ -60,6 +60,12 @@ export function purchasesRoutes(commerce: CommerceApi, cache: Cache, limits: Pur
     );
 
     app.get(
+      '/me/transactions',
+      { preHandler: guards.user, schema: { tags, security: authed, summary: "The signed-in user's transactions for an app, newest first, each a signed JWS (StoreKit's Transaction.all)", querystring: S.TransactionsQuery, response: { 200: S.TransactionPage, ...S.errors } } },
+      async (req) => commerce.transactions(principalOf(req).userId, req.query.appId, req.query.environment ?? 'Production', req.query.limit ?? 50, req.query.cursor),
+    );
+
+    app.get(
       '/me/subscriptions',
       { preHandler: guards.user, schema: { tags, security: authed, summary: "The signed-in user's subscriptions and their status", response: { 200: S.SubscriptionList, ...S.errors } } },
       async (req) => ({ items: await commerce.subscriptions.list(principalOf(req).userId) }),

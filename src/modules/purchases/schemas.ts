@@ -65,6 +65,20 @@ export const Entitlements = Type.Object({
   ),
 });
 
+export const TransactionsQuery = Type.Object(
+  {
+    appId: Uuid,
+    environment: Type.Optional(Environment),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
+    cursor: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+export const TransactionPage = Type.Object({
+  items: Type.Array(Type.Object({ transactionId: Type.String(), signedTransaction: Type.String() })),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+});
+
 export const IdParams = Type.Object({ id: Uuid });
 export const TransactionParams = Type.Object({ id: Type.String({ pattern: '^[0-9]{1,19}$', description: 'numeric transaction id' }) });
 export const ProductParams = Type.Object({ id: Uuid, productId: Uuid });

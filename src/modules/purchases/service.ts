@@ -428,6 +428,23 @@ const TRANSACTION_SELECT = `
          t.expires_date, t.transaction_reason, t.app_account_token, t.revocation_date, t.revocation_reason
     FROM transactions t JOIN storefronts sf ON sf.country = t.storefront`;
 
+/** A user's transactions for an app, newest first (keyset on the numeric id): StoreKit's Transaction.all. */
+export async function listTransactions(
+  q: Queryable,
+  userId: string,
+  appId: string,
+  environment: Environment,
+  limit: number,
+  beforeId?: string,
+): Promise<StoredTransaction[]> {
+  const { rows } = await q.query(
+    `${TRANSACTION_SELECT} WHERE t.user_id = $1 AND t.app_id = $2 AND t.environment = $3 AND ($4::bigint IS NULL OR t.id < $4)
+      ORDER BY t.id DESC LIMIT $5`,
+    [userId, appId, environment, beforeId ?? null, limit],
+  );
+  return rows.map(toRecord);
+}
+
 export async function loadTransaction(q: Queryable, id: string): Promise<StoredTransaction | null> {
   const { rows } = await q.query(`${TRANSACTION_SELECT} WHERE t.id = $1`, [id]);
   return rows[0] ? toRecord(rows[0]) : null;

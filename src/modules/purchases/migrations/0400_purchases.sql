@@ -51,7 +51,6 @@ CREATE TABLE purchases (
 );
 CREATE UNIQUE INDEX purchases_one_owner ON purchases (user_id, product_key, environment)
   WHERE status = 'pending' OR (status = 'completed' AND kind IN ('app', 'non_consumable'));
-CREATE INDEX purchases_user ON purchases (user_id, created_at DESC);
 
 -- What the signed payload (JWSTransactionDecodedPayload) is made from. Renewals share original_transaction_id.
 CREATE TABLE transactions (
@@ -86,7 +85,6 @@ CREATE TABLE transactions (
 CREATE UNIQUE INDEX transactions_one_per_period ON transactions (original_transaction_id, period_index) WHERE period_index IS NOT NULL;
 CREATE INDEX transactions_user ON transactions (user_id, app_id);
 CREATE INDEX transactions_original ON transactions (original_transaction_id, purchase_date DESC);
-CREATE INDEX transactions_developer ON transactions (developer_id, created_at);
 
 -- Double entry: the lines of one event (a charge or its reversal) sum to zero.
 --   customer_payment  -price      (money in from the provider)
