@@ -142,8 +142,7 @@ export function createIdempotency(deps: { db: Db; cache: Cache }) {
   /**
    * Runs a request under its key. The response `run` returns is stored for replays, unless `run` says it
    * already stored it (`stored: true`: written by the same statement that committed its effect). When
-   * `run` throws, the key is released, unless the error is a StoredError (a payment decline: replays get
-   * the same answer).
+   * `run` throws, the key is released: nothing happened, the key may be used again.
    */
   async function execute(
     s: IdempotencyScope,
@@ -155,12 +154,6 @@ export function createIdempotency(deps: { db: Db; cache: Cache }) {
     try {
       result = await run(claimed.takenOver);
     } catch (err) {
-      if (err instanceof StoredError) {
-        const stored = { status: err.error.status, body: { error: { code: err.error.code, message: err.error.message, details: err.error.details } } };
-        await finish(db, s, stored);
-        await remember(s, stored);
-        throw err.error;
-      }
       await release(s).catch(() => {});
       throw err;
     }
@@ -173,13 +166,6 @@ export function createIdempotency(deps: { db: Db; cache: Cache }) {
   return { cached, claim, finish, remember, release, execute };
 }
 export type Idempotency = ReturnType<typeof createIdempotency>;
-
-/** An expected failure whose answer is final for its key (e.g. a card decline): stored and replayed. */
-export class StoredError extends Error {
-  constructor(readonly error: AppError) {
-    super(error.message);
-  }
-}
 
 /** Deletes records older than the replay window. */
 export async function sweepIdempotencyKeys(db: Db): Promise<number> {
