@@ -13,9 +13,10 @@ import { createSearch, searchMigrations } from './modules/search/index.ts';
 import { createPurchases, purchasesMigrations, type PurchasesModuleDeps } from './modules/purchases/index.ts';
 import { createPayouts, payoutsMigrations } from './modules/payouts/index.ts';
 import { createLibrary, libraryMigrations } from './modules/library/index.ts';
+import { createServerApi, serverapiMigrations } from './modules/serverapi/index.ts';
 
 /** Every migration directory, in the order the modules depend on each other. */
-export const migrationDirs = [platformMigrations, identityMigrations, catalogMigrations, searchMigrations, purchasesMigrations, payoutsMigrations, libraryMigrations];
+export const migrationDirs = [platformMigrations, identityMigrations, catalogMigrations, searchMigrations, purchasesMigrations, payoutsMigrations, libraryMigrations, serverapiMigrations];
 
 /** Builds every module once: their services, routes and bus subscriptions. Used by serve and worker alike. */
 export function createModules(config: Config, infra: Infra, options: { purchases?: Pick<PurchasesModuleDeps, 'limits' | 'payments'> } = {}) {
@@ -26,7 +27,8 @@ export function createModules(config: Config, infra: Infra, options: { purchases
   const purchases = createPurchases({ ...deps, ...options.purchases });
   const payouts = createPayouts(deps);
   const library = createLibrary({ ...deps, catalog: catalog.service });
-  return { identity, catalog, search, purchases, payouts, library };
+  const serverapi = createServerApi({ ...deps, purchases });
+  return { identity, catalog, search, purchases, payouts, library, serverapi };
 }
 export type Modules = ReturnType<typeof createModules>;
 
@@ -69,7 +71,7 @@ export async function buildApp(config: Config, infra: Infra, modules: Modules = 
   await app.register(swagger, {
     openapi: {
       info: { title: 'Orchard API', version: '1', description: 'Open-source App Store backend.' },
-      components: { securitySchemes: { session: { type: 'http', scheme: 'bearer' } } },
+      components: { securitySchemes: { session: { type: 'http', scheme: 'bearer' }, serverApiJwt: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
@@ -113,5 +115,7 @@ export async function buildApp(config: Config, infra: Infra, modules: Modules = 
   );
   await app.register(modules.payouts.routes, { prefix: '/api/v1', guards });
   await app.register(modules.library.routes, { prefix: '/api/v1', guards });
+  await app.register(modules.serverapi.routes, { prefix: '/api/v1', guards });
+  await app.register(modules.serverapi.inApps); // Apple's paths: <baseUrl>/inApps/...
   return app;
 }

@@ -14,14 +14,14 @@ import { createReceiptSigner, loadOrCreateReceiptKeys, verifyReceipt, type Recei
 import { createOffers } from './offers.ts';
 import { createRefunds, type RevocationReason } from './refunds.ts';
 import { DEFAULT_PURCHASE_LIMITS, purchasesRoutes, type PurchaseLimits } from './routes.ts';
-import { createPurchasesService, listTransactions, loadTransaction, type Environment } from './service.ts';
+import { createPurchasesService, listTransactions, loadTransaction, type Environment, type StoredTransaction } from './service.ts';
 import { decodeCursor, encodeCursor, takePage } from '../../platform/http/pagination.ts';
 import { toDecodedPayload } from './receipts/index.ts';
 import { createSubscriptions } from './subscriptions.ts';
 
 export const purchasesMigrations = path.join(path.dirname(new URL(import.meta.url).pathname), 'migrations');
 export { PURCHASE_EVENTS } from './events.ts';
-export type { Environment } from './service.ts';
+export type { Environment, StoredTransaction } from './service.ts';
 
 export interface PurchasesModuleDeps extends Infra {
   config: Config;
@@ -102,6 +102,10 @@ export function createPurchases(deps: PurchasesModuleDeps) {
       }
       return { valid: true, status, transaction: checked.payload };
     },
+
+    /** One stored transaction by its numeric id, and its receipt signed now: for the App Store Server API. */
+    findTransaction: (id: string) => loadTransaction(db, id),
+    signTransaction: async (t: StoredTransaction) => (await getSigner()).sign(toDecodedPayload(t, new Date())),
 
     /** The root certificate receipts chain to (PEM); clients and Apple's library pin it. */
     rootCertificate: async () => (await keysReady).rootPem,

@@ -1,0 +1,71 @@
+// Errors in the App Store Server API's own format, `{ errorCode, errorMessage }`, so that Apple's client
+// libraries report them as they would Apple's (APIException with apiError = errorCode).
+import type { FastifyError, FastifyInstance } from 'fastify';
+
+/** Codes from Apple's APIError enum (app-store-server-library). */
+export const APPLE_ERRORS = {
+  GENERAL_BAD_REQUEST: 4000000,
+  INVALID_REQUEST_REVISION: 4000005,
+  INVALID_TRANSACTION_ID: 4000006,
+  START_DATE_AFTER_END_DATE: 4000013,
+  INVALID_START_DATE: 4000015,
+  INVALID_END_DATE: 4000016,
+  INVALID_SORT: 4000021,
+  INVALID_PRODUCT_TYPE: 4000022,
+  INVALID_IN_APP_OWNERSHIP_TYPE: 4000026,
+  INVALID_REVOKED: 4000030,
+  TRANSACTION_ID_NOT_FOUND: 4040010,
+  GENERAL_INTERNAL: 5000000,
+} as const;
+
+export class AppleApiError extends Error {
+  constructor(
+    readonly status: number,
+    /** Apple documents no error code for 401: its body carries only a message, and the library reports the status alone. */
+    readonly errorCode: number | null,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const unauthenticated = (why: string) => new AppleApiError(401, null, `Unauthenticated: ${why}`);
+export const transactionNotFound = () => new AppleApiError(404, APPLE_ERRORS.TRANSACTION_ID_NOT_FOUND, 'Transaction id not found.');
+export const invalidTransactionId = () => new AppleApiError(400, APPLE_ERRORS.INVALID_TRANSACTION_ID, 'Invalid transaction id.');
+
+/** Which Apple code a failed request field maps to (the rest are GENERAL_BAD_REQUEST). */
+const FIELD_ERRORS: Record<string, { code: number; message: string }> = {
+  transactionId: { code: APPLE_ERRORS.INVALID_TRANSACTION_ID, message: 'Invalid transaction id.' },
+  revision: { code: APPLE_ERRORS.INVALID_REQUEST_REVISION, message: 'Invalid request revision.' },
+  startDate: { code: APPLE_ERRORS.INVALID_START_DATE, message: 'Invalid request start date.' },
+  endDate: { code: APPLE_ERRORS.INVALID_END_DATE, message: 'Invalid request end date.' },
+  sort: { code: APPLE_ERRORS.INVALID_SORT, message: 'Invalid sort parameter; use ASCENDING or DESCENDING.' },
+  productType: { code: APPLE_ERRORS.INVALID_PRODUCT_TYPE, message: 'Invalid product type parameter.' },
+  inAppOwnershipType: { code: APPLE_ERRORS.INVALID_IN_APP_OWNERSHIP_TYPE, message: 'Invalid in-app ownership type parameter.' },
+  revoked: { code: APPLE_ERRORS.INVALID_REVOKED, message: 'Invalid revoked parameter; use true or false.' },
+};
+
+interface ValidationIssue {
+  instancePath: string;
+  params: Record<string, any>;
+}
+
+/** Installed inside the /inApps plugin only: the rest of Orchard keeps its own error shape. */
+export function installAppleErrorHandling(app: FastifyInstance) {
+  app.setErrorHandler((err: FastifyError & { validation?: ValidationIssue[] }, req, reply) => {
+    if (err instanceof AppleApiError) {
+      return reply.code(err.status).send(err.errorCode === null ? { errorMessage: err.message } : { errorCode: err.errorCode, errorMessage: err.message });
+    }
+    if (err.validation) {
+      const issue = err.validation[0];
+      const field = issue?.instancePath.split('/')[1] || issue?.params.missingProperty;
+      const known = FIELD_ERRORS[field];
+      return reply.code(400).send(known ? { errorCode: known.code, errorMessage: known.message } : { errorCode: APPLE_ERRORS.GENERAL_BAD_REQUEST, errorMessage: 'Invalid request.' });
+    }
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+      return reply.code(err.statusCode).send({ errorCode: APPLE_ERRORS.GENERAL_BAD_REQUEST, errorMessage: 'Invalid request.' });
+    }
+    req.log.error({ err }, 'unhandled error');
+    return reply.code(500).send({ errorCode: APPLE_ERRORS.GENERAL_INTERNAL, errorMessage: 'An unknown error occurred.' });
+  });
+}
