@@ -14,12 +14,13 @@ import { createPurchases, purchasesMigrations, type PurchasesModuleDeps } from '
 import { createPayouts, payoutsMigrations } from './modules/payouts/index.ts';
 import { createLibrary, libraryMigrations } from './modules/library/index.ts';
 import { createServerApi, serverapiMigrations } from './modules/serverapi/index.ts';
+import { createNotifications, notificationsMigrations, type DeliveryOptions } from './modules/notifications/index.ts';
 
 /** Every migration directory, in the order the modules depend on each other. */
-export const migrationDirs = [platformMigrations, identityMigrations, catalogMigrations, searchMigrations, purchasesMigrations, payoutsMigrations, libraryMigrations, serverapiMigrations];
+export const migrationDirs = [platformMigrations, identityMigrations, catalogMigrations, searchMigrations, purchasesMigrations, payoutsMigrations, libraryMigrations, serverapiMigrations, notificationsMigrations];
 
 /** Builds every module once: their services, routes and bus subscriptions. Used by serve and worker alike. */
-export function createModules(config: Config, infra: Infra, options: { purchases?: Pick<PurchasesModuleDeps, 'limits' | 'payments'> } = {}) {
+export function createModules(config: Config, infra: Infra, options: { purchases?: Pick<PurchasesModuleDeps, 'limits' | 'payments'>; notifications?: DeliveryOptions } = {}) {
   const deps = { ...infra, config };
   const identity = createIdentity(deps);
   const catalog = createCatalog(deps);
@@ -28,7 +29,8 @@ export function createModules(config: Config, infra: Infra, options: { purchases
   const payouts = createPayouts(deps);
   const library = createLibrary({ ...deps, catalog: catalog.service });
   const serverapi = createServerApi({ ...deps, purchases });
-  return { identity, catalog, search, purchases, payouts, library, serverapi };
+  const notifications = createNotifications({ ...deps, purchases, authenticate: serverapi.authenticate, delivery: options.notifications });
+  return { identity, catalog, search, purchases, payouts, library, serverapi, notifications };
 }
 export type Modules = ReturnType<typeof createModules>;
 
@@ -117,5 +119,7 @@ export async function buildApp(config: Config, infra: Infra, modules: Modules = 
   await app.register(modules.library.routes, { prefix: '/api/v1', guards });
   await app.register(modules.serverapi.routes, { prefix: '/api/v1', guards });
   await app.register(modules.serverapi.inApps); // Apple's paths: <baseUrl>/inApps/...
+  await app.register(modules.notifications.routes, { prefix: '/api/v1', guards });
+  await app.register(modules.notifications.inApps); // <baseUrl>/inApps/v1/notifications/...
   return app;
 }

@@ -55,7 +55,10 @@ program
     }
     const app = await buildApp(config, infra, modules);
     await infra.bus.start({ relay: true, consume: infra.bus.kind === 'inprocess' });
-    if (infra.bus.kind === 'inprocess') modules.purchases.startJobs();
+    if (infra.bus.kind === 'inprocess') {
+      modules.purchases.startJobs();
+      modules.notifications.startWorker();
+    }
     await app.listen({ host: config.host, port: config.port });
     onShutdown(infra, () => app.close());
     console.log(`\nOrchard is up: ${config.publicBaseUrl}  (API docs: ${config.publicBaseUrl}/docs)`);
@@ -72,7 +75,11 @@ program
     const modules = createModules(config, infra);
     await infra.bus.start({ relay: true, consume: true });
     modules.purchases.startJobs();
-    onShutdown(infra, async () => modules.purchases.stopJobs());
+    modules.notifications.startWorker();
+    onShutdown(infra, async () => {
+      modules.purchases.stopJobs();
+      await modules.notifications.stopWorker();
+    });
     infra.logger.info('worker running');
   });
 

@@ -22,6 +22,8 @@ import { createSubscriptions } from './subscriptions.ts';
 export const purchasesMigrations = path.join(path.dirname(new URL(import.meta.url).pathname), 'migrations');
 export { PURCHASE_EVENTS } from './events.ts';
 export type { Environment, StoredTransaction } from './service.ts';
+/** Apple's renewal info (JWSRenewalInfoDecodedPayload) of a subscription, for the Server API and notifications to sign. */
+export { toRenewalInfoPayload, type RenewalStatus } from './receipts/index.ts';
 
 export interface PurchasesModuleDeps extends Infra {
   config: Config;
@@ -106,6 +108,8 @@ export function createPurchases(deps: PurchasesModuleDeps) {
     /** One stored transaction by its numeric id, and its receipt signed now: for the App Store Server API. */
     findTransaction: (id: string) => loadTransaction(db, id),
     signTransaction: async (t: StoredTransaction) => (await getSigner()).sign(toDecodedPayload(t, new Date())),
+    /** Any payload signed like receipts (same key and chain): App Store Server Notifications' signedPayload. */
+    signPayload: async (payload: object) => (await getSigner()).sign(payload),
 
     /** The root certificate receipts chain to (PEM); clients and Apple's library pin it. */
     rootCertificate: async () => (await keysReady).rootPem,

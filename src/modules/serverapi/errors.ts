@@ -14,6 +14,7 @@ export const APPLE_ERRORS = {
   INVALID_PRODUCT_TYPE: 4000022,
   INVALID_IN_APP_OWNERSHIP_TYPE: 4000026,
   INVALID_REVOKED: 4000030,
+  INVALID_STATUS: 4000031,
   TRANSACTION_ID_NOT_FOUND: 4040010,
   GENERAL_INTERNAL: 5000000,
 } as const;
@@ -43,6 +44,7 @@ const FIELD_ERRORS: Record<string, { code: number; message: string }> = {
   productType: { code: APPLE_ERRORS.INVALID_PRODUCT_TYPE, message: 'Invalid product type parameter.' },
   inAppOwnershipType: { code: APPLE_ERRORS.INVALID_IN_APP_OWNERSHIP_TYPE, message: 'Invalid in-app ownership type parameter.' },
   revoked: { code: APPLE_ERRORS.INVALID_REVOKED, message: 'Invalid revoked parameter; use true or false.' },
+  status: { code: APPLE_ERRORS.INVALID_STATUS, message: 'Invalid status parameter; use 1 to 5.' },
 };
 
 interface ValidationIssue {

@@ -7,6 +7,7 @@ import type { ApiAuth, ApiClient } from './auth.ts';
 import { installAppleErrorHandling } from './errors.ts';
 import type { ApiKeys } from './keys.ts';
 import type { ServerApiService } from './service.ts';
+import type { SubscriptionStatuses } from './subscriptions.ts';
 import * as S from './schemas.ts';
 
 declare module 'fastify' {
@@ -52,7 +53,7 @@ export function apiKeyRoutes(keys: ApiKeys): FastifyPluginAsync<{ guards: Guards
   return routes;
 }
 
-export function inAppsRoutes(authenticate: ApiAuth, service: ServerApiService): FastifyPluginAsync {
+export function inAppsRoutes(authenticate: ApiAuth, service: ServerApiService, subscriptions: SubscriptionStatuses): FastifyPluginAsync {
   const routes: FastifyPluginAsyncTypebox = async (app) => {
     installAppleErrorHandling(app);
     app.addHook('onRequest', async (req) => {
@@ -84,6 +85,16 @@ export function inAppsRoutes(authenticate: ApiAuth, service: ServerApiService): 
         async (req) => service.history(clientOf(req), req.params.transactionId, req.query),
       );
     }
+    app.get(
+      '/inApps/v1/subscriptions/:transactionId',
+      {
+        schema: {
+          hide, tags, security, summary: 'Get All Subscription Statuses',
+          params: S.TransactionIdParams, querystring: S.StatusQuery, response: { 200: S.StatusResponse, ...errors },
+        },
+      },
+      async (req) => subscriptions.allSubscriptionStatuses(clientOf(req), req.params.transactionId, req.query.status),
+    );
   };
   return routes;
 }

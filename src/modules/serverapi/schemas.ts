@@ -53,3 +53,20 @@ export const HistoryResponse = Type.Object({
   environment: Type.Union([Type.Literal('Production'), Type.Literal('Sandbox')]),
   signedTransactions: Type.Array(Type.String()),
 });
+
+export const StatusQuery = Type.Object({
+  status: Type.Optional(List(Type.Integer({ minimum: 1, maximum: 5, description: "Apple's Status: 1 active, 2 expired, 3 billing retry, 4 grace period, 5 revoked" }))),
+});
+export const StatusResponse = Type.Object({
+  environment: Type.Union([Type.Literal('Production'), Type.Literal('Sandbox')]),
+  bundleId: Type.String(),
+  data: Type.Array(Type.Object({
+    subscriptionGroupIdentifier: Type.String(),
+    lastTransactions: Type.Array(Type.Object({
+      originalTransactionId: Type.String(),
+      status: Type.Integer({ minimum: 1, maximum: 5 }),
+      signedTransactionInfo: Type.String(),
+      signedRenewalInfo: Type.String(),
+    })),
+  })),
+});

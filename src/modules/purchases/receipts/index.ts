@@ -10,6 +10,7 @@ export {
   type TransactionReason,
   type ReceiptEnvironment,
 } from './payload.ts';
+export { toRenewalInfoPayload, type RenewalRecord, type RenewalStatus, type DecodedRenewalInfoPayload } from './renewal.ts';
 export {
   createReceiptSigner,
   verifyReceipt,

@@ -1,0 +1,44 @@
+// App Store Server Notifications V2: each app's webhook URL, a durable consumer turning commerce events
+// into signed notifications, the delivery worker (retries on Apple's schedule, in order per original
+// transaction), and Apple's notification endpoints (history, test). Other modules import only this file.
+import path from 'node:path';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Infra } from '../../config.ts';
+import type { Guards } from '../../platform/http/auth.ts';
+import { PURCHASE_EVENTS } from '../purchases/index.ts';
+import type { ServerApi } from '../serverapi/index.ts';
+import { createDelivery, type DeliveryOptions } from './delivery.ts';
+import { inAppsNotificationRoutes, urlRoutes } from './routes.ts';
+import { createNotificationsService, type NotificationsCommerce } from './service.ts';
+
+export const notificationsMigrations = path.join(path.dirname(new URL(import.meta.url).pathname), 'migrations');
+export { APPLE_RETRY_SCHEDULE_MS, type DeliveryOptions } from './delivery.ts';
+
+export interface NotificationsDeps extends Pick<Infra, 'db' | 'bus' | 'logger'> {
+  purchases: NotificationsCommerce;
+  authenticate: ServerApi['authenticate'];
+  delivery?: DeliveryOptions;
+}
+
+export function createNotifications(deps: NotificationsDeps) {
+  const service = createNotificationsService(deps.db, deps.purchases, () => delivery.nudge());
+  const delivery = createDelivery(deps.db, deps.logger, service.signNotification, deps.delivery);
+  deps.bus.subscribe('notifications', [...PURCHASE_EVENTS], async (event, q) => {
+    // the bus commits right after this returns: wake the worker when the notification is due
+    if (await service.onPurchaseEvent(event, q, delivery.settleMs)) setTimeout(() => delivery.nudge(), delivery.settleMs + 20).unref();
+  });
+  /** Session-authenticated URL settings: register under /api/v1. */
+  const routes: FastifyPluginAsync<{ guards: Guards }> = urlRoutes(service);
+  /** Apple's endpoints: register without a prefix. */
+  const inApps: FastifyPluginAsync = inAppsNotificationRoutes(deps.authenticate, service);
+  return {
+    service,
+    routes,
+    inApps,
+    runDelivery: delivery.runOnce,
+    /** The delivery worker: started by the process that runs workers. */
+    startWorker: delivery.start,
+    stopWorker: delivery.stop,
+  };
+}
+export type Notifications = ReturnType<typeof createNotifications>;
