@@ -29,7 +29,9 @@ export function createModules(config: Config, infra: Infra, options: { purchases
   const payouts = createPayouts(deps);
   const library = createLibrary({ ...deps, catalog: catalog.service });
   const serverapi = createServerApi({ ...deps, purchases });
-  const notifications = createNotifications({ ...deps, purchases, authenticate: serverapi.authenticate, delivery: options.notifications });
+  const notifications = createNotifications({
+    ...deps, purchases, authenticate: serverapi.authenticate, signedRenewalInfo: serverapi.subscriptions.signedRenewalInfo, delivery: options.notifications,
+  });
   return { identity, catalog, search, purchases, payouts, library, serverapi, notifications };
 }
 export type Modules = ReturnType<typeof createModules>;

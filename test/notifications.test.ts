@@ -148,6 +148,11 @@ for (const kind of kinds()) {
       assert.equal(txs[1].transactionReason, 'RENEWAL');
       assert.equal(txs[2].transactionId, original);
       assert.equal(typeof txs[2].revocationDate, 'number');
+      // subscription notifications carry the renewal info, signed and verifiable too
+      for (const d of decoded.slice(1)) {
+        const renewal = await verifier.verifyAndDecodeRenewalInfo(d.data!.signedRenewalInfo!);
+        assert.equal(renewal.originalTransactionId, original);
+      }
 
       const key = ok(await send('POST', '/developer/api-keys', { token: dev.token }), 201) as CreatedKey;
       const client = new OrchardClient(baseUrl, key, app.bundleId);

@@ -17,11 +17,13 @@ export { APPLE_RETRY_SCHEDULE_MS, type DeliveryOptions } from './delivery.ts';
 export interface NotificationsDeps extends Pick<Infra, 'db' | 'bus' | 'logger'> {
   purchases: NotificationsCommerce;
   authenticate: ServerApi['authenticate'];
+  /** A subscription's renewal info as it is now, signed (null for other transactions). */
+  signedRenewalInfo: ServerApi['subscriptions']['signedRenewalInfo'];
   delivery?: DeliveryOptions;
 }
 
 export function createNotifications(deps: NotificationsDeps) {
-  const service = createNotificationsService(deps.db, deps.purchases, () => delivery.nudge());
+  const service = createNotificationsService(deps.db, deps.purchases, deps.signedRenewalInfo, () => delivery.nudge());
   const delivery = createDelivery(deps.db, deps.logger, service.signNotification, deps.delivery);
   deps.bus.subscribe('notifications', [...PURCHASE_EVENTS], async (event, q) => {
     // the bus commits right after this returns: wake the worker when the notification is due

@@ -27,7 +27,12 @@ export interface HistoryRequest {
 
 
 /** `created` is called after a notification is committed outside the consumer (a TEST one): wake the worker. */
-export function createNotificationsService(db: Db, commerce: NotificationsCommerce, created: () => void = () => {}) {
+export function createNotificationsService(
+  db: Db,
+  commerce: NotificationsCommerce,
+  signedRenewalInfo: (originalTransactionId: string) => Promise<string | null>,
+  created: () => void = () => {},
+) {
   async function ownedApp(actor: Principal, appId: string) {
     const { rows } = await db.query<{ developer_id: string }>('SELECT developer_id FROM apps WHERE id = $1', [appId]);
     if (!rows[0] || (actor.role !== 'admin' && rows[0].developer_id !== actor.developerId)) throw notFound('App');
@@ -100,7 +105,9 @@ export function createNotificationsService(db: Db, commerce: NotificationsCommer
   /** A notification's signedPayload, with the transaction as it is now (signed at the first attempt). */
   async function signNotification(n: Due): Promise<string> {
     const transaction = n.transaction_id ? await commerce.findTransaction(n.transaction_id) : null;
-    const extra = transaction ? { signedTransactionInfo: await commerce.signTransaction(transaction) } : {};
+    const extra: Record<string, unknown> = transaction ? { signedTransactionInfo: await commerce.signTransaction(transaction) } : {};
+    const renewal = transaction?.kind === 'auto_renewable' ? await signedRenewalInfo(transaction.originalTransactionId) : null;
+    if (renewal) extra.signedRenewalInfo = renewal;
     return sign({ type: n.type, subtype: n.subtype ?? undefined, status: n.data_status ?? undefined }, n.id, n, extra);
   }
 
