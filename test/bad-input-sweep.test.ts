@@ -70,7 +70,13 @@ describe('bad-input sweep over every route (embedded)', () => {
             });
             const where = `${caller.who} ${route.method} ${url.slice(0, 80)} [${body.what}] -> ${res.statusCode}`;
             if (res.statusCode >= 500) failures.push(`${where}: ${res.body.slice(0, 200)}`);
-            else if (res.statusCode >= 400) {
+            else if (res.statusCode >= 400 && route.url.startsWith('/inApps/')) {
+              // Apple's App Store Server API answers in Apple's own error format, which its client libraries parse
+              const body = res.json();
+              if (typeof body?.errorMessage !== 'string' || !['undefined', 'number'].includes(typeof body.errorCode)) {
+                failures.push(`${where}: not Apple's error format: ${res.body.slice(0, 200)}`);
+              }
+            } else if (res.statusCode >= 400) {
               const err = res.json().error;
               if (typeof err?.code !== 'string' || typeof err?.message !== 'string') failures.push(`${where}: not the error shape: ${res.body.slice(0, 200)}`);
             }

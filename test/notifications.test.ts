@@ -55,7 +55,7 @@ for (const kind of kinds()) {
     before(async () => {
       t = await createTestApp(kind, {
         config: { limits: LIMITS },
-        modules: (infra) => createModules(infra.config, infra, { notifications: { retryScheduleMs: [150, 300, 600], pollMs: 50, timeoutMs: 2000, settleMs: 300 } }),
+        modules: (infra) => createModules(infra.config, infra, { notifications: { retryScheduleMs: [150, 300, 600], pollMs: 50, timeoutMs: 2000, settleMs: 300, allowPrivateAddresses: true } }),
       });
       t.modules.notifications.startWorker();
       send = sender(t.app);

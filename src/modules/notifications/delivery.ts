@@ -2,6 +2,8 @@
 // (the order their events happened in: notification ids are the events' UUIDv7),
 // with Apple's retry schedule, recording every attempt. Several processes may run it: rows are claimed
 // with FOR UPDATE SKIP LOCKED and leased (next_attempt_at pushed ahead) while their POST is in flight.
+import { lookup } from 'node:dns/promises';
+import { BlockList, isIP } from 'node:net';
 import type { Db } from '../../platform/db/index.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 
@@ -20,6 +22,26 @@ export interface DeliveryOptions {
   settleMs?: number;
   pollMs?: number;
   batch?: number;
+  /** Deliver to loopback and private addresses too (tests, a local receiver). Default: WEBHOOKS_ALLOW_PRIVATE=1, else no. */
+  allowPrivateAddresses?: boolean;
+}
+
+// A webhook URL is the developer's to choose: without this, it could make the server call its own
+// network (databases, metadata services). Checked on the resolved addresses at every attempt.
+const PRIVATE = new BlockList();
+for (const [net, bits] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.168.0.0', 16]] as const) {
+  PRIVATE.addSubnet(net, bits, 'ipv4');
+}
+for (const [net, bits] of [['::', 127], ['fc00::', 7], ['fe80::', 10]] as const) PRIVATE.addSubnet(net, bits, 'ipv6');
+
+/** True when the host is, or resolves to, a loopback, private or link-local address. */
+export async function isPrivateHost(hostname: string): Promise<boolean> {
+  const host = hostname.replace(/^\[|\]$/g, '');
+  const addresses = isIP(host) ? [{ address: host, family: isIP(host) }] : await lookup(host, { all: true });
+  return addresses.some(({ address, family }) => {
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+    return mapped ? PRIVATE.check(mapped, 'ipv4') : PRIVATE.check(address, family === 6 ? 'ipv6' : 'ipv4');
+  });
 }
 
 export interface Due {
@@ -50,6 +72,7 @@ export function createDelivery(db: Db, logger: Pick<Logger, 'error' | 'debug'>, 
   const pollMs = opts.pollMs ?? 500;
   const batch = opts.batch ?? 20;
   const settleMs = opts.settleMs ?? 2000;
+  const allowPrivate = opts.allowPrivateAddresses ?? process.env.WEBHOOKS_ALLOW_PRIVATE === '1';
   const leaseMs = timeoutMs + 30_000;
 
   /** Claims due notifications (oldest first, never one behind a pending earlier one of its original transaction). */
@@ -77,6 +100,9 @@ export function createDelivery(db: Db, logger: Pick<Logger, 'error' | 'debug'>, 
   async function post(url: string | null, signedPayload: string): Promise<Outcome> {
     if (!url) return { ok: false, httpStatus: null, result: 'OTHER', error: 'no notification URL is set for the app' };
     try {
+      if (!allowPrivate && (await isPrivateHost(new URL(url).hostname))) {
+        return { ok: false, httpStatus: null, result: 'OTHER', error: 'the URL resolves to a loopback or private address' };
+      }
       const res = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },

@@ -68,10 +68,9 @@ export function inAppsNotificationRoutes(authenticate: ServerApi['authenticate']
   const routes: FastifyPluginAsyncTypebox = async (app) => {
     installAppleErrorHandling(app);
     app.addHook('onRequest', async (req) => {
-      req.apiClient = await authenticate(req.headers.authorization);
+      req.apiClient = await authenticate(req.headers.authorization, req.ip);
     });
-    // Hidden from /docs like the other /inApps routes: they answer in Apple's error format by design.
-    const base = { hide: true, tags: ['App Store Server API'], security: [{ serverApiJwt: [] }] };
+    const base = { tags: ['App Store Server API'], security: [{ serverApiJwt: [] }] };
     const errors = { '4xx': AppleErrorBody };
     app.post(
       '/inApps/v1/notifications/history',

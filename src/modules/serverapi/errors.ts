@@ -16,6 +16,7 @@ export const APPLE_ERRORS = {
   INVALID_REVOKED: 4000030,
   INVALID_STATUS: 4000031,
   TRANSACTION_ID_NOT_FOUND: 4040010,
+  RATE_LIMIT_EXCEEDED: 4290000,
   GENERAL_INTERNAL: 5000000,
 } as const;
 
@@ -25,11 +26,14 @@ export class AppleApiError extends Error {
     /** Apple documents no error code for 401: its body carries only a message, and the library reports the status alone. */
     readonly errorCode: number | null,
     message: string,
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
   }
 }
 
+export const rateLimited = (retryAfterSeconds: number) =>
+  new AppleApiError(429, APPLE_ERRORS.RATE_LIMIT_EXCEEDED, `Rate limit exceeded; retry in ${retryAfterSeconds} s.`, { 'retry-after': String(retryAfterSeconds) });
 export const unauthenticated = (why: string) => new AppleApiError(401, null, `Unauthenticated: ${why}`);
 export const transactionNotFound = () => new AppleApiError(404, APPLE_ERRORS.TRANSACTION_ID_NOT_FOUND, 'Transaction id not found.');
 export const invalidTransactionId = () => new AppleApiError(400, APPLE_ERRORS.INVALID_TRANSACTION_ID, 'Invalid transaction id.');
@@ -56,6 +60,7 @@ interface ValidationIssue {
 export function installAppleErrorHandling(app: FastifyInstance) {
   app.setErrorHandler((err: FastifyError & { validation?: ValidationIssue[] }, req, reply) => {
     if (err instanceof AppleApiError) {
+      if (err.headers) reply.headers(err.headers);
       return reply.code(err.status).send(err.errorCode === null ? { errorMessage: err.message } : { errorCode: err.errorCode, errorMessage: err.message });
     }
     if (err.validation) {

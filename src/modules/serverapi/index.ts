@@ -6,6 +6,7 @@ import type { Infra } from '../../config.ts';
 import type { Guards } from '../../platform/http/auth.ts';
 import type { Commerce } from '../purchases/index.ts';
 import { createApiAuth } from './auth.ts';
+import { rateLimited } from './errors.ts';
 import { createApiKeys } from './keys.ts';
 import { apiKeyRoutes, inAppsRoutes } from './routes.ts';
 import { createServerApiService } from './service.ts';
@@ -16,13 +17,22 @@ export type { ApiKey } from './keys.ts';
 export type { ApiClient } from './auth.ts';
 export { AppleApiError, APPLE_ERRORS, installAppleErrorHandling } from './errors.ts';
 
-export interface ServerApiDeps extends Pick<Infra, 'db'> {
+/** Requests per client address per minute on the /inApps paths (Apple answers 429 with RATE_LIMIT_EXCEEDED too). */
+export const IN_APPS_LIMIT = { max: 1200, windowMs: 60_000 };
+
+export interface ServerApiDeps extends Pick<Infra, 'db' | 'cache'> {
   purchases: Pick<Commerce, 'findTransaction' | 'signTransaction' | 'signPayload'>;
 }
 
 export function createServerApi(deps: ServerApiDeps) {
   const keys = createApiKeys(deps.db);
-  const authenticate = createApiAuth(deps.db, keys);
+  const verify = createApiAuth(deps.db, keys);
+  /** Counts the request against its address's limit, then checks its token: every /inApps request goes through here. */
+  const authenticate = async (authorization: string | undefined, ip: string) => {
+    const { count, resetInMs } = await deps.cache.incr(`rl:inapps:${ip}`, IN_APPS_LIMIT.windowMs);
+    if (count > IN_APPS_LIMIT.max) throw rateLimited(Math.max(1, Math.ceil(resetInMs / 1000)));
+    return verify(authorization);
+  };
   const service = createServerApiService(deps.db, deps.purchases);
   const subscriptions = createSubscriptionStatuses(deps.db, deps.purchases);
   /** Session-authenticated key management: register under /api/v1. */

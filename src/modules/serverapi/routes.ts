@@ -53,23 +53,20 @@ export function apiKeyRoutes(keys: ApiKeys): FastifyPluginAsync<{ guards: Guards
   return routes;
 }
 
-export function inAppsRoutes(authenticate: ApiAuth, service: ServerApiService, subscriptions: SubscriptionStatuses): FastifyPluginAsync {
+export function inAppsRoutes(authenticate: (authorization: string | undefined, ip: string) => ReturnType<ApiAuth>, service: ServerApiService, subscriptions: SubscriptionStatuses): FastifyPluginAsync {
   const routes: FastifyPluginAsyncTypebox = async (app) => {
     installAppleErrorHandling(app);
     app.addHook('onRequest', async (req) => {
-      req.apiClient = await authenticate(req.headers.authorization);
+      req.apiClient = await authenticate(req.headers.authorization, req.ip);
     });
     const tags = ['App Store Server API'];
-    // Hidden from /docs for now: the bad-input sweep walks every documented route and expects Orchard's
-    // `{ error: { code } }` shape, while these answer in Apple's `{ errorCode, errorMessage }` by design.
-    const hide = true;
     const security = [{ serverApiJwt: [] }];
     const errors = { '4xx': S.AppleErrorBody };
     const clientOf = (req: FastifyRequest) => req.apiClient!; // set by the onRequest hook, or the request was refused
 
     app.get(
       '/inApps/v1/transactions/:transactionId',
-      { schema: { hide, tags, security, summary: 'Get Transaction Info', params: S.TransactionIdParams, response: { 200: S.TransactionInfoResponse, ...errors } } },
+      { schema: { tags, security, summary: 'Get Transaction Info', params: S.TransactionIdParams, response: { 200: S.TransactionInfoResponse, ...errors } } },
       async (req) => service.transactionInfo(clientOf(req), req.params.transactionId),
     );
     // v1 is Apple's deprecated version of the same endpoint; its client still calls it by default.
@@ -78,7 +75,7 @@ export function inAppsRoutes(authenticate: ApiAuth, service: ServerApiService, s
         `/inApps/${version}/history/:transactionId`,
         {
           schema: {
-            hide, tags, security, summary: `Get Transaction History (${version})`,
+            tags, security, summary: `Get Transaction History (${version})`,
             params: S.TransactionIdParams, querystring: S.HistoryQuery, response: { 200: S.HistoryResponse, ...errors },
           },
         },
@@ -89,7 +86,7 @@ export function inAppsRoutes(authenticate: ApiAuth, service: ServerApiService, s
       '/inApps/v1/subscriptions/:transactionId',
       {
         schema: {
-          hide, tags, security, summary: 'Get All Subscription Statuses',
+          tags, security, summary: 'Get All Subscription Statuses',
           params: S.TransactionIdParams, querystring: S.StatusQuery, response: { 200: S.StatusResponse, ...errors },
         },
       },

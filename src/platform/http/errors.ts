@@ -67,10 +67,14 @@ const FASTIFY_CODES: Record<string, { status: number; code: string; message: str
 };
 
 /** Errors the router raises before a route is chosen (bad URL encoding, over-long path segments). */
-export function frameworkErrorReply(err: FastifyError, _req: FastifyRequest, reply: FastifyReply) {
+export function frameworkErrorReply(err: FastifyError, req: FastifyRequest, reply: FastifyReply) {
   const known = FASTIFY_CODES[err.code] ?? { status: 400, code: 'BAD_REQUEST', message: 'The request is malformed.' };
-  reply.code(known.status).send({ error: { code: known.code, message: known.message } });
+  // Apple's App Store Server API paths answer in Apple's error format, which its client libraries parse.
+  if (req.url.startsWith('/inApps/')) reply.code(known.status).send({ errorCode: APPLE_GENERAL_BAD_REQUEST, errorMessage: known.message });
+  else reply.code(known.status).send({ error: { code: known.code, message: known.message } });
 }
+
+const APPLE_GENERAL_BAD_REQUEST = 4000000;
 
 /** One error shape everywhere; nothing internal leaks from unexpected errors. */
 export function installErrorHandling(app: FastifyInstance) {
