@@ -19,3 +19,15 @@ test('over the per-address limit, /inApps answers 429 in Apple\'s format with Re
     await t.close();
   }
 });
+
+test('unknown /inApps paths answer 404 in Apple\'s format too', async () => {
+  const t = await createTestApp('embedded');
+  try {
+    const res = await t.app.inject({ method: 'GET', url: '/inApps/v9/nothing-here' });
+    assert.equal(res.statusCode, 404);
+    assert.equal(res.json().errorCode, undefined);
+    assert.equal(typeof res.json().errorMessage, 'string');
+  } finally {
+    await t.close();
+  }
+});

@@ -98,6 +98,8 @@ export function installErrorHandling(app: FastifyInstance) {
     return reply.code(500).send({ error: { code: 'INTERNAL', message: 'Something went wrong on our side; it has been logged.' } });
   });
   app.setNotFoundHandler((req, reply) => {
-    reply.code(404).send({ error: { code: 'ROUTE_NOT_FOUND', message: `No route ${req.method} ${req.url.split('?')[0]}` } });
+    const message = `No route ${req.method} ${req.url.split('?')[0]}`;
+    if (req.url.startsWith('/inApps/')) return reply.code(404).send({ errorMessage: message }); // Apple has no code for an unknown path
+    return reply.code(404).send({ error: { code: 'ROUTE_NOT_FOUND', message } });
   });
 }
