@@ -13,7 +13,7 @@ import { createSearch, searchMigrations } from './modules/search/index.ts';
 import { createPurchases, purchasesMigrations, type PurchasesModuleDeps } from './modules/purchases/index.ts';
 import { createPayouts, payoutsMigrations } from './modules/payouts/index.ts';
 import { createLibrary, libraryMigrations } from './modules/library/index.ts';
-import { createServerApi, serverapiMigrations } from './modules/serverapi/index.ts';
+import { appleErrorFormat, createServerApi, serverapiMigrations } from './modules/serverapi/index.ts';
 import { createNotifications, notificationsMigrations, type DeliveryOptions } from './modules/notifications/index.ts';
 
 /** Every migration directory, in the order the modules depend on each other. */
@@ -37,6 +37,8 @@ export function createModules(config: Config, infra: Infra, options: { purchases
 export type Modules = ReturnType<typeof createModules>;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Paths whose errors follow another API's format: Apple's App Store Server API. */
+const ERROR_FORMATS = [appleErrorFormat];
 
 /** The HTTP server (not listening): plugins, platform routes, then each module's routes under /api/v1. */
 export async function buildApp(config: Config, infra: Infra, modules: Modules = createModules(config, infra)): Promise<FastifyInstance> {
@@ -53,10 +55,10 @@ export async function buildApp(config: Config, infra: Infra, modules: Modules = 
     trustProxy: process.env.TRUST_PROXY === '1',
     ajv: { customOptions: { removeAdditional: false } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
-    frameworkErrors: frameworkErrorReply,
+    frameworkErrors: frameworkErrorReply(ERROR_FORMATS),
   });
   installValidation(app);
-  installErrorHandling(app);
+  installErrorHandling(app, ERROR_FORMATS);
   app.removeContentTypeParser('text/plain'); // a JSON API: any other body type is a 415, not a confusing 400
 
   app.addHook('onRequest', async (req, reply) => {

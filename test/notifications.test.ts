@@ -6,25 +6,14 @@ import { test, describe, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { AppStoreServerAPIClient, Environment, NotificationTypeV2, SignedDataVerifier, type ResponseBodyV2DecodedPayload } from '@apple/app-store-server-library';
+import { Environment, NotificationTypeV2, SignedDataVerifier, type ResponseBodyV2DecodedPayload } from '@apple/app-store-server-library';
 import { createModules } from '../src/app.ts';
 import { kinds } from './support/infra.ts';
+import { OrchardClient, type CreatedKey } from './support/apple.ts';
 import { createTestApp, makeAdmin, makeDeveloper, registerUser, type TestApp, type TestUser } from './support/app.ts';
 import { LIMITS, expectError, ok, publishApp, sender, type Send } from './support/catalog.ts';
 
-interface CreatedKey {
-  keyId: string;
-  issuerId: string;
-  privateKey: string;
-}
 
-/** Apple's client with its hard-coded base URL pointed at the test server (as in serverapi.test.ts). */
-class OrchardClient extends AppStoreServerAPIClient {
-  constructor(baseUrl: string, key: CreatedKey, bundleId: string) {
-    super(key.privateKey, key.keyId, key.issuerId, bundleId, Environment.PRODUCTION);
-    (this as unknown as { urlBase: string }).urlBase = baseUrl;
-  }
-}
 
 async function eventually<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

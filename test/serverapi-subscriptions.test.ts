@@ -7,7 +7,6 @@ import { randomUUID } from 'node:crypto';
 import {
   APIError,
   APIException,
-  AppStoreServerAPIClient,
   AutoRenewStatus,
   Environment,
   ExpirationIntent,
@@ -15,22 +14,11 @@ import {
   Status,
 } from '@apple/app-store-server-library';
 import { kinds } from './support/infra.ts';
+import { OrchardClient, type CreatedKey } from './support/apple.ts';
 import { createTestApp, makeAdmin, makeDeveloper, registerUser, type TestApp, type TestUser } from './support/app.ts';
 import { LIMITS, ok, publishApp, sender, type Send } from './support/catalog.ts';
 
-interface CreatedKey {
-  keyId: string;
-  issuerId: string;
-  privateKey: string;
-}
 
-/** Apple's client hard-codes Apple's hosts in a private `urlBase`: the test points it at the local server. */
-class OrchardClient extends AppStoreServerAPIClient {
-  constructor(baseUrl: string, key: CreatedKey, bundleId: string) {
-    super(key.privateKey, key.keyId, key.issuerId, bundleId, Environment.PRODUCTION);
-    (this as unknown as { urlBase: string }).urlBase = baseUrl;
-  }
-}
 
 async function rejectsWith(fn: () => Promise<unknown>, status: number, apiError: APIError) {
   await assert.rejects(fn, (err: unknown) => {

@@ -8,7 +8,6 @@ import { importPKCS8, SignJWT } from 'jose';
 import {
   APIError,
   APIException,
-  AppStoreServerAPIClient,
   Environment,
   GetTransactionHistoryVersion,
   Order,
@@ -16,26 +15,11 @@ import {
   SignedDataVerifier,
 } from '@apple/app-store-server-library';
 import { kinds } from './support/infra.ts';
+import { OrchardClient, type CreatedKey } from './support/apple.ts';
 import { createTestApp, makeAdmin, makeDeveloper, registerUser, type TestApp, type TestUser } from './support/app.ts';
 import { LIMITS, expectError, ok, publishApp, sender, type Send } from './support/catalog.ts';
 
-interface CreatedKey {
-  keyId: string;
-  issuerId: string;
-  privateKey: string;
-  createdAt: string;
-}
 
-/**
- * Apple's client hard-codes Apple's hosts (a private `urlBase` set from the environment in the constructor,
- * no option to override it), so the test points it at the local server by overwriting that field.
- */
-class OrchardClient extends AppStoreServerAPIClient {
-  constructor(baseUrl: string, key: CreatedKey, bundleId: string) {
-    super(key.privateKey, key.keyId, key.issuerId, bundleId, Environment.PRODUCTION);
-    (this as unknown as { urlBase: string }).urlBase = baseUrl;
-  }
-}
 
 /** Runs fn, which must fail with Apple's APIException of this status (and code, when Apple defines one). */
 async function rejectsWith(fn: () => Promise<unknown>, status: number, apiError: APIError | null) {

@@ -1,6 +1,7 @@
 // Errors in the App Store Server API's own format, `{ errorCode, errorMessage }`, so that Apple's client
 // libraries report them as they would Apple's (APIException with apiError = errorCode).
 import type { FastifyError, FastifyInstance } from 'fastify';
+import type { ForeignErrorFormat } from '../../platform/http/errors.ts';
 
 /** Codes from Apple's APIError enum (app-store-server-library). */
 export const APPLE_ERRORS = {
@@ -55,6 +56,13 @@ interface ValidationIssue {
   instancePath: string;
   params: Record<string, any>;
 }
+
+/** Errors raised before an /inApps route runs (unknown path, malformed URL), in Apple's format. */
+export const appleErrorFormat: ForeignErrorFormat = {
+  prefix: '/inApps/',
+  // Apple has no code for an unknown path (nor for 401): the message alone, as its client libraries expect.
+  body: (status, _code, message) => (status === 404 ? { errorMessage: message } : { errorCode: APPLE_ERRORS.GENERAL_BAD_REQUEST, errorMessage: message }),
+};
 
 /** Installed inside the /inApps plugin only: the rest of Orchard keeps its own error shape. */
 export function installAppleErrorHandling(app: FastifyInstance) {

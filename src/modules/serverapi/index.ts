@@ -15,7 +15,7 @@ import { createSubscriptionStatuses } from './subscriptions.ts';
 export const serverapiMigrations = path.join(path.dirname(new URL(import.meta.url).pathname), 'migrations');
 export type { ApiKey } from './keys.ts';
 export type { ApiClient } from './auth.ts';
-export { AppleApiError, APPLE_ERRORS, installAppleErrorHandling } from './errors.ts';
+export { AppleApiError, APPLE_ERRORS, appleErrorFormat, installAppleErrorHandling } from './errors.ts';
 
 /** Requests per client address per minute on the /inApps paths (Apple answers 429 with RATE_LIMIT_EXCEEDED too). */
 export const IN_APPS_LIMIT = { max: 1200, windowMs: 60_000 };

@@ -66,18 +66,31 @@ const FASTIFY_CODES: Record<string, { status: number; code: string; message: str
   FST_ERR_ASYNC_CONSTRAINT: { status: 400, code: 'BAD_REQUEST', message: 'The request does not match any route.' },
 };
 
-/** Errors the router raises before a route is chosen (bad URL encoding, over-long path segments). */
-export function frameworkErrorReply(err: FastifyError, req: FastifyRequest, reply: FastifyReply) {
-  const known = FASTIFY_CODES[err.code] ?? { status: 400, code: 'BAD_REQUEST', message: 'The request is malformed.' };
-  // Apple's App Store Server API paths answer in Apple's error format, which its client libraries parse.
-  if (req.url.startsWith('/inApps/')) reply.code(known.status).send({ errorCode: APPLE_GENERAL_BAD_REQUEST, errorMessage: known.message });
-  else reply.code(known.status).send({ error: { code: known.code, message: known.message } });
+/**
+ * Paths that speak another API's error format (e.g. Apple's App Store Server API under /inApps/), supplied
+ * by the module that owns them. Used for the errors raised before any route of that module runs.
+ */
+export interface ForeignErrorFormat {
+  prefix: string;
+  /** code: one of ours (BAD_REQUEST, URI_TOO_LONG, ROUTE_NOT_FOUND, ...), to map to the foreign one. */
+  body(status: number, code: string, message: string): unknown;
 }
 
-const APPLE_GENERAL_BAD_REQUEST = 4000000;
+/** Errors the router raises before a route is chosen (bad URL encoding, over-long path segments). */
+export function frameworkErrorReply(formats: ForeignErrorFormat[] = []) {
+  return (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+    const known = FASTIFY_CODES[err.code] ?? { status: 400, code: 'BAD_REQUEST', message: 'The request is malformed.' };
+    reply.code(known.status).send(errorBody(formats, req.url, known.status, known.code, known.message));
+  };
+}
+
+function errorBody(formats: ForeignErrorFormat[], url: string, status: number, code: string, message: string): unknown {
+  const foreign = formats.find((f) => url.startsWith(f.prefix));
+  return foreign ? foreign.body(status, code, message) : { error: { code, message } };
+}
 
 /** One error shape everywhere; nothing internal leaks from unexpected errors. */
-export function installErrorHandling(app: FastifyInstance) {
+export function installErrorHandling(app: FastifyInstance, formats: ForeignErrorFormat[] = []) {
   app.setErrorHandler((err: FastifyError & { validation?: AjvIssue[]; validationContext?: string }, req, reply) => {
     if (err instanceof AppError) {
       if (err.headers) reply.headers(err.headers);
@@ -98,8 +111,6 @@ export function installErrorHandling(app: FastifyInstance) {
     return reply.code(500).send({ error: { code: 'INTERNAL', message: 'Something went wrong on our side; it has been logged.' } });
   });
   app.setNotFoundHandler((req, reply) => {
-    const message = `No route ${req.method} ${req.url.split('?')[0]}`;
-    if (req.url.startsWith('/inApps/')) return reply.code(404).send({ errorMessage: message }); // Apple has no code for an unknown path
-    return reply.code(404).send({ error: { code: 'ROUTE_NOT_FOUND', message } });
+    reply.code(404).send(errorBody(formats, req.url, 404, 'ROUTE_NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`));
   });
 }
