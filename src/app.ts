@@ -15,12 +15,22 @@ import { createPayouts, payoutsMigrations } from './modules/payouts/index.ts';
 import { createLibrary, libraryMigrations } from './modules/library/index.ts';
 import { appleErrorFormat, createServerApi, serverapiMigrations } from './modules/serverapi/index.ts';
 import { createNotifications, notificationsMigrations, type DeliveryOptions } from './modules/notifications/index.ts';
+import { createReviews, reviewsMigrations, type Clock } from './modules/reviews/index.ts';
+import { createIntegrity, integrityMigrations } from './modules/integrity/index.ts';
 
 /** Every migration directory, in the order the modules depend on each other. */
-export const migrationDirs = [platformMigrations, identityMigrations, catalogMigrations, searchMigrations, purchasesMigrations, payoutsMigrations, libraryMigrations, serverapiMigrations, notificationsMigrations];
+export const migrationDirs = [platformMigrations, identityMigrations, catalogMigrations, searchMigrations, purchasesMigrations, payoutsMigrations, libraryMigrations, serverapiMigrations, notificationsMigrations, reviewsMigrations, integrityMigrations];
 
 /** Builds every module once: their services, routes and bus subscriptions. Used by serve and worker alike. */
-export function createModules(config: Config, infra: Infra, options: { purchases?: Pick<PurchasesModuleDeps, 'limits' | 'payments'>; notifications?: DeliveryOptions } = {}) {
+export function createModules(config: Config, infra: Infra, options: {
+    purchases?: Pick<PurchasesModuleDeps, 'limits' | 'payments'>;
+    notifications?: DeliveryOptions;
+    /** The time reviews are stamped with (the integrity simulator moves it); the wall clock by default. */
+    clock?: Clock;
+    /** false: nothing scores reviews (they wait for a moderator); the reviews module's own tests use it. */
+    scoreReviews?: boolean;
+  } = {},
+) {
   const deps = { ...infra, config };
   const identity = createIdentity(deps);
   const catalog = createCatalog(deps);
@@ -32,7 +42,9 @@ export function createModules(config: Config, infra: Infra, options: { purchases
   const notifications = createNotifications({
     ...deps, purchases, authenticate: serverapi.authenticate, signedRenewalInfo: serverapi.subscriptions.signedRenewalInfo, delivery: options.notifications,
   });
-  return { identity, catalog, search, purchases, payouts, library, serverapi, notifications };
+  const reviews = createReviews({ ...deps, purchases, clock: options.clock });
+  const integrity = createIntegrity({ ...deps, reviews, scoring: options.scoreReviews ?? true });
+  return { identity, catalog, search, purchases, payouts, library, serverapi, notifications, reviews, integrity };
 }
 export type Modules = ReturnType<typeof createModules>;
 
@@ -125,5 +137,7 @@ export async function buildApp(config: Config, infra: Infra, modules: Modules = 
   await app.register(modules.serverapi.inApps); // Apple's paths: <baseUrl>/inApps/...
   await app.register(modules.notifications.routes, { prefix: '/api/v1', guards });
   await app.register(modules.notifications.inApps); // <baseUrl>/inApps/v1/notifications/...
+  await app.register(modules.reviews.routes, { prefix: '/api/v1', guards });
+  await app.register(modules.integrity.routes, { prefix: '/api/v1', guards });
   return app;
 }

@@ -4,6 +4,8 @@ import { buildApp, createModules, migrationDirs } from './app.ts';
 import { migrate } from './platform/db/index.ts';
 import { seed, DEMO_ACCOUNTS } from './seed/index.ts';
 import { isPeriod } from './modules/payouts/index.ts';
+import { DEFAULT_OPTIONS, SMALL_OPTIONS, formatReport, type SimulationOptions } from './modules/integrity/index.ts';
+import { runIntegritySimulation } from './simulation.ts';
 
 const positiveInt = (v: string) => {
   const n = Number(v);
@@ -125,6 +127,89 @@ program
       // the payout.created events are in the outbox: a running serve or worker relays them
     } finally {
       await infra.close();
+    }
+  });
+
+
+const share = (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('must be a share between 0 and 1');
+  return n;
+};
+/** "a,b,c" -> the named non-negative integers. */
+const counts = <K extends string>(...names: K[]) => (v: string): Record<K, number> => {
+  const parts = v.split(',').map(Number);
+  if (parts.length !== names.length || parts.some((n) => !Number.isInteger(n) || n < 0)) {
+    throw new InvalidArgumentError(`must be ${names.length} non-negative integers: ${names.join(',')}`);
+  }
+  return Object.fromEntries(names.map((n, i) => [n, parts[i]])) as Record<K, number>;
+};
+
+const integrity = program.command('integrity').description('review integrity: learn from moderators, measure against simulated attacks');
+integrity
+  .command('train')
+  .description("fit a model on moderators' decisions; once trained it scores new reviews instead of the seed weights")
+  .action(async () => {
+    const config = loadConfig();
+    const infra = await open(config);
+    try {
+      const r = await createModules(config, infra).integrity.service.train();
+      if (!r.trained) {
+        console.log(`not enough labels yet: ${r.labels.genuine} genuine and ${r.labels.fake} fake (need ${r.needed.total} with ${r.needed.perClass} of each); reviews are still scored with the seed weights`);
+      } else {
+        const m = r.metrics;
+        console.log(`model logistic-v${r.version} trained on ${r.labels.genuine + r.labels.fake} labels (${r.labels.genuine} genuine, ${r.labels.fake} fake)`);
+        console.log(`held-out: accuracy ${m.accuracy.toFixed(3)}  AUC ${m.auc.toFixed(3)}  log loss ${m.logLoss.toFixed(3)}`);
+        // the integrity.model_trained event is in the outbox: running workers reload the model when it is relayed
+      }
+    } finally {
+      await infra.close();
+    }
+  });
+integrity
+  .command('simulate')
+  .description('organic reviews and attack campaigns through a throwaway store (in memory): precision, recall, organic held/rejected')
+  .option('--small', 'the small world the tests use')
+  .option('--seed <n>', 'random seed', positiveInt)
+  .option('--apps <n>', 'apps reviewed', positiveInt)
+  .option('--days <n>', 'days of organic traffic', positiveInt)
+  .option('--attack-days <n>', 'the last days, in which attacks run', positiveInt)
+  .option('--organic <n>', 'organic reviews', positiveInt)
+  .option('--organic-new-share <x>', 'organic accounts younger than 30 days', share)
+  .option('--organic-owner-share <x>', 'organic reviewers who own the app', share)
+  .option('--attacker-aged-share <x>', 'attack accounts that are old (bought) rather than fresh', share)
+  .option('--attacker-owner-share <x>', 'attack accounts that own their target', share)
+  .option('--bombing <campaigns,reviews,hours>', 'review bombing of popular apps', counts('campaigns', 'reviews', 'hours'))
+  .option('--farm <campaigns,reviews,hours>', 'five-star farms on tail apps', counts('campaigns', 'reviews', 'hours'))
+  .option('--ring <rings,accounts,appsPerAccount,texts>', 'copy-paste rings across apps', counts('rings', 'accounts', 'appsPerAccount', 'texts'))
+  .option('--drip <campaigns,days,perDay>', 'slow drip campaigns', counts('campaigns', 'days', 'perDay'))
+  .option('--explain', 'also print the mistakes (attack reviews approved, organic ones held or rejected) with their signals')
+  .option('--json', 'print the report as JSON')
+  .action(async (opts: Record<string, any>) => {
+    const base = opts.small ? SMALL_OPTIONS : DEFAULT_OPTIONS;
+    const options: SimulationOptions = {
+      ...base,
+      seed: opts.seed ?? base.seed,
+      apps: opts.apps ?? base.apps,
+      days: opts.days ?? base.days,
+      attackDays: opts.attackDays ?? base.attackDays,
+      organicReviews: opts.organic ?? base.organicReviews,
+      organicNewAccountShare: opts.organicNewShare ?? base.organicNewAccountShare,
+      organicOwnerShare: opts.organicOwnerShare ?? base.organicOwnerShare,
+      attackerAgedShare: opts.attackerAgedShare ?? base.attackerAgedShare,
+      attackerOwnerShare: opts.attackerOwnerShare ?? base.attackerOwnerShare,
+      bombing: opts.bombing ?? base.bombing,
+      farm: opts.farm ?? base.farm,
+      ring: opts.ring ?? base.ring,
+      drip: opts.drip ?? base.drip,
+    };
+    if (options.attackDays < 2 || options.attackDays > options.days) throw new InvalidArgumentError('--attack-days must be between 2 and --days');
+    const report = await runIntegritySimulation(options, opts.json ? undefined : (line) => console.error(line), !!opts.explain);
+    if (opts.json) return console.log(JSON.stringify({ options, ...report }, null, 2));
+    console.log(formatReport(report));
+    for (const m of report.mistakes ?? []) {
+      const signals = m.signals.map((s) => `${s.name} ${s.score.toFixed(2)}`).join(', ');
+      console.log(`\n${m.kind} ${m.status} (score ${m.score.toFixed(3)}): ${signals}\n  "${m.title}" ${m.body.slice(0, 160)}`);
     }
   });
 

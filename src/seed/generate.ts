@@ -4,6 +4,7 @@ import { Rng, Weighted, uuidv7 } from './rng.ts';
 import { THEMES } from './themes.ts';
 import { binaryOfSize } from './binaries.ts';
 import { TIER_USD_MILLI, type Storefront } from './prices.ts';
+import { plausibleHistogram } from '../modules/reviews/index.ts';
 import {
   appName,
   companyName,
@@ -35,6 +36,7 @@ export const COLUMNS = {
   app_prices: ['app_id', 'country', 'tier', 'amount_milli', 'currency'],
   in_app_products: ['id', 'app_id', 'product_id', 'reference_name', 'type', 'subscription_period', 'subscription_group', 'created_at'],
   in_app_prices: ['product_id', 'country', 'tier', 'amount_milli', 'currency'],
+  app_rating_summaries: ['app_id', 'count', 'sum', 'c1', 'c2', 'c3', 'c4', 'c5', 'updated_at'],
 } as const;
 
 export type Table = keyof typeof COLUMNS;
@@ -353,6 +355,12 @@ export function app(ctx: AppContext, i: number, out: Rows): void {
     date(lastChange),
     firstPublished === null ? null : date(firstPublished),
   ]);
+  // The synthetic ratings as the reviews module keeps them, so the first real review adds to them. Drawn
+  // from no random stream: every later value of the app stays as it was.
+  if (pop.ratingCount > 0) {
+    const { counts, sum } = plausibleHistogram(pop.ratingCount, pop.average);
+    out.app_rating_summaries.push([id, pop.ratingCount, sum, ...counts, date(lastChange)]);
+  }
 }
 
 function uniqueBundleId(taken: Set<string>, base: string): string {

@@ -1,5 +1,5 @@
-// The seed: a deterministic synthetic store (accounts, developers, apps with versions and their builds, icons, prices
-// and in-app products) written straight into the tables with COPY. No events: nothing goes to the outbox.
+// The seed: a deterministic synthetic store (accounts, developers, apps with versions and their builds, icons, prices,
+// in-app products and rating summaries) written straight into the tables with COPY. No events: nothing goes to the outbox.
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
@@ -134,7 +134,7 @@ async function generate(count: number, batchSize: number, make: (i: number) => u
 }
 
 /** Parents before children; tables of one stage are loaded in parallel. */
-const STAGES: Table[][] = [['users'], ['developers'], ['apps'], ['app_versions', 'app_media', 'app_prices', 'in_app_products'], ['in_app_prices']];
+const STAGES: Table[][] = [['users'], ['developers'], ['apps'], ['app_versions', 'app_media', 'app_prices', 'in_app_products', 'app_rating_summaries'], ['in_app_prices']];
 
 /**
  * Writes batches in the background while the caller generates the next ones, at most `parallel` at a

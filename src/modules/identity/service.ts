@@ -224,6 +224,11 @@ export function createIdentityService(deps: { db: Db; cache: Cache; bus: Bus; me
       return { user: (await service.getUser(rows[0].id))!, session };
     },
 
+    /** A session for an existing account without its password: for operator tools (the integrity simulator), never reachable over HTTP. */
+    async openSessionFor(userId: string, client: ClientInfo = {}): Promise<Session> {
+      return db.tx((q) => openSession(q, userId, client));
+    },
+
     async logout(sessionId: string): Promise<void> {
       const { rows } = await db.query<{ hash: string }>(
         `UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING encode(token_hash, 'hex') AS hash`,

@@ -1,0 +1,32 @@
+// Review integrity: scores every review revision on six signals (asynchronously, through the bus), holds
+// or rejects the suspicious ones, lets admins moderate, and learns from their decisions.
+// Other modules import only this file.
+import path from 'node:path';
+import type { Infra, Config } from '../../config.ts';
+import type { Reviews } from '../reviews/index.ts';
+import { INTEGRITY_CONSUMER, integrityHandler } from './consumer.ts';
+import { createModelHolder } from './models.ts';
+import { integrityRoutes } from './routes.ts';
+import { createIntegrityService, MODEL_TRAINED } from './service.ts';
+
+export const integrityMigrations = path.join(path.dirname(new URL(import.meta.url).pathname), 'migrations');
+export { MODEL_TRAINED } from './service.ts';
+export { SEED_WEIGHTS, THRESHOLDS } from './score.ts';
+export { DEFAULT_OPTIONS, SMALL_OPTIONS, type SimulationOptions } from './simulate/world.ts';
+export { simulate, formatReport, type SimulationReport, type SimulationTarget } from './simulate/run.ts';
+
+export interface IntegrityDeps extends Infra {
+  config: Config;
+  reviews: Pick<Reviews, 'service' | 'applyVerdict'>;
+  /** false: no consumer scores reviews (moderation only). Default true. */
+  scoring?: boolean;
+}
+
+export function createIntegrity(deps: IntegrityDeps) {
+  const models = createModelHolder();
+  if (deps.scoring !== false) deps.bus.subscribe(INTEGRITY_CONSUMER, ['review.created', 'review.updated', 'review.deleted'], integrityHandler({ applyVerdict: deps.reviews.applyVerdict, models, metrics: deps.metrics }));
+  deps.bus.broadcast([MODEL_TRAINED], async () => models.invalidate());
+  const service = createIntegrityService({ db: deps.db, bus: deps.bus, reviews: deps.reviews, models });
+  return { service, routes: integrityRoutes(service) };
+}
+export type Integrity = ReturnType<typeof createIntegrity>;

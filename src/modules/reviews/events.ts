@@ -1,0 +1,75 @@
+// What the reviews module tells the others, through the outbox, in the transaction of the change.
+import type { OrchardEvent } from '../../platform/bus/index.ts';
+
+export const REVIEW_STATUSES = ['pending', 'held', 'approved', 'rejected'] as const;
+/** pending: waiting for integrity; held: for a moderator; approved: public and counted; rejected. */
+export type ReviewStatus = (typeof REVIEW_STATUSES)[number];
+
+export const INTEGRITY_ACTIONS = ['approve', 'manual_review', 'reject'] as const;
+export type IntegrityAction = (typeof INTEGRITY_ACTIONS)[number];
+
+export const REVIEW_EVENTS = ['review.created', 'review.updated', 'review.deleted', 'review.moderated', 'review.responded'] as const;
+
+/** review.created (first revision) and review.updated (every later one): what integrity scores. aggregateId: reviewId. */
+export interface ReviewSubmitted extends Record<string, unknown> {
+  reviewId: string;
+  appId: string;
+  userId: string;
+  /** The app owner's developer id. */
+  developerId: string;
+  rating: number;
+  title: string;
+  body: string;
+  appVersion: string | null;
+  revision: number;
+  verified: boolean;
+  /** The author's users.created_at (ISO). */
+  accountCreatedAt: string;
+  /** Clock time of this revision (ISO). */
+  writtenAt: string;
+  /** When the review was first written (ISO). */
+  createdAt: string;
+}
+export type ReviewSubmittedEvent = OrchardEvent<ReviewSubmitted>;
+
+/**
+ * review.moderated: every status change made by a verdict, or by reports ('reports': an approved review
+ * reported by enough users is held for a moderator). An edit sends review.updated instead.
+ */
+export interface ReviewModerated extends Record<string, unknown> {
+  reviewId: string;
+  appId: string;
+  status: ReviewStatus;
+  previousStatus: ReviewStatus;
+  by: 'integrity' | 'moderator' | 'reports';
+}
+
+/** review.deleted: the author removed the review (its votes and reports went with it). */
+export interface ReviewDeleted extends Record<string, unknown> {
+  reviewId: string;
+  appId: string;
+  userId: string;
+  previousStatus: ReviewStatus;
+}
+
+/** review.responded: the developer wrote, edited or removed the response to a review. */
+export interface ReviewResponded extends Record<string, unknown> {
+  reviewId: string;
+  appId: string;
+  developerId: string;
+  /** The review's author, who may be told. */
+  userId: string;
+  action: 'created' | 'updated' | 'deleted';
+  at: string;
+}
+
+/** A decision about a review: integrity's score or a moderator's. Applied by applyVerdict in the caller's transaction. */
+export interface Verdict {
+  reviewId: string;
+  /** The revision that was scored; null (a moderator) applies to the current revision. */
+  revision: number | null;
+  status: 'approved' | 'held' | 'rejected';
+  by: 'integrity' | 'moderator';
+  moderatorId?: string;
+  integrity?: { score: number; signals: unknown; action: IntegrityAction; model: string };
+}

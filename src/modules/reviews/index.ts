@@ -1,0 +1,56 @@
+// The reviews module: users' reviews of apps (one per user per app), public lists of approved ones, rating
+// summaries, helpful votes, abuse reports and developer responses. The integrity module scores each revision
+// (review.created / review.updated) and decides with applyVerdict. Other modules import only this file.
+import path from 'node:path';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Infra } from '../../config.ts';
+import type { Guards } from '../../platform/http/auth.ts';
+import type { Limit } from '../../platform/http/rate-limit.ts';
+import type { Commerce } from '../purchases/index.ts';
+import { verdicts, type Clock } from './moderation.ts';
+import { DEFAULT_REVIEW_LIMITS, reviewsRoutes, type ReviewLimits } from './routes.ts';
+import { ReviewsService } from './service.ts';
+
+export const reviewsMigrations = path.join(path.dirname(new URL(import.meta.url).pathname), 'migrations');
+
+export {
+  INTEGRITY_ACTIONS,
+  REVIEW_EVENTS,
+  REVIEW_STATUSES,
+  type IntegrityAction,
+  type ReviewDeleted,
+  type ReviewModerated,
+  type ReviewResponded,
+  type ReviewStatus,
+  type ReviewSubmitted,
+  type ReviewSubmittedEvent,
+  type Verdict,
+} from './events.ts';
+export { ReviewsService, REPORT_HOLD_THRESHOLD } from './service.ts';
+export type { ApplyVerdict, Clock, IntegrityApproved, QueueQuery } from './moderation.ts';
+export { integrityApproved } from './moderation.ts';
+export { PRIOR_MEAN, PRIOR_WEIGHT, bayesianAverage, plausibleHistogram } from './ratings.ts';
+export { DEFAULT_REVIEW_LIMITS, type ReviewLimits } from './routes.ts';
+export { ModerationPage, ModerationReview, REPORT_REASONS, REVIEW_SORTS, RatingSummary, type ReportReason, type ReviewSort } from './schemas.ts';
+
+export interface ReviewsDeps extends Pick<Infra, 'db' | 'cache' | 'bus'> {
+  /** For the verified badge: the author holds the app's 'app' entitlement in Production. */
+  purchases: Pick<Commerce, 'entitlements'>;
+  /** Stamps created_at / updated_at / writtenAt and the other times the module writes (default: the wall clock). */
+  clock?: Clock;
+  /** Overrides of the default per-user rate limits. */
+  limits?: { [K in keyof ReviewLimits]?: Pick<Limit, 'max' | 'windowMs'> };
+}
+
+export function createReviews(deps: ReviewsDeps) {
+  const clock = deps.clock ?? (() => new Date());
+  const service = new ReviewsService({ db: deps.db, bus: deps.bus, purchases: deps.purchases, clock });
+  /** Applies integrity's or a moderator's verdict inside the caller's transaction; false when the review is gone or was edited since. */
+  const applyVerdict = verdicts(clock);
+  const limits = Object.fromEntries(
+    Object.entries(DEFAULT_REVIEW_LIMITS).map(([k, d]) => [k, { ...d, ...deps.limits?.[k as keyof ReviewLimits] }]),
+  ) as unknown as ReviewLimits;
+  const routes: FastifyPluginAsync<{ guards: Guards }> = reviewsRoutes(service, deps.cache, limits);
+  return { service, routes, applyVerdict };
+}
+export type Reviews = ReturnType<typeof createReviews>;

@@ -1,0 +1,200 @@
+// Status changes of reviews: integrity's and moderators' verdicts (applyVerdict, run inside the caller's
+// transaction), holds caused by reports, and what moderators read (the queue, one review).
+// The invariant kept here: app_rating_summaries holds exactly the current ratings of approved reviews.
+import { validate as isUuid } from 'uuid';
+import { recordEvent } from '../../platform/bus/index.ts';
+import type { Queryable } from '../../platform/db/index.ts';
+import { decodeCursor, encodeCursor, takePage } from '../../platform/http/pagination.ts';
+import { INTEGRITY_ACTIONS, REVIEW_STATUSES, type IntegrityAction, type ReviewModerated, type ReviewStatus, type Verdict } from './events.ts';
+import { adjustSummary } from './ratings.ts';
+import type { ModerationPage, ModerationReview } from './schemas.ts';
+
+export type Clock = () => Date;
+
+interface Locked {
+  id: string;
+  app_id: string;
+  user_id: string;
+  rating: number;
+  status: ReviewStatus;
+  revision: number;
+}
+
+/** Locks the review for a status change (not a key change: votes and reports on it go on meanwhile). */
+export async function lockReview(q: Queryable, reviewId: string): Promise<Locked | undefined> {
+  const { rows } = await q.query<Locked>('SELECT id, app_id, user_id, rating, status, revision FROM reviews WHERE id = $1 FOR NO KEY UPDATE', [reviewId]);
+  return rows[0];
+}
+
+/**
+ * What follows a status change of a locked review whose row is already updated: the rating leaves or joins
+ * the summary, and review.moderated is recorded.
+ */
+export async function afterStatusChange(q: Queryable, review: Locked, status: ReviewStatus, by: ReviewModerated['by'], at: Date): Promise<void> {
+  if (review.status === status) return;
+  if (review.status === 'approved') await adjustSummary(q, review.app_id, review.rating, -1, at);
+  if (status === 'approved') await adjustSummary(q, review.app_id, review.rating, 1, at);
+  const payload: ReviewModerated = { reviewId: review.id, appId: review.app_id, status, previousStatus: review.status, by };
+  await recordEvent(q, 'review.moderated', payload, review.id);
+}
+
+const VERDICT_STATUSES: ReadonlySet<string> = new Set(['approved', 'held', 'rejected']);
+
+/**
+ * Applies a verdict inside the caller's transaction. False, changing nothing, when the review is gone or the
+ * verdict scored another revision than the current one (the review was edited since).
+ */
+export function verdicts(clock: Clock) {
+  return async function applyVerdict(q: Queryable, v: Verdict): Promise<boolean> {
+    if (!VERDICT_STATUSES.has(v.status)) throw new Error(`verdict status must be approved, held or rejected; got ${String(v.status)}`);
+    if (v.by !== 'integrity' && v.by !== 'moderator') throw new Error(`verdict by must be integrity or moderator; got ${String(v.by)}`);
+    if (v.integrity && !INTEGRITY_ACTIONS.includes(v.integrity.action)) throw new Error(`unknown integrity action ${String(v.integrity.action)}`);
+    if (typeof v.reviewId !== 'string' || !isUuid(v.reviewId)) return false;
+    const review = await lockReview(q, v.reviewId);
+    if (!review || (v.revision !== null && v.revision !== review.revision)) return false;
+
+    const at = clock();
+    const params: unknown[] = [review.id, v.status];
+    const set = ['status = $2'];
+    if (v.integrity) {
+      const { score, signals, action, model } = v.integrity;
+      set.push(
+        `integrity_score = $${params.push(score)}`,
+        `integrity_signals = $${params.push(JSON.stringify(signals ?? null))}::jsonb`,
+        `integrity_action = $${params.push(action)}`,
+        `integrity_model = $${params.push(model)}`,
+        `scored_at = $${params.push(at)}`,
+      );
+    }
+    if (v.by === 'moderator') set.push(`moderated_by = $${params.push(v.moderatorId ?? null)}::uuid`, `moderated_at = $${params.push(at)}`);
+    await q.query(`UPDATE reviews SET ${set.join(', ')} WHERE id = $1`, params);
+    await afterStatusChange(q, review, v.status, v.by, at);
+    return true;
+  };
+}
+export type ApplyVerdict = ReturnType<typeof verdicts>;
+
+// ---------------------------------------------------------------- what moderators read
+
+interface ModerationRow {
+  id: string;
+  app_id: string;
+  app_name: string;
+  developer_id: string;
+  user_id: string;
+  display_name: string;
+  rating: number;
+  title: string;
+  body: string;
+  app_version: string | null;
+  verified: boolean;
+  status: ReviewStatus;
+  revision: number;
+  integrity_score: number | null;
+  integrity_signals: unknown;
+  integrity_action: IntegrityAction | null;
+  integrity_model: string | null;
+  scored_at: Date | null;
+  moderated_by: string | null;
+  moderated_at: Date | null;
+  helpful_count: number;
+  report_count: number;
+  reports: Record<string, number> | null;
+  created_at: Date;
+  updated_at: Date;
+  k: string;
+}
+
+const MODERATION_SELECT = `
+  SELECT r.id, r.app_id, a.name AS app_name, a.developer_id, r.user_id, u.display_name, r.rating, r.title, r.body, r.app_version,
+         r.verified, r.status, r.revision, r.integrity_score, r.integrity_signals, r.integrity_action, r.integrity_model, r.scored_at,
+         r.moderated_by, r.moderated_at, r.helpful_count, r.report_count, r.created_at, r.updated_at,
+         (SELECT json_object_agg(x.reason, x.n) FROM (SELECT reason, count(*)::int AS n FROM review_reports WHERE review_id = r.id GROUP BY reason) x) AS reports,
+         (extract(epoch from r.updated_at) * 1000000)::bigint AS k
+    FROM reviews r JOIN apps a ON a.id = r.app_id JOIN users u ON u.id = r.user_id`;
+
+const iso = (d: Date) => new Date(d).toISOString();
+
+function toModeration(r: ModerationRow): ModerationReview {
+  return {
+    reviewId: r.id,
+    appId: r.app_id,
+    appName: r.app_name,
+    developerId: r.developer_id,
+    userId: r.user_id,
+    authorName: r.display_name,
+    rating: r.rating,
+    title: r.title,
+    body: r.body,
+    appVersion: r.app_version,
+    verified: r.verified,
+    status: r.status,
+    revision: r.revision,
+    integrity:
+      r.integrity_score === null || r.integrity_action === null || r.scored_at === null
+        ? null
+        : { score: r.integrity_score, signals: r.integrity_signals, action: r.integrity_action, model: r.integrity_model ?? '', scoredAt: iso(r.scored_at) },
+    moderatedBy: r.moderated_by,
+    moderatedAt: r.moderated_at ? iso(r.moderated_at) : null,
+    helpfulCount: r.helpful_count,
+    reportCount: r.report_count,
+    reports: r.reports ?? {},
+    createdAt: iso(r.created_at),
+    updatedAt: iso(r.updated_at),
+  };
+}
+
+export interface QueueQuery {
+  status?: ReviewStatus;
+  limit?: number;
+  cursor?: string;
+}
+
+/** Reviews of one status (default held), oldest revision first, in keyset pages. Throws 400 BAD_CURSOR on a foreign cursor. */
+export async function moderationQueue(q: Queryable, query: QueueQuery = {}): Promise<ModerationPage> {
+  const status = query.status ?? 'held';
+  if (!REVIEW_STATUSES.includes(status)) throw new Error(`unknown review status ${String(status)}`);
+  const limit = Math.min(Math.max(Math.trunc(query.limit ?? 50), 1), 500);
+  const after = decodeCursor(
+    query.cursor,
+    (v): v is [string, number, string] => Array.isArray(v) && v.length === 3 && v[0] === status && Number.isSafeInteger(v[1]) && typeof v[2] === 'string' && isUuid(v[2]),
+  );
+  const params: unknown[] = [status, limit + 1];
+  const where = ['r.status = $1'];
+  if (after) {
+    where.push(`(r.updated_at, r.id) > (timestamptz 'epoch' + $${params.push(after[1])}::float8 * interval '1 microsecond', $${params.push(after[2])}::uuid)`);
+  }
+  const { rows } = await q.query<ModerationRow>(`${MODERATION_SELECT} WHERE ${where.join(' AND ')} ORDER BY r.updated_at, r.id LIMIT $2`, params);
+  const { page, more, last } = takePage(rows, limit);
+  return { items: page.map(toModeration), nextCursor: more ? encodeCursor([status, Number(last.k), last.id]) : null };
+}
+
+export async function moderationView(q: Queryable, reviewId: string): Promise<ModerationReview | null> {
+  if (typeof reviewId !== 'string' || !isUuid(reviewId)) return null;
+  const { rows } = await q.query<ModerationRow>(`${MODERATION_SELECT} WHERE r.id = $1`, [reviewId]);
+  return rows[0] ? toModeration(rows[0]) : null;
+}
+
+/** A published review whose approval came from integrity scoring alone (no moderator has decided it). */
+export interface IntegrityApproved {
+  reviewId: string;
+  revision: number;
+  rating: number;
+  title: string;
+  body: string;
+  signals: unknown;
+}
+
+/**
+ * Which of these reviews are approved by integrity alone: what integrity may still take back when later
+ * reviews show them to be part of a burst or a copy ring. Moderators' decisions are never revisited.
+ */
+export async function integrityApproved(q: Queryable, reviewIds: string[]): Promise<IntegrityApproved[]> {
+  if (!reviewIds.length) return [];
+  const { rows } = await q.query<{ id: string; revision: number; rating: number; title: string; body: string; integrity_signals: unknown }>(
+    `SELECT id, revision, rating, title, body, integrity_signals FROM reviews
+      WHERE id = ANY($1::uuid[]) AND status = 'approved' AND moderated_by IS NULL AND integrity_signals IS NOT NULL`,
+    [reviewIds],
+  );
+  return rows.map((r) => ({ reviewId: r.id, revision: r.revision, rating: r.rating, title: r.title, body: r.body, signals: r.integrity_signals }));
+}
