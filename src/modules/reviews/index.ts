@@ -10,6 +10,7 @@ import type { Commerce } from '../purchases/index.ts';
 import { verdicts, type Clock } from './moderation.ts';
 import { DEFAULT_REVIEW_LIMITS, reviewsRoutes, type ReviewLimits } from './routes.ts';
 import { ReviewsService } from './service.ts';
+import { mirrorRatings } from './ratings.ts';
 
 export const reviewsMigrations = path.join(path.dirname(new URL(import.meta.url).pathname), 'migrations');
 
@@ -27,13 +28,16 @@ export {
   type Verdict,
 } from './events.ts';
 export { ReviewsService, REPORT_HOLD_THRESHOLD } from './service.ts';
-export type { ApplyVerdict, Clock, IntegrityApproved, QueueQuery } from './moderation.ts';
+export type { ApplyVerdict, ApplyVerdicts, Clock, IntegrityApproved, QueueQuery } from './moderation.ts';
 export { integrityApproved } from './moderation.ts';
 export { PRIOR_MEAN, PRIOR_WEIGHT, bayesianAverage, plausibleHistogram } from './ratings.ts';
 export { DEFAULT_REVIEW_LIMITS, type ReviewLimits } from './routes.ts';
 export { ModerationPage, ModerationReview, REPORT_REASONS, REVIEW_SORTS, RatingSummary, type ReportReason, type ReviewSort } from './schemas.ts';
 
-export interface ReviewsDeps extends Pick<Infra, 'db' | 'cache' | 'bus'> {
+/** How often changed rating summaries are copied into apps (and app.changed recorded). */
+export const MIRROR_INTERVAL_MS = 1000;
+
+export interface ReviewsDeps extends Pick<Infra, 'db' | 'cache' | 'bus' | 'logger'> {
   /** For the verified badge: the author holds the app's 'app' entitlement in Production. */
   purchases: Pick<Commerce, 'entitlements'>;
   /** Stamps created_at / updated_at / writtenAt and the other times the module writes (default: the wall clock). */
@@ -46,11 +50,27 @@ export function createReviews(deps: ReviewsDeps) {
   const clock = deps.clock ?? (() => new Date());
   const service = new ReviewsService({ db: deps.db, bus: deps.bus, purchases: deps.purchases, clock });
   /** Applies integrity's or a moderator's verdict inside the caller's transaction; false when the review is gone or was edited since. */
-  const applyVerdict = verdicts(clock);
+  const { applyVerdict, applyVerdicts } = verdicts(clock);
   const limits = Object.fromEntries(
     Object.entries(DEFAULT_REVIEW_LIMITS).map(([k, d]) => [k, { ...d, ...deps.limits?.[k as keyof ReviewLimits] }]),
   ) as unknown as ReviewLimits;
   const routes: FastifyPluginAsync<{ guards: Guards }> = reviewsRoutes(service, deps.cache, limits);
-  return { service, routes, applyVerdict };
+
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> = Promise.resolve();
+  /** Copies changed rating summaries into apps (and records app.changed) now; the job does it every second. */
+  const mirrorNow = () => (running = running.then(() => mirrorRatings(deps.db)).finally(() => deps.bus.nudge()));
+  /** The ratings mirror job: started by the process that runs workers. */
+  function startJobs() {
+    if (timer) return;
+    timer = setInterval(() => void mirrorNow().catch((err) => deps.logger.error({ err }, 'ratings mirror failed')), MIRROR_INTERVAL_MS);
+    timer.unref();
+  }
+  async function stopJobs() {
+    if (timer) clearInterval(timer);
+    timer = undefined;
+    await running.catch(() => {});
+  }
+  return { service, routes, applyVerdict, applyVerdicts, mirrorRatings: mirrorNow, startJobs, stopJobs };
 }
 export type Reviews = ReturnType<typeof createReviews>;

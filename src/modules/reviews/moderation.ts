@@ -2,11 +2,11 @@
 // transaction), holds caused by reports, and what moderators read (the queue, one review).
 // The invariant kept here: app_rating_summaries holds exactly the current ratings of approved reviews.
 import { validate as isUuid } from 'uuid';
-import { recordEvent } from '../../platform/bus/index.ts';
+import { recordEvents } from '../../platform/bus/index.ts';
 import type { Queryable } from '../../platform/db/index.ts';
 import { decodeCursor, encodeCursor, takePage } from '../../platform/http/pagination.ts';
 import { INTEGRITY_ACTIONS, REVIEW_STATUSES, type IntegrityAction, type ReviewModerated, type ReviewStatus, type Verdict } from './events.ts';
-import { adjustSummary } from './ratings.ts';
+import { adjustSummaries } from './ratings.ts';
 import type { ModerationPage, ModerationReview } from './schemas.ts';
 
 export type Clock = () => Date;
@@ -27,52 +27,102 @@ export async function lockReview(q: Queryable, reviewId: string): Promise<Locked
 }
 
 /**
- * What follows a status change of a locked review whose row is already updated: the rating leaves or joins
- * the summary, and review.moderated is recorded.
+ * What follows status changes of locked reviews whose rows are already updated: ratings leave or join the
+ * summary (as deltas) and review.moderated is recorded, for all of them in two statements.
  */
-export async function afterStatusChange(q: Queryable, review: Locked, status: ReviewStatus, by: ReviewModerated['by'], at: Date): Promise<void> {
-  if (review.status === status) return;
-  if (review.status === 'approved') await adjustSummary(q, review.app_id, review.rating, -1, at);
-  if (status === 'approved') await adjustSummary(q, review.app_id, review.rating, 1, at);
-  const payload: ReviewModerated = { reviewId: review.id, appId: review.app_id, status, previousStatus: review.status, by };
-  await recordEvent(q, 'review.moderated', payload, review.id);
+export async function afterStatusChanges(q: Queryable, changes: { review: Locked; status: ReviewStatus; by: ReviewModerated['by'] }[]): Promise<void> {
+  const deltas: { appId: string; rating: number; delta: 1 | -1 }[] = [];
+  const events: { type: string; payload: ReviewModerated; aggregateId: string }[] = [];
+  for (const { review, status, by } of changes) {
+    if (review.status === status) continue;
+    if (review.status === 'approved') deltas.push({ appId: review.app_id, rating: review.rating, delta: -1 });
+    if (status === 'approved') deltas.push({ appId: review.app_id, rating: review.rating, delta: 1 });
+    // integrity's first verdict on a new revision is the common case (every review, ~1,000 a second at peak): not an
+    // event of its own; the ratings it moves reach others through the coalesced app.changed { change: 'ratings' }
+    if (review.status === 'pending' && by === 'integrity') continue;
+    events.push({ type: 'review.moderated', payload: { reviewId: review.id, appId: review.app_id, status, previousStatus: review.status, by }, aggregateId: review.id });
+  }
+  await adjustSummaries(q, deltas);
+  await recordEvents(q, events);
+}
+
+export async function afterStatusChange(q: Queryable, review: Locked, status: ReviewStatus, by: ReviewModerated['by']): Promise<void> {
+  await afterStatusChanges(q, [{ review, status, by }]);
 }
 
 const VERDICT_STATUSES: ReadonlySet<string> = new Set(['approved', 'held', 'rejected']);
 
 /**
- * Applies a verdict inside the caller's transaction. False, changing nothing, when the review is gone or the
+ * Applies verdicts inside the caller's transaction, in a fixed number of statements whatever their number
+ * (integrity decides reviews in batches). Per verdict, false (changing nothing) when the review is gone or the
  * verdict scored another revision than the current one (the review was edited since).
  */
 export function verdicts(clock: Clock) {
-  return async function applyVerdict(q: Queryable, v: Verdict): Promise<boolean> {
-    if (!VERDICT_STATUSES.has(v.status)) throw new Error(`verdict status must be approved, held or rejected; got ${String(v.status)}`);
-    if (v.by !== 'integrity' && v.by !== 'moderator') throw new Error(`verdict by must be integrity or moderator; got ${String(v.by)}`);
-    if (v.integrity && !INTEGRITY_ACTIONS.includes(v.integrity.action)) throw new Error(`unknown integrity action ${String(v.integrity.action)}`);
-    if (typeof v.reviewId !== 'string' || !isUuid(v.reviewId)) return false;
-    const review = await lockReview(q, v.reviewId);
-    if (!review || (v.revision !== null && v.revision !== review.revision)) return false;
+  async function applyVerdicts(q: Queryable, list: Verdict[]): Promise<boolean[]> {
+    for (const v of list) {
+      if (!VERDICT_STATUSES.has(v.status)) throw new Error(`verdict status must be approved, held or rejected; got ${String(v.status)}`);
+      if (v.by !== 'integrity' && v.by !== 'moderator') throw new Error(`verdict by must be integrity or moderator; got ${String(v.by)}`);
+      if (v.integrity && !INTEGRITY_ACTIONS.includes(v.integrity.action)) throw new Error(`unknown integrity action ${String(v.integrity.action)}`);
+    }
+    const ids = [...new Set(list.filter((v) => typeof v.reviewId === 'string' && isUuid(v.reviewId)).map((v) => v.reviewId))];
+    if (!ids.length) return list.map(() => false);
+    const { rows } = await q.query<Locked>(
+      'SELECT id, app_id, user_id, rating, status, revision FROM reviews WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE',
+      [ids],
+    );
+    const current = new Map(rows.map((r) => [r.id, r]));
+    const applied: boolean[] = [];
+    const changes: { review: Locked; v: Verdict }[] = [];
+    for (const v of list) {
+      const review = current.get(v.reviewId);
+      const ok = !!review && (v.revision === null || v.revision === review.revision);
+      applied.push(ok);
+      if (ok) {
+        changes.push({ review: review!, v });
+        current.set(v.reviewId, { ...review!, status: v.status }); // a second verdict on the same review follows the first
+      }
+    }
+    if (!changes.length) return applied;
 
     const at = clock();
-    const params: unknown[] = [review.id, v.status];
-    const set = ['status = $2'];
-    if (v.integrity) {
-      const { score, signals, action, model } = v.integrity;
-      set.push(
-        `integrity_score = $${params.push(score)}`,
-        `integrity_signals = $${params.push(JSON.stringify(signals ?? null))}::jsonb`,
-        `integrity_action = $${params.push(action)}`,
-        `integrity_model = $${params.push(model)}`,
-        `scored_at = $${params.push(at)}`,
-      );
-    }
-    if (v.by === 'moderator') set.push(`moderated_by = $${params.push(v.moderatorId ?? null)}::uuid`, `moderated_at = $${params.push(at)}`);
-    await q.query(`UPDATE reviews SET ${set.join(', ')} WHERE id = $1`, params);
-    await afterStatusChange(q, review, v.status, v.by, at);
-    return true;
-  };
+    const last = new Map(changes.map((c) => [c.v.reviewId, c.v])); // the last verdict on a review is its outcome
+    const finals = [...last.values()];
+    await q.query(
+      `UPDATE reviews r SET status = x.status,
+              integrity_score = CASE WHEN x.scored THEN x.score ELSE r.integrity_score END,
+              integrity_signals = CASE WHEN x.scored THEN x.signals ELSE r.integrity_signals END,
+              integrity_action = CASE WHEN x.scored THEN x.action ELSE r.integrity_action END,
+              integrity_model = CASE WHEN x.scored THEN x.model ELSE r.integrity_model END,
+              scored_at = CASE WHEN x.scored THEN $10::timestamptz ELSE r.scored_at END,
+              moderated_by = CASE WHEN x.moderated THEN x.moderator_id ELSE r.moderated_by END,
+              moderated_at = CASE WHEN x.moderated THEN $10::timestamptz ELSE r.moderated_at END
+         FROM unnest($1::uuid[], $2::text[], $3::boolean[], $4::float8[], $5::jsonb[], $6::text[], $7::text[], $8::boolean[], $9::uuid[])
+              AS x(id, status, scored, score, signals, action, model, moderated, moderator_id)
+        WHERE r.id = x.id`,
+      [
+        finals.map((v) => v.reviewId),
+        finals.map((v) => v.status),
+        finals.map((v) => !!v.integrity),
+        finals.map((v) => v.integrity?.score ?? null),
+        finals.map((v) => (v.integrity ? JSON.stringify(v.integrity.signals ?? null) : null)),
+        finals.map((v) => v.integrity?.action ?? null),
+        finals.map((v) => v.integrity?.model ?? null),
+        finals.map((v) => v.by === 'moderator'),
+        finals.map((v) => (v.by === 'moderator' ? (v.moderatorId ?? null) : null)),
+        at,
+      ],
+    );
+    await afterStatusChanges(q, changes.map(({ review, v }) => ({ review, status: v.status, by: v.by })));
+    return applied;
+  }
+
+  async function applyVerdict(q: Queryable, v: Verdict): Promise<boolean> {
+    return (await applyVerdicts(q, [v]))[0];
+  }
+  return { applyVerdict, applyVerdicts };
 }
-export type ApplyVerdict = ReturnType<typeof verdicts>;
+export type ApplyVerdict = ReturnType<typeof verdicts>['applyVerdict'];
+export type ApplyVerdicts = ReturnType<typeof verdicts>['applyVerdicts'];
 
 // ---------------------------------------------------------------- what moderators read
 
@@ -188,12 +238,14 @@ export interface IntegrityApproved {
 /**
  * Which of these reviews are approved by integrity alone: what integrity may still take back when later
  * reviews show them to be part of a burst or a copy ring. Moderators' decisions are never revisited.
+ * Locks them for the caller's transaction, skipping any another transaction holds (best effort, never a deadlock).
  */
 export async function integrityApproved(q: Queryable, reviewIds: string[]): Promise<IntegrityApproved[]> {
   if (!reviewIds.length) return [];
   const { rows } = await q.query<{ id: string; revision: number; rating: number; title: string; body: string; integrity_signals: unknown }>(
     `SELECT id, revision, rating, title, body, integrity_signals FROM reviews
-      WHERE id = ANY($1::uuid[]) AND status = 'approved' AND moderated_by IS NULL AND integrity_signals IS NOT NULL`,
+      WHERE id = ANY($1::uuid[]) AND status = 'approved' AND moderated_by IS NULL AND integrity_signals IS NOT NULL
+      ORDER BY id FOR NO KEY UPDATE SKIP LOCKED`,
     [reviewIds],
   );
   return rows.map((r) => ({ reviewId: r.id, revision: r.revision, rating: r.rating, title: r.title, body: r.body, signals: r.integrity_signals }));

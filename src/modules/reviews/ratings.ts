@@ -1,8 +1,12 @@
-// Each app's rating summary: approved reviews only, kept incrementally (one review in or out at a time,
-// never recounted) in app_rating_summaries and mirrored into apps.rating_count / rating_average, which
-// the catalog and search read. Every change records app.changed { change: 'ratings' } for their caches.
+// Each app's rating summary: approved reviews only, kept incrementally (one review in or out at a time, never
+// recounted). A verdict appends a delta row in its own transaction; mirrorRatings folds the deltas into
+// app_rating_summaries, copies the result into apps.rating_count / rating_average (what the catalog and
+// search read) and records one app.changed { change: 'ratings' } per app, about once a second. Reads add the
+// deltas not folded yet, so they are exact. Why not update the summary in the verdict's transaction: a burst
+// of reviews of one app would queue on that row's lock (and cross-app verdicts could deadlock on two of them),
+// rewrite the apps row and its browse indexes, and invalidate every process's caches, once per review.
 import { recordEvent } from '../../platform/bus/index.ts';
-import type { Queryable } from '../../platform/db/index.ts';
+import type { Db, Queryable } from '../../platform/db/index.ts';
 import type { RatingSummary } from './schemas.ts';
 
 // The Bayesian average pulls an app with few ratings towards the store-wide mean, so three 5-star
@@ -26,37 +30,75 @@ interface SummaryRow {
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
+/** Adds (delta 1) or removes (delta -1) approved ratings of apps: delta rows, folded later. */
+export async function adjustSummaries(q: Queryable, deltas: { appId: string; rating: number; delta: 1 | -1 }[]): Promise<void> {
+  if (!deltas.length) return;
+  for (const d of deltas) if (!Number.isInteger(d.rating) || d.rating < 1 || d.rating > 5) throw new Error(`rating ${d.rating} is not 1..5`);
+  await q.query('INSERT INTO app_rating_deltas (app_id, rating, delta) SELECT * FROM unnest($1::uuid[], $2::smallint[], $3::smallint[])', [
+    deltas.map((d) => d.appId),
+    deltas.map((d) => d.rating),
+    deltas.map((d) => d.delta),
+  ]);
+}
+
+export const adjustSummary = (q: Queryable, appId: string, rating: number, delta: 1 | -1) => adjustSummaries(q, [{ appId, rating, delta }]);
+
+/** Delta rows folded per transaction of mirrorRatings. */
+const FOLD_BATCH = 5000;
+
 /**
- * Adds (delta 1) or removes (delta -1) one approved rating of the app, mirrors the result into apps and
- * records app.changed. Removing from a summary that does not hold the rating is a bug: the table's checks
- * refuse it and the caller's transaction fails.
+ * Folds pending deltas into the summaries, copies the changed summaries into apps and records app.changed for
+ * each. Safe in any number of processes at once (delta rows are claimed with SKIP LOCKED). Returns the apps changed.
  */
-export async function adjustSummary(q: Queryable, appId: string, rating: number, delta: 1 | -1, at: Date): Promise<void> {
-  if (!Number.isInteger(rating) || rating < 1 || rating > 5) throw new Error(`rating ${rating} is not 1..5`);
-  const column = `c${rating}`;
-  // an upsert would check its (negative) proposed row before seeing the conflict, so removals are plain updates
-  const { rows } =
-    delta === 1
-      ? await q.query<{ count: number; sum: string }>(
-          `INSERT INTO app_rating_summaries AS s (app_id, count, sum, ${column}, updated_at) VALUES ($1, 1, $2, 1, $3)
-           ON CONFLICT (app_id) DO UPDATE SET count = s.count + 1, sum = s.sum + EXCLUDED.sum, ${column} = s.${column} + 1, updated_at = EXCLUDED.updated_at
-           RETURNING count, sum`,
-          [appId, rating, at],
-        )
-      : await q.query<{ count: number; sum: string }>(
-          `UPDATE app_rating_summaries SET count = count - 1, sum = sum - $2, ${column} = ${column} - 1, updated_at = $3
-            WHERE app_id = $1 RETURNING count, sum`,
-          [appId, rating, at],
-        );
-  if (!rows[0]) throw new Error(`app ${appId} has no rating summary to remove a rating from`);
-  const count = Number(rows[0].count);
-  const sum = Number(rows[0].sum);
-  await q.query('UPDATE apps SET rating_count = $2, rating_average = $3 WHERE id = $1', [appId, count, count ? sum / count : 0]);
-  await recordEvent(q, 'app.changed', { appId, change: 'ratings' }, appId);
+export async function mirrorRatings(db: Db): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const { apps, deltas } = await db.tx(async (q) => {
+      const { rows: taken } = await q.query<{ app_id: string; n: number; s: number; c1: number; c2: number; c3: number; c4: number; c5: number; deltas: number }>(
+        `WITH taken AS (
+           DELETE FROM app_rating_deltas WHERE id IN (SELECT id FROM app_rating_deltas ORDER BY id LIMIT ${FOLD_BATCH} FOR UPDATE SKIP LOCKED)
+           RETURNING app_id, rating, delta
+         )
+         SELECT app_id, sum(delta)::int AS n, sum(delta * rating)::int AS s,
+                ${[1, 2, 3, 4, 5].map((k) => `coalesce(sum(delta) FILTER (WHERE rating = ${k}), 0)::int AS c${k}`).join(', ')},
+                count(*)::int AS deltas
+           FROM taken GROUP BY app_id ORDER BY app_id`,
+      );
+      if (!taken.length) return { apps: 0, deltas: 0 };
+      const ids = taken.map((t) => t.app_id);
+      const col = (k: keyof (typeof taken)[number]) => taken.map((t) => t[k]);
+      // a summary row for every app first: an upsert would check its (possibly negative) proposed row and fail
+      await q.query(`INSERT INTO app_rating_summaries (app_id, updated_at) SELECT unnest($1::uuid[]), now() ON CONFLICT (app_id) DO NOTHING`, [ids]);
+      await q.query(
+        `WITH d AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::int[], $6::int[], $7::int[], $8::int[]) AS d(app_id, n, s, c1, c2, c3, c4, c5)),
+         folded AS (
+           UPDATE app_rating_summaries x SET count = x.count + d.n, sum = x.sum + d.s, c1 = x.c1 + d.c1, c2 = x.c2 + d.c2, c3 = x.c3 + d.c3,
+                  c4 = x.c4 + d.c4, c5 = x.c5 + d.c5, updated_at = now()
+             FROM d WHERE x.app_id = d.app_id
+           RETURNING x.app_id, x.count, x.sum
+         )
+         UPDATE apps a SET rating_count = f.count, rating_average = CASE WHEN f.count > 0 THEN f.sum::float8 / f.count ELSE 0 END
+           FROM folded f WHERE a.id = f.app_id`,
+        [ids, col('n'), col('s'), col('c1'), col('c2'), col('c3'), col('c4'), col('c5')],
+      );
+      for (const id of ids) await recordEvent(q, 'app.changed', { appId: id, change: 'ratings' }, id);
+      return { apps: ids.length, deltas: taken.reduce((n, t) => n + t.deltas, 0) };
+    });
+    total += apps;
+    if (deltas < FOLD_BATCH) return total;
+  }
 }
 
 export async function readSummary(q: Queryable, appId: string): Promise<RatingSummary> {
-  const { rows } = await q.query<SummaryRow>('SELECT count, sum, c1, c2, c3, c4, c5 FROM app_rating_summaries WHERE app_id = $1', [appId]);
+  const { rows } = await q.query<SummaryRow>(
+    `SELECT coalesce(s.count, 0) + d.n AS count, coalesce(s.sum, 0) + d.s AS sum,
+            ${[1, 2, 3, 4, 5].map((k) => `coalesce(s.c${k}, 0) + d.c${k} AS c${k}`).join(', ')}
+       FROM (SELECT coalesce(sum(delta), 0)::int AS n, coalesce(sum(delta * rating), 0)::int AS s,
+                    ${[1, 2, 3, 4, 5].map((k) => `coalesce(sum(delta) FILTER (WHERE rating = ${k}), 0)::int AS c${k}`).join(', ')}
+               FROM app_rating_deltas WHERE app_id = $1) d
+       LEFT JOIN app_rating_summaries s ON s.app_id = $1`,
+    [appId],
+  );
   const r = rows[0] ?? { count: 0, sum: 0, c1: 0, c2: 0, c3: 0, c4: 0, c5: 0 };
   const count = Number(r.count);
   const sum = Number(r.sum);

@@ -108,7 +108,7 @@ export class ReviewsService {
           WHERE id = $1 RETURNING revision, created_at`,
         [row.id, text.rating, text.title, text.body, app.current_version, verified, now],
       );
-      if (row.status === 'approved') await adjustSummary(q, app.id, row.rating, -1, now);
+      if (row.status === 'approved') await adjustSummary(q, app.id, row.rating, -1);
       const edited = { ...row, ...text, revision: rows[0].revision, created_at: rows[0].created_at };
       await recordEvent(q, 'review.updated', submitted(edited, app, principal.userId, verified, accountCreatedAt, now), row.id);
       return { id: row.id, created, changed: true };
@@ -158,7 +158,7 @@ export class ReviewsService {
       );
       const gone = rows[0];
       if (!gone) throw notFound('Review');
-      if (gone.status === 'approved') await adjustSummary(q, appId, gone.rating, -1, this.deps.clock());
+      if (gone.status === 'approved') await adjustSummary(q, appId, gone.rating, -1);
       const payload: ReviewDeleted = { reviewId: gone.id, appId, userId, previousStatus: gone.status };
       await recordEvent(q, 'review.deleted', payload, gone.id);
     });
@@ -232,7 +232,7 @@ export class ReviewsService {
       const { rows } = await q.query<{ report_count: number }>('UPDATE reviews SET report_count = report_count + 1 WHERE id = $1 RETURNING report_count', [reviewId]);
       if (rows[0].report_count < REPORT_HOLD_THRESHOLD) return { row: inserted.rows[0], created: true, held: false };
       await q.query(`UPDATE reviews SET status = 'held' WHERE id = $1`, [reviewId]);
-      await afterStatusChange(q, review, 'held', 'reports', now);
+      await afterStatusChange(q, review, 'held', 'reports');
       return { row: inserted.rows[0], created: true, held: true };
     });
     if (result.held) this.deps.bus.nudge();

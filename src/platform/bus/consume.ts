@@ -2,12 +2,14 @@
 // durable handlers, and broadcast dispatch.
 import type { Db, Queryable } from '../db/index.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { BroadcastHandler, DurableHandler, OrchardEvent } from './index.ts';
+import type { BroadcastHandler, DurableBatchHandler, DurableHandler, OrchardEvent } from './index.ts';
 
 export interface DurableSubscription {
   consumer: string;
   types: string[];
+  /** One event per transaction; for a batch subscription, the batch handler given that one event. */
   handler: DurableHandler;
+  batch?: { handler: DurableBatchHandler; maxBatch: number };
 }
 
 // Consumer names become queue names; types become routing keys, taken literally (no * or # wildcards,
@@ -22,10 +24,19 @@ export class Subscriptions {
   private frozen = false;
 
   subscribe(consumer: string, types: string[], handler: DurableHandler): void {
+    this.add({ consumer, types, handler });
+  }
+
+  subscribeBatch(consumer: string, types: string[], handler: DurableBatchHandler, opts: { maxBatch: number }): void {
+    if (!Number.isInteger(opts.maxBatch) || opts.maxBatch < 1) throw new Error('maxBatch must be a positive integer');
+    this.add({ consumer, types, handler: (event, q) => handler([event], q), batch: { handler, maxBatch: opts.maxBatch } });
+  }
+
+  private add(sub: DurableSubscription): void {
     this.assertOpen();
-    if (consumer.length > 100 || !CONSUMER.test(consumer)) throw new Error(`invalid consumer name "${consumer}"`);
-    if (this.durable.has(consumer)) throw new Error(`consumer "${consumer}" is already subscribed`);
-    this.durable.set(consumer, { consumer, types: checkTypes(types), handler });
+    if (sub.consumer.length > 100 || !CONSUMER.test(sub.consumer)) throw new Error(`invalid consumer name "${sub.consumer}"`);
+    if (this.durable.has(sub.consumer)) throw new Error(`consumer "${sub.consumer}" is already subscribed`);
+    this.durable.set(sub.consumer, { ...sub, types: checkTypes(sub.types) });
   }
 
   broadcast(types: string[], handler: BroadcastHandler): void {
@@ -119,6 +130,22 @@ export async function processOnce(q: Queryable, consumer: string, event: Orchard
   if (first.rowCount === 0) return false;
   await handler(event, q);
   return true;
+}
+
+/**
+ * The exactly-once step for a batch, inside the caller's transaction: records every event as processed and
+ * applies the handler to those not processed before, in the given order. Returns the ids applied now.
+ */
+export async function processBatchOnce(q: Queryable, consumer: string, events: OrchardEvent[], handler: DurableBatchHandler): Promise<Set<string>> {
+  const { rows } = await q.query<{ event_id: string }>(
+    `INSERT INTO processed_events (consumer, event_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING RETURNING event_id`,
+    [consumer, events.map((e) => e.id)],
+  );
+  const fresh = new Set(rows.map((r) => r.event_id));
+  const todo = events.filter((e) => fresh.delete(e.id)); // a message delivered twice in one batch is applied once
+  for (const e of todo) fresh.add(e.id);
+  if (todo.length) await handler(todo, q);
+  return fresh;
 }
 
 export function applyOnce(db: Db, consumer: string, event: OrchardEvent, handler: DurableHandler): Promise<boolean> {

@@ -11,6 +11,13 @@ export interface OrchardEvent<P = Record<string, unknown>> {
 
 /** Effect of a durable consumer: runs inside the transaction that also records the event as processed. */
 export type DurableHandler = (event: OrchardEvent<any>, q: Queryable) => Promise<void>;
+/**
+ * Effect of a durable consumer over several events at once (in delivery order), inside the one transaction that
+ * records them all as processed. Redeliveries are left out before the handler sees them. If a batch fails, each
+ * of its events is retried alone (with the usual backoff and dead-lettering), so one bad event never holds up
+ * the others.
+ */
+export type DurableBatchHandler = (events: OrchardEvent<any>[], q: Queryable) => Promise<void>;
 /** Per-process reaction (cache invalidation, in-memory indexes): no transaction, every process gets it. */
 export type BroadcastHandler = (event: OrchardEvent<any>) => Promise<void>;
 
@@ -27,6 +34,11 @@ export interface Bus {
   readonly kind: 'rabbitmq' | 'inprocess';
   /** Each event of these types is applied once per consumer name, whatever the number of processes and redeliveries. */
   subscribe(consumer: string, types: string[], handler: DurableHandler): void;
+  /**
+   * As subscribe, with up to maxBatch events per transaction: for consumers whose cost is per transaction and per
+   * statement rather than per event (one commit and a few set-based statements for a whole batch).
+   */
+  subscribeBatch(consumer: string, types: string[], handler: DurableBatchHandler, opts: { maxBatch: number }): void;
   /** Every running process receives each event of these types. */
   broadcast(types: string[], handler: BroadcastHandler): void;
   /**
@@ -64,4 +76,20 @@ export async function recordEvent<P extends Record<string, unknown>>(
     event.occurredAt,
   ]);
   return event;
+}
+
+/** recordEvent for many events in one statement (same transaction rule). */
+export async function recordEvents<P extends Record<string, unknown>>(
+  q: Queryable,
+  events: { type: string; payload: P; aggregateId: string | null }[],
+): Promise<OrchardEvent<P>[]> {
+  if (!events.length) return [];
+  const occurredAt = new Date().toISOString();
+  const recorded = events.map((e): OrchardEvent<P> => ({ id: uuidv7(), type: e.type, aggregateId: e.aggregateId, occurredAt, payload: e.payload }));
+  await q.query(
+    `INSERT INTO outbox (id, type, aggregate_id, payload, occurred_at)
+     SELECT id, type, aggregate_id, payload, $5 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[]) AS e(id, type, aggregate_id, payload)`,
+    [recorded.map((e) => e.id), recorded.map((e) => e.type), recorded.map((e) => e.aggregateId), recorded.map((e) => JSON.stringify(e.payload)), occurredAt],
+  );
+  return recorded;
 }

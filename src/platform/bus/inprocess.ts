@@ -14,7 +14,7 @@ import type { Db, Queryable } from '../db/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Bus, DeadLetter, OrchardEvent } from './index.ts';
 import { backoff, retryDelay } from './backoff.ts';
-import { errorMessage, isUuid, processOnce, Subscriptions } from './consume.ts';
+import { errorMessage, isUuid, processBatchOnce, processOnce, Subscriptions } from './consume.ts';
 import { resolveOptions, type BusOptions, type DeliveryOutcome } from './options.ts';
 import { createRelay, type Relay } from './relay.ts';
 import { InFlight, Serial, Waker } from './signal.ts';
@@ -84,11 +84,52 @@ export function createInProcessBus(o: InProcessBusOptions): Bus {
        ORDER BY next_attempt_at, event_id LIMIT $2`,
       [[...subs.durable.keys()], opts.batchSize],
     );
+    // a batch consumer's rows go together (in their order); order across consumers was never promised
+    const batched = new Map<string, DeliveryRow[]>();
     for (const row of rows) {
       if (state !== 'started') break;
-      await inflight.track(() => deliver(row));
+      const batch = subs.durable.get(row.consumer)?.batch;
+      if (batch) {
+        const list = batched.get(row.consumer) ?? [];
+        batched.set(row.consumer, list);
+        list.push(row);
+      } else {
+        await inflight.track(() => deliver(row));
+      }
+    }
+    for (const [consumer, list] of batched) {
+      const max = subs.durable.get(consumer)!.batch!.maxBatch;
+      for (let i = 0; i < list.length && state === 'started'; i += max) {
+        const group = list.slice(i, i + max);
+        await inflight.track(() => deliverBatch(group));
+      }
     }
     return rows.length;
+  }
+
+  /** Delivery rows of one batch consumer in one transaction; if that fails, each is delivered alone. */
+  async function deliverBatch(group: DeliveryRow[]): Promise<void> {
+    if (group.length === 1) return deliver(group[0]);
+    const sub = subs.durable.get(group[0].consumer)!;
+    let claimed: DeliveryRow[] = [];
+    let applied = new Set<string>();
+    try {
+      await db.tx(async (q) => {
+        const { rows } = await q.query<{ event_id: string }>(
+          `DELETE FROM bus_deliveries d USING unnest($2::uuid[], $3::int[]) AS x(event_id, attempts)
+           WHERE d.consumer = $1 AND d.event_id = x.event_id AND d.attempts = x.attempts AND d.next_attempt_at <= now()
+           RETURNING d.event_id`,
+          [sub.consumer, group.map((r) => r.event.id), group.map((r) => r.attempts)],
+        );
+        const mine = new Set(rows.map((r) => r.event_id));
+        claimed = group.filter((r) => mine.has(r.event.id) && sub.types.includes(r.event.type));
+        applied = await processBatchOnce(q, sub.consumer, claimed.map((r) => r.event), sub.batch!.handler);
+      });
+    } catch {
+      for (const row of group) await deliver(row); // the transaction rolled back: every row is still there
+      return;
+    }
+    for (const r of claimed) opts.hooks.onDelivery?.(r.consumer, r.event, applied.has(r.event.id) ? 'applied' : 'duplicate');
   }
 
   async function deliver(row: DeliveryRow): Promise<void> {
@@ -156,6 +197,7 @@ export function createInProcessBus(o: InProcessBusOptions): Bus {
   return {
     kind: 'inprocess',
     subscribe: (consumer, types, handler) => subs.subscribe(consumer, types, handler),
+    subscribeBatch: (consumer, types, handler, opts) => subs.subscribeBatch(consumer, types, handler, opts),
     broadcast: (types, handler) => subs.broadcast(types, handler),
     onBroadcastGap: () => {}, // one process, in-memory dispatch: nothing is ever missed
 

@@ -23,10 +23,13 @@ import type { Db } from '../db/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Bus, DeadLetter, OrchardEvent } from './index.ts';
 import { backoff, retryDelay } from './backoff.ts';
-import { applyOnce, errorMessage, parseEvent, Subscriptions, type DurableSubscription } from './consume.ts';
+import { applyOnce, errorMessage, parseEvent, processBatchOnce, Subscriptions, type DurableSubscription } from './consume.ts';
 import { resolveOptions, type BusHooks, type BusOptions, type DeliveryOutcome } from './options.ts';
 import { createRelay, type Relay } from './relay.ts';
 import { InFlight, Serial, Waker } from './signal.ts';
+
+/** Batches of one batch consumer being written at once: one fills up while another commits. */
+const BATCHES_IN_FLIGHT = 2;
 
 export interface RabbitBusOptions extends BusOptions {
   db: Db;
@@ -35,7 +38,7 @@ export interface RabbitBusOptions extends BusOptions {
   logger: Logger;
   /** Tests: stop() deletes the exchanges and queues this bus declared. */
   deleteTopologyOnStop?: boolean;
-  /** Unacked messages per consumer. Default 16. */
+  /** Unacked messages per consumer (batch consumers: four batches' worth). Default 16. */
   prefetch?: number;
   /** Longest wait for publisher confirms before a batch is rolled back. Default 10 s. */
   confirmTimeoutMs?: number;
@@ -137,13 +140,15 @@ export function createRabbitBus(o: RabbitBusOptions): Bus {
       }
       conn.on('close', () => onClosed(l));
       await declare(pub);
-      await ch.prefetch(prefetch);
       if (consumeDurable) {
         for (const sub of subs.durable.values()) {
+          // per consumer: a batch consumer holds two batches (one being written, the next filling up)
+          await ch.prefetch(sub.batch ? sub.batch.maxBatch * BATCHES_IN_FLIGHT * 2 : prefetch);
           const { consumerTag } = await ch.consume(names.queue(sub.consumer), (m) => onDurable(l, sub, m));
           l.consumerTags.push(consumerTag);
         }
       }
+      await ch.prefetch(prefetch);
       if (subs.hasBroadcasts) {
         const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
         for (const t of subs.broadcastTypes()) await ch.bindQueue(queue, names.events, t);
@@ -240,7 +245,49 @@ export function createRabbitBus(o: RabbitBusOptions): Bus {
       void l.conn.close().catch(() => {});
       return;
     }
+    if (sub.batch) return queueForBatch(l, sub, msg);
     void inflight.track(() => handleDurable(l, sub, msg));
+  }
+
+  // Batch consumers: messages queue up while BATCHES_IN_FLIGHT batches are being written; when one is done,
+  // everything queued (up to maxBatch) goes as the next, as the purchase writer's group commit does.
+  const batchQueues = new Map<string, { l: Link; msg: ConsumeMessage }[]>();
+  const batchesRunning = new Map<string, number>();
+
+  function queueForBatch(l: Link, sub: DurableSubscription, msg: ConsumeMessage): void {
+    let queue = batchQueues.get(sub.consumer);
+    if (!queue) batchQueues.set(sub.consumer, (queue = []));
+    queue.push({ l, msg });
+    pumpBatches(sub);
+  }
+
+  function pumpBatches(sub: DurableSubscription): void {
+    const queue = batchQueues.get(sub.consumer) ?? [];
+    while ((batchesRunning.get(sub.consumer) ?? 0) < BATCHES_IN_FLIGHT && queue.length) {
+      const batch = queue.splice(0, sub.batch!.maxBatch);
+      batchesRunning.set(sub.consumer, (batchesRunning.get(sub.consumer) ?? 0) + 1);
+      void inflight
+        .track(() => handleBatch(sub, batch))
+        .finally(() => {
+          batchesRunning.set(sub.consumer, (batchesRunning.get(sub.consumer) ?? 1) - 1);
+          pumpBatches(sub);
+        });
+    }
+  }
+
+  async function handleBatch(sub: DurableSubscription, batch: { l: Link; msg: ConsumeMessage }[]): Promise<void> {
+    let events: OrchardEvent[] | null = null;
+    try {
+      events = batch.map(({ msg }) => parseEvent(msg.content));
+      const wanted = events.filter((e) => sub.types.includes(e.type)); // others: left over from an old binding
+      const applied = await o.db.tx((q) => processBatchOnce(q, sub.consumer, wanted, sub.batch!.handler));
+      for (const { l, msg } of batch) settle(l, msg, 'ack');
+      for (const e of wanted) hooks.onDelivery?.(sub.consumer, e, applied.has(e.id) ? 'applied' : 'duplicate');
+    } catch (err) {
+      // one at a time, each with its own retries: a bad event fails alone
+      if (batch.length > 1) log.debug({ err, consumer: sub.consumer, size: batch.length }, 'batch failed; applying its events one by one');
+      await Promise.all(batch.map(({ l, msg }) => handleDurable(l, sub, msg)));
+    }
   }
 
   async function handleDurable(l: Link, sub: DurableSubscription, msg: ConsumeMessage): Promise<void> {
@@ -373,6 +420,7 @@ export function createRabbitBus(o: RabbitBusOptions): Bus {
   return {
     kind: 'rabbitmq',
     subscribe: (consumer, types, handler) => subs.subscribe(consumer, types, handler),
+    subscribeBatch: (consumer, types, handler, opts) => subs.subscribeBatch(consumer, types, handler, opts),
     broadcast: (types, handler) => subs.broadcast(types, handler),
     onBroadcastGap: (handler) => subs.onGap(handler),
 

@@ -16,22 +16,15 @@ CREATE TABLE integrity_reviews (
 CREATE INDEX integrity_reviews_app ON integrity_reviews (app_id, first_written_at);
 CREATE INDEX integrity_reviews_user ON integrity_reviews (user_id, first_written_at);
 
--- LSH bands of the signatures: equal band keys make near-duplicate candidates, within an app and across apps.
+-- Keys of each review's text: its LSH bands (equal keys make near-duplicate candidates, within an app and
+-- across apps) and its sentence fingerprints. Looked up newest first, a bounded number per key.
 CREATE TABLE integrity_bands (
   band bigint NOT NULL,
-  review_id uuid NOT NULL REFERENCES integrity_reviews(review_id) ON DELETE CASCADE,
   written_at timestamptz NOT NULL,
-  PRIMARY KEY (band, review_id)
+  review_id uuid NOT NULL                 -- no foreign key: ~25 rows a review, checked one by one; forgetReview deletes them
 );
+CREATE INDEX integrity_bands_key ON integrity_bands (band, written_at DESC);
 CREATE INDEX integrity_bands_review ON integrity_bands (review_id);
-
--- Reviews written per app and UTC day: the app's normal volume, against which a burst is measured.
-CREATE TABLE integrity_app_days (
-  app_id uuid NOT NULL,
-  day date NOT NULL,
-  reviews int NOT NULL,
-  PRIMARY KEY (app_id, day)
-);
 
 -- Every moderator decision, with the features the review had when it was decided: training data.
 CREATE TABLE integrity_labels (

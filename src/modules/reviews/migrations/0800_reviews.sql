@@ -56,8 +56,11 @@ CREATE TABLE review_reports (
   PRIMARY KEY (review_id, user_id)
 );
 
--- Each app's approved ratings, kept incrementally by every status change and deletion (never recounted);
--- apps.rating_count / rating_average mirror it. The checks catch any drift at the write that would cause it.
+-- Each app's approved ratings, kept incrementally (never recounted): every status change and deletion appends
+-- a delta (+1 or -1 of one rating) to app_rating_deltas, without taking any lock a concurrent verdict on the
+-- same app would wait for; a job folds the deltas into app_rating_summaries about once a second and copies the
+-- result into apps.rating_count / rating_average. A read adds the deltas not folded yet, so it is exact.
+-- The checks catch any drift at the fold that would cause it.
 CREATE TABLE app_rating_summaries (
   app_id uuid PRIMARY KEY REFERENCES apps(id),
   count int NOT NULL DEFAULT 0,
@@ -71,3 +74,10 @@ CREATE TABLE app_rating_summaries (
   CHECK (count = c1 + c2 + c3 + c4 + c5),
   CHECK (sum = c1 + 2::bigint * c2 + 3::bigint * c3 + 4::bigint * c4 + 5::bigint * c5)
 );
+CREATE TABLE app_rating_deltas (
+  id bigserial PRIMARY KEY,
+  app_id uuid NOT NULL,
+  rating smallint NOT NULL CHECK (rating BETWEEN 1 AND 5),
+  delta smallint NOT NULL CHECK (delta IN (-1, 1))
+);
+CREATE INDEX app_rating_deltas_app ON app_rating_deltas (app_id);
