@@ -98,7 +98,9 @@ export async function scoreReviews(q: Queryable, submitted: ReviewSubmitted[], d
     if (copied.length || templated.length) copyImplicated.push({ ids: [...new Set([...copied, ...templated])], score: originality.score });
   });
 
-  await recordScoredBatch(q, batch.map((b) => ({ review: b.review, signature: encodeSignature(b.signature), keys: [...b.bands, ...b.sentences] })));
+  // a stock phrase's keys would only ever match other stock phrases, which originality ignores
+  const keysOf = (b: Prepared) => (isStockPhrase(b.p.body) ? [] : [...b.bands, ...b.sentences]);
+  await recordScoredBatch(q, batch.map((b) => ({ review: b.review, signature: encodeSignature(b.signature), keys: keysOf(b) })));
   await deps.applyVerdicts(
     q,
     batch.map((b, i) => ({
@@ -170,6 +172,8 @@ async function implicate(q: Queryable, deps: ConsumerDeps, model: StoredModel | 
   }
 }
 
+const isStockPhrase = (body: string) => normalize(body).split(' ').length < STOCK_PHRASE_WORDS;
+
 export function toFacts(raw: RawFacts, p: ReviewSubmitted, signature: Uint32Array, sentenceCount: number): { facts: IntegrityFacts; copies: string[] } {
   let bestWithinApp = 0;
   let bestAcrossApps = 0;
@@ -184,7 +188,7 @@ export function toFacts(raw: RawFacts, p: ReviewSubmitted, signature: Uint32Arra
   }
   // Whole sentences seen before: as telling as that much whole-text overlap with another app's review.
   if (sentenceCount > 0) bestAcrossApps = Math.max(bestAcrossApps, raw.sentencesSeen / sentenceCount);
-  if (normalize(p.body).split(' ').length < STOCK_PHRASE_WORDS) {
+  if (isStockPhrase(p.body)) {
     bestWithinApp = bestAcrossApps = nearDuplicates = 0;
     copies.length = 0;
   }

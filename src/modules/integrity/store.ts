@@ -13,12 +13,14 @@ export const HISTORY_DAYS = 30;
  * (the average reported is then a lower bound). A busy app's thousands of reviews are not recounted per review.
  */
 const SPIKE_FACTOR = COORDINATION.spikeMultiple;
-/** Windows are capped: a burst of 500 says all there is to say about timing, and bounds the work. */
-const WINDOW_SAMPLE = 500;
+/** The window's newest reviews read per review (the full count is taken beyond): enough to see an hour's
+ *  cluster and a burst's ratings; older ones count as outside the hour (see signals.ts), so a sample never
+ *  makes a busy app look clustered. */
+const WINDOW_SAMPLE = 100;
 /** Earlier reviews read per LSH key (the newest), and candidates compared per review: a very common text
  *  ("great app") shares keys with thousands, and stops mattering long before that. */
 const PER_KEY = 8;
-const CANDIDATES = 50;
+const CANDIDATES = 16;
 /** Earlier reviews read per sentence key (the newest): enough to show a template and revisit its last uses. */
 const SHARERS_PER_SENTENCE = 5;
 
@@ -61,19 +63,20 @@ export interface FactsQuery {
  */
 export async function gatherFactsBatch(q: Queryable, batch: FactsQuery[]): Promise<RawFacts[]> {
   if (!batch.length) return [];
-  const keys = (pick: (f: FactsQuery) => number[]) => {
+  // every review's keys in one flat array; review i owns the slice [from_i, to_i] (1-based, inclusive)
+  const flatten = (pick: (f: FactsQuery) => number[]) => {
     const values: number[] = [];
-    const owners: number[] = [];
-    batch.forEach((f, i) => {
-      for (const k of pick(f)) {
-        values.push(k);
-        owners.push(i + 1);
-      }
-    });
-    return [values, owners];
+    const from: number[] = [];
+    const to: number[] = [];
+    for (const f of batch) {
+      from.push(values.length + 1);
+      values.push(...pick(f));
+      to.push(values.length);
+    }
+    return { values, from, to };
   };
-  const [bandKeys, bandOwners] = keys((f) => f.bands);
-  const [sentenceKeys, sentenceOwners] = keys((f) => f.sentences);
+  const bands = flatten((f) => f.bands);
+  const sentences = flatten((f) => f.sentences);
   const { rows } = await q.query<{
     i: number;
     author: number;
@@ -88,11 +91,8 @@ export async function gatherFactsBatch(q: Queryable, batch: FactsQuery[]): Promi
   }>(
     `WITH r AS (
        SELECT x.*, x.at - interval '24 hours' AS since, ((x.at - interval '24 hours') AT TIME ZONE 'UTC')::date AS window_day
-         FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::timestamptz[]) WITH ORDINALITY AS x(review_id, app_id, user_id, at, i)
-     ), band AS (
-       SELECT * FROM unnest($5::bigint[], $6::int[]) AS b(key, i)
-     ), sentence AS (
-       SELECT * FROM unnest($7::bigint[], $8::int[]) AS s(key, i)
+         FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::timestamptz[], $6::int[], $7::int[], $9::int[], $10::int[])
+              WITH ORDINALITY AS x(review_id, app_id, user_id, at, band_from, band_to, sentence_from, sentence_to, i)
      )
      SELECT r.i::int, r.window_day::text,
        (SELECT count(*)::int FROM integrity_reviews a
@@ -105,11 +105,10 @@ export async function gatherFactsBatch(q: Queryable, batch: FactsQuery[]): Promi
        (SELECT min(first_written_at)::date::text FROM integrity_reviews f WHERE f.app_id = r.app_id) AS first_day,
        (SELECT json_agg(json_build_array(c.review_id, c.app_id, c.user_id, encode(c.signature, 'base64')))
           FROM (SELECT m.review_id, count(*) AS shared
-                  FROM band b CROSS JOIN LATERAL (
+                  FROM unnest(($5::bigint[])[r.band_from:r.band_to]) AS b(key) CROSS JOIN LATERAL (
                     SELECT k.review_id FROM integrity_bands k
                      WHERE k.band = b.key AND k.written_at < r.at AND k.review_id <> r.review_id
                      ORDER BY k.written_at DESC LIMIT ${PER_KEY}) m
-                 WHERE b.i = r.i
                  GROUP BY m.review_id ORDER BY shared DESC LIMIT ${CANDIDATES}) top
           JOIN integrity_reviews c ON c.review_id = top.review_id) AS candidates,
        s.sentences_seen, s.sentence_sharers
@@ -125,22 +124,23 @@ export async function gatherFactsBatch(q: Queryable, batch: FactsQuery[]): Promi
        ) w
        CROSS JOIN LATERAL (
          SELECT count(DISTINCT m.key)::int AS sentences_seen, array_agg(DISTINCT m.review_id) AS sentence_sharers
-           FROM sentence t CROSS JOIN LATERAL (
+           FROM unnest(($8::bigint[])[r.sentence_from:r.sentence_to]) AS t(key) CROSS JOIN LATERAL (
              SELECT t.key, k.review_id FROM integrity_bands k
               WHERE k.band = t.key AND k.written_at < r.at AND k.review_id <> r.review_id
               ORDER BY k.written_at DESC LIMIT ${SHARERS_PER_SENTENCE}) m
-          WHERE t.i = r.i
        ) s
       ORDER BY r.i`,
     [
       batch.map((f) => f.review.reviewId),
       batch.map((f) => f.review.appId),
       batch.map((f) => f.review.userId),
-      batch.map((f) => f.review.firstWrittenAt),
-      bandKeys,
-      bandOwners,
-      sentenceKeys,
-      sentenceOwners,
+      batch.map((f) => f.review.firstWrittenAt.toISOString()),
+      bands.values,
+      bands.from,
+      bands.to,
+      sentences.values,
+      sentences.from,
+      sentences.to,
     ],
   );
   return rows.map((row) => ({
@@ -174,12 +174,23 @@ export interface Scored {
  */
 export async function recordScoredBatch(q: Queryable, batch: Scored[]): Promise<void> {
   if (!batch.length) return;
-  const keyOwners = batch.flatMap((s) => s.keys.map(() => s.review.reviewId));
-  const keyTimes = batch.flatMap((s) => s.keys.map(() => s.review.firstWrittenAt));
+  // the keys travel as one flat array, review i owning the slice [from_i, to_i] (what goes over the wire is
+  // much of the cost of a batch: no per-key copies of ids and times)
+  const keys: number[] = [];
+  const from: number[] = [];
+  const to: number[] = [];
+  for (const s of batch) {
+    from.push(keys.length + 1);
+    keys.push(...s.keys);
+    to.push(keys.length);
+  }
   await q.query(
-    `WITH up AS (
+    `WITH x AS (
+       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::smallint[], $5::int[], $6::float8[], $7::float8[], $8::bytea[], $10::int[], $11::int[])
+         AS x(review_id, app_id, user_id, rating, revision, first_ms, written_ms, signature, key_from, key_to)
+     ), up AS (
        INSERT INTO integrity_reviews (review_id, app_id, user_id, rating, revision, first_written_at, written_at, signature)
-       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::smallint[], $5::int[], $6::timestamptz[], $7::timestamptz[], $8::bytea[])
+       SELECT review_id, app_id, user_id, rating, revision, to_timestamp(first_ms / 1000), to_timestamp(written_ms / 1000), signature FROM x
        ON CONFLICT (review_id) DO UPDATE
          SET rating = EXCLUDED.rating, revision = EXCLUDED.revision, written_at = EXCLUDED.written_at, signature = EXCLUDED.signature
          WHERE integrity_reviews.revision < EXCLUDED.revision
@@ -188,21 +199,21 @@ export async function recordScoredBatch(q: Queryable, batch: Scored[]): Promise<
        DELETE FROM integrity_bands b USING up WHERE b.review_id = up.review_id AND NOT up.inserted
      )
      INSERT INTO integrity_bands (band, review_id, written_at)
-     SELECT k.band, k.review_id, k.written_at
-       FROM unnest($9::bigint[], $10::uuid[], $11::timestamptz[]) AS k(band, review_id, written_at)
-       JOIN up ON up.review_id = k.review_id`,
+     SELECT k.band, x.review_id, to_timestamp(x.first_ms / 1000)
+       FROM x JOIN up ON up.review_id = x.review_id
+       CROSS JOIN LATERAL unnest(($9::bigint[])[x.key_from:x.key_to]) AS k(band)`,
     [
       batch.map((s) => s.review.reviewId),
       batch.map((s) => s.review.appId),
       batch.map((s) => s.review.userId),
       batch.map((s) => s.review.rating),
       batch.map((s) => s.review.revision),
-      batch.map((s) => s.review.firstWrittenAt),
-      batch.map((s) => s.review.writtenAt),
+      batch.map((s) => s.review.firstWrittenAt.getTime()),
+      batch.map((s) => s.review.writtenAt.getTime()),
       batch.map((s) => s.signature),
-      batch.flatMap((s) => s.keys),
-      keyOwners,
-      keyTimes,
+      keys,
+      from,
+      to,
     ],
   );
 }

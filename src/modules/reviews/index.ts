@@ -35,7 +35,7 @@ export { DEFAULT_REVIEW_LIMITS, type ReviewLimits } from './routes.ts';
 export { ModerationPage, ModerationReview, REPORT_REASONS, REVIEW_SORTS, RatingSummary, type ReportReason, type ReviewSort } from './schemas.ts';
 
 /** How often changed rating summaries are copied into apps (and app.changed recorded). */
-export const MIRROR_INTERVAL_MS = 1000;
+export const MIRROR_INTERVAL_MS = 5000;
 
 export interface ReviewsDeps extends Pick<Infra, 'db' | 'cache' | 'bus' | 'logger'> {
   /** For the verified badge: the author holds the app's 'app' entitlement in Production. */
@@ -58,7 +58,7 @@ export function createReviews(deps: ReviewsDeps) {
 
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> = Promise.resolve();
-  /** Copies changed rating summaries into apps (and records app.changed) now; the job does it every second. */
+  /** Copies changed rating summaries into apps (and records app.changed) now; the job does it every MIRROR_INTERVAL_MS. */
   const mirrorNow = () => (running = running.then(() => mirrorRatings(deps.db)).finally(() => deps.bus.nudge()));
   /** The ratings mirror job: started by the process that runs workers. */
   function startJobs() {

@@ -96,15 +96,16 @@ export function verdicts(clock: Clock) {
               scored_at = CASE WHEN x.scored THEN $10::timestamptz ELSE r.scored_at END,
               moderated_by = CASE WHEN x.moderated THEN x.moderator_id ELSE r.moderated_by END,
               moderated_at = CASE WHEN x.moderated THEN $10::timestamptz ELSE r.moderated_at END
-         FROM unnest($1::uuid[], $2::text[], $3::boolean[], $4::float8[], $5::jsonb[], $6::text[], $7::text[], $8::boolean[], $9::uuid[])
-              AS x(id, status, scored, score, signals, action, model, moderated, moderator_id)
+         FROM unnest($1::uuid[], $2::text[], $3::boolean[], $4::float8[], $6::text[], $7::text[], $8::boolean[], $9::uuid[])
+                WITH ORDINALITY AS x0(id, status, scored, score, action, model, moderated, moderator_id, i)
+              JOIN LATERAL (SELECT x0.*, $5::jsonb -> (x0.i::int - 1) AS signals) x ON true
         WHERE r.id = x.id`,
       [
         finals.map((v) => v.reviewId),
         finals.map((v) => v.status),
         finals.map((v) => !!v.integrity),
         finals.map((v) => v.integrity?.score ?? null),
-        finals.map((v) => (v.integrity ? JSON.stringify(v.integrity.signals ?? null) : null)),
+        JSON.stringify(finals.map((v) => (v.integrity ? (v.integrity.signals ?? null) : null))), // one JSON array: no per-element escaping
         finals.map((v) => v.integrity?.action ?? null),
         finals.map((v) => v.integrity?.model ?? null),
         finals.map((v) => v.by === 'moderator'),

@@ -1,7 +1,7 @@
 // Each app's rating summary: approved reviews only, kept incrementally (one review in or out at a time, never
 // recounted). A verdict appends a delta row in its own transaction; mirrorRatings folds the deltas into
 // app_rating_summaries, copies the result into apps.rating_count / rating_average (what the catalog and
-// search read) and records one app.changed { change: 'ratings' } per app, about once a second. Reads add the
+// search read) and records one app.changed { change: 'ratings' } per app, every few seconds. Reads add the
 // deltas not folded yet, so they are exact. Why not update the summary in the verdict's transaction: a burst
 // of reviews of one app would queue on that row's lock (and cross-app verdicts could deadlock on two of them),
 // rewrite the apps row and its browse indexes, and invalidate every process's caches, once per review.

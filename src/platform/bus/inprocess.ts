@@ -77,12 +77,15 @@ export function createInProcessBus(o: InProcessBusOptions): Bus {
     );
   }
 
+  // enough rows for two full batches of every batch consumer
+  let fetchSize = opts.batchSize;
+
   async function deliverDue(): Promise<number> {
     const { rows } = await db.query<DeliveryRow>(
       `SELECT consumer, event, attempts FROM bus_deliveries
        WHERE consumer = ANY($1::text[]) AND next_attempt_at <= now()
        ORDER BY next_attempt_at, event_id LIMIT $2`,
-      [[...subs.durable.keys()], opts.batchSize],
+      [[...subs.durable.keys()], fetchSize],
     );
     // a batch consumer's rows go together (in their order); order across consumers was never promised
     const batched = new Map<string, DeliveryRow[]>();
@@ -97,12 +100,19 @@ export function createInProcessBus(o: InProcessBusOptions): Bus {
         await inflight.track(() => deliver(row));
       }
     }
+    // two batches of a consumer at once (on PostgreSQL one is written while the next is scored; PGlite
+    // runs them one after the other anyway): batches of one consumer touch different events
     for (const [consumer, list] of batched) {
       const max = subs.durable.get(consumer)!.batch!.maxBatch;
-      for (let i = 0; i < list.length && state === 'started'; i += max) {
-        const group = list.slice(i, i + max);
-        await inflight.track(() => deliverBatch(group));
-      }
+      const groups: DeliveryRow[][] = [];
+      for (let i = 0; i < list.length; i += max) groups.push(list.slice(i, i + max));
+      const lane = async () => {
+        for (let g = groups.shift(); g && state === 'started'; g = groups.shift()) {
+          const group = g;
+          await inflight.track(() => deliverBatch(group));
+        }
+      };
+      await Promise.all([lane(), lane()]);
     }
     return rows.length;
   }
@@ -185,7 +195,7 @@ export function createInProcessBus(o: InProcessBusOptions): Bus {
       try {
         const n = await deliverDue();
         failures = 0;
-        if (n < opts.batchSize) await waker.wait(opts.pollMs);
+        if (n < fetchSize) await waker.wait(opts.pollMs);
       } catch (err) {
         failures++;
         if (failures === 1) log.warn({ err }, 'delivering events failed; retrying with backoff');
@@ -219,6 +229,7 @@ export function createInProcessBus(o: InProcessBusOptions): Bus {
         }, opts);
         relay.start();
       }
+      for (const sub of subs.durable.values()) if (sub.batch) fetchSize = Math.max(fetchSize, sub.batch.maxBatch * 4);
       if (consume && subs.durable.size) consumeLoop = runConsumers();
     },
 
