@@ -102,6 +102,40 @@ for (const kind of kinds()) {
         await bus.stop();
       }));
 
+    test('a batch consumer applies events in batches, once each under redelivery; a bad event fails alone', () =>
+      withInfra(kind, async (infra) => {
+        const seen = outcomes();
+        const bus = makeBus(infra, { hooks: { onDelivery: seen.onDelivery } });
+        const sizes: number[] = [];
+        bus.subscribeBatch(
+          'batched',
+          ['b.item'],
+          async (events, q) => {
+            sizes.push(events.length);
+            if (events.some((e) => e.payload.poison)) throw new Error('poison in the batch');
+            for (const e of events) await effect('batched')(e, q);
+          },
+          { maxBatch: 8 },
+        );
+        // everything in the outbox before the bus starts, so the consumer finds a backlog
+        await infra.db.tx(async (q) => {
+          for (let i = 0; i < 20; i++) await recordEvent(q, 'b.item', { i, poison: i === 13 }, null);
+        });
+        await bus.start({ relay: true, consume: true });
+        bus.nudge();
+        await eventually(async () => (await effects(infra.db)).total === 19 && (await bus.listDeadLetters()).length === 1, 15_000);
+        assert.ok(sizes.some((n) => n > 1), `batches of ${sizes.join(', ')}`);
+        assert.ok(sizes.every((n) => n <= 8));
+        const [letter] = await bus.listDeadLetters();
+        assert.equal(letter.event.payload.i, 13); // only the poisoned event failed; its batch-mates were applied alone
+
+        await infra.db.query('UPDATE outbox SET published_at = NULL');
+        bus.nudge();
+        await eventually(async () => seen.counts.duplicate >= 19);
+        assert.deepEqual(await effects(infra.db, 'batched'), { total: 19, distinct: 19 });
+        await bus.stop();
+      }));
+
     test('a failing handler is retried with backoff, dead-lettered, listed, and replayed once fixed', () =>
       withInfra(kind, async (infra) => {
         const seen = outcomes();

@@ -145,3 +145,9 @@ export class Weighted<T> {
 export function zipf<T>(items: readonly T[], s = 1): Weighted<T> {
   return new Weighted(items.map((item, k) => [item, 1 / Math.pow(k + 1, s)] as const));
 }
+
+/** A deterministic random() in [0, 1) from a seed: for code that wants only that (a reproducible split, test data). */
+export function seededRandom(seed: number): () => number {
+  const rng = new Rng(seed, 'random');
+  return () => rng.next();
+}

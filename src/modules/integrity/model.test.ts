@@ -17,20 +17,11 @@ import {
 } from './model.ts';
 import { SEED_WEIGHTS } from './score.ts';
 import { SIGNAL_NAMES } from './signals.ts';
+import { seededRandom } from '../../seed/rng.ts';
 
 const HOUR = 3_600_000;
 const AT = Date.UTC(2026, 0, 15, 12);
 
-function prng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const organicFacts: IntegrityFacts = {
   authorReviewsInPrior24h: 0,
@@ -61,7 +52,7 @@ const farmReview: ReviewInput = { rating: 5, title: 'Amazing app!!!', body: 'Bes
 
 /** A synthetic, linearly separable labelled set in the model's feature space. */
 function syntheticExamples(n: number, seed: number): TrainingExample[] {
-  const random = prng(seed);
+  const random = seededRandom(seed);
   return Array.from({ length: n }, (_, i) => {
     const genuine = i % 3 !== 0;
     const features = FEATURE_NAMES.map(() => random());
@@ -165,7 +156,7 @@ test('analyze without a model: seed weights; organic approved, farm rejected', (
 
 test('analyze with a model: its probability, its coefficients, its version', () => {
   // Train on labelled reviews built from the two archetypes with some variation.
-  const random = prng(11);
+  const random = seededRandom(11);
   const examples: TrainingExample[] = [];
   for (let i = 0; i < 240; i++) {
     const genuine = i % 2 === 0;

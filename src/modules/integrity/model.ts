@@ -15,6 +15,7 @@ import {
   type Signal,
 } from './signals.ts';
 import { textFeatures, type TextFeatures } from './text.ts';
+import { seededRandom } from '../../seed/rng.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Facts and signals
@@ -182,17 +183,6 @@ function softplus(z: number): number {
   return z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
 }
 
-/** mulberry32: a small, good 32-bit PRNG, for the deterministic split. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffled(items: number[], random: () => number): number[] {
   const a = items.slice();
@@ -378,7 +368,7 @@ export function trainLogistic(examples: readonly TrainingExample[], opts: TrainO
   examples.forEach((e, i) => (e.genuine ? genuineIdx : fakeIdx).push(i));
   if (genuineIdx.length < 2 || fakeIdx.length < 2) throw new RangeError('trainLogistic: needs at least 2 examples of each class');
 
-  const random = prng(opts.seed ?? 1);
+  const random = seededRandom(opts.seed ?? 1);
   const test = new Set<number>();
   if (holdout > 0) {
     for (const idx of [genuineIdx, fakeIdx]) {

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { seededRandom } from '../../seed/rng.ts';
 import {
   decodeSignature,
   encodeSignature,
@@ -16,16 +17,6 @@ import {
 } from './text.ts';
 
 /** mulberry32, for reproducible synthetic texts. */
-function prng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const VOCAB = (
   'the a my it app sync calendar widget update version crash login screen battery photo upload search note ' +
   'folder export share reminder offline subscription price support fast slow works fails after before since ' +
@@ -96,7 +87,7 @@ test('similarity: identical and lightly edited texts are near-duplicates, unrela
 });
 
 test('minhash estimates the exact Jaccard similarity within ±0.15', () => {
-  const random = prng(7);
+  const random = seededRandom(7);
   const base = randomText(random, 300);
   const words = base.split(' ');
   const pairs: [string, string][] = [
@@ -143,7 +134,7 @@ test('lshBands: a light edit shares a band, unrelated texts almost never do', ()
   const long = 'I use this every morning to plan my day and the widget on the lock screen is what sold me on it';
   assert.ok(shared(long, long.replace('lock screen', 'home screen')));
 
-  const random = prng(42);
+  const random = seededRandom(42);
   const texts = Array.from({ length: 300 }, () => randomText(random, 300));
   const keys = texts.map((t) => new Set(lshBands(minhash(t))));
   let pairs = 0;
@@ -213,7 +204,7 @@ test('textFeatures: templated farm text against a specific organic review', () =
 });
 
 test('minhash of 1,000 texts of 300 characters completes', () => {
-  const random = prng(1);
+  const random = seededRandom(1);
   const texts = Array.from({ length: 1000 }, () => randomText(random, 300).slice(0, 300));
   let slots = 0;
   for (const t of texts) slots += minhash(t).length;
