@@ -13,7 +13,7 @@ import { analyze, rescore, type IntegrityFacts, type IntegrityResult, type Store
 import type { ModelHolder } from './models.ts';
 import type { Action, WeightedSignal } from './score.ts';
 import type { SignalName } from './signals.ts';
-import { forgetReview, gatherFactsBatch, HISTORY_DAYS, recordScoredBatch, type RawFacts, type ScoredReview } from './store.ts';
+import { burstMembers, forgetReview, gatherFactsBatch, HISTORY_DAYS, recordScoredBatch, WINDOW_SAMPLE, type RawFacts, type ScoredReview } from './store.ts';
 import { decodeSignature, encodeSignature, lshBands, minhash, normalize, reviewText, sentenceKeys, similarity, WORD_SHINGLE_MIN_WORDS } from './text.ts';
 
 export const INTEGRITY_CONSUMER = 'integrity.analyze';
@@ -81,7 +81,7 @@ export async function scoreReviews(q: Queryable, submitted: ReviewSubmitted[], d
   const model = await deps.models.current(q);
 
   const results: IntegrityResult[] = [];
-  const burstImplicated: { ids: string[]; score: number }[] = [];
+  const burstImplicated: { b: Prepared; score: number }[] = [];
   const copyImplicated: { ids: string[]; score: number }[] = [];
   batch.forEach((b, i) => {
     const raw = withBatchNeighbours(gathered[i], b, batch);
@@ -90,7 +90,7 @@ export async function scoreReviews(q: Queryable, submitted: ReviewSubmitted[], d
     results.push(result);
     const coordination = result.signals.find((s) => s.name === 'coordination')!;
     if (coordination.score <= BURST) {
-      burstImplicated.push({ ids: raw.window.filter((w) => w.rating === b.p.rating).map((w) => w.reviewId), score: coordination.score });
+      burstImplicated.push({ b, score: coordination.score });
     }
     const originality = result.signals.find((s) => s.name === 'originality')!;
     const copied = b.text.split(/\s+/).length >= WORD_SHINGLE_MIN_WORDS ? facts.copies : [];
@@ -111,7 +111,11 @@ export async function scoreReviews(q: Queryable, submitted: ReviewSubmitted[], d
       integrity: { score: results[i].score, signals: results[i].signals, action: results[i].action, model: results[i].model },
     })),
   );
-  for (const x of burstImplicated) await implicate(q, deps, model, x.ids, 'coordination', x.score, 'part of a burst found later');
+  // after the projection took the batch, so the batch's own earlier reviews are among the burst's members
+  for (const x of burstImplicated) {
+    const ids = await burstMembers(q, x.b.review.appId, x.b.review.rating, x.b.review.firstWrittenAt, WINDOW_SAMPLE);
+    await implicate(q, deps, model, ids, 'coordination', x.score, 'part of a burst found later');
+  }
   for (const x of copyImplicated) await implicate(q, deps, model, x.ids, 'originality', x.score, 'its text re-used by a later review');
   return results;
 }
@@ -131,7 +135,7 @@ function withBatchNeighbours(raw: RawFacts, self: Prepared, batch: Prepared[]): 
     if (other.review.appId === self.review.appId) {
       if (t >= since) {
         out.windowCount++;
-        out.window.unshift({ reviewId: other.review.reviewId, at: t, rating: other.review.rating });
+        out.window.unshift({ at: t, rating: other.review.rating });
       } else if (t >= since - HISTORY_DAYS * DAY_MS) {
         out.historyReviews++;
       }

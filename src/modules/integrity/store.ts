@@ -16,7 +16,7 @@ const SPIKE_FACTOR = COORDINATION.spikeMultiple;
 /** The window's newest reviews read per review (the full count is taken beyond): enough to see an hour's
  *  cluster and a burst's ratings; older ones count as outside the hour (see signals.ts), so a sample never
  *  makes a busy app look clustered. */
-const WINDOW_SAMPLE = 100;
+export const WINDOW_SAMPLE = 100;
 /** Earlier reviews read per LSH key (the newest), and candidates compared per review: a very common text
  *  ("great app") shares keys with thousands, and stops mattering long before that. */
 const PER_KEY = 8;
@@ -38,7 +38,7 @@ export interface RawFacts {
   authorReviewsInPrior24h: number;
   windowCount: number;
   /** The app's reviews in the 24 h before, newest first (at most WINDOW_SAMPLE). */
-  window: { reviewId: string; at: number; rating: number }[];
+  window: { at: number; rating: number }[];
   historyReviews: number;
   /** Days of history the app has before the window (0..HISTORY_DAYS). */
   historyDays: number;
@@ -81,7 +81,7 @@ export async function gatherFactsBatch(q: Queryable, batch: FactsQuery[]): Promi
     i: number;
     author: number;
     window_count: number;
-    window: [number, number, string][] | null;
+    window: [number, number][] | null;
     history_reviews: number;
     first_day: string | null;
     window_day: string;
@@ -114,11 +114,11 @@ export async function gatherFactsBatch(q: Queryable, batch: FactsQuery[]): Promi
        s.sentences_seen, s.sentence_sharers
        FROM r
        CROSS JOIN LATERAL (
-         SELECT json_agg(json_build_array(floor(extract(epoch FROM v.first_written_at) * 1000), v.rating, v.review_id)) AS window,
+         SELECT json_agg(json_build_array(floor(extract(epoch FROM v.first_written_at) * 1000), v.rating)) AS window,
                 CASE WHEN count(*) < ${WINDOW_SAMPLE} THEN count(*)::int ELSE
                   (SELECT count(*)::int FROM integrity_reviews a
                     WHERE a.app_id = r.app_id AND a.first_written_at >= r.since AND a.first_written_at < r.at AND a.review_id <> r.review_id) END AS window_count
-           FROM (SELECT a.review_id, a.first_written_at, a.rating FROM integrity_reviews a
+           FROM (SELECT a.first_written_at, a.rating FROM integrity_reviews a
                   WHERE a.app_id = r.app_id AND a.first_written_at >= r.since AND a.first_written_at < r.at AND a.review_id <> r.review_id
                   ORDER BY a.first_written_at DESC LIMIT ${WINDOW_SAMPLE}) v
        ) w
@@ -146,7 +146,7 @@ export async function gatherFactsBatch(q: Queryable, batch: FactsQuery[]): Promi
   return rows.map((row) => ({
     authorReviewsInPrior24h: row.author,
     windowCount: row.window_count,
-    window: (row.window ?? []).map(([at, rating, reviewId]) => ({ reviewId, at: Number(at), rating: Number(rating) })),
+    window: (row.window ?? []).map(([at, rating]) => ({ at: Number(at), rating: Number(rating) })),
     historyReviews: row.history_reviews,
     historyDays: row.first_day
       ? Math.max(0, Math.min(HISTORY_DAYS, Math.round((Date.parse(row.window_day) - Date.parse(row.first_day)) / DAY_MS)))
@@ -220,6 +220,17 @@ export async function recordScoredBatch(q: Queryable, batch: Scored[]): Promise<
 
 export async function recordScored(q: Queryable, review: ScoredReview, signature: Buffer, keys: number[]): Promise<void> {
   await recordScoredBatch(q, [{ review, signature, keys }]);
+}
+
+/** The newest reviews of an app with this rating in the 24 h before `at` (the burst a review turned out to be part of). */
+export async function burstMembers(q: Queryable, appId: string, rating: number, at: Date, limit: number): Promise<string[]> {
+  const { rows } = await q.query<{ review_id: string }>(
+    `SELECT review_id FROM integrity_reviews
+      WHERE app_id = $1 AND rating = $2 AND first_written_at >= $3::timestamptz - interval '24 hours' AND first_written_at < $3
+      ORDER BY first_written_at DESC LIMIT $4`,
+    [appId, rating, at, limit],
+  );
+  return rows.map((r) => r.review_id);
 }
 
 export async function forgetReview(q: Queryable, reviewId: string): Promise<void> {

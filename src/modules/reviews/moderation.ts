@@ -30,20 +30,29 @@ export async function lockReview(q: Queryable, reviewId: string): Promise<Locked
  * What follows status changes of locked reviews whose rows are already updated: ratings leave or join the
  * summary (as deltas) and review.moderated is recorded, for all of them in two statements.
  */
+/** review.moderated for each status change, except integrity's first verdict on a pending revision (see events.ts). */
+function moderatedEvents(changes: { review: Locked; status: ReviewStatus; by: ReviewModerated['by'] }[]) {
+  return changes
+    .filter(({ review, status, by }) => review.status !== status && !(review.status === 'pending' && by === 'integrity'))
+    .map(({ review, status, by }) => ({
+      type: 'review.moderated',
+      payload: { reviewId: review.id, appId: review.app_id, status, previousStatus: review.status, by } satisfies ReviewModerated,
+      aggregateId: review.id,
+    }));
+}
+
+/**
+ * What follows status changes of locked reviews whose rows are already updated (reports' holds): ratings leave
+ * or join the summary (as deltas) and review.moderated is recorded.
+ */
 export async function afterStatusChanges(q: Queryable, changes: { review: Locked; status: ReviewStatus; by: ReviewModerated['by'] }[]): Promise<void> {
   const deltas: { appId: string; rating: number; delta: 1 | -1 }[] = [];
-  const events: { type: string; payload: ReviewModerated; aggregateId: string }[] = [];
-  for (const { review, status, by } of changes) {
-    if (review.status === status) continue;
-    if (review.status === 'approved') deltas.push({ appId: review.app_id, rating: review.rating, delta: -1 });
-    if (status === 'approved') deltas.push({ appId: review.app_id, rating: review.rating, delta: 1 });
-    // integrity's first verdict on a new revision is the common case (every review, ~1,000 a second at peak): not an
-    // event of its own; the ratings it moves reach others through the coalesced app.changed { change: 'ratings' }
-    if (review.status === 'pending' && by === 'integrity') continue;
-    events.push({ type: 'review.moderated', payload: { reviewId: review.id, appId: review.app_id, status, previousStatus: review.status, by }, aggregateId: review.id });
+  for (const { review, status } of changes) {
+    if (review.status === 'approved' && status !== 'approved') deltas.push({ appId: review.app_id, rating: review.rating, delta: -1 });
+    if (review.status !== 'approved' && status === 'approved') deltas.push({ appId: review.app_id, rating: review.rating, delta: 1 });
   }
   await adjustSummaries(q, deltas);
-  await recordEvents(q, events);
+  await recordEvents(q, moderatedEvents(changes));
 }
 
 export async function afterStatusChange(q: Queryable, review: Locked, status: ReviewStatus, by: ReviewModerated['by']): Promise<void> {
@@ -64,42 +73,36 @@ export function verdicts(clock: Clock) {
       if (v.by !== 'integrity' && v.by !== 'moderator') throw new Error(`verdict by must be integrity or moderator; got ${String(v.by)}`);
       if (v.integrity && !INTEGRITY_ACTIONS.includes(v.integrity.action)) throw new Error(`unknown integrity action ${String(v.integrity.action)}`);
     }
-    const ids = [...new Set(list.filter((v) => typeof v.reviewId === 'string' && isUuid(v.reviewId)).map((v) => v.reviewId))];
-    if (!ids.length) return list.map(() => false);
-    const { rows } = await q.query<Locked>(
-      'SELECT id, app_id, user_id, rating, status, revision FROM reviews WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE',
-      [ids],
-    );
-    const current = new Map(rows.map((r) => [r.id, r]));
-    const applied: boolean[] = [];
-    const changes: { review: Locked; v: Verdict }[] = [];
-    for (const v of list) {
-      const review = current.get(v.reviewId);
-      const ok = !!review && (v.revision === null || v.revision === review.revision);
-      applied.push(ok);
-      if (ok) {
-        changes.push({ review: review!, v });
-        current.set(v.reviewId, { ...review!, status: v.status }); // a second verdict on the same review follows the first
-      }
-    }
-    if (!changes.length) return applied;
-
-    const at = clock();
-    const last = new Map(changes.map((c) => [c.v.reviewId, c.v])); // the last verdict on a review is its outcome
-    const finals = [...last.values()];
-    await q.query(
-      `UPDATE reviews r SET status = x.status,
-              integrity_score = CASE WHEN x.scored THEN x.score ELSE r.integrity_score END,
-              integrity_signals = CASE WHEN x.scored THEN x.signals ELSE r.integrity_signals END,
-              integrity_action = CASE WHEN x.scored THEN x.action ELSE r.integrity_action END,
-              integrity_model = CASE WHEN x.scored THEN x.model ELSE r.integrity_model END,
-              scored_at = CASE WHEN x.scored THEN $10::timestamptz ELSE r.scored_at END,
-              moderated_by = CASE WHEN x.moderated THEN x.moderator_id ELSE r.moderated_by END,
-              moderated_at = CASE WHEN x.moderated THEN $10::timestamptz ELSE r.moderated_at END
-         FROM unnest($1::uuid[], $2::text[], $3::boolean[], $4::float8[], $6::text[], $7::text[], $8::boolean[], $9::uuid[])
-                WITH ORDINALITY AS x0(id, status, scored, score, action, model, moderated, moderator_id, i)
-              JOIN LATERAL (SELECT x0.*, $5::jsonb -> (x0.i::int - 1) AS signals) x ON true
-        WHERE r.id = x.id`,
+    // the last verdict on a review is its outcome (one call holds each review once in practice)
+    const finals = [...new Map(list.filter((v) => typeof v.reviewId === 'string' && isUuid(v.reviewId)).map((v) => [v.reviewId, v])).values()];
+    if (!finals.length) return list.map(() => false);
+    // One statement: lock the reviews whose revision matches, update them, and append their rating deltas.
+    const { rows } = await q.query<Locked & { new_status: ReviewStatus }>(
+      `WITH x AS (
+         SELECT x0.*, $5::jsonb -> (x0.i::int - 1) AS signals
+           FROM unnest($1::uuid[], $2::text[], $3::boolean[], $4::float8[], $6::text[], $7::text[], $8::boolean[], $9::uuid[], $11::int[])
+                WITH ORDINALITY AS x0(id, status, scored, score, action, model, moderated, moderator_id, revision, i)
+       ), old AS (
+         SELECT r.id, r.app_id, r.user_id, r.rating, r.status, r.revision, x.status AS new_status
+           FROM reviews r JOIN x ON x.id = r.id
+          WHERE x.revision IS NULL OR x.revision = r.revision
+          ORDER BY r.id FOR NO KEY UPDATE OF r
+       ), updated AS (
+         UPDATE reviews r SET status = x.status,
+                integrity_score = CASE WHEN x.scored THEN x.score ELSE r.integrity_score END,
+                integrity_signals = CASE WHEN x.scored THEN x.signals ELSE r.integrity_signals END,
+                integrity_action = CASE WHEN x.scored THEN x.action ELSE r.integrity_action END,
+                integrity_model = CASE WHEN x.scored THEN x.model ELSE r.integrity_model END,
+                scored_at = CASE WHEN x.scored THEN $10::timestamptz ELSE r.scored_at END,
+                moderated_by = CASE WHEN x.moderated THEN x.moderator_id ELSE r.moderated_by END,
+                moderated_at = CASE WHEN x.moderated THEN $10::timestamptz ELSE r.moderated_at END
+           FROM x, old WHERE r.id = x.id AND old.id = x.id
+       ), deltas AS (
+         INSERT INTO app_rating_deltas (app_id, rating, delta)
+         SELECT app_id, rating, CASE WHEN status = 'approved' THEN -1 ELSE 1 END FROM old
+          WHERE (status = 'approved') <> (new_status = 'approved')
+       )
+       SELECT * FROM old`,
       [
         finals.map((v) => v.reviewId),
         finals.map((v) => v.status),
@@ -110,11 +113,14 @@ export function verdicts(clock: Clock) {
         finals.map((v) => v.integrity?.model ?? null),
         finals.map((v) => v.by === 'moderator'),
         finals.map((v) => (v.by === 'moderator' ? (v.moderatorId ?? null) : null)),
-        at,
+        clock(),
+        finals.map((v) => v.revision),
       ],
     );
-    await afterStatusChanges(q, changes.map(({ review, v }) => ({ review, status: v.status, by: v.by })));
-    return applied;
+    const done = new Map(rows.map((r) => [r.id, r]));
+    const byId = new Map(finals.map((v) => [v.reviewId, v]));
+    await recordEvents(q, moderatedEvents(rows.map((r) => ({ review: r, status: r.new_status, by: byId.get(r.id)!.by }))));
+    return list.map((v) => done.has(v.reviewId) && byId.get(v.reviewId) === v);
   }
 
   async function applyVerdict(q: Queryable, v: Verdict): Promise<boolean> {
