@@ -141,7 +141,11 @@ export async function processBatchOnce(q: Queryable, consumer: string, events: O
     `INSERT INTO processed_events (consumer, event_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING RETURNING event_id`,
     [consumer, events.map((e) => e.id)],
   );
-  const fresh = new Set(rows.map((r) => r.event_id));
+  return applyFresh(q, events, new Set(rows.map((r) => r.event_id)), handler);
+}
+
+/** The handler over the events whose ids are in `fresh` (just recorded as processed), each once, in order. */
+export async function applyFresh(q: Queryable, events: OrchardEvent[], fresh: Set<string>, handler: DurableBatchHandler): Promise<Set<string>> {
   const todo = events.filter((e) => fresh.delete(e.id)); // a message delivered twice in one batch is applied once
   for (const e of todo) fresh.add(e.id);
   if (todo.length) await handler(todo, q);

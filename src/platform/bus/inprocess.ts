@@ -14,7 +14,7 @@ import type { Db, Queryable } from '../db/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Bus, DeadLetter, OrchardEvent } from './index.ts';
 import { backoff, retryDelay } from './backoff.ts';
-import { errorMessage, isUuid, processBatchOnce, processOnce, Subscriptions } from './consume.ts';
+import { applyFresh, errorMessage, isUuid, processOnce, Subscriptions } from './consume.ts';
 import { resolveOptions, type BusOptions, type DeliveryOutcome } from './options.ts';
 import { createRelay, type Relay } from './relay.ts';
 import { InFlight, Serial, Waker } from './signal.ts';
@@ -125,15 +125,23 @@ export function createInProcessBus(o: InProcessBusOptions): Bus {
     let applied = new Set<string>();
     try {
       await db.tx(async (q) => {
-        const { rows } = await q.query<{ event_id: string }>(
-          `DELETE FROM bus_deliveries d USING unnest($2::uuid[], $3::int[]) AS x(event_id, attempts)
-           WHERE d.consumer = $1 AND d.event_id = x.event_id AND d.attempts = x.attempts AND d.next_attempt_at <= now()
-           RETURNING d.event_id`,
-          [sub.consumer, group.map((r) => r.event.id), group.map((r) => r.attempts)],
+        // claim the rows and record their events as processed in one statement
+        const { rows } = await q.query<{ claimed: string[] | null; fresh: string[] | null }>(
+          `WITH claimed AS (
+             DELETE FROM bus_deliveries d USING unnest($2::uuid[], $3::int[], $4::text[]) AS x(event_id, attempts, type)
+              WHERE d.consumer = $1 AND d.event_id = x.event_id AND d.attempts = x.attempts AND d.next_attempt_at <= now()
+             RETURNING d.event_id, x.type
+           ), fresh AS (
+             INSERT INTO processed_events (consumer, event_id)
+             SELECT $1, event_id FROM claimed WHERE type = ANY($5::text[]) -- others: left over from an old subscription
+             ON CONFLICT DO NOTHING RETURNING event_id
+           )
+           SELECT (SELECT array_agg(event_id) FROM claimed) AS claimed, (SELECT array_agg(event_id) FROM fresh) AS fresh`,
+          [sub.consumer, group.map((r) => r.event.id), group.map((r) => r.attempts), group.map((r) => r.event.type), sub.types],
         );
-        const mine = new Set(rows.map((r) => r.event_id));
+        const mine = new Set(rows[0].claimed ?? []);
         claimed = group.filter((r) => mine.has(r.event.id) && sub.types.includes(r.event.type));
-        applied = await processBatchOnce(q, sub.consumer, claimed.map((r) => r.event), sub.batch!.handler);
+        applied = await applyFresh(q, claimed.map((r) => r.event), new Set(rows[0].fresh ?? []), sub.batch!.handler);
       });
     } catch {
       for (const row of group) await deliver(row); // the transaction rolled back: every row is still there
