@@ -6,7 +6,7 @@ import { recordEvents } from '../../platform/bus/index.ts';
 import type { Queryable } from '../../platform/db/index.ts';
 import { decodeCursor, encodeCursor, takePage } from '../../platform/http/pagination.ts';
 import { INTEGRITY_ACTIONS, REVIEW_STATUSES, type IntegrityAction, type ReviewModerated, type ReviewStatus, type Verdict } from './events.ts';
-import { adjustSummaries } from './ratings.ts';
+import { adjustSummary } from './ratings.ts';
 import type { ModerationPage, ModerationReview } from './schemas.ts';
 
 export type Clock = () => Date;
@@ -42,21 +42,12 @@ function moderatedEvents(changes: { review: Locked; status: ReviewStatus; by: Re
 }
 
 /**
- * What follows status changes of locked reviews whose rows are already updated (reports' holds): ratings leave
- * or join the summary (as deltas) and review.moderated is recorded.
+ * What follows a status change of a locked review whose row is already updated (a hold by reports): its rating
+ * leaves or joins the summary (as a delta) and review.moderated is recorded.
  */
-export async function afterStatusChanges(q: Queryable, changes: { review: Locked; status: ReviewStatus; by: ReviewModerated['by'] }[]): Promise<void> {
-  const deltas: { appId: string; rating: number; delta: 1 | -1 }[] = [];
-  for (const { review, status } of changes) {
-    if (review.status === 'approved' && status !== 'approved') deltas.push({ appId: review.app_id, rating: review.rating, delta: -1 });
-    if (review.status !== 'approved' && status === 'approved') deltas.push({ appId: review.app_id, rating: review.rating, delta: 1 });
-  }
-  await adjustSummaries(q, deltas);
-  await recordEvents(q, moderatedEvents(changes));
-}
-
 export async function afterStatusChange(q: Queryable, review: Locked, status: ReviewStatus, by: ReviewModerated['by']): Promise<void> {
-  await afterStatusChanges(q, [{ review, status, by }]);
+  if ((review.status === 'approved') !== (status === 'approved')) await adjustSummary(q, review.app_id, review.rating, status === 'approved' ? 1 : -1);
+  await recordEvents(q, moderatedEvents([{ review, status, by }]));
 }
 
 const VERDICT_STATUSES: ReadonlySet<string> = new Set(['approved', 'held', 'rejected']);

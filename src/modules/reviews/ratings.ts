@@ -30,18 +30,11 @@ interface SummaryRow {
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
-/** Adds (delta 1) or removes (delta -1) approved ratings of apps: delta rows, folded later. */
-export async function adjustSummaries(q: Queryable, deltas: { appId: string; rating: number; delta: 1 | -1 }[]): Promise<void> {
-  if (!deltas.length) return;
-  for (const d of deltas) if (!Number.isInteger(d.rating) || d.rating < 1 || d.rating > 5) throw new Error(`rating ${d.rating} is not 1..5`);
-  await q.query('INSERT INTO app_rating_deltas (app_id, rating, delta) SELECT * FROM unnest($1::uuid[], $2::smallint[], $3::smallint[])', [
-    deltas.map((d) => d.appId),
-    deltas.map((d) => d.rating),
-    deltas.map((d) => d.delta),
-  ]);
+/** Adds (delta 1) or removes (delta -1) one approved rating of the app: a delta row, folded later. */
+export async function adjustSummary(q: Queryable, appId: string, rating: number, delta: 1 | -1): Promise<void> {
+  if (!Number.isInteger(rating) || rating < 1 || rating > 5) throw new Error(`rating ${rating} is not 1..5`);
+  await q.query('INSERT INTO app_rating_deltas (app_id, rating, delta) VALUES ($1, $2, $3)', [appId, rating, delta]);
 }
-
-export const adjustSummary = (q: Queryable, appId: string, rating: number, delta: 1 | -1) => adjustSummaries(q, [{ appId, rating, delta }]);
 
 /** Delta rows folded per transaction of mirrorRatings. */
 const FOLD_BATCH = 5000;
