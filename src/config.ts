@@ -41,6 +41,8 @@ export interface Config {
   searchAnswerCache: boolean;
   /** Signs download URLs (at least 32 characters). Absent: a key made once under <dataDir>/keys/; set it when hosts do not share that dir. */
   downloadUrlSecret?: string;
+  /** Chart signal weights: downloads, rating, engagement, revenue, freshness (ORCHARD_CHART_WEIGHTS="0.3,0.25,0.2,0.15,0.1"). */
+  chartWeights: { downloads: number; rating: number; engagement: number; revenue: number; freshness: number };
 }
 
 const int = (v: string | undefined, fallback: number, name: string) => {
@@ -48,6 +50,16 @@ const int = (v: string | undefined, fallback: number, name: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${v}"`);
   return n;
+};
+
+/** Five non-negative numbers that sum to 1 (within rounding). */
+const weights = (v: string | undefined) => {
+  if (v === undefined || v === '') return { downloads: 0.3, rating: 0.25, engagement: 0.2, revenue: 0.15, freshness: 0.1 };
+  const w = v.split(',').map((x) => Number(x.trim()));
+  if (w.length !== 5 || w.some((x) => !Number.isFinite(x) || x < 0) || Math.abs(w.reduce((a, b) => a + b, 0) - 1) > 1e-6) {
+    throw new Error(`ORCHARD_CHART_WEIGHTS must be five non-negative numbers summing to 1 (downloads,rating,engagement,revenue,freshness), got "${v}"`);
+  }
+  return { downloads: w[0], rating: w[1], engagement: w[2], revenue: w[3], freshness: w[4] };
 };
 
 const secret = (v: string | undefined, name: string) => {
@@ -81,6 +93,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     demo: { apps: int(env.DEMO_APPS, 3000, 'DEMO_APPS'), users: int(env.DEMO_USERS, 200, 'DEMO_USERS') },
     searchAnswerCache: env.SEARCH_ANSWER_CACHE !== 'off',
     downloadUrlSecret: secret(env.DOWNLOAD_URL_SECRET, 'DOWNLOAD_URL_SECRET'),
+    chartWeights: weights(env.ORCHARD_CHART_WEIGHTS),
   };
   return { ...config, ...overrides };
 }

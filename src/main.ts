@@ -6,6 +6,7 @@ import { seed, DEMO_ACCOUNTS } from './seed/index.ts';
 import { isPeriod } from './modules/payouts/index.ts';
 import { DEFAULT_OPTIONS, SMALL_OPTIONS, formatReport, type SimulationOptions } from './modules/integrity/index.ts';
 import { runIntegritySimulation } from './simulation.ts';
+import { rebuildSignals } from './modules/rankings/index.ts';
 
 const positiveInt = (v: string) => {
   const n = Number(v);
@@ -60,6 +61,7 @@ program
     if (infra.bus.kind === 'inprocess') {
       modules.purchases.startJobs();
       modules.reviews.startJobs();
+      modules.rankings.startJobs();
       modules.notifications.startWorker();
     }
     await app.listen({ host: config.host, port: config.port });
@@ -79,10 +81,12 @@ program
     await infra.bus.start({ relay: true, consume: true });
     modules.purchases.startJobs();
     modules.reviews.startJobs();
+    modules.rankings.startJobs();
     modules.notifications.startWorker();
     onShutdown(infra, async () => {
       modules.purchases.stopJobs();
       await modules.reviews.stopJobs();
+      await modules.rankings.stopJobs();
       await modules.notifications.stopWorker();
     });
     infra.logger.info('worker running');
@@ -109,6 +113,33 @@ program
     const r = await seed({ infra, apps: opts.apps, users: opts.users, rngSeed: opts.rngSeed, progress: true });
     console.log(`seeded ${r?.apps ?? 0} apps and ${r?.users ?? 0} users in ${r?.seconds.toFixed(1)} s`);
     await infra.close();
+  });
+
+program
+  .command('rank')
+  .description('compute every chart now (the worker does it hourly); one run at a time across processes')
+  .option('--rebuild-signals', 'first refold the running decayed signals from all daily statistics (after a bulk load, or to recover)')
+  .action(async (opts: { rebuildSignals?: boolean }) => {
+    const config = loadConfig();
+    const infra = await open(config);
+    try {
+      const modules = createModules(config, infra);
+      if (opts.rebuildSignals) {
+        const r = await rebuildSignals(infra.db);
+        console.log(`signals rebuilt from ${r.dailyRows.toLocaleString('en')} daily rows into ${r.pairs.toLocaleString('en')} (app, country) pairs in ${r.seconds.toFixed(1)} s`);
+      }
+      const r = await modules.rankings.compute();
+      if (r.status !== 'done') {
+        console.log(`chart run skipped: ${r.reason}`);
+        process.exitCode = 2;
+        return;
+      }
+      console.log(`charts computed: ${r.charts!.toLocaleString('en')} charts, ${r.entries!.toLocaleString('en')} entries from ${r.candidates!.toLocaleString('en')} candidates in ${r.seconds!.toFixed(1)} s`);
+      console.log(`  phases (s): ${Object.entries(r.phases ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+      // ranking.computed is in the outbox: a running serve or worker relays it, and every process reads the new run
+    } finally {
+      await infra.close();
+    }
   });
 
 program

@@ -8,6 +8,7 @@ import type { Infra } from '../config.ts';
 import type { Db } from '../platform/db/index.ts';
 import type { Blobs } from '../platform/blobs/index.ts';
 import type { Logger } from '../platform/observability/logger.ts';
+import { seedStatistics } from './statistics.ts';
 import { hashPassword } from '../modules/identity/index.ts';
 import {
   COLUMNS,
@@ -110,6 +111,7 @@ export async function seed(opts: SeedOptions): Promise<SeedResult | null> {
     progress.stop();
   }
   await db.query(`ANALYZE ${Object.keys(COLUMNS).join(', ')}`);
+  await seedStatistics(db);
 
   const seconds = (performance.now() - started) / 1000;
   const users = DEMO_ACCOUNTS.length + plan.users + developers;

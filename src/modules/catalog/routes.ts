@@ -41,11 +41,21 @@ export function catalogRoutes(service: CatalogService, config: Config): FastifyP
 const publicRoutes: FastifyPluginAsyncTypebox<Options> = async (app, { guards, service }) => {
   const tags = ['catalog'];
 
+  /** The public detail with the members other modules add (chart positions), spliced before its closing brace. */
+  function sendDetail(reply: FastifyReply, appId: string, json: Buffer): void {
+    let extra = '';
+    for (const member of service.detailMembers) {
+      const m = member(appId);
+      if (m) extra += `,${m}`;
+    }
+    sendJson(reply, extra ? Buffer.concat([json.subarray(0, json.length - 1), Buffer.from(`${extra}}`)]) : json);
+  }
+
   /** Slow path of app detail: shared cache or database; a non-public app only for its developer or an admin. */
   async function answerDetail(req: FastifyRequest, reply: FastifyReply, appId: string, l1?: Buffer): Promise<void> {
     const json = l1 ?? (await service.publicDetail(appId));
     if (json.length) {
-      sendJson(reply, json);
+      sendDetail(reply, appId, json);
       return;
     }
     if (req.headers.authorization) {
@@ -80,7 +90,7 @@ const publicRoutes: FastifyPluginAsyncTypebox<Options> = async (app, { guards, s
     (req, reply) => {
       const l1 = service.peekPublicDetail(req.params.id);
       if (l1?.length) {
-        sendJson(reply, l1);
+        sendDetail(reply, req.params.id, l1);
         return;
       }
       return answerDetail(req, reply, req.params.id, l1);
@@ -94,7 +104,7 @@ const publicRoutes: FastifyPluginAsyncTypebox<Options> = async (app, { guards, s
       const known = service.peekAppIdForBundle(req.params.bundleId);
       const l1 = known ? service.peekPublicDetail(known) : undefined;
       if (l1?.length) {
-        sendJson(reply, l1);
+        sendDetail(reply, known!, l1);
         return;
       }
       return (async () => {

@@ -177,6 +177,12 @@ export const PublicApp = Type.Object({
   createdAt: Timestamp,
   updatedAt: Timestamp,
   publishedAt: Nullable(Timestamp),
+  chartPositions: Type.Optional(
+    Type.Array(
+      Type.Object({ chart: Type.String(), country: Type.String(), category: Nullable(Type.String()), rank: Type.Integer() }),
+      { description: "the app's places in the current charts (top 100 of each; category null: overall), added by the charts module" },
+    ),
+  ),
 });
 export type PublicApp = Static<typeof PublicApp>;
 

@@ -108,6 +108,15 @@ export class CatalogService {
     return (await this.ref()).storefrontsJson;
   }
 
+  /**
+   * Another module's members of the public app detail (charts: "chartPositions"), added when it is sent: a JSON
+   * member (`"name":value`) from memory, or undefined to leave it out. Never cached with the detail.
+   */
+  extendDetail(member: (appId: string) => string | undefined): void {
+    this.detailMembers.push(member);
+  }
+  readonly detailMembers: ((appId: string) => string | undefined)[] = [];
+
   /** The public detail JSON if this process holds it (no await: the hot path). Empty = known not public. */
   peekPublicDetail(appId: string): Buffer | undefined {
     return this.cache.peekDetail(appId);

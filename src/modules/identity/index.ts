@@ -7,6 +7,7 @@ import { createIdentityService } from './service.ts';
 import { DEFAULT_LIMITS, identityRoutes, type IdentityLimits } from './routes.ts';
 
 export { hashPassword } from './passwords.ts';
+export { accountFacts, type AccountFacts } from './accounts.ts';
 export {
   IDENTITY_EVENTS,
   STOREFRONT_COUNTRIES,

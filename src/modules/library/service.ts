@@ -209,9 +209,9 @@ export class LibraryService {
       let n = 0;
       // in app id order: two concurrent requests of one user lock their download rows in the same order
       for (const build of [...builds].sort((x, y) => (x.app_id < y.app_id ? -1 : 1))) {
-        const kind = await classifyDownload(q, userId, build, opts.countRepeats);
-        if (!kind) continue;
-        const payload: AppDownloadedPayload = { appId: build.app_id, versionId: build.version_id, userId, kind, day };
+        const classified = await classifyDownload(q, userId, build, opts.countRepeats, day);
+        if (!classified) continue;
+        const payload: AppDownloadedPayload = { appId: build.app_id, versionId: build.version_id, userId, kind: classified.kind, day, firstToday: classified.firstToday };
         await recordEvent(q, 'app.downloaded', payload, build.app_id);
         n++;
       }
@@ -236,16 +236,20 @@ export class LibraryService {
 
 /**
  * Updates the user's download record of the app and says what this download is: the first ever, an update
- * (a newer version than they last had) or a re-download. Null when countRepeats is off and it is not new.
+ * (a newer version than they last had) or a re-download, and whether it is their first of the app on `day`.
+ * Null when countRepeats is off and it is not new.
  */
-async function classifyDownload(q: Queryable, userId: string, build: Deliverable, countRepeats: boolean): Promise<DownloadKind | null> {
+async function classifyDownload(
+  q: Queryable, userId: string, build: Deliverable, countRepeats: boolean, day: string,
+): Promise<{ kind: DownloadKind; firstToday: boolean } | null> {
   const first = await q.query(
     `INSERT INTO app_user_downloads (user_id, app_id, last_version) VALUES ($1, $2, $3) ON CONFLICT (user_id, app_id) DO NOTHING`,
     [userId, build.app_id, build.version],
   );
-  if (first.rowCount) return 'first';
-  const { rows } = await q.query<{ last_version: string }>(
-    'SELECT last_version FROM app_user_downloads WHERE user_id = $1 AND app_id = $2 FOR UPDATE',
+  if (first.rowCount) return { kind: 'first', firstToday: true };
+  const { rows } = await q.query<{ last_version: string; last_day: string }>(
+    `SELECT last_version, to_char(last_downloaded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS last_day
+       FROM app_user_downloads WHERE user_id = $1 AND app_id = $2 FOR UPDATE`,
     [userId, build.app_id],
   );
   const newer = compareVersions(build.version, rows[0].last_version) > 0;
@@ -255,7 +259,7 @@ async function classifyDownload(q: Queryable, userId: string, build: Deliverable
       WHERE user_id = $1 AND app_id = $2`,
     [userId, build.app_id, newer, build.version],
   );
-  return newer ? 'update' : 'redownload';
+  return { kind: newer ? 'update' : 'redownload', firstToday: rows[0].last_day < day };
 }
 
 function checkInstalled(item: InstalledApp, index: number): void {

@@ -17,6 +17,8 @@ export interface AppDownloadedPayload extends Record<string, unknown> {
   kind: DownloadKind;
   /** UTC day of the link, YYYY-MM-DD. */
   day: string;
+  /** The user's first download of the app on that day (unique downloaders); absent in events of older versions. */
+  firstToday?: boolean;
 }
 export type AppDownloadedEvent = OrchardEvent<AppDownloadedPayload>;
 

@@ -19,9 +19,9 @@ export function createRefunds(deps: { db: Db; payments: PaymentProvider; signer:
   async function refund(transactionId: string, reason: RevocationReason): Promise<StoredResponse> {
     const { rows } = await db.query<{
       price_milli: string; provider_charge_id: string | null; revocation_date: Date | null; developer_id: string;
-      environment: 'Sandbox' | 'Production'; currency: string; commission_rate_pct: number | null;
+      environment: 'Sandbox' | 'Production'; currency: string; commission_rate_pct: number | null; storefront: string;
     }>(
-      `SELECT t.price_milli, t.provider_charge_id, t.revocation_date, t.developer_id, t.environment, t.currency,
+      `SELECT t.price_milli, t.provider_charge_id, t.revocation_date, t.developer_id, t.environment, t.currency, t.storefront,
               (SELECT l.commission_rate_pct FROM ledger_lines l WHERE l.transaction_id = t.id AND l.entry = 'charge' LIMIT 1) AS commission_rate_pct
          FROM transactions t WHERE t.id = $1`,
       [transactionId],
@@ -69,6 +69,9 @@ export function createRefunds(deps: { db: Db; payments: PaymentProvider; signer:
         revocationReason: reason,
         revocationDate: record.revocationDate!.toISOString(),
         environment: t.environment,
+        priceMilli: price,
+        currency: t.currency,
+        storefront: t.storefront,
       }, transactionId);
       return {
         transaction: { id: transactionId, revocationDate: record.revocationDate!.toISOString(), revocationReason: reason },

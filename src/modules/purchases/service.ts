@@ -239,7 +239,7 @@ export function createPurchasesService(deps: PurchasesDeps) {
           payload: {
             purchaseId: order.id, transactionId: record.id, originalTransactionId: record.originalTransactionId, userId, appId: offer.appId,
             developerId: offer.developerId, productId: offer.productId, kind: offer.kind, environment: paid.environment, priceMilli: paid.total,
-            currency: offer.currency,
+            currency: offer.currency, storefront: offer.country,
           },
         },
         order: { id: order.id, response },

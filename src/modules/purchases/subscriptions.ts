@@ -218,6 +218,7 @@ export function createSubscriptions(deps: { db: Db; payments: PaymentProvider; n
           payload: {
             subscriptionId: s.id, userId: s.user_id, appId: s.app_id, transactionId, originalTransactionId: String(s.original_transaction_id),
             periodIndex: nextIndex, expiresDate: end.toISOString(), priceMilli: price, currency: s.currency, commissionPct: commission,
+            environment: s.environment, storefront: s.storefront,
           },
         },
       });

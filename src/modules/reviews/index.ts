@@ -29,7 +29,7 @@ export {
 } from './events.ts';
 export { ReviewsService, REPORT_HOLD_THRESHOLD } from './service.ts';
 export type { ApplyVerdict, ApplyVerdicts, Clock, IntegrityApproved, QueueQuery } from './moderation.ts';
-export { integrityApproved } from './moderation.ts';
+export { flaggedAuthors, integrityApproved } from './moderation.ts';
 export { PRIOR_MEAN, PRIOR_WEIGHT, bayesianAverage, plausibleHistogram } from './ratings.ts';
 export { DEFAULT_REVIEW_LIMITS, type ReviewLimits } from './routes.ts';
 export { ModerationPage, ModerationReview, REPORT_REASONS, REVIEW_SORTS, RatingSummary, type ReportReason, type ReviewSort } from './schemas.ts';

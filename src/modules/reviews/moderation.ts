@@ -248,3 +248,17 @@ export async function integrityApproved(q: Queryable, reviewIds: string[]): Prom
   );
   return rows.map((r) => ({ reviewId: r.id, revision: r.revision, rating: r.rating, title: r.title, body: r.body, signals: r.integrity_signals }));
 }
+
+/**
+ * Authors among `userIds` flagged by review integrity: a review of theirs was rejected (by integrity or a
+ * moderator) or scored for rejection. Charts weigh such accounts' downloads less.
+ */
+export async function flaggedAuthors(q: Queryable, userIds: readonly string[]): Promise<Set<string>> {
+  if (!userIds.length) return new Set();
+  const { rows } = await q.query<{ user_id: string }>(
+    `SELECT DISTINCT user_id FROM reviews
+      WHERE user_id = ANY($1::uuid[]) AND (status = 'rejected' OR integrity_action = 'reject')`,
+    [[...new Set(userIds)]],
+  );
+  return new Set(rows.map((r) => r.user_id));
+}

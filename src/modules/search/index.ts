@@ -11,6 +11,7 @@ export const searchMigrations = path.join(path.dirname(new URL(import.meta.url).
 export { SearchService, type SearchDeps, type IndexState } from './service.ts';
 export { defaultEngineFactory, type EngineFactory } from './engine-factory.ts';
 export type { SearchDoc, SearchEngine } from './engine/types.ts';
+export { AppSummary } from './schemas.ts';
 
 export interface SearchOptions {
   /** How the index is made: the real engine, built in a worker thread, unless told otherwise. */

@@ -1,0 +1,264 @@
+// The chart run: every chart of every storefront country, from the running signals, in one transaction.
+//
+// It reads app_chart_signals (one row per app and country that ever had a counted download or sale: the
+// decayed sums, so 90 days are never rescanned), joins the apps' rating, engagement and release facts, and
+// ranks in SQL: a per-(country, category) median normalises download velocity and revenue, the five signals
+// are scored and combined (signals.ts has the same formulas in TypeScript, with tests), and a window keeps
+// the top CHART_SIZE of every chart. Readers switch to the new run when it commits; the runs before it stay
+// for KEEP_RUNS hours (open cursors), and each app's best rank per day goes to chart_rank_history for good.
+import { v7 as uuidv7 } from 'uuid';
+import type { Db, Queryable } from '../../platform/db/index.ts';
+import {
+  DEFAULT_WEIGHTS, FRESHNESS_HALF_LIFE_DAYS, grossingWeights, HALF_LIFE_DAYS, RATING_FULL_COUNT, RATING_PRIOR_WEIGHT,
+  TRENDING_MIN_RATE, TRENDING_PRIOR, type Weights,
+} from './signals.ts';
+
+export const CHARTS = ['top-free', 'top-paid', 'top-grossing', 'trending', 'new'] as const;
+export type Chart = (typeof CHARTS)[number];
+
+/** Entries kept per chart (Apple's charts show 200). */
+export const CHART_SIZE = 200;
+/** Done runs kept whole (an hour apart: two days), for open cursors and recent hourly history. */
+export const KEEP_RUNS = 48;
+/** An app charts in a country once its decayed trusted downloads there reach this (about one a week). */
+export const MIN_VELOCITY = 1;
+/** ... or, for top grossing, its decayed revenue reaches this (one unit of the currency). */
+export const MIN_REVENUE_MILLI = 1000;
+/** "New": first published within this many days (an update never makes an app new). */
+export const NEW_APP_DAYS = 30;
+/** Version releases older than this give no freshness any more (2^-4 of the bonus is left): not read. */
+const UPDATE_LOOKBACK_DAYS = 60;
+/** Overall charts: the category key. */
+export const OVERALL = '';
+
+const LOCK_KEY = 7_000_000_007; // pg_try_advisory_xact_lock: one run at a time, across processes
+
+export interface RunOptions {
+  /** The day the charts are for (UTC, YYYY-MM-DD); today by default. */
+  day?: string;
+  weights?: Weights;
+  /** The chart_runs row to fill (a scheduled slot); a new one by default. */
+  runId?: string;
+  slot?: Date;
+}
+
+export interface RunResult {
+  runId: string;
+  status: 'done' | 'skipped';
+  /** Why a run was skipped: another process is computing, or this slot was computed already. */
+  reason?: string;
+  candidates?: number;
+  entries?: number;
+  charts?: number;
+  seconds?: number;
+  phases?: Record<string, number>;
+}
+
+const utcDay = (d: Date) => d.toISOString().slice(0, 10);
+
+/**
+ * SQL for 2^(-days/halfLife), exactly 0 past 60 halvings: PostgreSQL raises an underflow error rather than
+ * returning a denormal, and what is left after 60 halvings (~1e-18) matters to no chart.
+ */
+export function halvingSql(days: string, halfLifeDays: number): string {
+  return `CASE WHEN (${days}) > ${60 * halfLifeDays} THEN 0::float8 ELSE power(2::float8, -(${days}) / ${halfLifeDays}.0) END`;
+}
+
+/** Computes every chart now. Skips (no error) when another run holds the lock or the slot is done. */
+export async function computeCharts(db: Db, options: RunOptions = {}): Promise<RunResult> {
+  const started = performance.now();
+  const day = options.day ?? utcDay(new Date());
+  const weights = options.weights ?? DEFAULT_WEIGHTS;
+  const runId = options.runId ?? uuidv7();
+  const phases: Record<string, number> = {};
+  let mark = performance.now();
+  const phase = (name: string) => {
+    const now = performance.now();
+    phases[name] = Math.round(now - mark) / 1000;
+    mark = now;
+  };
+  try {
+    return await db.tx(async (q) => {
+      const { rows: locked } = await q.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [LOCK_KEY]);
+      if (!locked[0].ok) return { runId, status: 'skipped', reason: 'another chart run is in progress' } as RunResult;
+      const { rows: runRows } = await q.query<{ status: string }>(
+        `INSERT INTO chart_runs (id, slot, status, started_at) VALUES ($1, $2, 'running', now())
+         ON CONFLICT (id) DO UPDATE SET status = 'running', started_at = now() WHERE chart_runs.status IN ('scheduled', 'failed')
+         RETURNING status`,
+        [runId, options.slot ?? new Date()],
+      );
+      if (!runRows[0]) return { runId, status: 'skipped', reason: 'this run is already done' } as RunResult;
+      if (db.kind === 'postgres') await q.query(`SET LOCAL work_mem = '256MB'`);
+
+      const { rows: meanRows } = await q.query<{ mean: number | null }>(
+        `SELECT sum(rating_average * rating_count) / nullif(sum(rating_count), 0) AS mean FROM apps WHERE status = 'published' AND rating_count > 0`,
+      );
+      const globalMean = meanRows[0].mean ?? 3.5;
+      phase('rating mean');
+
+      await q.query(candidatesSql(), [day, MIN_VELOCITY, MIN_REVENUE_MILLI, UPDATE_LOOKBACK_DAYS]);
+      const { rows: counted } = await q.query<{ n: number }>('SELECT count(*)::int AS n FROM chart_candidates');
+      phase('candidates');
+      await q.query(mediansSql(), [MIN_VELOCITY, MIN_REVENUE_MILLI]);
+      phase('medians');
+      await q.query(scoredSql(), [day, globalMean, MIN_VELOCITY, MIN_REVENUE_MILLI, NEW_APP_DAYS]);
+      phase('scores');
+      const entries = await q.query(rankSql(weights), [runId, CHART_SIZE]);
+      phase('rank');
+      await q.query(
+        `INSERT INTO chart_rank_history AS h (app_id, chart, country, category, day, best_rank)
+         SELECT app_id, chart, country, category, $2::date, rank FROM chart_entries WHERE run_id = $1
+         ON CONFLICT (app_id, chart, country, category, day) DO UPDATE SET best_rank = least(h.best_rank, EXCLUDED.best_rank)`,
+        [runId, day],
+      );
+      phase('history');
+      const { rows: chartCount } = await q.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM (SELECT DISTINCT country, category, chart FROM chart_entries WHERE run_id = $1) c',
+        [runId],
+      );
+      const result: RunResult = {
+        runId, status: 'done', candidates: counted[0].n, entries: entries.rowCount ?? 0, charts: chartCount[0].n,
+        seconds: Math.round(performance.now() - started) / 1000, phases,
+      };
+      await q.query(
+        `UPDATE chart_runs SET status = 'done', finished_at = now(), stats = $2 WHERE id = $1`,
+        [runId, JSON.stringify({ day, globalMean, weights, ...result })],
+      );
+      await q.query(
+        `DELETE FROM chart_runs WHERE (status = 'done' AND id NOT IN (SELECT id FROM chart_runs WHERE status = 'done' ORDER BY finished_at DESC LIMIT $1))
+            OR (status <> 'done' AND slot < now() - interval '2 days')`,
+        [KEEP_RUNS],
+      );
+      phase('prune');
+      result.seconds = Math.round(performance.now() - started) / 1000;
+      return result;
+    });
+  } catch (err) {
+    await db.query(
+      `INSERT INTO chart_runs (id, slot, status, started_at, finished_at, stats) VALUES ($1, $2, 'failed', now(), now(), $3)
+       ON CONFLICT (id) DO UPDATE SET status = 'failed', finished_at = now(), stats = EXCLUDED.stats`,
+      [runId, options.slot ?? new Date(), JSON.stringify({ error: (err as Error).message })],
+    ).catch(() => {});
+    throw err;
+  }
+}
+
+/** Decays the running sums to `day` and keeps the pairs that can chart; joins the app facts the scores need. */
+function candidatesSql(): string {
+  const decayed = (column: string, h: number) => `s.${column} * ${halvingSql('$1::date - s.last_day', h)}`;
+  return `
+    CREATE TEMP TABLE chart_candidates ON COMMIT DROP AS
+    SELECT s.app_id, s.country, a.category, a.is_free, a.published_at, a.rating_count, a.rating_average,
+           s.velocity, s.fast, s.revenue, e.dau, e.mau, e.day7_retention, e.avg_session_minutes, u.updated_at
+      FROM (SELECT s.app_id, s.country,
+                   ${decayed('downloads_week', HALF_LIFE_DAYS.downloads)} AS velocity,
+                   ${decayed('downloads_day', HALF_LIFE_DAYS.downloadsFast)} AS fast,
+                   greatest(${decayed('revenue_week', HALF_LIFE_DAYS.revenue)}, 0) AS revenue
+              FROM app_chart_signals s) s
+      JOIN apps a ON a.id = s.app_id AND a.status = 'published'
+      LEFT JOIN app_engagement e ON e.app_id = s.app_id
+      LEFT JOIN (SELECT app_id, max(published_at) AS updated_at FROM app_versions
+                  WHERE status = 'published' AND published_at >= $1::date - $4::int GROUP BY app_id) u ON u.app_id = s.app_id
+     WHERE s.velocity >= $2 OR s.revenue >= $3`;
+}
+
+/** Medians of velocity and revenue among the apps that chart, per country and category, and per country (category NULL). */
+function mediansSql(): string {
+  return `
+    CREATE TEMP TABLE chart_medians ON COMMIT DROP AS
+    SELECT country, category,
+           coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY velocity) FILTER (WHERE velocity >= $1), 1) AS velocity,
+           coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY revenue) FILTER (WHERE revenue >= $2), 1) AS revenue
+      FROM chart_candidates GROUP BY country, category
+    UNION ALL
+    SELECT country, NULL,
+           coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY velocity) FILTER (WHERE velocity >= $1), 1),
+           coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY revenue) FILTER (WHERE revenue >= $2), 1)
+      FROM chart_candidates GROUP BY country`;
+}
+
+/**
+ * The five signal scores of each candidate (signals.ts, in SQL), with download and revenue scores twice:
+ * against the category's median (category charts) and the country's (overall charts).
+ */
+function scoredSql(): string {
+  const rel = (v: string, m: string) => `ln(1 + ${v} / greatest(${m}, 1))`;
+  const ageDays = (t: string) => `($1::date - (${t} AT TIME ZONE 'UTC')::date)`;
+  const fresh = (t: string, scale: number) =>
+    `CASE WHEN ${t} IS NULL OR ${ageDays(t)} < 0 THEN 0 ELSE ${scale} * ${halvingSql(ageDays(t), FRESHNESS_HALF_LIFE_DAYS)} END`;
+  return `
+    CREATE TEMP TABLE chart_scored ON COMMIT DROP AS
+    SELECT c.app_id, c.country, c.category, c.is_free,
+           c.velocity >= $3 AS charted,
+           c.published_at >= $1::date - $5::int AS is_new,
+           ${rel('c.velocity', 'mc.velocity')} AS downloads_category,
+           ${rel('c.velocity', 'mo.velocity')} AS downloads_overall,
+           CASE WHEN c.revenue >= $4 THEN ${rel('c.revenue', 'mc.revenue')} ELSE 0 END AS revenue_category,
+           CASE WHEN c.revenue >= $4 THEN ${rel('c.revenue', 'mo.revenue')} ELSE 0 END AS revenue_overall,
+           CASE WHEN c.rating_count > 0
+                THEN (${RATING_PRIOR_WEIGHT} * $2::float8 + c.rating_average * c.rating_count) / (${RATING_PRIOR_WEIGHT} + c.rating_count) / 5
+                     * least(1, c.rating_count / ${RATING_FULL_COUNT}.0)
+                ELSE 0 END AS rating,
+           coalesce(least(1, c.dau::float8 / greatest(c.mau, 1)) * 0.4 + least(c.avg_session_minutes / 10.0, 1) * 0.3
+                    + least(greatest(c.day7_retention, 0), 1) * 0.3, 0) AS engagement,
+           greatest(${fresh('c.published_at', 1)}, ${fresh('c.updated_at', 0.5)}) AS freshness,
+           CASE WHEN c.fast * 0.5 >= ${TRENDING_MIN_RATE}
+                THEN ln((c.fast * 0.5 + ${TRENDING_PRIOR}) / (c.velocity * (1 - power(2::float8, -1.0 / ${HALF_LIFE_DAYS.downloads})) + ${TRENDING_PRIOR}))
+                ELSE 0 END AS trending
+      FROM chart_candidates c
+      JOIN chart_medians mc ON mc.country = c.country AND mc.category = c.category
+      JOIN chart_medians mo ON mo.country = c.country AND mo.category IS NULL`;
+}
+
+/** Every chart, for each category and overall, in one window over their union: the top CHART_SIZE each. */
+function rankSql(w: Weights): string {
+  const g = grossingWeights(w);
+  const parts: string[] = [];
+  for (const scope of ['category', 'overall'] as const) {
+    const category = scope === 'category' ? 'category' : `'${OVERALL}'`;
+    const dl = `downloads_${scope}`;
+    const rev = `revenue_${scope}`;
+    const score = (x: Weights) => `${dl} * ${x.downloads} + rating * ${x.rating} + engagement * ${x.engagement} + ${rev} * ${x.revenue} + freshness * ${x.freshness}`;
+    const select = (chart: string, s: string, where: string) =>
+      `SELECT '${chart}'::text AS chart, country, ${category} AS category, app_id, ${s} AS score, ${dl} AS downloads, rating, engagement, ${rev} AS revenue, freshness
+         FROM chart_scored WHERE ${where}`;
+    parts.push(
+      select('top-free', score(w), 'charted AND is_free'),
+      select('top-paid', score(w), 'charted AND NOT is_free'),
+      select('top-grossing', score(g), `${rev} > 0`),
+      select('trending', 'trending', 'charted AND trending > 0'),
+      select('new', score(w), 'charted AND is_new'),
+    );
+  }
+  return `
+    INSERT INTO chart_entries (run_id, country, category, chart, rank, app_id, score, downloads, rating, engagement, revenue, freshness)
+    SELECT $1, country, category, chart, rn, app_id, score, downloads, rating, engagement, revenue, freshness
+      FROM (SELECT x.*, row_number() OVER (PARTITION BY chart, country, category ORDER BY score DESC, app_id) AS rn
+              FROM (${parts.join('\n UNION ALL ')}) x) ranked
+     WHERE rn <= $2`;
+}
+
+/**
+ * Refolds the running signals from the daily statistics (all of them, as of `day`): after a bulk load, or to
+ * recover. Live, the statistics consumer keeps them current event by event.
+ */
+export async function rebuildSignals(db: Db, day = utcDay(new Date())): Promise<{ pairs: number; dailyRows: number; seconds: number }> {
+  const started = performance.now();
+  return db.tx(async (q: Queryable) => {
+    if (db.kind === 'postgres') await q.query(`SET LOCAL work_mem = '512MB'`);
+    await q.query('DELETE FROM app_chart_signals');
+    const weight = (h: number) => halvingSql('$1::date - day', h);
+    const res = await q.query(
+      `INSERT INTO app_chart_signals (app_id, country, last_day, downloads_week, downloads_day, revenue_week)
+       SELECT app_id, country, $1::date,
+              sum(trusted_downloads * ${weight(HALF_LIFE_DAYS.downloads)}),
+              sum(trusted_downloads * ${weight(HALF_LIFE_DAYS.downloadsFast)}),
+              sum(revenue_milli * ${weight(HALF_LIFE_DAYS.revenue)})
+         FROM app_daily_stats WHERE day <= $1::date AND (trusted_downloads > 0 OR revenue_milli <> 0)
+        GROUP BY app_id, country`,
+      [day],
+    );
+    const { rows } = await q.query<{ n: string }>('SELECT count(*) AS n FROM app_daily_stats WHERE day <= $1::date', [day]);
+    return { pairs: res.rowCount ?? 0, dailyRows: Number(rows[0].n), seconds: Math.round(performance.now() - started) / 1000 };
+  });
+}

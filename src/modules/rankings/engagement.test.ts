@@ -1,0 +1,116 @@
+// Engagement's pure parts: SDK keys and their hashes, stored ids, UTC days, and the batch checks JSON Schema
+// cannot express (the startedAt window and known storefronts).
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { addDays, batchError, checkBatch, hashedId, isSdkKeyShape, newSdkKey, sdkKeyHash, utcDay, type SessionInput } from './engagement.ts';
+
+const APP = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
+const NOW = new Date('2024-03-10T12:00:00Z');
+const session = (over: Partial<SessionInput> = {}): SessionInput => ({
+  sessionId: 'session-0001',
+  installId: 'install-0001',
+  country: 'US',
+  startedAt: '2024-03-10T11:00:00Z',
+  durationSeconds: 60,
+  ...over,
+});
+const storefronts = new Set(['US', 'DE', 'GB']);
+const check = (sessions: SessionInput[], now = NOW) => checkBatch(sessions, now, (c) => storefronts.has(c));
+
+describe('SDK keys', () => {
+  test('a key is osk_ and 43 base64url characters (32 bytes), new every time', () => {
+    const a = newSdkKey();
+    const b = newSdkKey();
+    assert.match(a, /^osk_[A-Za-z0-9_-]{43}$/);
+    assert.equal(Buffer.from(a.slice(4), 'base64url').length, 32);
+    assert.notEqual(a, b);
+    assert.ok(isSdkKeyShape(a));
+  });
+
+  test('only the shape we issue passes the shape check', () => {
+    for (const bad of ['', 'osk_', 'osk_short', 'sk_' + 'a'.repeat(43), 'osk_' + 'a'.repeat(42), 'osk_' + 'a'.repeat(44), 'osk_' + 'a'.repeat(42) + '!']) {
+      assert.equal(isSdkKeyShape(bad), false, bad);
+    }
+  });
+
+  test('the stored hash is the sha256 of the whole key, hex', () => {
+    assert.equal(sdkKeyHash('abc'), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    assert.match(sdkKeyHash(newSdkKey()), /^[0-9a-f]{64}$/);
+    assert.notEqual(sdkKeyHash('osk_a'), sdkKeyHash('osk_b'));
+  });
+});
+
+describe('stored ids', () => {
+  test('uuid-shaped, stable, and different per app', () => {
+    const id = hashedId(APP, 'install-0001');
+    assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    assert.equal(hashedId(APP, 'install-0001'), id);
+    assert.notEqual(hashedId(APP, 'install-0002'), id);
+    assert.notEqual(hashedId('0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c', 'install-0001'), id);
+    assert.ok(!id.includes('install'));
+  });
+});
+
+describe('UTC days', () => {
+  test('utcDay takes the UTC date, whatever the offset the time was written with', () => {
+    assert.equal(utcDay(new Date('2024-03-10T23:59:59Z')), '2024-03-10');
+    assert.equal(utcDay(new Date('2024-03-11T01:30:00+02:00')), '2024-03-10');
+  });
+  test('addDays crosses months, years and leap days', () => {
+    assert.equal(addDays('2024-03-01', -1), '2024-02-29');
+    assert.equal(addDays('2023-12-31', 1), '2024-01-01');
+    assert.equal(addDays('2024-06-14', -29), '2024-05-16');
+    assert.equal(addDays('2024-06-14', 0), '2024-06-14');
+  });
+});
+
+describe('batch checks', () => {
+  test('a good batch has no issues, up to 5 minutes ahead and 30 days back', () => {
+    assert.deepEqual(
+      check([
+        session(),
+        session({ startedAt: '2024-03-10T12:05:00Z' }),
+        session({ startedAt: '2024-02-09T12:00:00Z' }),
+        session({ country: 'DE', startedAt: '2024-03-10T13:00:00+01:00' }),
+      ]),
+      [],
+    );
+  });
+
+  test('a start more than 5 minutes ahead is refused, naming the index', () => {
+    const issues = check([session(), session({ startedAt: '2024-03-10T12:05:01Z' })]);
+    assert.equal(issues.length, 1);
+    assert.equal(issues[0].path, 'body.sessions.1.startedAt');
+    assert.match(issues[0].message, /body\.sessions\.1\.startedAt .*in the future/);
+  });
+
+  test('a start older than 30 days is refused, naming the index', () => {
+    const issues = check([session({ startedAt: '2024-02-09T11:59:59Z' })]);
+    assert.equal(issues.length, 1);
+    assert.equal(issues[0].path, 'body.sessions.0.startedAt');
+    assert.match(issues[0].message, /older than 30 days/);
+  });
+
+  test('an unknown storefront is refused; every issue of the batch is reported', () => {
+    const issues = check([session({ country: 'XX' }), session(), session({ country: 'ZZ', startedAt: '2030-01-01T00:00:00Z' })]);
+    assert.deepEqual(
+      issues.map((i) => i.path),
+      ['body.sessions.0.country', 'body.sessions.2.startedAt', 'body.sessions.2.country'],
+    );
+    assert.match(issues[0].message, /'XX' is not an Orchard storefront/);
+  });
+
+  test('an unparseable date-time is an issue, not a crash', () => {
+    assert.equal(check([session({ startedAt: '2024-03-10T23:59:60Z' })])[0]?.path, 'body.sessions.0.startedAt');
+  });
+
+  test('batchError: one 400 VALIDATION_FAILED, the first five in the message, all in details', () => {
+    const issues = check(Array.from({ length: 8 }, () => session({ country: 'XX' })));
+    const err = batchError(issues);
+    assert.equal(err.status, 400);
+    assert.equal(err.code, 'VALIDATION_FAILED');
+    assert.equal((err.details as unknown[]).length, 8);
+    assert.match(err.message, /sessions\.0\.country.*sessions\.4\.country.*and 3 more$/);
+    assert.doesNotMatch(err.message, /sessions\.5\./);
+  });
+});

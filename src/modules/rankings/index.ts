@@ -1,0 +1,102 @@
+// The rankings module: daily statistics and running signals from downloads, sales, refunds and SDK
+// engagement; the hourly chart run (top free, top paid, top grossing, trending, new; per storefront country,
+// overall and per category); chart reads, app positions and developers' rank history.
+// Other modules import only this file.
+import path from 'node:path';
+import { v7 as uuidv7 } from 'uuid';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Config, Infra } from '../../config.ts';
+import { recordEvent, type OrchardEvent } from '../../platform/bus/index.ts';
+import type { Guards } from '../../platform/http/auth.ts';
+import type { CatalogService } from '../catalog/index.ts';
+import type { SearchService } from '../search/index.ts';
+import { computeCharts, type RunResult } from './compute.ts';
+import { createEngagement } from './engagement.ts';
+import { applySignals, CONSUMER_BATCH, SIGNAL_EVENTS, SIGNALS_CONSUMER } from './ingest.ts';
+import { rankingsRoutes } from './routes.ts';
+import { RankingsService } from './service.ts';
+
+export const rankingsMigrations = path.join(path.dirname(new URL(import.meta.url).pathname), 'migrations');
+export { computeCharts, rebuildSignals, CHARTS, CHART_SIZE, type Chart, type RunResult } from './compute.ts';
+export { DEFAULT_WEIGHTS, type Weights } from './signals.ts';
+
+/** ranking.compute { runId, slot }: compute the charts of an hourly slot (at most once). ranking.computed { runId }: a new run is live. */
+export const RANKING_EVENTS = ['ranking.compute', 'ranking.computed'] as const;
+const COMPUTE_CONSUMER = 'rankings.compute';
+/** How often the scheduler looks whether this hour's run has been scheduled. */
+const SCHEDULE_CHECK_MS = 60_000;
+const HOUR_MS = 3_600_000;
+
+export interface RankingsDeps extends Infra {
+  config: Config;
+  catalog: CatalogService;
+  search: SearchService;
+}
+
+export function createRankings(deps: RankingsDeps) {
+  const service = new RankingsService({ db: deps.db, cache: deps.cache, catalog: deps.catalog, search: deps.search });
+  const engagement = createEngagement({ db: deps.db, cache: deps.cache, logger: deps.logger });
+  deps.bus.subscribeBatch(SIGNALS_CONSUMER, SIGNAL_EVENTS, applySignals, { maxBatch: CONSUMER_BATCH });
+  deps.bus.broadcast(['ranking.computed'], async () => service.onComputed());
+  deps.bus.onBroadcastGap(() => service.onComputed());
+  // App detail shows the app's chart positions (spliced into the catalog's cached detail).
+  deps.catalog.extendDetail((appId) => service.positionsMember(appId));
+
+  let running: Promise<unknown> = Promise.resolve();
+  /** Aggregates engagement, computes every chart, announces the run. One at a time per process; the lock makes it one across processes. */
+  const compute = (options: { runId?: string; slot?: Date } = {}): Promise<RunResult> => {
+    const run = running.then(async () => {
+      await engagement.aggregate();
+      const result = await computeCharts(deps.db, { ...options, weights: deps.config.chartWeights });
+      if (result.status === 'done') {
+        await recordEvent(deps.db, 'ranking.computed', { runId: result.runId }, result.runId);
+        deps.bus.nudge();
+      }
+      deps.logger.info({ ...result }, 'chart run');
+      return result;
+    });
+    running = run.catch(() => {});
+    return run;
+  };
+  // At most once (the seeds' ranking.compute semantics): the message only starts the run, after its delivery
+  // is recorded; a run that fails or dies is not retried, the next hour's slot computes again.
+  deps.bus.subscribe(COMPUTE_CONSUMER, ['ranking.compute'], async (event: OrchardEvent<{ runId?: unknown; slot?: unknown }>) => {
+    const { runId, slot } = event.payload;
+    if (typeof runId !== 'string' || typeof slot !== 'string') return;
+    setImmediate(() => void compute({ runId, slot: new Date(slot) }).catch((err) => deps.logger.error({ err, runId }, 'chart run failed')));
+  });
+
+  /** Records this hour's ranking.compute once, whatever the number of workers checking (chart_runs.slot is unique). */
+  async function scheduleThisHour(now = new Date()): Promise<boolean> {
+    const slot = new Date(Math.floor(now.getTime() / HOUR_MS) * HOUR_MS);
+    const scheduled = await deps.db.tx(async (q) => {
+      const runId = uuidv7();
+      const { rowCount } = await q.query(`INSERT INTO chart_runs (id, slot) VALUES ($1, $2) ON CONFLICT (slot) DO NOTHING`, [runId, slot]);
+      if (rowCount) await recordEvent(q, 'ranking.compute', { runId, slot: slot.toISOString() }, runId);
+      return !!rowCount;
+    });
+    if (scheduled) deps.bus.nudge();
+    return scheduled;
+  }
+
+  let timer: NodeJS.Timeout | undefined;
+  function startJobs() {
+    if (timer) return;
+    const tick = () => void scheduleThisHour().catch((err) => deps.logger.error({ err }, 'scheduling the chart run failed'));
+    timer = setInterval(tick, SCHEDULE_CHECK_MS);
+    timer.unref();
+    tick();
+  }
+  async function stopJobs() {
+    if (timer) clearInterval(timer);
+    timer = undefined;
+    await running;
+  }
+
+  const routes: FastifyPluginAsync<{ guards: Guards }> = async (app, { guards }) => {
+    await app.register(rankingsRoutes(service), { guards });
+    await app.register(engagement.routes, { guards });
+  };
+  return { service, routes, compute, scheduleThisHour, aggregateEngagement: engagement.aggregate, startJobs, stopJobs };
+}
+export type Rankings = ReturnType<typeof createRankings>;
