@@ -134,7 +134,7 @@ program
         process.exitCode = 2;
         return;
       }
-      console.log(`charts computed: ${r.charts!.toLocaleString('en')} charts, ${r.entries!.toLocaleString('en')} entries from ${r.candidates!.toLocaleString('en')} candidates in ${r.seconds!.toFixed(1)} s`);
+      console.log(`charts computed: ${r.charts!.toLocaleString('en')} charts, ${r.entries!.toLocaleString('en')} entries in ${r.seconds!.toFixed(1)} s`);
       console.log(`  phases (s): ${Object.entries(r.phases ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`);
       // ranking.computed is in the outbox: a running serve or worker relays it, and every process reads the new run
     } finally {

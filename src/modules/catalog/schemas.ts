@@ -180,7 +180,7 @@ export const PublicApp = Type.Object({
   chartPositions: Type.Optional(
     Type.Array(
       Type.Object({ chart: Type.String(), country: Type.String(), category: Nullable(Type.String()), rank: Type.Integer() }),
-      { description: "the app's places in the current charts (top 100 of each; category null: overall), added by the charts module" },
+      { description: "the app's places in the current charts (top 100 of each; category null: overall), present when it is in any; added by the charts module" },
     ),
   ),
 });

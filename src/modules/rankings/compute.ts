@@ -28,6 +28,12 @@ export const MIN_REVENUE_MILLI = 1000;
 export const NEW_APP_DAYS = 30;
 /** Version releases older than this give no freshness any more (2^-4 of the bonus is left): not read. */
 const UPDATE_LOOKBACK_DAYS = 60;
+/** Groups of countries ranked at once, each on its own connection (PostgreSQL). */
+export const RUN_PARALLELISM = 2;
+/** Score histogram resolution (buckets per unit of score) of the top-N selection. */
+const SCORE_BUCKETS = 64;
+/** Memory for the run's sorts and intermediate sets (PostgreSQL), for its transaction only. */
+const RUN_WORK_MEM = '2GB';
 /** Overall charts: the category key. */
 export const OVERALL = '';
 
@@ -40,6 +46,8 @@ export interface RunOptions {
   /** The chart_runs row to fill (a scheduled slot); a new one by default. */
   runId?: string;
   slot?: Date;
+  /** Connections ranking groups of countries at once (PostgreSQL; default RUN_PARALLELISM). */
+  parallelism?: number;
 }
 
 export interface RunResult {
@@ -47,7 +55,6 @@ export interface RunResult {
   status: 'done' | 'skipped';
   /** Why a run was skipped: another process is computing, or this slot was computed already. */
   reason?: string;
-  candidates?: number;
   entries?: number;
   charts?: number;
   seconds?: number;
@@ -78,7 +85,7 @@ export async function computeCharts(db: Db, options: RunOptions = {}): Promise<R
     mark = now;
   };
   try {
-    return await db.tx(async (q) => {
+    const outcome = await db.tx(async (q): Promise<RunResult> => {
       const { rows: locked } = await q.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [LOCK_KEY]);
       if (!locked[0].ok) return { runId, status: 'skipped', reason: 'another chart run is in progress' } as RunResult;
       const { rows: runRows } = await q.query<{ status: string }>(
@@ -88,22 +95,32 @@ export async function computeCharts(db: Db, options: RunOptions = {}): Promise<R
         [runId, options.slot ?? new Date()],
       );
       if (!runRows[0]) return { runId, status: 'skipped', reason: 'this run is already done' } as RunResult;
-      if (db.kind === 'postgres') await q.query(`SET LOCAL work_mem = '256MB'`);
+      // the run's intermediate sets (~250 MB per million candidates) stay in memory: spilled to temporary files,
+      // they cost more in writes than the ranking itself
+      // (and joins to the few hundred medians are hash joins: the planner cannot estimate the in-memory sets)
+      if (db.kind === 'postgres') await q.query(`SET LOCAL work_mem = '${RUN_WORK_MEM}'; SET LOCAL enable_mergejoin = off`);
 
       const { rows: meanRows } = await q.query<{ mean: number | null }>(
         `SELECT sum(rating_average * rating_count) / nullif(sum(rating_count), 0) AS mean FROM apps WHERE status = 'published' AND rating_count > 0`,
       );
       const globalMean = meanRows[0].mean ?? 3.5;
       phase('rating mean');
-
-      await q.query(candidatesSql(), [day, MIN_VELOCITY, MIN_REVENUE_MILLI, UPDATE_LOOKBACK_DAYS]);
-      const { rows: counted } = await q.query<{ n: number }>('SELECT count(*)::int AS n FROM chart_candidates');
-      phase('candidates');
-      await q.query(mediansSql(), [MIN_VELOCITY, MIN_REVENUE_MILLI]);
-      phase('medians');
-      await q.query(scoredSql(), [day, globalMean, MIN_VELOCITY, MIN_REVENUE_MILLI, NEW_APP_DAYS]);
-      phase('scores');
-      const entries = await q.query(rankSql(weights), [runId, CHART_SIZE]);
+      // Countries are independent (medians are per country), so on PostgreSQL the run is split into groups of
+      // countries ranked at once on their own connections; the entries stay invisible until the run is 'done'.
+      const params = (countries: string[] | null) =>
+        [day, globalMean, MIN_VELOCITY, MIN_REVENUE_MILLI, NEW_APP_DAYS, UPDATE_LOOKBACK_DAYS, runId, CHART_SIZE, countries, dayNumber(day)];
+      const parallelism = db.kind === 'postgres' ? (options.parallelism ?? RUN_PARALLELISM) : 1;
+      let entries = 0;
+      if (parallelism > 1) {
+        const groups = await countryGroups(q, parallelism);
+        const counts = await Promise.all(groups.map((countries) => db.tx(async (g) => {
+          await g.query(`SET LOCAL work_mem = '${RUN_WORK_MEM}'; SET LOCAL enable_mergejoin = off`);
+          return (await g.query(chartsSql(weights, true), params(countries))).rowCount ?? 0;
+        })));
+        entries = counts.reduce((a, b) => a + b, 0);
+      } else {
+        entries = (await q.query(chartsSql(weights, false), params(null))).rowCount ?? 0;
+      }
       phase('rank');
       await q.query(
         `INSERT INTO chart_rank_history AS h (app_id, chart, country, category, day, best_rank)
@@ -117,23 +134,19 @@ export async function computeCharts(db: Db, options: RunOptions = {}): Promise<R
         [runId],
       );
       const result: RunResult = {
-        runId, status: 'done', candidates: counted[0].n, entries: entries.rowCount ?? 0, charts: chartCount[0].n,
+        runId, status: 'done', entries, charts: chartCount[0].n,
         seconds: Math.round(performance.now() - started) / 1000, phases,
       };
       await q.query(
         `UPDATE chart_runs SET status = 'done', finished_at = now(), stats = $2 WHERE id = $1`,
         [runId, JSON.stringify({ day, globalMean, weights, ...result })],
       );
-      await q.query(
-        `DELETE FROM chart_runs WHERE (status = 'done' AND id NOT IN (SELECT id FROM chart_runs WHERE status = 'done' ORDER BY finished_at DESC LIMIT $1))
-            OR (status <> 'done' AND slot < now() - interval '2 days')`,
-        [KEEP_RUNS],
-      );
-      phase('prune');
-      result.seconds = Math.round(performance.now() - started) / 1000;
       return result;
     });
+    if (outcome.status === 'done') await pruneRuns(db);
+    return outcome;
   } catch (err) {
+    await db.query('DELETE FROM chart_entries WHERE run_id = $1', [runId]).catch(() => {});
     await db.query(
       `INSERT INTO chart_runs (id, slot, status, started_at, finished_at, stats) VALUES ($1, $2, 'failed', now(), now(), $3)
        ON CONFLICT (id) DO UPDATE SET status = 'failed', finished_at = now(), stats = EXCLUDED.stats`,
@@ -143,99 +156,135 @@ export async function computeCharts(db: Db, options: RunOptions = {}): Promise<R
   }
 }
 
-/** Decays the running sums to `day` and keeps the pairs that can chart; joins the app facts the scores need. */
-function candidatesSql(): string {
-  const decayed = (column: string, h: number) => `s.${column} * ${halvingSql('$1::date - s.last_day', h)}`;
-  return `
-    CREATE TEMP TABLE chart_candidates ON COMMIT DROP AS
-    SELECT s.app_id, s.country, a.category, a.is_free, a.published_at, a.rating_count, a.rating_average,
-           s.velocity, s.fast, s.revenue, e.dau, e.mau, e.day7_retention, e.avg_session_minutes, u.updated_at
-      FROM (SELECT s.app_id, s.country,
-                   ${decayed('downloads_week', HALF_LIFE_DAYS.downloads)} AS velocity,
-                   ${decayed('downloads_day', HALF_LIFE_DAYS.downloadsFast)} AS fast,
-                   greatest(${decayed('revenue_week', HALF_LIFE_DAYS.revenue)}, 0) AS revenue
-              FROM app_chart_signals s) s
-      JOIN apps a ON a.id = s.app_id AND a.status = 'published'
-      LEFT JOIN app_engagement e ON e.app_id = s.app_id
-      LEFT JOIN (SELECT app_id, max(published_at) AS updated_at FROM app_versions
-                  WHERE status = 'published' AND published_at >= $1::date - $4::int GROUP BY app_id) u ON u.app_id = s.app_id
-     WHERE s.velocity >= $2 OR s.revenue >= $3`;
+const dayNumber = (day: string) => Math.floor(Date.parse(`${day}T00:00:00Z`) / 86_400_000);
+
+/** Splits the countries with signals into `n` groups of about equal size (largest first, into the lightest group). */
+async function countryGroups(q: Queryable, n: number): Promise<string[][]> {
+  const { rows } = await q.query<{ country: string; n: string }>('SELECT country, count(*) AS n FROM app_chart_signals GROUP BY country ORDER BY 2 DESC');
+  const groups = Array.from({ length: Math.min(n, rows.length) }, () => ({ countries: [] as string[], size: 0 }));
+  for (const r of rows) {
+    const lightest = groups.reduce((a, b) => (b.size < a.size ? b : a));
+    lightest.countries.push(r.country);
+    lightest.size += Number(r.n);
+  }
+  return groups.map((g) => g.countries);
 }
 
-/** Medians of velocity and revenue among the apps that chart, per country and category, and per country (category NULL). */
-function mediansSql(): string {
-  return `
-    CREATE TEMP TABLE chart_medians ON COMMIT DROP AS
-    SELECT country, category,
-           coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY velocity) FILTER (WHERE velocity >= $1), 1) AS velocity,
-           coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY revenue) FILTER (WHERE revenue >= $2), 1) AS revenue
-      FROM chart_candidates GROUP BY country, category
-    UNION ALL
-    SELECT country, NULL,
-           coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY velocity) FILTER (WHERE velocity >= $1), 1),
-           coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY revenue) FILTER (WHERE revenue >= $2), 1)
-      FROM chart_candidates GROUP BY country`;
+/** Drops the runs no longer kept, and their entries (after the run commits: outside its time). */
+async function pruneRuns(db: Db): Promise<void> {
+  await db.tx(async (q) => {
+    const { rows } = await q.query<{ id: string }>(
+      `DELETE FROM chart_runs WHERE (status = 'done' AND id NOT IN (SELECT id FROM chart_runs WHERE status = 'done' ORDER BY finished_at DESC LIMIT $1))
+          OR (status <> 'done' AND slot < now() - interval '2 days')
+       RETURNING id`,
+      [KEEP_RUNS],
+    );
+    if (rows.length) await q.query('DELETE FROM chart_entries WHERE run_id = ANY($1::uuid[])', [rows.map((r) => r.id)]);
+  });
 }
 
 /**
- * The five signal scores of each candidate (signals.ts, in SQL), with download and revenue scores twice:
- * against the category's median (category charts) and the country's (overall charts).
+ * The whole run as one statement (its intermediate sets live in memory, never in tables):
+ * - candidates: the running sums decayed to $1, for pairs that can chart (velocity >= $3 or revenue >= $4),
+ *   with the scores that need no median (rating, engagement, freshness) and the trending score;
+ * - medians of velocity and revenue per country and category, and per country (category NULL);
+ * - every chart, for each category and overall, in one window over their union: the top $8 of each.
+ * Parameters: $1 day, $2 global mean rating, $3 MIN_VELOCITY, $4 MIN_REVENUE_MILLI, $5 NEW_APP_DAYS,
+ * $6 UPDATE_LOOKBACK_DAYS, $7 run id, $8 CHART_SIZE, $9 the countries to rank (null: all), $10 $1 in days since 1970.
  */
-function scoredSql(): string {
-  const rel = (v: string, m: string) => `ln(1 + ${v} / greatest(${m}, 1))`;
-  const ageDays = (t: string) => `($1::date - (${t} AT TIME ZONE 'UTC')::date)`;
+export function chartsSql(w: Weights, countries: boolean): string {
+  const decayed = (column: string, h: number) => `s.${column} * ${halvingSql('$1::date - s.last_day', h)}`;
+  const ageDays = (t: string) => `($10::float8 - extract(epoch FROM ${t}) / 86400)`;
   const fresh = (t: string, scale: number) =>
-    `CASE WHEN ${t} IS NULL OR ${ageDays(t)} < 0 THEN 0 ELSE ${scale} * ${halvingSql(ageDays(t), FRESHNESS_HALF_LIFE_DAYS)} END`;
-  return `
-    CREATE TEMP TABLE chart_scored ON COMMIT DROP AS
-    SELECT c.app_id, c.country, c.category, c.is_free,
-           c.velocity >= $3 AS charted,
-           c.published_at >= $1::date - $5::int AS is_new,
-           ${rel('c.velocity', 'mc.velocity')} AS downloads_category,
-           ${rel('c.velocity', 'mo.velocity')} AS downloads_overall,
-           CASE WHEN c.revenue >= $4 THEN ${rel('c.revenue', 'mc.revenue')} ELSE 0 END AS revenue_category,
-           CASE WHEN c.revenue >= $4 THEN ${rel('c.revenue', 'mo.revenue')} ELSE 0 END AS revenue_overall,
-           CASE WHEN c.rating_count > 0
-                THEN (${RATING_PRIOR_WEIGHT} * $2::float8 + c.rating_average * c.rating_count) / (${RATING_PRIOR_WEIGHT} + c.rating_count) / 5
-                     * least(1, c.rating_count / ${RATING_FULL_COUNT}.0)
-                ELSE 0 END AS rating,
-           coalesce(least(1, c.dau::float8 / greatest(c.mau, 1)) * 0.4 + least(c.avg_session_minutes / 10.0, 1) * 0.3
-                    + least(greatest(c.day7_retention, 0), 1) * 0.3, 0) AS engagement,
-           greatest(${fresh('c.published_at', 1)}, ${fresh('c.updated_at', 0.5)}) AS freshness,
-           CASE WHEN c.fast * 0.5 >= ${TRENDING_MIN_RATE}
-                THEN ln((c.fast * 0.5 + ${TRENDING_PRIOR}) / (c.velocity * (1 - power(2::float8, -1.0 / ${HALF_LIFE_DAYS.downloads})) + ${TRENDING_PRIOR}))
-                ELSE 0 END AS trending
-      FROM chart_candidates c
-      JOIN chart_medians mc ON mc.country = c.country AND mc.category = c.category
-      JOIN chart_medians mo ON mo.country = c.country AND mo.category IS NULL`;
-}
-
-/** Every chart, for each category and overall, in one window over their union: the top CHART_SIZE each. */
-function rankSql(w: Weights): string {
+    `CASE WHEN ${t} IS NULL THEN 0 ELSE ${scale} * ${halvingSql(`greatest(${ageDays(t)}, 0)`, FRESHNESS_HALF_LIFE_DAYS)} END`;
+  const rel = (v: string, m: string) => `ln(1 + ${v} / greatest(${m}, 1))`;
+  const weeklyRate = `(1 - power(2::float8, -1.0 / ${HALF_LIFE_DAYS.downloads}))`;
   const g = grossingWeights(w);
-  const parts: string[] = [];
-  for (const scope of ['category', 'overall'] as const) {
-    const category = scope === 'category' ? 'category' : `'${OVERALL}'`;
-    const dl = `downloads_${scope}`;
-    const rev = `revenue_${scope}`;
-    const score = (x: Weights) => `${dl} * ${x.downloads} + rating * ${x.rating} + engagement * ${x.engagement} + ${rev} * ${x.revenue} + freshness * ${x.freshness}`;
-    const select = (chart: string, s: string, where: string) =>
-      `SELECT '${chart}'::text AS chart, country, ${category} AS category, app_id, ${s} AS score, ${dl} AS downloads, rating, engagement, ${rev} AS revenue, freshness
-         FROM chart_scored WHERE ${where}`;
-    parts.push(
-      select('top-free', score(w), 'charted AND is_free'),
-      select('top-paid', score(w), 'charted AND NOT is_free'),
-      select('top-grossing', score(g), `${rev} > 0`),
-      select('trending', 'trending', 'charted AND trending > 0'),
-      select('new', score(w), 'charted AND is_new'),
-    );
-  }
+  /** The union of every chart's rows: `columns` of each (chart, country, category, app, score ...). */
+  const union = (columns: (score: string, dl: string, rev: string) => string) => {
+    const parts: string[] = [];
+    for (const scope of ['category', 'overall'] as const) {
+      const category = scope === 'category' ? 'category' : `'${OVERALL}'`;
+      const dl = `downloads_${scope}`;
+      const rev = `revenue_${scope}`;
+      const score = (x: Weights) => `${dl} * ${x.downloads} + rating * ${x.rating} + engagement * ${x.engagement} + ${rev} * ${x.revenue} + freshness * ${x.freshness}`;
+      const select = (chart: string, sc: string, where: string) =>
+        `SELECT '${chart}'::text AS chart, country, ${category}::text AS category, ${columns(sc, dl, rev)} FROM scored WHERE ${where}`;
+      parts.push(
+        select('top-free', score(w), 'charted AND is_free'),
+        select('top-paid', score(w), 'charted AND NOT is_free'),
+        select('top-grossing', score(g), `${rev} > 0`),
+        select('trending', 'trending', 'charted AND trending > 0'),
+        select('new', score(w), 'charted AND is_new'),
+      );
+    }
+    return parts.join('\n UNION ALL ');
+  };
+  const bucket = (score: string) => `floor((${score}) * ${SCORE_BUCKETS})::int`;
   return `
+    WITH candidates AS MATERIALIZED (
+      SELECT s.app_id, s.country, a.category, a.is_free, s.velocity, s.revenue,
+             s.velocity >= $3 AS charted,
+             a.published_at >= $1::date - $5::int AS is_new,
+             CASE WHEN a.rating_count > 0
+                  THEN (${RATING_PRIOR_WEIGHT} * $2::float8 + a.rating_average * a.rating_count) / (${RATING_PRIOR_WEIGHT} + a.rating_count) / 5
+                       * least(1, a.rating_count / ${RATING_FULL_COUNT}.0)
+                  ELSE 0 END AS rating,
+             coalesce(least(1, e.dau::float8 / greatest(e.mau, 1)) * 0.4 + least(e.avg_session_minutes / 10.0, 1) * 0.3
+                      + least(greatest(e.day7_retention, 0), 1) * 0.3, 0) AS engagement,
+             greatest(${fresh('a.published_at', 1)}, ${fresh('u.updated_at', 0.5)}) AS freshness,
+             CASE WHEN s.fast * 0.5 >= ${TRENDING_MIN_RATE}
+                  THEN ln((s.fast * 0.5 + ${TRENDING_PRIOR}) / (s.velocity * ${weeklyRate} + ${TRENDING_PRIOR}))
+                  ELSE 0 END AS trending
+        FROM (SELECT s.app_id, s.country,
+                     ${decayed('downloads_week', HALF_LIFE_DAYS.downloads)} AS velocity,
+                     ${decayed('downloads_day', HALF_LIFE_DAYS.downloadsFast)} AS fast,
+                     greatest(${decayed('revenue_week', HALF_LIFE_DAYS.revenue)}, 0) AS revenue
+                FROM app_chart_signals s ${countries ? 'WHERE s.country = ANY($9::text[])' : 'WHERE $9::text[] IS NULL'}) s
+        JOIN apps a ON a.id = s.app_id AND a.status = 'published'
+        LEFT JOIN app_engagement e ON e.app_id = s.app_id
+        LEFT JOIN (SELECT app_id, max(published_at) AS updated_at FROM app_versions
+                    WHERE status = 'published' AND published_at >= $1::date - $6::int GROUP BY app_id) u ON u.app_id = s.app_id
+       WHERE s.velocity >= $3 OR s.revenue >= $4
+    ),
+    medians AS MATERIALIZED (
+      SELECT country, category,
+             coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY velocity) FILTER (WHERE charted), 1) AS velocity,
+             coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY revenue) FILTER (WHERE revenue >= $4), 1) AS revenue
+        FROM candidates GROUP BY GROUPING SETS ((country, category), (country))
+    ),
+    scored AS (
+      SELECT c.app_id, c.country, c.category, c.is_free, c.charted, c.is_new, c.rating, c.engagement, c.freshness, c.trending,
+             ${rel('c.velocity', 'mc.velocity')} AS downloads_category,
+             ${rel('c.velocity', 'mo.velocity')} AS downloads_overall,
+             CASE WHEN c.revenue >= $4 THEN ${rel('c.revenue', 'mc.revenue')} ELSE 0 END AS revenue_category,
+             CASE WHEN c.revenue >= $4 THEN ${rel('c.revenue', 'mo.revenue')} ELSE 0 END AS revenue_overall
+        FROM candidates c
+        JOIN medians mc ON mc.country = c.country AND mc.category = c.category
+        JOIN medians mo ON mo.country = c.country AND mo.category IS NULL
+    ),
+    -- Top-N without sorting every row: a histogram of each chart's scores gives the lowest score bucket that
+    -- still holds one of its top $8; only rows from that bucket up are sorted (exact: nothing below can make it).
+    histogram AS (
+      SELECT chart, country, category, bucket, count(*) AS n
+        FROM (${union((sc) => `${bucket(sc)} AS bucket`)}) h
+       GROUP BY chart, country, category, bucket
+    ),
+    thresholds AS (
+      SELECT chart, country, category, min(bucket) AS bucket
+        FROM (SELECT chart, country, category, bucket, n,
+                     sum(n) OVER (PARTITION BY chart, country, category ORDER BY bucket DESC) AS at_or_above
+                FROM histogram) c
+       WHERE at_or_above - n < $8
+       GROUP BY chart, country, category
+    )
     INSERT INTO chart_entries (run_id, country, category, chart, rank, app_id, score, downloads, rating, engagement, revenue, freshness)
-    SELECT $1, country, category, chart, rn, app_id, score, downloads, rating, engagement, revenue, freshness
-      FROM (SELECT x.*, row_number() OVER (PARTITION BY chart, country, category ORDER BY score DESC, app_id) AS rn
-              FROM (${parts.join('\n UNION ALL ')}) x) ranked
-     WHERE rn <= $2`;
+    SELECT $7, country, category, chart, rn, app_id, score, downloads, rating, engagement, revenue, freshness
+      FROM (SELECT x.*, row_number() OVER (PARTITION BY x.chart, x.country, x.category ORDER BY x.score DESC, x.app_id) AS rn
+              FROM (${union((sc, dl, rev) => `app_id, ${sc} AS score, ${bucket(sc)} AS bucket, ${dl} AS downloads, rating, engagement, ${rev} AS revenue, freshness`)}) x
+              JOIN thresholds t ON t.chart = x.chart AND t.country = x.country AND t.category = x.category
+             WHERE x.bucket >= t.bucket) ranked
+     WHERE rn <= $8`;
 }
 
 /**
@@ -246,7 +295,7 @@ export async function rebuildSignals(db: Db, day = utcDay(new Date())): Promise<
   const started = performance.now();
   return db.tx(async (q: Queryable) => {
     if (db.kind === 'postgres') await q.query(`SET LOCAL work_mem = '512MB'`);
-    await q.query('DELETE FROM app_chart_signals');
+    await q.query(db.kind === 'postgres' ? 'TRUNCATE app_chart_signals' : 'DELETE FROM app_chart_signals');
     const weight = (h: number) => halvingSql('$1::date - day', h);
     const res = await q.query(
       `INSERT INTO app_chart_signals (app_id, country, last_day, downloads_week, downloads_day, revenue_week)

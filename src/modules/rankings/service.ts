@@ -44,7 +44,7 @@ export class RankingsService {
   private run: { value: Run | null; at: number } | undefined;
   private runLoading: Promise<Run | null> | undefined;
   private readonly pages = new LRUCache<string, string>({ max: 20_000, ttl: PAGE_TTL_MS });
-  private positions: { runId: string; byApp: Map<string, Position[]> } | undefined;
+  private positions: { runId: string; byApp: Map<string, Position[]>; members: Map<string, string> } | undefined;
   private positionsLoading: Promise<void> | undefined;
 
   constructor(private readonly deps: RankingsServiceDeps) {}
@@ -108,16 +108,16 @@ export class RankingsService {
   }
 
   /**
-   * Synchronous peek for the catalog's app detail: the `"chartPositions":[...]` member, or undefined while the
-   * current run's positions are not in memory yet (they are being loaded; the next read has them).
+   * Synchronous peek for the catalog's app detail: the `"chartPositions":[...]` member of an app in the current
+   * charts (pre-serialised), undefined for an app in none, or while the current run's positions are not in
+   * memory yet (they are being loaded; the next read has them).
    */
   positionsMember(appId: string): string | undefined {
     const run = this.run?.value;
     if (!run || Date.now() - (this.run?.at ?? 0) >= RUN_TTL_MS || this.positions?.runId !== run.id) {
       void this.currentRun().then((r) => r && this.loadPositions(r.id)).catch(() => {});
-      if (!this.positions) return undefined;
     }
-    return `"chartPositions":${JSON.stringify(this.positions!.byApp.get(appId) ?? [])}`;
+    return this.positions?.members.get(appId);
   }
 
   /** For the app's developer: current entries with their signal breakdown, and the best rank of each day. */
@@ -200,7 +200,8 @@ export class RankingsService {
           if (!list) byApp.set(r.app_id, (list = []));
           list.push({ chart: r.chart, country: r.country, category: r.category === OVERALL ? null : r.category, rank: r.rank });
         }
-        this.positions = { runId, byApp };
+        const members = new Map([...byApp].map(([appId, list]) => [appId, `"chartPositions":${JSON.stringify(list)}`]));
+        this.positions = { runId, byApp, members };
       })
       .finally(() => (this.positionsLoading = undefined));
     return this.positionsLoading;

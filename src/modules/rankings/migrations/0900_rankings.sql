@@ -27,6 +27,8 @@ CREATE TABLE app_daily_stats (
 --   downloads_week: trusted first downloads, half-life 7 days (the chart's download velocity)
 --   downloads_day:  trusted first downloads, half-life 1 day (trending: the recent rate against the weekly one)
 --   revenue_week:   revenue_milli, half-life 7 days (grossing)
+-- Partitioned by country: the chart run ranks groups of countries on several connections, each reading
+-- only its countries' partitions.
 CREATE TABLE app_chart_signals (
   app_id uuid NOT NULL,
   country char(2) NOT NULL,
@@ -35,7 +37,15 @@ CREATE TABLE app_chart_signals (
   downloads_day double precision NOT NULL DEFAULT 0,
   revenue_week double precision NOT NULL DEFAULT 0,
   PRIMARY KEY (app_id, country)
-);
+) PARTITION BY LIST (country);
+DO $$
+DECLARE c text;
+BEGIN
+  FOR c IN SELECT country FROM storefronts LOOP
+    EXECUTE format('CREATE TABLE %I PARTITION OF app_chart_signals FOR VALUES IN (%L)', 'app_chart_signals_' || lower(c), c);
+  END LOOP;
+END $$;
+CREATE TABLE app_chart_signals_other PARTITION OF app_chart_signals DEFAULT;
 
 -- Engagement aggregates per app (all countries), refreshed by the engagement job from SDK sessions.
 CREATE TABLE app_engagement (
@@ -65,9 +75,11 @@ CREATE TABLE chart_runs (
 CREATE INDEX chart_runs_done ON chart_runs (finished_at DESC) WHERE status = 'done';
 
 -- The charts of the most recent runs: each chart's top entries, with score and signal breakdown.
--- category '' is the overall chart of the country.
+-- category '' is the overall chart of the country. No foreign key to chart_runs: a run's countries are
+-- written by several connections while its chart_runs row is not committed yet; readers only read runs
+-- that are 'done', and pruning a run deletes its entries.
 CREATE TABLE chart_entries (
-  run_id uuid NOT NULL REFERENCES chart_runs(id) ON DELETE CASCADE,
+  run_id uuid NOT NULL,
   country char(2) NOT NULL,
   category text NOT NULL,
   chart text NOT NULL CHECK (chart IN ('top-free', 'top-paid', 'top-grossing', 'trending', 'new')),
