@@ -106,6 +106,14 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   ...PURCHASE_SCENARIOS,
+  {
+    name: 'charts',
+    target: 'orchard',
+    what: 'GET /api/v1/charts?chart=<5 charts>&category=<overall | top-level>&country=<US GB DE JP>&limit=25 (and 100 overall), once the index is ready',
+    prime: true,
+    requests: chartsPool,
+    check: chartsCheck,
+  },
 ];
 
 /** The search scenarios' pool: every sample query, once the index is ready. */
@@ -150,4 +158,44 @@ async function searchQueries(db: Db): Promise<string[]> {
     const k = q.toLowerCase();
     return !seen.has(k) && (seen.add(k), true);
   });
+}
+
+// ---------------------------------------------------------------- charts (bench/charts.ts runs this one on its dataset)
+
+const CHARTS = ['top-free', 'top-paid', 'top-grossing', 'trending', 'new'];
+const CHART_COUNTRIES = ['US', 'GB', 'DE', 'JP'];
+
+/**
+ * Every chart × (overall and each top-level category) × 4 countries at limit=25, and the overall charts at
+ * limit=100: ~560 requests. Waits for the search index first: its build (minutes at 2M apps, in a worker thread)
+ * would otherwise take a core from the measured run.
+ */
+async function chartsPool({ sample, baseUrl }: ScenarioContext): Promise<BenchRequest[]> {
+  await searchIndexReady(baseUrl);
+  const pool: BenchRequest[] = [];
+  for (const country of CHART_COUNTRIES) {
+    for (const chart of CHARTS) {
+      for (const category of ['', ...sample.topCategories]) {
+        pool.push({ path: `/api/v1/charts?chart=${chart}&country=${country}${category ? `&category=${category}` : ''}&limit=25` });
+      }
+      pool.push({ path: `/api/v1/charts?chart=${chart}&country=${country}&limit=100` });
+    }
+  }
+  return pool;
+}
+
+/** After the run: how full the overall US charts are, and their number one. */
+async function chartsCheck({ baseUrl }: ScenarioContext): Promise<string[]> {
+  const lines: string[] = [];
+  for (const chart of CHARTS) {
+    const res = await fetch(`${baseUrl}/api/v1/charts?chart=${chart}&country=US&limit=100`);
+    if (!res.ok) {
+      lines.push(`${chart} US: HTTP ${res.status}`);
+      continue;
+    }
+    const body = (await res.json()) as { computedAt?: string; items?: { rank: number; app?: { name?: string } }[] };
+    const items = body.items ?? [];
+    lines.push(`${chart} US overall: ${items.length} items${items[0] ? `, #1 ${items[0].app?.name}` : ''} (computed ${body.computedAt ?? '?'})`);
+  }
+  return lines;
 }

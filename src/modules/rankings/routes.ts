@@ -23,7 +23,14 @@ export function rankingsRoutes(service: RankingsService): FastifyPluginAsync<{ g
           response: { 200: S.ChartPage, ...errors },
         },
       },
-      async (req, reply) => sendJson(reply, await service.chartJson(req.query)),
+      (req, reply) => {
+        const hit = service.peekChart(req.query);
+        if (hit) {
+          sendJson(reply, hit);
+          return;
+        }
+        return service.chartJson(req.query).then((json) => void sendJson(reply, json));
+      },
     );
 
     app.get(

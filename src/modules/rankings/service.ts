@@ -38,6 +38,8 @@ const PAGE_TTL_MS = 60_000;
 /** Positions shown on app detail: the top of each chart. */
 export const POSITION_MAX_RANK = 100;
 const DEFAULT_COUNTRY = 'US';
+/** Pages are keyed by the request as sent (only valid requests are ever stored) and the current run. */
+const pageKey = (runId: string | undefined, q: ChartQuery) => `${runId}|${q.chart}|${q.country ?? ''}|${q.category ?? ''}|${q.limit ?? ''}|${q.cursor ?? ''}`;
 const isCursor = (v: any): v is Cursor => typeof v?.r === 'string' && /^[0-9a-f-]{36}$/.test(v.r) && Number.isInteger(v.o) && v.o >= 0;
 
 export class RankingsService {
@@ -78,9 +80,10 @@ export class RankingsService {
       throw badRequest('UNKNOWN_CATEGORY', `Unknown category '${category}'; charts are per top-level category (GET /api/v1/categories).`);
     }
     const cursor = decodeCursor(query.cursor, isCursor);
-    const run = cursor ? await this.keptRun(cursor.r) : await this.currentRun();
+    const current = await this.currentRun();
+    const run = cursor ? await this.keptRun(cursor.r) : current;
     const offset = cursor?.o ?? 0;
-    const key = `${run?.id}|${query.chart}|${country}|${category}|${offset}|${limit}`;
+    const key = pageKey(current?.id, query);
     const hit = this.pages.get(key);
     if (hit) return hit;
 
@@ -97,6 +100,13 @@ export class RankingsService {
       + `"computedAt":${run ? `"${run.computedAt}"` : 'null'},"items":[${items.join(',')}],"nextCursor":${next}}`;
     this.pages.set(key, json);
     return json;
+  }
+
+  /** The page from memory with no wait (the hot path), while this process's idea of the current run is fresh. */
+  peekChart(query: ChartQuery): string | undefined {
+    const run = this.run;
+    if (!run || Date.now() - run.at >= RUN_TTL_MS) return undefined;
+    return this.pages.get(pageKey(run.value?.id, query));
   }
 
   /** The app's positions in the current run (ranks up to POSITION_MAX_RANK), for its detail page. */
