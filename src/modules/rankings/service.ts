@@ -63,6 +63,7 @@ export class RankingsService {
       .then(({ rows }) => {
         const value = rows[0] ? { id: rows[0].id, computedAt: new Date(rows[0].finished_at).toISOString() } : null;
         this.run = { value, at: Date.now() };
+        if (value) void this.loadPositions(value.id).catch(() => {}); // ready before app detail asks
         return value;
       })
       .finally(() => (this.runLoading = undefined));
