@@ -18,9 +18,10 @@ import { createNotifications, notificationsMigrations, type DeliveryOptions } fr
 import { createReviews, reviewsMigrations, type Clock } from './modules/reviews/index.ts';
 import { createIntegrity, integrityMigrations } from './modules/integrity/index.ts';
 import { createRankings, rankingsMigrations } from './modules/rankings/index.ts';
+import { createRecommendations, recommendationsMigrations } from './modules/recommendations/index.ts';
 
 /** Every migration directory, in the order the modules depend on each other. */
-export const migrationDirs = [platformMigrations, identityMigrations, catalogMigrations, searchMigrations, purchasesMigrations, payoutsMigrations, libraryMigrations, serverapiMigrations, notificationsMigrations, reviewsMigrations, integrityMigrations, rankingsMigrations];
+export const migrationDirs = [platformMigrations, identityMigrations, catalogMigrations, searchMigrations, purchasesMigrations, payoutsMigrations, libraryMigrations, serverapiMigrations, notificationsMigrations, reviewsMigrations, integrityMigrations, rankingsMigrations, recommendationsMigrations];
 
 /** Builds every module once: their services, routes and bus subscriptions. Used by serve and worker alike. */
 export function createModules(config: Config, infra: Infra, options: {
@@ -46,7 +47,8 @@ export function createModules(config: Config, infra: Infra, options: {
   const reviews = createReviews({ ...deps, purchases, clock: options.clock });
   const integrity = createIntegrity({ ...deps, reviews, scoring: options.scoreReviews ?? true });
   const rankings = createRankings({ ...deps, catalog: catalog.service, search: search.service });
-  return { identity, catalog, search, purchases, payouts, library, serverapi, notifications, reviews, integrity, rankings };
+  const recommendations = createRecommendations({ ...deps, catalog: catalog.service, search: search.service, rankings: rankings.service });
+  return { identity, catalog, search, purchases, payouts, library, serverapi, notifications, reviews, integrity, rankings, recommendations };
 }
 export type Modules = ReturnType<typeof createModules>;
 
@@ -141,6 +143,7 @@ export async function buildApp(config: Config, infra: Infra, modules: Modules = 
   await app.register(modules.notifications.inApps); // <baseUrl>/inApps/v1/notifications/...
   await app.register(modules.reviews.routes, { prefix: '/api/v1', guards });
   await app.register(modules.rankings.routes, { prefix: '/api/v1', guards });
+  await app.register(modules.recommendations.routes, { prefix: '/api/v1', guards });
   await app.register(modules.integrity.routes, { prefix: '/api/v1', guards });
   return app;
 }

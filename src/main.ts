@@ -7,6 +7,7 @@ import { isPeriod } from './modules/payouts/index.ts';
 import { DEFAULT_OPTIONS, SMALL_OPTIONS, formatReport, type SimulationOptions } from './modules/integrity/index.ts';
 import { runIntegritySimulation } from './simulation.ts';
 import { rebuildSignals } from './modules/rankings/index.ts';
+import { evaluateRecommendations, formatEvaluation } from './modules/recommendations/index.ts';
 
 const positiveInt = (v: string) => {
   const n = Number(v);
@@ -62,6 +63,7 @@ program
       modules.purchases.startJobs();
       modules.reviews.startJobs();
       modules.rankings.startJobs();
+      modules.recommendations.startJobs();
       modules.notifications.startWorker();
     }
     await app.listen({ host: config.host, port: config.port });
@@ -82,11 +84,13 @@ program
     modules.purchases.startJobs();
     modules.reviews.startJobs();
     modules.rankings.startJobs();
+    modules.recommendations.startJobs();
     modules.notifications.startWorker();
     onShutdown(infra, async () => {
       modules.purchases.stopJobs();
       await modules.reviews.stopJobs();
       await modules.rankings.stopJobs();
+      await modules.recommendations.stopJobs();
       await modules.notifications.stopWorker();
     });
     infra.logger.info('worker running');
@@ -140,6 +144,37 @@ program
     } finally {
       await infra.close();
     }
+  });
+
+const recs = program.command('recs').description('recommendations: the co-download batch job and its evaluation');
+recs
+  .command('build')
+  .description("rebuild every app's co-download neighbours from all libraries now (workers do it every 6 hours)")
+  .action(async () => {
+    const config = loadConfig();
+    const infra = await open(config);
+    try {
+      const r = await createModules(config, infra).recommendations.build();
+      if (!r) {
+        console.log('skipped: another build is running');
+        process.exitCode = 2;
+        return;
+      }
+      console.log(`neighbours built: ${r.neighbors.toLocaleString('en')} for ${r.apps.toLocaleString('en')} apps from ${r.libraries.toLocaleString('en')} libraries in ${r.seconds.toFixed(1)} s`);
+    } finally {
+      await infra.close();
+    }
+  });
+
+recs
+  .command('evaluate')
+  .description("hide each synthetic user's most recent app; print recall@10 and NDCG@10 of our recommendations beside a popularity baseline")
+  .option('--apps <n>', 'synthetic apps', positiveInt, 5000)
+  .option('--users <n>', 'synthetic users', positiveInt, 20000)
+  .option('--rng-seed <n>', 'random seed', positiveInt, 42)
+  .action(async (opts: { apps: number; users: number; rngSeed: number }) => {
+    const report = evaluateRecommendations({ apps: opts.apps, users: opts.users, seed: opts.rngSeed });
+    for (const line of formatEvaluation(report)) console.log(line);
   });
 
 program

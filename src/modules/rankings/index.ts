@@ -19,6 +19,7 @@ import { RankingsService } from './service.ts';
 export const rankingsMigrations = path.join(path.dirname(new URL(import.meta.url).pathname), 'migrations');
 export { computeCharts, rebuildSignals, CHARTS, CHART_SIZE, type Chart, type RunResult } from './compute.ts';
 export { DEFAULT_WEIGHTS, type Weights } from './signals.ts';
+export { RankingsService } from './service.ts';
 
 /** ranking.compute { runId, slot }: compute the charts of an hourly slot (at most once). ranking.computed { runId }: a new run is live. */
 export const RANKING_EVENTS = ['ranking.compute', 'ranking.computed'] as const;

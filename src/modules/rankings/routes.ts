@@ -9,7 +9,7 @@ const errors = { '4xx': S.ErrorBody };
 const security = [{ session: [] }];
 const tags = ['charts'];
 /** Chart pages are pre-serialised by the service: sent as they are, no serializer runs. */
-const sendJson = (reply: FastifyReply, json: string) => reply.type('application/json; charset=utf-8').send(json);
+const sendJson = (reply: FastifyReply, json: string | Buffer) => reply.type('application/json; charset=utf-8').send(json);
 
 export function rankingsRoutes(service: RankingsService): FastifyPluginAsync<{ guards: Guards }> {
   const plugin: FastifyPluginAsyncTypebox<{ guards: Guards }> = async (app, { guards }) => {

@@ -45,7 +45,8 @@ const isCursor = (v: any): v is Cursor => typeof v?.r === 'string' && /^[0-9a-f-
 export class RankingsService {
   private run: { value: Run | null; at: number } | undefined;
   private runLoading: Promise<Run | null> | undefined;
-  private readonly pages = new LRUCache<string, string>({ max: 20_000, ttl: PAGE_TTL_MS });
+  /** Pages as the bytes sent: no encoding per response. */
+  private readonly pages = new LRUCache<string, Buffer>({ max: 20_000, ttl: PAGE_TTL_MS });
   private positions: { runId: string; byApp: Map<string, Position[]>; members: Map<string, string> } | undefined;
   private positionsLoading: Promise<void> | undefined;
 
@@ -71,7 +72,7 @@ export class RankingsService {
   }
 
   /** One page of a chart as JSON, ready to send. */
-  async chartJson(query: ChartQuery): Promise<string> {
+  async chartJson(query: ChartQuery): Promise<Buffer> {
     const country = query.country ?? DEFAULT_COUNTRY;
     const category = query.category ?? OVERALL;
     const limit = query.limit ?? 25;
@@ -99,12 +100,13 @@ export class RankingsService {
     const next = slice.length > limit && run && last ? JSON.stringify(encodeCursor({ r: run.id, o: last[0] })) : 'null';
     const json = `{"chart":"${query.chart}","country":"${country}","category":${category === OVERALL ? 'null' : JSON.stringify(category)},`
       + `"computedAt":${run ? `"${run.computedAt}"` : 'null'},"items":[${items.join(',')}],"nextCursor":${next}}`;
-    this.pages.set(key, json);
-    return json;
+    const bytes = Buffer.from(json);
+    this.pages.set(key, bytes);
+    return bytes;
   }
 
   /** The page from memory with no wait (the hot path), while this process's idea of the current run is fresh. */
-  peekChart(query: ChartQuery): string | undefined {
+  peekChart(query: ChartQuery): Buffer | undefined {
     const run = this.run;
     if (!run || Date.now() - run.at >= RUN_TTL_MS) return undefined;
     return this.pages.get(pageKey(run.value?.id, query));
@@ -172,6 +174,12 @@ export class RankingsService {
       })),
       history: history.map((r) => ({ chart: r.chart, country: r.country, category: cat(r.category), rank: r.best_rank, day: r.day })),
     };
+  }
+
+  /** The app ids of a chart of the current run, best first (empty before the first run). Category '' or absent: overall. */
+  async chartIds(chart: Chart, country: string, category = OVERALL): Promise<string[]> {
+    const run = await this.currentRun();
+    return run ? (await this.rankedIds(run.id, chart, country, category)).map(([, id]) => id) : [];
   }
 
   /** [rank, appId] of a whole chart: shared cache, else the database (then cached for every process). */
