@@ -63,7 +63,13 @@ export async function loadOrCreateReceiptKeys(source: ReceiptKeySource, log?: Re
 }
 
 async function loadFromDir(dir: string, log?: ReceiptKeyLog): Promise<ReceiptKeys | null> {
-  const present = await Promise.all(FILES_NEEDED_TO_SIGN.map((name) => isFile(path.join(dir, name))));
+  let present = await filesPresent(dir);
+  // Another process's set may have been renamed into place between two of these checks: look again before
+  // calling a directory incomplete (an incomplete one stays so).
+  for (let attempt = 0; attempt < 3 && present.some(Boolean) && !present.every(Boolean); attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    present = await filesPresent(dir);
+  }
   if (!present.some(Boolean)) return null;
   const missing = FILES_NEEDED_TO_SIGN.filter((_, i) => !present[i]);
   if (missing.length) {
@@ -75,6 +81,8 @@ async function loadFromDir(dir: string, log?: ReceiptKeyLog): Promise<ReceiptKey
   );
   return keysFromPem(signingKey, [leaf, intermediate, root], dir, log);
 }
+
+const filesPresent = (dir: string) => Promise.all(FILES_NEEDED_TO_SIGN.map((name) => isFile(path.join(dir, name))));
 
 async function createInDir(dir: string, log?: ReceiptKeyLog): Promise<void> {
   const parent = path.dirname(dir);
