@@ -12,7 +12,7 @@ import { badRequest, notFound } from '../../platform/http/errors.ts';
 import { decodeCursor, encodeCursor } from '../../platform/http/pagination.ts';
 import type { CatalogService } from '../catalog/index.ts';
 import type { SearchService } from '../search/index.ts';
-import { CHARTS, OVERALL, type Chart } from './compute.ts';
+import { OVERALL, type Chart } from './compute.ts';
 import type { ChartQuery, HistoryQuery, Position } from './schemas.ts';
 
 export interface RankingsServiceDeps {
@@ -227,4 +227,3 @@ export class RankingsService {
   }
 }
 
-export const CHART_NAMES: readonly string[] = CHARTS;

@@ -1,7 +1,6 @@
-// The chart signals, as pure functions: decay of running sums, account trust, and the five scores the seeds
-// combine (download velocity, Bayesian rating, engagement, revenue, freshness), plus trending's growth.
-// The hourly run computes the same formulas in SQL over millions of rows (compute.ts); these are the
-// reference, tested here and against the SQL.
+// The chart signals' constants and the pure parts: decay of running sums (folded by the statistics consumer),
+// account trust and burst detection (applied per download), and the weights. The five scores themselves are
+// computed in SQL by the hourly run over millions of rows (compute.ts chartsSql), from these constants.
 
 export const DAY_MS = 86_400_000;
 
@@ -91,66 +90,15 @@ export function grossingWeights(w: Weights): Weights {
   return { ...w, downloads: w.revenue, revenue: w.downloads };
 }
 
-/** log1p(velocity / category median): velocity relative to what is usual in the app's category. */
-export function velocityScore(velocity: number, categoryMedian: number): number {
-  return Math.log1p(velocity / Math.max(categoryMedian, 1));
-}
-
 export const RATING_PRIOR_WEIGHT = 100;
 export const RATING_FULL_COUNT = 50;
 
-/** Bayesian average (prior: the global mean of all approved ratings, weight C), scaled to 0–1 and damped below 50 ratings. */
-export function ratingScore(count: number, average: number, globalMean: number): number {
-  if (count <= 0) return 0;
-  const bayesian = (RATING_PRIOR_WEIGHT * globalMean + average * count) / (RATING_PRIOR_WEIGHT + count);
-  return (bayesian / 5) * Math.min(1, count / RATING_FULL_COUNT);
-}
-
-export interface Engagement {
-  dau: number;
-  mau: number;
-  day7Retention: number;
-  avgSessionMinutes: number;
-}
-/** The seeds' blend: stickiness (DAU/MAU) 0.4, session length (capped at 10 minutes) 0.3, day-7 retention 0.3. */
-export function engagementScore(e: Engagement): number {
-  const stickiness = Math.min(1, e.dau / Math.max(e.mau, 1));
-  return stickiness * 0.4 + Math.min(e.avgSessionMinutes / 10, 1) * 0.3 + Math.min(Math.max(e.day7Retention, 0), 1) * 0.3;
-}
-
 /** New apps (first published) and updated apps get a bonus that halves every 14 days; an update counts half. */
 export const FRESHNESS_HALF_LIFE_DAYS = 14;
-export function freshnessScore(daysSincePublished: number | null, daysSinceUpdate: number | null): number {
-  const fresh = (days: number | null, scale: number) => (days === null || days < 0 ? 0 : scale * decay(days, FRESHNESS_HALF_LIFE_DAYS));
-  return Math.max(fresh(daysSincePublished, 1), fresh(daysSinceUpdate, 0.5));
-}
-
-export interface SignalScores {
-  downloads: number;
-  rating: number;
-  engagement: number;
-  revenue: number;
-  freshness: number;
-}
-export function combine(s: SignalScores, w: Weights): number {
-  return s.downloads * w.downloads + s.rating * w.rating + s.engagement * w.engagement + s.revenue * w.revenue + s.freshness * w.freshness;
-}
 
 // ---------------------------------------------------------------- trending
 
-/** Daily-rate estimate from a decayed sum in steady state: sum × (1 − 2^(−1/h)). */
-export function dailyRate(sum: number, halfLifeDays: number): number {
-  return sum * (1 - decay(1, halfLifeDays));
-}
 /** Smoothing (trusted downloads a day) so a jump from 1 to 3 downloads is not "trending". */
 export const TRENDING_PRIOR = 20;
 /** Below this recent daily rate an app is not considered for trending at all. */
 export const TRENDING_MIN_RATE = 10;
-
-/** Growth, not volume: log of the recent (1-day half-life) rate over the weekly rate, smoothed. */
-export function trendingScore(fastSum: number, weekSum: number): number {
-  const recent = dailyRate(fastSum, HALF_LIFE_DAYS.downloadsFast);
-  const usual = dailyRate(weekSum, HALF_LIFE_DAYS.downloads);
-  if (recent < TRENDING_MIN_RATE) return 0;
-  return Math.log((recent + TRENDING_PRIOR) / (usual + TRENDING_PRIOR));
-}
