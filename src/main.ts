@@ -149,18 +149,28 @@ program
 const recs = program.command('recs').description('recommendations: the co-download batch job and its evaluation');
 recs
   .command('build')
-  .description("rebuild every app's co-download neighbours from all libraries now (workers do it every 6 hours)")
-  .action(async () => {
+  .description("fold new acquisitions into every app's co-download neighbours, or rebuild them from all libraries (workers do it every 10 minutes, fully once a day)")
+  .option('--full', 'rebuild from every library even when an incremental build would do')
+  .option('--json', 'print the result as one JSON line (with the peak RSS)')
+  .action(async (opts: { full?: boolean; json?: boolean }) => {
     const config = loadConfig();
     const infra = await open(config);
     try {
-      const r = await createModules(config, infra).recommendations.build();
+      const r = await createModules(config, infra).recommendations.build({ full: opts.full });
       if (!r) {
         console.log('skipped: another build is running');
         process.exitCode = 2;
         return;
       }
-      console.log(`neighbours built: ${r.neighbors.toLocaleString('en')} for ${r.apps.toLocaleString('en')} apps from ${r.libraries.toLocaleString('en')} libraries in ${r.seconds.toFixed(1)} s`);
+      const maxRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+      if (opts.json) {
+        console.log(JSON.stringify({ ...r, maxRssMb }));
+        return;
+      }
+      const n = (x: number) => x.toLocaleString('en');
+      if (r.kind === 'full') console.log(`full build (${r.reason}): ${n(r.neighbors)} neighbours for ${n(r.apps)} apps from ${n(r.libraries)} libraries in ${r.seconds.toFixed(1)} s`);
+      else console.log(`incremental build: ${n(r.acquisitions ?? 0)} new acquisitions in ${n(r.libraries)} libraries; ${n(r.apps)} apps' neighbours rewritten in ${r.seconds.toFixed(1)} s`);
+      console.log(`  phases (s): ${Object.entries(r.phases).map(([k, v]) => `${k} ${v}`).join(', ')}; peak RSS ${n(maxRssMb)} MB`);
     } finally {
       await infra.close();
     }

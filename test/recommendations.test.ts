@@ -23,7 +23,8 @@ for (const kind of kinds()) {
     const db = () => t.infra.db;
     const neighborsTable = async () =>
       (await db().query<{ app_id: string; rank: number; other_id: string; score: number; co_users: number }>(
-        'SELECT app_id, rank, other_id, score, co_users FROM app_neighbors ORDER BY app_id, rank',
+        `SELECT n.app_id, n.rank, n.other_id, n.score, n.co_users FROM app_neighbors n JOIN recs_live l ON l.build_id = n.build_id
+          ORDER BY n.app_id, n.rank`,
       )).rows;
 
     before(async () => {
@@ -46,8 +47,9 @@ for (const kind of kinds()) {
     after(() => t?.close());
 
     test('the batch job: cosine of co-owners, pairs of one user dropped, the same as the reference, the same every time', async () => {
-      const first = await t.modules.recommendations.build();
-      assert.ok(first);
+      const first = await t.modules.recommendations.build({ settleMs: 0 });
+      assert.equal(first?.kind, 'full');
+      assert.equal(first?.reason, 'first');
       const rows = await neighborsTable();
       const of = (x: string) => rows.filter((r) => r.app_id === apps[x as 'a']).map((r) => [r.other_id, Math.round(r.score * 1e4) / 1e4, r.co_users]);
       assert.deepEqual(of('a'), [[apps.b, Math.round((3 / Math.sqrt(3 * 4)) * 1e4) / 1e4, 3]]);
@@ -56,12 +58,42 @@ for (const kind of kinds()) {
       // the SQL job and the pure reference agree
       const reference = neighborsFromLibraries([['c', 'b', 'a'], ['d', 'b', 'a'], ['b', 'a'], ['c', 'b']].map((l) => l.map((x) => apps[x as 'a'])));
       for (const r of rows) assert.ok(Math.abs(reference.get(r.app_id)![r.rank - 1].score - r.score) < 1e-6);
-      await t.modules.recommendations.build();
+      assert.equal((await t.modules.recommendations.build({ full: true, settleMs: 0 }))?.reason, 'asked');
       assert.deepEqual(await neighborsTable(), rows, 'a rebuild over the same libraries is identical');
+      const unchanged = await t.modules.recommendations.build({ settleMs: 0 });
+      assert.deepEqual([unchanged?.kind, unchanged?.acquisitions], ['incremental', 0], 'nothing new: nothing to fold in');
+      assert.deepEqual(await neighborsTable(), rows);
+      const sets = await db().query<{ n: number }>('SELECT count(DISTINCT build_id)::int AS n FROM app_neighbors');
+      assert.equal(sets.rows[0].n, 1, 'the replaced set is dropped');
+    });
+
+    test('incremental: new acquisitions are folded into both sides as a full build would; a revocation brings a full build', async () => {
+      // e is new: the first user gets it beside a, b and c, the fourth beside b and c
+      for (const user of [users[0], users[3]]) await grantApp(db(), user.user.id, apps.e);
+      const inc = await t.modules.recommendations.build({ settleMs: 0 });
+      assert.deepEqual([inc?.kind, inc?.acquisitions, inc?.apps], ['incremental', 2, 4]);
+      const incremental = await neighborsTable();
+      const full = await t.modules.recommendations.build({ full: true, settleMs: 0 });
+      assert.equal(full?.kind, 'full');
+      const rebuilt = await neighborsTable();
+      // here the incremental lists are what a full build gives (build.ts says when they may lag until the daily one)
+      const rounded = (rows: typeof rebuilt) => rows.map((r) => [r.app_id, r.rank, r.other_id, r.co_users, Math.round(r.score * 1e5)]);
+      assert.deepEqual(rounded(incremental), rounded(rebuilt));
+      const of = (x: string) => rebuilt.filter((r) => r.app_id === apps[x as 'a']).map((r) => r.other_id);
+      assert.deepEqual(of('e'), [apps.c, apps.b], 'e is new: c (2 of 2 owners), then b (2 of 4)');
+      assert.ok(of('b').includes(apps.e) && of('c').includes(apps.e), 'and the other side of each pair knows it');
+      assert.ok(!of('a').includes(apps.e), 'a and e: one user');
+
+      // a refund takes the app out of the library: the next build starts from scratch
+      const tx = await grantApp(db(), (await registerUser(t.app)).user.id, apps.d);
+      await db().query('UPDATE transactions SET revocation_date = now(), revocation_reason = 0 WHERE id = $1', [tx]);
+      const after = await t.modules.recommendations.build({ settleMs: 0 });
+      assert.deepEqual([after?.kind, after?.reason], ['full', 'revocations']);
+      assert.deepEqual(await neighborsTable(), rebuilt);
     });
 
     test('a user never gets an app they own; "Because you downloaded" follows their most recent apps', async () => {
-      await t.modules.recommendations.build();
+      await t.modules.recommendations.build({ settleMs: 0 });
       t.modules.recommendations.service.onBuilt();
       const [, , third] = users; // owns a, b (b most recent)
       const body = ok(await send('GET', '/me/recommendations', { token: third.token }));

@@ -183,6 +183,16 @@ export const PublicApp = Type.Object({
       { description: "the app's places in the current charts (top 100 of each; category null: overall), present when it is in any; added by the charts module" },
     ),
   ),
+  similarApps: Type.Optional(
+    Type.Array(
+      Type.Object({ id: Uuid, name: Type.String() }, { additionalProperties: true }),
+      {
+        maxItems: 10,
+        description:
+          'up to 10 apps like this one: the app summaries (US prices) of GET /apps/{id}/recommendations; absent while they are being computed (a later read has them); added by the recommendations module',
+      },
+    ),
+  ),
 });
 export type PublicApp = Static<typeof PublicApp>;
 

@@ -1,6 +1,6 @@
 // Item-item collaborative filtering, as pure functions: the neighbours of each app from libraries ("people
-// who got X also got Y"), and a user's candidates scored from their whole library. The batch job computes the
-// same neighbours in SQL over every library (build.ts); the evaluation runs these on synthetic libraries.
+// who got X also got Y"), and a user's candidates scored from their whole library. The batch job (build.ts)
+// and the evaluation both run neighborsOfIndexed; the incremental build folds new pairs in with the same formula.
 
 /** Neighbours kept per app. */
 export const MAX_NEIGHBORS = 50;
@@ -16,33 +16,151 @@ export interface Neighbor {
 }
 
 /**
+ * Libraries over dense app numbers: library u is `apps[starts[u] .. starts[u + 1])`, each app once, most recent
+ * first, at most MAX_LIBRARY_PAIRS. App numbers follow app id order, so "the smaller number" breaks ties the way
+ * "the smaller id" does.
+ */
+export interface IndexedLibraries {
+  appCount: number;
+  apps: Int32Array;
+  starts: Int32Array;
+}
+
+/** One app's neighbours, best first: other app numbers, their scores and co-owner counts. */
+export interface IndexedNeighbors {
+  app: number;
+  /** Users whose libraries hold the app. */
+  owners: number;
+  others: number[];
+  scores: number[];
+  co: number[];
+}
+
+/**
+ * Every app's neighbours by cosine similarity of owner sets, pairs seen by fewer than MIN_CO_USERS users left
+ * out, ties to the smaller app number. Apps with no neighbours are yielded too (with their owner count).
+ *
+ * An inverted index (app → owners) and one counter array: for each app, the libraries of its owners are walked
+ * once, so the work is Σ over users of (library size)², with no pair table in memory.
+ */
+export function* neighborsOfIndexed(libraries: IndexedLibraries, maxNeighbors = MAX_NEIGHBORS): Generator<IndexedNeighbors> {
+  const { appCount, apps, starts } = libraries;
+  const users = starts.length - 1;
+  const owners = new Int32Array(appCount);
+  for (let i = 0; i < apps.length; i++) owners[apps[i]]++;
+  // owner lists, app by app
+  const ownerStarts = new Int32Array(appCount + 1);
+  for (let a = 0; a < appCount; a++) ownerStarts[a + 1] = ownerStarts[a] + owners[a];
+  const ownerList = new Int32Array(apps.length);
+  const fill = ownerStarts.slice(0, appCount);
+  for (let u = 0; u < users; u++) for (let i = starts[u]; i < starts[u + 1]; i++) ownerList[fill[apps[i]]++] = u;
+
+  const co = new Int32Array(appCount);
+  const touched = new Int32Array(appCount);
+  const heap = new TopK(maxNeighbors);
+  for (let a = 0; a < appCount; a++) {
+    if (owners[a] === 0) continue;
+    let seen = 0;
+    if (owners[a] >= MIN_CO_USERS) {
+      for (let o = ownerStarts[a]; o < ownerStarts[a + 1]; o++) {
+        const u = ownerList[o];
+        for (let i = starts[u]; i < starts[u + 1]; i++) {
+          const b = apps[i];
+          if (b !== a && co[b]++ === 0) touched[seen++] = b;
+        }
+      }
+    }
+    heap.clear();
+    for (let t = 0; t < seen; t++) {
+      const b = touched[t];
+      if (co[b] >= MIN_CO_USERS) heap.offer(b, co[b] / Math.sqrt(owners[a] * owners[b]));
+    }
+    const others = heap.sorted();
+    const scores = others.map((b) => co[b] / Math.sqrt(owners[a] * owners[b]));
+    yield { app: a, owners: owners[a], others, scores, co: others.map((b) => co[b]) };
+    for (let t = 0; t < seen; t++) co[touched[t]] = 0;
+  }
+}
+
+/** The k best (score high, then number low) of a stream, in a heap whose root is the worst kept. */
+class TopK {
+  private readonly ids: Int32Array;
+  private readonly scores: Float64Array;
+  private size = 0;
+  constructor(private readonly k: number) {
+    this.ids = new Int32Array(k);
+    this.scores = new Float64Array(k);
+  }
+  clear() {
+    this.size = 0;
+  }
+  /** i is worse than j */
+  private worse(i: number, j: number) {
+    return this.scores[i] < this.scores[j] || (this.scores[i] === this.scores[j] && this.ids[i] > this.ids[j]);
+  }
+  private swap(i: number, j: number) {
+    const id = this.ids[i], s = this.scores[i];
+    this.ids[i] = this.ids[j]; this.scores[i] = this.scores[j];
+    this.ids[j] = id; this.scores[j] = s;
+  }
+  offer(id: number, score: number) {
+    if (this.k === 0) return;
+    if (this.size < this.k) {
+      let i = this.size++;
+      this.ids[i] = id;
+      this.scores[i] = score;
+      while (i > 0) {
+        const p = (i - 1) >> 1;
+        if (!this.worse(i, p)) break;
+        this.swap(i, p);
+        i = p;
+      }
+      return;
+    }
+    // better than the worst kept?
+    if (score < this.scores[0] || (score === this.scores[0] && id > this.ids[0])) return;
+    this.ids[0] = id;
+    this.scores[0] = score;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1, r = l + 1;
+      let m = i;
+      if (l < this.size && this.worse(l, m)) m = l;
+      if (r < this.size && this.worse(r, m)) m = r;
+      if (m === i) break;
+      this.swap(i, m);
+      i = m;
+    }
+  }
+  /** The kept ids, best first. */
+  sorted(): number[] {
+    const order = Array.from({ length: this.size }, (_, i) => i);
+    order.sort((i, j) => this.scores[j] - this.scores[i] || this.ids[i] - this.ids[j]);
+    return order.map((i) => this.ids[i]);
+  }
+}
+
+/** Dense numbers for app ids, in id order, and the libraries over them (each deduplicated and capped). */
+export function indexLibraries(libraries: Iterable<readonly string[]>): { ids: string[]; libraries: IndexedLibraries } {
+  const lists = [...libraries].map((l) => [...new Set(l)].slice(0, MAX_LIBRARY_PAIRS));
+  const ids = [...new Set(lists.flat())].sort();
+  const number = new Map(ids.map((id, i) => [id, i]));
+  const starts = new Int32Array(lists.length + 1);
+  lists.forEach((l, u) => (starts[u + 1] = starts[u] + l.length));
+  const apps = new Int32Array(starts[lists.length]);
+  lists.forEach((l, u) => l.forEach((id, i) => (apps[starts[u] + i] = number.get(id)!)));
+  return { ids, libraries: { appCount: ids.length, apps, starts } };
+}
+
+/**
  * Neighbours of every app from libraries (each a user's apps, most recent first). Deterministic: ties are
  * broken by app id.
  */
 export function neighborsFromLibraries(libraries: Iterable<readonly string[]>, maxNeighbors = MAX_NEIGHBORS): Map<string, Neighbor[]> {
-  const users = new Map<string, number>();
-  const co = new Map<string, Map<string, number>>();
-  for (const library of libraries) {
-    const apps = [...new Set(library)].slice(0, MAX_LIBRARY_PAIRS);
-    for (const a of apps) users.set(a, (users.get(a) ?? 0) + 1);
-    for (let i = 0; i < apps.length; i++) {
-      for (let j = 0; j < apps.length; j++) {
-        if (i === j) continue;
-        let row = co.get(apps[i]);
-        if (!row) co.set(apps[i], (row = new Map()));
-        row.set(apps[j], (row.get(apps[j]) ?? 0) + 1);
-      }
-    }
-  }
+  const { ids, libraries: indexed } = indexLibraries(libraries);
   const out = new Map<string, Neighbor[]>();
-  for (const [a, row] of co) {
-    const list: Neighbor[] = [];
-    for (const [b, n] of row) {
-      if (n < MIN_CO_USERS) continue;
-      list.push({ appId: b, score: n / Math.sqrt(users.get(a)! * users.get(b)!) });
-    }
-    list.sort(byScoreThenId);
-    if (list.length) out.set(a, list.slice(0, maxNeighbors));
+  for (const n of neighborsOfIndexed(indexed, maxNeighbors)) {
+    if (n.others.length) out.set(ids[n.app], n.others.map((b, i) => ({ appId: ids[b], score: n.scores[i] })));
   }
   return out;
 }

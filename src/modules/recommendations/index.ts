@@ -7,18 +7,19 @@ import { recordEvent } from '../../platform/bus/index.ts';
 import type { CatalogService } from '../catalog/index.ts';
 import type { RankingsService } from '../rankings/index.ts';
 import type { SearchService } from '../search/index.ts';
-import { buildNeighbors, type BuildResult } from './build.ts';
+import { buildNeighbors, type BuildOptions, type BuildResult } from './build.ts';
 import { recommendationsRoutes } from './routes.ts';
 import { RecommendationsService } from './service.ts';
 
 export const recommendationsMigrations = path.join(path.dirname(new URL(import.meta.url).pathname), 'migrations');
-export { buildNeighbors, type BuildResult } from './build.ts';
+export { buildNeighbors, FULL_BUILD_EVERY_MS, type BuildOptions, type BuildResult } from './build.ts';
 export { evaluateRecommendations, formatEvaluation } from './evaluate.ts';
 /** recs.built { id }: a new set of neighbours is live (every process drops its copies). */
 export const RECOMMENDATION_EVENTS = ['recs.built'] as const;
-/** How often the worker rebuilds the neighbours. */
-export const BUILD_INTERVAL_MS = 6 * 3_600_000;
-const CHECK_MS = 10 * 60_000;
+/** How often the worker folds new acquisitions in (a full build daily: FULL_BUILD_EVERY_MS). */
+export const BUILD_EVERY_MS = 10 * 60_000;
+/** Longer than any build: the lock is not renewed. */
+const BUILD_LOCK_MS = 2 * 3_600_000;
 
 export interface RecommendationsModuleDeps extends Infra {
   config: Config;
@@ -28,14 +29,19 @@ export interface RecommendationsModuleDeps extends Infra {
 }
 
 export function createRecommendations(deps: RecommendationsModuleDeps) {
-  const service = new RecommendationsService({ db: deps.db, cache: deps.cache, catalog: deps.catalog, search: deps.search, rankings: deps.rankings });
+  const service = new RecommendationsService({ db: deps.db, cache: deps.cache, catalog: deps.catalog, search: deps.search, rankings: deps.rankings, logger: deps.logger });
+  deps.catalog.extendDetail((appId) => service.similarMember(appId));
   deps.bus.broadcast(['recs.built'], async () => service.onBuilt());
   deps.bus.onBroadcastGap(() => service.onBuilt());
 
-  /** Rebuilds the neighbours now (null when another build is running) and announces it. */
-  async function build(): Promise<BuildResult | null> {
-    const result = await buildNeighbors(deps.db);
-    if (result) {
+  /**
+   * A build now (incremental when it can be, see build.ts), announced when it changed anything. Null when another
+   * process is building.
+   */
+  async function build(opts: BuildOptions = {}): Promise<BuildResult | null> {
+    const result = await withLock(deps.cache, 'recs-build', BUILD_LOCK_MS, () => buildNeighbors(deps.db, opts));
+    if (!result) return null;
+    if (result.kind === 'full' || result.acquisitions) {
       await recordEvent(deps.db, 'recs.built', { id: result.id }, result.id);
       deps.bus.nudge();
       deps.logger.info({ ...result }, 'recommendations built');
@@ -45,17 +51,13 @@ export function createRecommendations(deps: RecommendationsModuleDeps) {
 
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> = Promise.resolve();
-  /** Worker job: a build when the last one is BUILD_INTERVAL_MS old (checked every 10 minutes, one process at a time). */
+  /** Worker job: a build every BUILD_EVERY_MS, one process at a time (incremental, full once a day). */
   function startJobs() {
     if (timer) return;
     const tick = () => {
-      running = withLock(deps.cache, 'recs-build', 30 * 60_000, async () => {
-        const { rows } = await deps.db.query<{ at: Date | null }>('SELECT max(built_at) AS at FROM recs_builds');
-        if (rows[0].at && Date.now() - new Date(rows[0].at).getTime() < BUILD_INTERVAL_MS) return;
-        await build();
-      }).catch((err) => deps.logger.error({ err }, 'recommendations build failed'));
+      running = build().catch((err) => deps.logger.error({ err }, 'recommendations build failed'));
     };
-    timer = setInterval(tick, CHECK_MS);
+    timer = setInterval(tick, BUILD_EVERY_MS);
     timer.unref();
     tick();
   }

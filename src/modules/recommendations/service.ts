@@ -1,10 +1,12 @@
 // Recommendations for a user and similar apps, from the batch job's neighbours (app_neighbors), the search
 // engine's more-like-this, and the charts. Owned apps are never recommended. A user's answer is cached under
 // a fingerprint of their library, so a new app changes the key at once (and leaves the rows at once).
+// The public app detail carries "similarApps" from this process's memory (similarMember), filled in the background.
 import { LRUCache } from 'lru-cache';
 import type { Cache } from '../../platform/cache/index.ts';
 import type { Db } from '../../platform/db/index.ts';
 import { notFound } from '../../platform/http/errors.ts';
+import type { Logger } from '../../platform/observability/logger.ts';
 import type { CatalogService } from '../catalog/index.ts';
 import type { RankingsService } from '../rankings/index.ts';
 import type { SearchService } from '../search/index.ts';
@@ -16,6 +18,8 @@ export interface RecommendationsDeps {
   catalog: CatalogService;
   search: SearchService;
   rankings: RankingsService;
+  /** Failures of background work (similarMember's fills); they are dropped when absent. */
+  logger?: Logger;
 }
 
 interface LibraryApp {
@@ -32,15 +36,74 @@ export const CATEGORY_ROWS = 2;
 const LIBRARY_LIMIT = 100;
 const USER_TTL_MS = 10 * 60_000;
 const DEFAULT_COUNTRY = 'US';
+/** similarMember's memory: apps held, how long, how many fills run at once (a miss beyond that is retried on a later read). */
+const DETAIL_APPS = 20_000;
+const DETAIL_BYTES = 48 * 1024 * 1024;
+const DETAIL_TTL_MS = 10 * 60_000;
+/** An empty answer is often "not indexed yet" (a new app): it is asked again sooner. */
+const DETAIL_EMPTY_TTL_MS = 60_000;
+const DETAIL_FILLS = 16;
+
+/** An app's similar apps for its detail: their ids and summary JSON (US), and the member as sent. */
+interface DetailSimilar {
+  ids: string[];
+  items: string[];
+  member: string;
+}
 
 export class RecommendationsService {
   private readonly neighbors = new LRUCache<string, Neighbor[]>({ max: 100_000, ttl: 10 * 60_000 });
+  private readonly detailSimilar = new LRUCache<string, DetailSimilar>({
+    max: DETAIL_APPS,
+    maxSize: DETAIL_BYTES,
+    sizeCalculation: (e) => 2 * e.member.length + 40 * e.ids.length + 64, // member + items (about as long), ids
+    ttl: DETAIL_TTL_MS,
+  });
+  /** Fills running now, one per app. */
+  private readonly filling = new Set<string>();
+  /** Bumped by onBuilt: a fill that started before it is not stored. */
+  private generation = 0;
 
   constructor(private readonly deps: RecommendationsDeps) {}
 
-  /** recs.built (every process): neighbours are read again. */
+  /** recs.built (every process): neighbours and the detail's similar apps are read again. */
   onBuilt(): void {
+    this.generation++;
     this.neighbors.clear();
+    this.detailSimilar.clear();
+  }
+
+  /**
+   * Synchronous peek for the catalog's app detail (the hot path: no await): the `"similarApps":[...]` member
+   * (up to ROW_ITEMS summaries, US, as similarJson answers them) when this process holds it. On a miss it is
+   * computed in the background (once per app at a time; failures are logged, never thrown here) and undefined
+   * is returned: the next read carries it. Apps the catalog already knows are no longer public are left out.
+   */
+  similarMember(appId: string): string | undefined {
+    const hit = this.detailSimilar.get(appId);
+    if (!hit) {
+      this.fillDetailSimilar(appId);
+      return undefined;
+    }
+    // an empty L1 entry: the catalog knows this app is not public any more (removed since the fill)
+    const gone = (id: string) => this.deps.catalog.peekPublicDetail(id)?.length === 0;
+    if (!hit.ids.some(gone)) return hit.member;
+    return `"similarApps":[${hit.items.filter((_, i) => !gone(hit.ids[i])).join(',')}]`;
+  }
+
+  private fillDetailSimilar(appId: string): void {
+    if (this.filling.has(appId) || this.filling.size >= DETAIL_FILLS) return;
+    this.filling.add(appId);
+    const started = this.generation;
+    void (async () => {
+      const items = await this.similarItems(appId, DEFAULT_COUNTRY, ROW_ITEMS);
+      if (this.generation !== started) return; // a new build went live meanwhile
+      const ids = items.map((json) => (JSON.parse(json) as { id: string }).id);
+      const entry: DetailSimilar = { ids, items, member: `"similarApps":[${items.join(',')}]` };
+      this.detailSimilar.set(appId, entry, items.length ? undefined : { ttl: DETAIL_EMPTY_TTL_MS });
+    })()
+      .catch((err) => this.deps.logger?.warn({ err, appId }, 'recommendations: similar apps for the detail failed'))
+      .finally(() => this.filling.delete(appId));
   }
 
   /** The user's rows as JSON: "Because you downloaded X" ×3, "Apps you might like", "Popular in <category>" ×2; charts when the library is empty. */
@@ -88,9 +151,13 @@ export class RecommendationsService {
   async similarJson(appId: string, country = DEFAULT_COUNTRY, limit = ROW_ITEMS): Promise<string> {
     const detail = await this.deps.catalog.publicDetail(appId);
     if (!detail.length) throw notFound('App');
+    return `{"items":[${(await this.similarItems(appId, country, limit)).join(',')}]}`;
+  }
+
+  /** The summary JSON of the app's similar apps (itself excluded), best first. */
+  private async similarItems(appId: string, country: string, limit: number): Promise<string[]> {
     const similar = await this.similar(appId, country, limit, new Set([appId]));
-    const items = await this.deps.search.summaries.json(similar.map((n) => n.appId), country);
-    return `{"items":[${items.join(',')}]}`;
+    return this.deps.search.summaries.json(similar.map((n) => n.appId), country);
   }
 
   private async similar(appId: string, country: string, limit: number, exclude: ReadonlySet<string>): Promise<Neighbor[]> {
@@ -125,7 +192,8 @@ export class RecommendationsService {
     }
     if (missing.length) {
       const { rows } = await this.deps.db.query<{ app_id: string; other_id: string; score: number }>(
-        'SELECT app_id, other_id, score FROM app_neighbors WHERE app_id = ANY($1::uuid[]) ORDER BY app_id, rank',
+        `SELECT n.app_id, n.other_id, n.score FROM app_neighbors n JOIN recs_live l ON l.build_id = n.build_id
+          WHERE n.app_id = ANY($1::uuid[]) ORDER BY n.app_id, n.rank`,
         [missing],
       );
       for (const id of missing) out.set(id, []);
