@@ -108,10 +108,8 @@ export class RecommendationsService {
 
   /** The user's rows as JSON: "Because you downloaded X" ×3, "Apps you might like", "Popular in <category>" ×2; charts when the library is empty. */
   async forUserJson(userId: string, country = DEFAULT_COUNTRY): Promise<string> {
-    const ref = await this.deps.catalog.ref();
-    const library = await this.library(userId);
+    const [ref, library, run] = await Promise.all([this.deps.catalog.ref(), this.library(userId), this.deps.rankings.currentRun()]);
     // keyed by the library (a new app leaves the rows at once) and the chart run (popular rows follow the charts)
-    const run = await this.deps.rankings.currentRun();
     const key = `recs:user:${userId}:${country}:${library.length}:${library[0]?.appId ?? '-'}:${run?.id ?? '-'}`;
     const cached = await this.deps.cache.get(key);
     if (cached) return cached;
@@ -119,22 +117,27 @@ export class RecommendationsService {
     const owned = new Set(library.map((a) => a.appId));
     const rows: { kind: string; title: string; basedOn?: string; category?: string; ids: string[] }[] = [];
     if (library.length) {
-      for (const app of library.slice(0, BECAUSE_ROWS)) {
-        const similar = await this.similar(app.appId, country, ROW_ITEMS, owned);
-        if (similar.length) rows.push({ kind: 'because', title: `Because you downloaded ${app.name}`, basedOn: app.appId, ids: similar.map((n) => n.appId) });
-      }
-      const neighbors = await this.neighborsOf(library.map((a) => a.appId));
+      const recent = library.slice(0, BECAUSE_ROWS);
+      const categories = topCategories(library).slice(0, CATEGORY_ROWS);
+      // the rows are independent: asked for at once, laid out in their order
+      const [similar, neighbors, popular] = await Promise.all([
+        Promise.all(recent.map((app) => this.similar(app.appId, country, ROW_ITEMS, owned))),
+        this.neighborsOf(library.map((a) => a.appId)),
+        Promise.all(categories.map((category) => this.deps.rankings.chartIds('top-free', country, category))),
+      ]);
+      recent.forEach((app, i) => {
+        if (similar[i].length) rows.push({ kind: 'because', title: `Because you downloaded ${app.name}`, basedOn: app.appId, ids: similar[i].map((n) => n.appId) });
+      });
       const liked = likelyApps(library.map((a) => a.appId), (id) => neighbors.get(id), ROW_ITEMS);
       if (liked.length) rows.push({ kind: 'might-like', title: 'Apps you might like', ids: liked.map((n) => n.appId) });
-      for (const category of topCategories(library).slice(0, CATEGORY_ROWS)) {
-        const ids = (await this.deps.rankings.chartIds('top-free', country, category)).filter((id) => !owned.has(id)).slice(0, ROW_ITEMS);
+      categories.forEach((category, i) => {
+        const ids = popular[i].filter((id) => !owned.has(id)).slice(0, ROW_ITEMS);
         if (ids.length) rows.push({ kind: 'popular', title: `Popular in ${ref.categories.get(category)?.name ?? category}`, category, ids });
-      }
+      });
     } else {
       // cold start: what the store's charts say
-      const popular = await this.deps.rankings.chartIds('top-free', country);
+      const [popular, trending] = await Promise.all([this.deps.rankings.chartIds('top-free', country), this.deps.rankings.chartIds('trending', country)]);
       if (popular.length) rows.push({ kind: 'popular', title: 'Popular apps', ids: popular.slice(0, ROW_ITEMS) });
-      const trending = await this.deps.rankings.chartIds('trending', country);
       if (trending.length) rows.push({ kind: 'trending', title: 'Trending now', ids: trending.slice(0, ROW_ITEMS) });
     }
     const rendered = await Promise.all(rows.map(async (r) => {
