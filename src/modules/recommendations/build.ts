@@ -119,6 +119,9 @@ async function fullBuild(db: Db, reason: NonNullable<BuildResult['reason']>, set
       for (let r = 0; r < n.others.length; r++) yield [id, ids[n.app], r + 1, ids[n.others[r]], n.scores[r], n.co[r]];
     }
   })());
+  // fresh statistics: the incremental build's joins are planned on them, long before autovacuum would look
+  await db.query('ANALYZE app_neighbors');
+  await db.query('ANALYZE recs_app_owners');
   time.lap('neighbors');
 
   const result: BuildResult = { id, kind: 'full', reason, libraries: libraries.starts.length - 1, apps, neighbors, seconds: 0, phases: time.phases };
@@ -219,6 +222,8 @@ async function incrementalBuild(db: Db, from: Live, settleMs: number): Promise<B
        ) r WHERE k <= ${MAX_LIBRARY_PAIRS}`,
       [watermark],
     );
+    await q.query('ANALYZE recs_new');
+    await q.query('ANALYZE recs_recent');
     time.lap('read');
     // the new pairs, both ways, once per user, counted
     await q.query(
@@ -241,6 +246,8 @@ async function incrementalBuild(db: Db, from: Live, settleMs: number): Promise<B
     );
     // every app on either side of a new pair: its stored list plus the new counts, scored again, the best kept
     await q.query(`CREATE TEMP TABLE recs_touched ON COMMIT DROP AS SELECT DISTINCT app_id FROM recs_delta`);
+    await q.query('ANALYZE recs_delta');
+    await q.query('ANALYZE recs_touched');
     await q.query(
       `CREATE TEMP TABLE recs_ranked ON COMMIT DROP AS
        SELECT app_id, rank, other_id, score, co FROM (
