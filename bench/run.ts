@@ -56,7 +56,7 @@ const options = {
 const scenarios = selectScenarios(flags.scenarios);
 
 function selectScenarios(list: string | undefined): Scenario[] {
-  if (!list) return SCENARIOS;
+  if (!list) return SCENARIOS.filter((s) => !s.optIn);
   return list.split(',').map((name) => {
     const s = SCENARIOS.find((x) => x.name === name.trim());
     if (!s) throw new Error(`unknown scenario "${name}"; known: ${SCENARIOS.map((x) => x.name).join(', ')}`);

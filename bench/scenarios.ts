@@ -1,5 +1,6 @@
 // Bench scenarios. Adding one is adding an object to SCENARIOS: which server it loads, and the pool of
 // requests the load generator draws from uniformly at random (one draw per request sent).
+import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../src/platform/db/index.ts';
 import { PURCHASE_SCENARIOS } from './commerce.ts';
 
@@ -37,6 +38,8 @@ export interface Scenario {
   rate?: number;
   /** Send the pool in order rather than at random (see LoadSpec.sequential). */
   sequential?: boolean;
+  /** Run only when named in --scenarios (it needs data a seeded catalog does not have). */
+  optIn?: boolean;
   requests(ctx: ScenarioContext): BenchRequest[] | Promise<BenchRequest[]>;
   /** After the run: lines to print (consistency checks of what the load did). */
   check?(ctx: ScenarioContext): Promise<string[]>;
@@ -113,6 +116,17 @@ export const SCENARIOS: Scenario[] = [
     prime: true,
     requests: chartsPool,
     check: chartsCheck,
+  },
+  {
+    // bench/recs.ts runs this one on its dataset (users with libraries); a seeded catalog has no libraries
+    name: 'recs',
+    target: 'orchard',
+    optIn: true,
+    what: 'GET /api/v1/me/recommendations as BENCH_RECS_USERS (20,000) signed-in users with libraries, once the index is ready and no chart run is pending',
+    // the priming pass asks for each user once (the per-user answer cache cold): recs:cold
+    prime: true,
+    requests: recsPool,
+    check: recsCheck,
   },
 ];
 
@@ -197,5 +211,71 @@ async function chartsCheck({ baseUrl }: ScenarioContext): Promise<string[]> {
     const items = body.items ?? [];
     lines.push(`${chart} US overall: ${items.length} items${items[0] ? `, #1 ${items[0].app?.name}` : ''} (computed ${body.computedAt ?? '?'})`);
   }
+  return lines;
+}
+
+// ---------------------------------------------------------------- recommendations (bench/recs.ts runs this one on its dataset)
+
+const RECS_SESSION_AGENT = 'orchard-bench recs';
+let recsStarted: Date | null = null;
+let recsProbe: string | null = null;
+
+/**
+ * One request per user: a sample of users with a library (a fixed pseudo-random order of ids), each with a
+ * session written straight into the database. Waits for the search index and for the chart run the server's
+ * in-process worker schedules at start: a run landing during the measurement changes every answer's cache key.
+ */
+async function recsPool({ baseUrl, withDb }: ScenarioContext): Promise<BenchRequest[]> {
+  const users = Number(process.env.BENCH_RECS_USERS ?? 20_000);
+  await searchIndexReady(baseUrl);
+  const tokens = await withDb(async (db) => {
+    await chartRunsSettled(db);
+    const { rows } = await db.query<{ id: string }>(
+      `SELECT u.id FROM (SELECT id FROM users WHERE role = 'user' ORDER BY md5(id::text) LIMIT $1) u
+        WHERE EXISTS (SELECT 1 FROM owned_apps o WHERE o.user_id = u.id) LIMIT $2`,
+      [Math.ceil(users * 1.2) + 100, users],
+    );
+    if (!rows.length) throw new Error('the recs scenario needs users with libraries (owned_apps): run it through bench/recs.ts');
+    const tokens = rows.map(() => `orc_${randomBytes(32).toString('base64url')}`);
+    await db.query('DELETE FROM sessions WHERE user_agent = $1', [RECS_SESSION_AGENT]);
+    await db.query(
+      `INSERT INTO sessions (id, user_id, token_hash, expires_at, user_agent)
+       SELECT gen_random_uuid(), u, decode(h, 'hex'), now() + interval '1 day', $3 FROM unnest($1::uuid[], $2::text[]) AS s(u, h)`,
+      [rows.map((r) => r.id), tokens.map((t) => createHash('sha256').update(t).digest('hex')), RECS_SESSION_AGENT],
+    );
+    return tokens;
+  });
+  recsStarted = new Date();
+  recsProbe = tokens[0];
+  return tokens.map((t) => ({ path: '/api/v1/me/recommendations', headers: { authorization: `Bearer ${t}` } }));
+}
+
+async function chartRunsSettled(db: Db, timeoutMs = 20 * 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { rows } = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM chart_runs WHERE status IN ('scheduled', 'running') AND slot > now() - interval '2 hours'`,
+    );
+    if (rows[0].n === 0) break;
+    if (Date.now() > deadline) throw new Error('a chart run was still pending after 20 minutes');
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  await new Promise((r) => setTimeout(r, 2000)); // ranking.computed reaches the server
+}
+
+/** After the run: a user's rows, and whether a chart run or a recommendations build ran meanwhile. */
+async function recsCheck({ baseUrl, withDb }: ScenarioContext): Promise<string[]> {
+  const lines: string[] = [];
+  if (recsProbe) {
+    const res = await fetch(`${baseUrl}/api/v1/me/recommendations`, { headers: { authorization: `Bearer ${recsProbe}` } });
+    const body = (await res.json()) as { rows?: { title: string; items: unknown[] }[] };
+    lines.push(`a user's rows: ${(body.rows ?? []).map((r) => `${r.title} (${r.items.length})`).join('; ') || `none (HTTP ${res.status})`}`);
+  }
+  const since = recsStarted ?? new Date();
+  const { charts, builds } = await withDb(async (db) => ({
+    charts: (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM chart_runs WHERE started_at >= $1`, [since])).rows[0].n,
+    builds: (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM recs_builds WHERE built_at >= $1`, [since])).rows[0].n,
+  }));
+  if (charts || builds) lines.push(`⚠ during the measurement: ${charts} chart run(s), ${builds} recommendations build(s) (answers were recomputed)`);
   return lines;
 }

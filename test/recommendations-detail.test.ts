@@ -101,14 +101,14 @@ for (const kind of kinds()) {
     test('one computation per app at a time; a new build drops them; a failure never reaches the request', async () => {
       const { service } = t.modules.recommendations;
       const search = t.modules.search.service;
-      const original = search.similarJson;
+      const original = search.similarIds;
       let calls = 0;
       let fail = false;
-      search.similarJson = function (this: typeof search, appId: string, limit?: number) {
+      search.similarIds = function (this: typeof search, appId: string, limit?: number) {
         if (appId === apps.filters) calls++;
         if (fail) return Promise.reject(new Error('search is down'));
         return original.call(this, appId, limit);
-      } as typeof search.similarJson;
+      } as typeof search.similarIds;
       try {
         service.onBuilt();
         for (let i = 0; i < 5; i++) assert.equal(service.similarMember(apps.filters), undefined);
@@ -132,7 +132,7 @@ for (const kind of kinds()) {
         fail = false;
         assert.ok((await withSimilar(apps.filters)).similarApps.length > 0, 'the next read tries again');
       } finally {
-        search.similarJson = original;
+        search.similarIds = original;
       }
     });
   });

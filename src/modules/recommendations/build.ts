@@ -144,8 +144,28 @@ async function fullBuild(db: Db, reason: NonNullable<BuildResult['reason']>, set
   return result;
 }
 
-/** Each user's most recent apps (acquired up to the watermark), as dense numbers in app id order. */
-async function loadLibraries(db: Db, watermark: Date): Promise<{ ids: string[]; libraries: IndexedLibraries }> {
+/**
+ * Each user's most recent apps (acquired up to the watermark), as dense numbers in app id order. Read in one
+ * read-only transaction, so every page sees the same libraries.
+ */
+function loadLibraries(db: Db, watermark: Date): Promise<{ ids: string[]; libraries: IndexedLibraries }> {
+  return db.tx(async (q) => {
+    await withoutJit(db, q);
+    return readLibraries(q, watermark);
+  });
+}
+
+/**
+ * Short statements over many rows: PostgreSQL's JIT would spend most of each one compiling (measured: 1.9 s of a
+ * 2.3 s page of 10,000 libraries), and a page's sort fits in memory.
+ */
+async function withoutJit(db: Db, q: Queryable): Promise<void> {
+  if (db.kind !== 'postgres') return;
+  await q.query('SET LOCAL jit = off');
+  await q.query(`SET LOCAL work_mem = '64MB'`);
+}
+
+async function readLibraries(db: Queryable, watermark: Date): Promise<{ ids: string[]; libraries: IndexedLibraries }> {
   const numberOf = new Map<string, number>();
   let ids: string[] = [];
   let apps = new Int32Array(1 << 16);
@@ -198,6 +218,7 @@ async function incrementalBuild(db: Db, from: Live, settleMs: number): Promise<B
   const id = uuidv7();
   const result = await db.tx(async (q) => {
     await q.query('SELECT pg_advisory_xact_lock($1)', [SWAP_LOCK]);
+    await withoutJit(db, q);
     const live = await readLive(q);
     if (!live || live.buildId !== from.buildId || live.watermark.getTime() !== from.watermark.getTime()) return undefined; // moved on meanwhile
     const watermark = await settledNow(q, settleMs);

@@ -32,6 +32,10 @@ interface LibraryApp {
 export const ROW_ITEMS = 10;
 export const BECAUSE_ROWS = 3;
 export const CATEGORY_ROWS = 2;
+/** Apps asked of the search engine's more-like-this for an app's similar apps (the route's limit is at most 30). */
+const SIMILAR_POOL = 60;
+/** "Apps you might like" reads the neighbours of this many of the most recent apps (the 30th weighs 0.9^29 ≈ 5%). */
+const LIKELY_FROM = 30;
 /** The library read for recommendations: the most recent apps (the batch job pairs as many). */
 const LIBRARY_LIMIT = 100;
 const USER_TTL_MS = 10 * 60_000;
@@ -53,6 +57,8 @@ interface DetailSimilar {
 
 export class RecommendationsService {
   private readonly neighbors = new LRUCache<string, Neighbor[]>({ max: 100_000, ttl: 10 * 60_000 });
+  private readonly similarRanked = new LRUCache<string, Neighbor[]>({ max: 50_000, ttl: 10 * 60_000 });
+  private readonly similarLoads = new Map<string, Promise<Neighbor[]>>();
   private readonly detailSimilar = new LRUCache<string, DetailSimilar>({
     max: DETAIL_APPS,
     maxSize: DETAIL_BYTES,
@@ -70,6 +76,7 @@ export class RecommendationsService {
   onBuilt(): void {
     this.generation++;
     this.neighbors.clear();
+    this.similarRanked.clear();
     this.detailSimilar.clear();
   }
 
@@ -121,8 +128,8 @@ export class RecommendationsService {
       const categories = topCategories(library).slice(0, CATEGORY_ROWS);
       // the rows are independent: asked for at once, laid out in their order
       const [similar, neighbors, popular] = await Promise.all([
-        Promise.all(recent.map((app) => this.similar(app.appId, country, ROW_ITEMS, owned))),
-        this.neighborsOf(library.map((a) => a.appId)),
+        Promise.all(recent.map((app) => this.similar(app.appId, ROW_ITEMS, owned))),
+        this.neighborsOf(library.slice(0, LIKELY_FROM).map((a) => a.appId)),
         Promise.all(categories.map((category) => this.deps.rankings.chartIds('top-free', country, category))),
       ]);
       recent.forEach((app, i) => {
@@ -159,21 +166,50 @@ export class RecommendationsService {
 
   /** The summary JSON of the app's similar apps (itself excluded), best first. */
   private async similarItems(appId: string, country: string, limit: number): Promise<string[]> {
-    const similar = await this.similar(appId, country, limit, new Set([appId]));
+    const similar = await this.similar(appId, limit, new Set([appId]));
     return this.deps.search.summaries.json(similar.map((n) => n.appId), country);
   }
 
-  private async similar(appId: string, country: string, limit: number, exclude: ReadonlySet<string>): Promise<Neighbor[]> {
-    const content: string[] = JSON.parse(await this.deps.search.similarJson(appId, 3 * limit)).items.map((i: { id: string }) => i.id);
-    const co = (await this.neighborsOf([appId])).get(appId) ?? [];
-    const candidates = [...new Set([...content, ...co.map((n) => n.appId)])].filter((id) => id !== appId && !exclude.has(id));
-    const quality = new Map<string, number>();
-    for (const json of await this.deps.search.summaries.json(candidates, country)) {
-      const s = JSON.parse(json) as { id: string; rating: { average: number; count: number } };
-      quality.set(s.id, (s.rating.average / 5) * Math.min(1, s.rating.count / 50));
+  /** The app's similar apps, best first, less `exclude`. */
+  private async similar(appId: string, limit: number, exclude: ReadonlySet<string>): Promise<Neighbor[]> {
+    return (await this.rankedSimilar(appId)).filter((n) => !exclude.has(n.appId)).slice(0, limit);
+  }
+
+  /**
+   * Every candidate similar to the app, best first: its SIMILAR_POOL nearest by content and its co-download
+   * neighbours, blended and re-ranked by quality, the app itself and apps no longer public left out. The same for
+   * every caller and country (quality is the app's rating), so it is kept per app and computed once at a time:
+   * "Because you downloaded" rows of many users share it, as do the detail and GET /apps/:id/recommendations.
+   */
+  private rankedSimilar(appId: string): Promise<Neighbor[]> {
+    const hit = this.similarRanked.get(appId);
+    if (hit) return Promise.resolve(hit);
+    let loading = this.similarLoads.get(appId);
+    if (!loading) {
+      const generation = this.generation;
+      loading = this.computeSimilar(appId)
+        .then((ranked) => {
+          if (generation === this.generation) this.similarRanked.set(appId, ranked);
+          return ranked;
+        })
+        .finally(() => this.similarLoads.delete(appId));
+      this.similarLoads.set(appId, loading);
     }
-    // apps no longer public have no summary: they are left out
-    return blendSimilar(content, co, (id) => quality.get(id) ?? 0, limit, new Set([...exclude, appId])).filter((n) => quality.has(n.appId));
+    return loading;
+  }
+
+  private async computeSimilar(appId: string): Promise<Neighbor[]> {
+    const [content, neighbors] = await Promise.all([this.deps.search.similarIds(appId, SIMILAR_POOL), this.neighborsOf([appId])]);
+    const co = neighbors.get(appId) ?? [];
+    const candidates = [...new Set([...content, ...co.map((n) => n.appId)])].filter((id) => id !== appId);
+    // quality from the apps themselves (a light read: only the few shown are hydrated into summaries);
+    // apps no longer published are left out
+    const { rows } = await this.deps.db.query<{ id: string; rating_average: string | number; rating_count: number }>(
+      `SELECT id, rating_average, rating_count FROM apps WHERE id = ANY($1::uuid[]) AND status = 'published'`,
+      [candidates],
+    );
+    const quality = new Map(rows.map((r) => [r.id, (Number(r.rating_average) / 5) * Math.min(1, Number(r.rating_count) / 50)]));
+    return blendSimilar(content, co, (id) => quality.get(id) ?? 0, candidates.length, new Set([appId])).filter((n) => quality.has(n.appId));
   }
 
   private async library(userId: string): Promise<LibraryApp[]> {

@@ -418,6 +418,15 @@ export class SearchService {
     return `{"items":[${items.join(',')}],"degraded":${degraded}}`;
   }
 
+  /**
+   * Ids of apps like this one, best first, without their summaries (callers that rank them further show only a
+   * few): from the index, or the database's fallback while it is not ready. Empty for an app the index lacks.
+   */
+  async similarIds(appId: string, limit = 10): Promise<string[]> {
+    const ids = await this.cachedViaEngine('similar', `similar:${limit}:${appId}`, (engine) => engine.similar(appId, limit).map((h) => h.id));
+    return ids ?? (await fallbackSimilar(this.deps.db, appId, limit));
+  }
+
   async similar(appId: string, limit = 10): Promise<{ items: AppSummary[]; degraded: boolean }> {
     return JSON.parse(await this.similarJson(appId, limit));
   }
