@@ -31,6 +31,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { fmtInt, median, quoteIdent, secs, serverQuery, timed, U, uuid7 } from './generate.ts';
 import { priceTable } from '../src/seed/prices.ts';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -93,28 +94,6 @@ if (!dbName || dbName === 'postgres') throw new Error(`DATABASE_URL must name a 
 
 // ---------------------------------------------------------------- helpers
 
-const fmtInt = (n: number) => Math.round(n).toLocaleString('en');
-const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
-async function timed<T>(label: string, fn: () => Promise<T>): Promise<T> {
-  const t0 = performance.now();
-  process.stdout.write(`  ${label} ...`);
-  const r = await fn();
-  process.stdout.write(` ${secs(performance.now() - t0)}\n`);
-  return r;
-}
-
-/** Uniform in [0, 1) from a bigint SQL expression and a salt: deterministic, a C function per call. */
-const U = (expr: string, salt: number) => `((hashint8extended((${expr})::int8, ${salt}) & 2147483647)::float8 / 2147483648.0)`;
-
-/** A UUIDv7 (time-ordered, as the project's ids are) from a timestamptz expression and a text seed. */
-const uuid7 = (ts: string, seed: string) =>
-  `(lpad(to_hex(floor(extract(epoch FROM ${ts}) * 1000)::int8), 12, '0') || '7' || substr(md5(${seed}), 1, 3) || '8' || substr(md5(${seed}), 4, 15))::uuid`;
-
 interface Marker {
   v: number;
   apps: number;
@@ -152,18 +131,7 @@ const orchard = (args: string[], echo = true) => run(process.execPath, ['bin/orc
 
 // ---------------------------------------------------------------- database
 
-async function adminQuery<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
-  const url = new URL(benchUrl);
-  url.pathname = '/postgres';
-  const admin = new pg.Client({ connectionString: url.toString() });
-  await admin.connect();
-  try {
-    return (await admin.query<T>(sql, params)).rows;
-  } finally {
-    await admin.end();
-  }
-}
-const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
+const adminQuery = <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []) => serverQuery<T>(benchUrl, sql, params);
 
 async function createDatabase(): Promise<void> {
   await adminQuery(`CREATE DATABASE ${quoteIdent(dbName)}`);
