@@ -19,6 +19,7 @@ import { createReviews, reviewsMigrations, type Clock } from './modules/reviews/
 import { createIntegrity, integrityMigrations } from './modules/integrity/index.ts';
 import { createRankings, rankingsMigrations } from './modules/rankings/index.ts';
 import { createRecommendations, recommendationsMigrations } from './modules/recommendations/index.ts';
+import { busHealth } from './platform/observability/health.ts';
 
 /** Every migration directory, in the order the modules depend on each other. */
 export const migrationDirs = [platformMigrations, identityMigrations, catalogMigrations, searchMigrations, purchasesMigrations, payoutsMigrations, libraryMigrations, serverapiMigrations, notificationsMigrations, reviewsMigrations, integrityMigrations, rankingsMigrations, recommendationsMigrations];
@@ -56,9 +57,24 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Paths whose errors follow another API's format: Apple's App Store Server API. */
 const ERROR_FORMATS = [appleErrorFormat];
 
+/** What the process tells the HTTP layer about its own life: draining once SIGTERM has come. */
+export interface Lifecycle {
+  draining: boolean;
+}
+
+/** Seconds a client is told to wait when this process is going away (another instance takes the retry). */
+const DRAIN_RETRY_AFTER_S = 1;
+
 /** The HTTP server (not listening): plugins, platform routes, then each module's routes under /api/v1. */
-export async function buildApp(config: Config, infra: Infra, modules: Modules = createModules(config, infra)): Promise<FastifyInstance> {
+export async function buildApp(
+  config: Config,
+  infra: Infra,
+  modules: Modules = createModules(config, infra),
+  lifecycle: Lifecycle = { draining: false },
+): Promise<FastifyInstance> {
   const app = Fastify({
+    // Requests arriving while the server closes get our own 503 (below), not Fastify's body.
+    return503OnClosing: false,
     loggerInstance: infra.logger as FastifyBaseLogger,
     bodyLimit: config.limits.bodyBytes,
     requestIdHeader: false,
@@ -77,8 +93,22 @@ export async function buildApp(config: Config, infra: Infra, modules: Modules = 
   installErrorHandling(app, ERROR_FORMATS);
   app.removeContentTypeParser('text/plain'); // a JSON API: any other body type is a 415, not a confusing 400
 
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
+    if (closing) {
+      reply.header('retry-after', String(DRAIN_RETRY_AFTER_S));
+      return reply.code(503).send({ error: { code: 'SHUTTING_DOWN', message: 'This server is shutting down; retry and another one will answer.' } });
+    }
+  });
+  // Draining or closing: every answer asks its keep-alive client to reconnect (to another instance), so
+  // the connection ends after a whole response instead of being cut under a request, and close() does
+  // not wait for idle keep-alive connections to time out.
+  app.addHook('onSend', async (_req, reply) => {
+    if (lifecycle.draining || closing) reply.header('connection', 'close');
   });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
@@ -99,24 +129,35 @@ export async function buildApp(config: Config, infra: Infra, modules: Modules = 
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  // Ready = this process can serve what requests need: the database, and the search index loaded (until
+  // then searches would come from the degraded fallback). The cache is an optimisation and events wait
+  // in the outbox, so neither gates readiness: they are reported, and an outage shows in /health/details.
+  const health = busHealth(infra.bus, infra.metrics);
+  const probe = async (fn: () => Promise<void>): Promise<string> => {
+    try {
+      await Promise.race([fn(), new Promise((_, rej) => setTimeout(() => rej(new Error('timeout')), 2000).unref())]);
+      return 'ok';
+    } catch (err) {
+      return `down: ${(err as Error).message}`;
+    }
+  };
+  const readiness = async () => {
+    const [db, cache, bus] = await Promise.all([probe(() => infra.db.ping()), probe(() => infra.cache.ping()), probe(() => infra.bus.ping())]);
+    const search = modules.search.service.state;
+    const checks = { db, search: search === 'ready' ? 'ok' : search, cache, bus, draining: lifecycle.draining ? 'yes' : 'no' };
+    const ready = db === 'ok' && search === 'ready' && !lifecycle.draining;
+    return { ready, checks };
+  };
   app.get('/ready', { schema: { hide: true } }, async (_req, reply) => {
-    const probe = async (name: string, fn: () => Promise<void>) => {
-      try {
-        await Promise.race([fn(), new Promise((_, rej) => setTimeout(() => rej(new Error('timeout')), 2000).unref())]);
-        return [name, 'ok'] as const;
-      } catch (err) {
-        return [name, `down: ${(err as Error).message}`] as const;
-      }
-    };
-    const checks = Object.fromEntries(
-      await Promise.all([
-        probe('db', () => infra.db.ping()),
-        probe('cache', () => infra.cache.ping()),
-        probe('bus', () => infra.bus.ping()),
-      ]),
-    );
-    const ready = Object.values(checks).every((v) => v === 'ok');
+    const { ready, checks } = await readiness();
+    if (!ready) reply.header('retry-after', '1');
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
+  });
+  // For operators: everything /ready knows, and the bus: relay, outbox backlog, consumers per queue.
+  app.get('/health/details', { schema: { hide: true } }, async () => {
+    const { ready, checks } = await readiness();
+    const bus = await infra.bus.health().catch((err: Error) => ({ error: err.message }));
+    return { status: ready ? 'ready' : 'not ready', checks, search: { state: modules.search.service.state, docs: modules.search.service.size }, bus };
   });
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
     reply.type(infra.metrics.registry.contentType);

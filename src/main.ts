@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig, createInfra, type Config, type Infra } from './config.ts';
-import { buildApp, createModules, migrationDirs } from './app.ts';
+import { buildApp, createModules, migrationDirs, type Lifecycle, type Modules } from './app.ts';
 import { migrate } from './platform/db/index.ts';
 import { seed, DEMO_ACCOUNTS } from './seed/index.ts';
 import { isPeriod } from './modules/payouts/index.ts';
@@ -21,15 +21,24 @@ async function open(config: Config): Promise<Infra> {
   return infra;
 }
 
-/** SIGTERM/SIGINT: stop accepting, drain in-flight requests and consumers, close pools. */
-function onShutdown(infra: Infra, close: () => Promise<void>) {
+/**
+ * SIGTERM/SIGINT: readiness turns red and responses ask keep-alive clients to reconnect elsewhere for
+ * SHUTDOWN_GRACE_MS (so a load balancer stops sending and no connection is cut under a request), then
+ * the server stops accepting, drains requests and consumers in flight, and pools close.
+ */
+function onShutdown(infra: Infra, close: () => Promise<void>, lifecycle?: Lifecycle) {
   let closing = false;
+  const graceMs = Number(process.env.SHUTDOWN_GRACE_MS ?? 1_000);
   const handler = async (signal: string) => {
     if (closing) return;
     closing = true;
-    infra.logger.info({ signal }, 'shutting down: draining');
-    const force = setTimeout(() => process.exit(1), 15_000).unref();
+    infra.logger.info({ signal, graceMs }, 'shutting down: draining');
+    const force = setTimeout(() => process.exit(1), 15_000 + graceMs).unref();
     try {
+      if (lifecycle) {
+        lifecycle.draining = true;
+        if (graceMs > 0) await new Promise((r) => setTimeout(r, graceMs));
+      }
       await close();
       await infra.close();
       clearTimeout(force);
@@ -43,31 +52,63 @@ function onShutdown(infra: Infra, close: () => Promise<void>) {
   process.once('SIGINT', () => void handler('SIGINT'));
 }
 
+/**
+ * A long-running process logs a promise nobody awaited instead of dying of it: one request's or job's
+ * stray failure must not take every other request down with it (Node's default is to exit).
+ */
+function keepRunningOnStrayRejections(infra: Infra) {
+  const stray = infra.metrics.counter('orchard_unhandled_rejections_total', 'Promise rejections no code handled (each is a bug to fix)');
+  process.on('unhandledRejection', (err) => {
+    stray.inc();
+    infra.logger.error({ err }, 'unhandled promise rejection');
+  });
+}
+
+/** Event consumers (bus) and the periodic jobs of every module: what `worker` runs, and `serve` unless --api-only. */
+async function startWorkers(infra: Infra, modules: Modules, relay: boolean) {
+  await infra.bus.start({ relay, consume: true });
+  modules.purchases.startJobs();
+  modules.reviews.startJobs();
+  modules.rankings.startJobs();
+  modules.recommendations.startJobs();
+  modules.notifications.startWorker();
+  return async () => {
+    modules.purchases.stopJobs();
+    await modules.reviews.stopJobs();
+    await modules.rankings.stopJobs();
+    await modules.recommendations.stopJobs();
+    await modules.notifications.stopWorker();
+  };
+}
+
 const program = new Command('orchard').description('Orchard, the open-source App Store backend');
 
 program
   .command('serve')
-  .description('HTTP API; in embedded mode (no AMQP_URL) also the workers, in-process')
+  .description('HTTP API, event consumers and scheduled jobs (with --api-only and AMQP_URL: the HTTP API alone, beside `orchard worker` processes)')
   .option('--no-demo', 'do not seed demo data into an empty catalog')
-  .action(async (opts: { demo: boolean }) => {
+  .option('--api-only', 'serve HTTP only; run `orchard worker` for consumers and jobs (needs AMQP_URL: the embedded bus has no other process to hand events to)')
+  .action(async (opts: { demo: boolean; apiOnly?: boolean }) => {
     const config = loadConfig();
     const infra = await open(config);
+    keepRunningOnStrayRejections(infra);
     const modules = createModules(config, infra);
     if (opts.demo && config.demo.apps > 0) {
       const result = await seed({ infra, apps: config.demo.apps, users: config.demo.users, onlyIfEmpty: true, progress: true });
       if (result) infra.logger.info({ apps: result.apps, users: result.users, seconds: result.seconds }, 'demo catalog seeded');
     }
-    const app = await buildApp(config, infra, modules);
-    await infra.bus.start({ relay: true, consume: infra.bus.kind === 'inprocess' });
-    if (infra.bus.kind === 'inprocess') {
-      modules.purchases.startJobs();
-      modules.reviews.startJobs();
-      modules.rankings.startJobs();
-      modules.recommendations.startJobs();
-      modules.notifications.startWorker();
-    }
+    const lifecycle: Lifecycle = { draining: false };
+    const app = await buildApp(config, infra, modules, lifecycle);
+    // A lone serve never leaves events unconsumed: it runs the workers too unless told a worker does.
+    const apiOnly = opts.apiOnly === true && infra.bus.kind === 'rabbitmq';
+    if (opts.apiOnly && !apiOnly) infra.logger.warn('--api-only ignored: the embedded bus delivers events only inside this process');
+    const stopWorkers = apiOnly ? null : await startWorkers(infra, modules, true);
+    if (apiOnly) await infra.bus.start({ relay: true, consume: false });
     await app.listen({ host: config.host, port: config.port });
-    onShutdown(infra, () => app.close());
+    onShutdown(infra, async () => {
+      await app.close();
+      await stopWorkers?.();
+    }, lifecycle);
     console.log(`\nOrchard is up: ${config.publicBaseUrl}  (API docs: ${config.publicBaseUrl}/docs)`);
     console.log('Demo accounts (password for all: ' + DEMO_ACCOUNTS[0].password + '):');
     for (const a of DEMO_ACCOUNTS) console.log(`  ${a.role.padEnd(9)} ${a.email}`);
@@ -79,20 +120,10 @@ program
   .action(async () => {
     const config = loadConfig();
     const infra = await open(config);
+    keepRunningOnStrayRejections(infra);
     const modules = createModules(config, infra);
-    await infra.bus.start({ relay: true, consume: true });
-    modules.purchases.startJobs();
-    modules.reviews.startJobs();
-    modules.rankings.startJobs();
-    modules.recommendations.startJobs();
-    modules.notifications.startWorker();
-    onShutdown(infra, async () => {
-      modules.purchases.stopJobs();
-      await modules.reviews.stopJobs();
-      await modules.rankings.stopJobs();
-      await modules.recommendations.stopJobs();
-      await modules.notifications.stopWorker();
-    });
+    const stopWorkers = await startWorkers(infra, modules, true);
+    onShutdown(infra, stopWorkers);
     infra.logger.info('worker running');
   });
 

@@ -16,9 +16,9 @@ export interface TestApp {
 /** buildApp on createTestInfra(kind), bus started. `modules` builds custom modules (e.g. other rate limits). */
 export async function createTestApp(
   kind: Kind,
-  opts: { config?: Partial<Config>; modules?: (infra: TestInfra) => Modules } = {},
+  opts: { config?: Partial<Config>; modules?: (infra: TestInfra) => Modules; via?: Parameters<typeof createTestInfra>[2] } = {},
 ): Promise<TestApp> {
-  const infra = await createTestInfra(kind, opts.config);
+  const infra = await createTestInfra(kind, opts.config, opts.via);
   const modules = opts.modules ? opts.modules(infra) : createModules(infra.config, infra);
   const app = await buildApp(infra.config, infra, modules);
   await infra.bus.start({ relay: true, consume: true });

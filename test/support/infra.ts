@@ -53,7 +53,12 @@ export interface TestInfra extends Infra {
  * Fresh, migrated infrastructure of one kind, isolated from every other test run
  * (own database, own Redis key prefix, own RabbitMQ names). close() removes what it made.
  */
-export async function createTestInfra(kind: Kind, overrides: Partial<Config> = {}): Promise<TestInfra> {
+export async function createTestInfra(
+  kind: Kind,
+  overrides: Partial<Config> = {},
+  /** Production: rewrite a service's URL, e.g. to go through a fault-injecting TCP proxy. */
+  via: { db?: (url: string) => string; redis?: (url: string) => string; amqp?: (url: string) => string } = {},
+): Promise<TestInfra> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'orchard-test-'));
   const namespace = `orchard-${unique()}`;
   const config = loadConfig({}, { dataDir, namespace, logLevel: process.env.TEST_LOG_LEVEL ?? 'silent', demo: { apps: 0, users: 0 }, ...overrides });
@@ -62,9 +67,9 @@ export async function createTestInfra(kind: Kind, overrides: Partial<Config> = {
   if (kind === 'production') {
     const scratch = await createScratchDatabase();
     cleanups.push(scratch.drop);
-    config.databaseUrl = scratch.url;
-    config.redisUrl = productionUrls.redis;
-    config.amqpUrl = productionUrls.amqp;
+    config.databaseUrl = via.db ? via.db(scratch.url) : scratch.url;
+    config.redisUrl = overrides.redisUrl ?? (via.redis ? via.redis(productionUrls.redis!) : productionUrls.redis);
+    config.amqpUrl = via.amqp ? via.amqp(productionUrls.amqp!) : productionUrls.amqp;
     cleanups.push(async () => {
       const r = new Redis(productionUrls.redis!);
       const keys = await r.keys(`${namespace}:*`);

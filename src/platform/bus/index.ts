@@ -1,5 +1,8 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { Queryable } from '../db/index.ts';
+import type { BusHealth } from './health.ts';
+
+export type { BusHealth, ConsumerHealth } from './health.ts';
 
 export interface OrchardEvent<P = Record<string, unknown>> {
   id: string; // UUIDv7: time-ordered, also the dedupe key of consumers
@@ -53,6 +56,8 @@ export interface Bus {
   /** Wake the relay now (after a commit in this process) instead of at its next poll. */
   nudge(): void;
   ping(): Promise<void>;
+  /** Relay, outbox backlog and durable consumers: for the detailed health view and metrics. */
+  health(): Promise<BusHealth>;
   /** Stops relaying and taking new messages, waits for handlers in flight, closes connections. */
   stop(): Promise<void>;
   listDeadLetters(limit?: number): Promise<DeadLetter[]>;

@@ -17,6 +17,7 @@ import { backoff, retryDelay } from './backoff.ts';
 import { applyFresh, errorMessage, isUuid, processOnce, Subscriptions } from './consume.ts';
 import { resolveOptions, type BusOptions, type DeliveryOutcome } from './options.ts';
 import { createRelay, type Relay } from './relay.ts';
+import { outboxBacklog, type BusHealth } from './health.ts';
 import { InFlight, Serial, Waker } from './signal.ts';
 
 export interface InProcessBusOptions extends BusOptions {
@@ -246,6 +247,28 @@ export function createInProcessBus(o: InProcessBusOptions): Bus {
     },
 
     async ping() {},
+
+    async health(): Promise<BusHealth> {
+      const { rows } = await db.query<{ consumer: string; waiting: number; age: number | null; dead: number }>(
+        `SELECT c.consumer,
+                (SELECT count(*)::int FROM bus_deliveries d WHERE d.consumer = c.consumer) AS waiting,
+                (SELECT extract(epoch FROM now() - min((d.event->>'occurredAt')::timestamptz))::float8 FROM bus_deliveries d WHERE d.consumer = c.consumer) AS age,
+                (SELECT count(*)::int FROM dead_letters l WHERE l.consumer = c.consumer AND l.replayed_at IS NULL) AS dead
+           FROM bus_consumers c ORDER BY c.consumer`,
+      );
+      return {
+        transport: 'connected',
+        relay: relay?.status() ?? null,
+        outbox: await outboxBacklog(db),
+        consumers: rows.map((r) => ({
+          consumer: r.consumer,
+          attached: consumeLoop && subs.durable.has(r.consumer) ? 1 : 0,
+          waiting: r.waiting,
+          oldestUnprocessedSeconds: r.age === null ? null : Math.max(0, Math.round(r.age)),
+          deadLetters: r.dead,
+        })),
+      };
+    },
 
     stop() {
       stopped ??= (async () => {

@@ -26,6 +26,7 @@ import { backoff, retryDelay } from './backoff.ts';
 import { applyOnce, errorMessage, parseEvent, processBatchOnce, Subscriptions, type DurableSubscription } from './consume.ts';
 import { resolveOptions, type BusHooks, type BusOptions, type DeliveryOutcome } from './options.ts';
 import { createRelay, type Relay } from './relay.ts';
+import { oldestUnprocessed, outboxBacklog, type BusHealth, type ConsumerHealth } from './health.ts';
 import { InFlight, Serial, Waker } from './signal.ts';
 
 /** Batches of one batch consumer being written at once: one fills up while another commits. */
@@ -186,7 +187,8 @@ export function createRabbitBus(o: RabbitBusOptions): Bus {
           log.info({ attempt }, 'connected to RabbitMQ');
         } catch (err) {
           if (state !== 'started') break;
-          const retryInMs = backoff(attempt, 500, 30_000);
+          // Capped at 1 s: a connection attempt is cheap, and relaying must resume soon after the broker is back.
+          const retryInMs = backoff(attempt, 250, 1_000);
           log.warn({ err, attempt, retryInMs }, 'cannot connect to RabbitMQ; retrying');
           await pause.wait(retryInMs);
         }
@@ -456,6 +458,43 @@ export function createRabbitBus(o: RabbitBusOptions): Bus {
       if (state === 'started') throw new Error('not connected to RabbitMQ');
       const conn = await openConnection();
       await conn.close();
+    },
+
+    async health(): Promise<BusHealth> {
+      const consumers = [...subs.durable.values()].map((s) => ({ consumer: s.consumer, types: s.types }));
+      const queues = new Map<string, { attached: number; waiting: number; deadLetters: number }>();
+      const l = link;
+      if (l) {
+        // checkQueue on a missing queue closes the channel it ran on: a throwaway one
+        const ch = await l.conn.createChannel().catch(() => null);
+        if (ch) {
+          ch.on('error', () => {});
+          try {
+            for (const { consumer } of consumers) {
+              const q = await ch.checkQueue(names.queue(consumer));
+              const dlq = await ch.checkQueue(names.dlq(consumer));
+              queues.set(consumer, { attached: q.consumerCount, waiting: q.messageCount, deadLetters: dlq.messageCount });
+            }
+          } catch {
+            // a queue not declared yet: what was read so far is reported
+          } finally {
+            await ch.close().catch(() => {});
+          }
+        }
+      }
+      const ages = await oldestUnprocessed(o.db, consumers);
+      return {
+        transport: l ? 'connected' : 'disconnected',
+        relay: relay?.status() ?? null,
+        outbox: await outboxBacklog(o.db),
+        consumers: consumers.map(({ consumer }): ConsumerHealth => ({
+          consumer,
+          attached: queues.get(consumer)?.attached ?? null,
+          waiting: queues.get(consumer)?.waiting ?? null,
+          oldestUnprocessedSeconds: ages.get(consumer) ?? null,
+          deadLetters: queues.get(consumer)?.deadLetters ?? null,
+        })),
+      };
     },
 
     stop() {

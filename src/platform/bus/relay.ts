@@ -16,8 +16,18 @@ export interface RelayTransport {
   afterCommit?(events: OrchardEvent[]): void;
 }
 
+export interface RelayStatus {
+  running: boolean;
+  /** Batches failed in a row (0: healthy). */
+  failures: number;
+  lastError: string | null;
+  /** When a batch was last handed to the transport (or found nothing to send). */
+  lastSuccessAt: string | null;
+}
+
 export interface Relay {
   start(): void;
+  status(): RelayStatus;
   nudge(): void;
   /** Finishes the batch in progress, then stops. */
   stop(): Promise<void>;
@@ -40,6 +50,9 @@ export function createRelay(db: Db, logger: Logger, transport: RelayTransport, o
 
   // What the failing batch held, for the log line.
   let failed: { eventId: string; type: string; events: number } | undefined;
+  let failures = 0;
+  let lastError: string | null = null;
+  let lastSuccessAt: Date | null = null;
 
   async function relayBatch(): Promise<number> {
     failed = undefined;
@@ -93,7 +106,7 @@ export function createRelay(db: Db, logger: Logger, transport: RelayTransport, o
   }
 
   async function run(): Promise<void> {
-    let failures = 0;
+    failures = 0;
     // Spread the first cleanup so processes started together do not all delete at once.
     let nextCleanup = Date.now() + Math.random() * Math.min(opts.cleanupEveryMs, 60_000);
     while (!stopping) {
@@ -102,12 +115,15 @@ export function createRelay(db: Db, logger: Logger, transport: RelayTransport, o
         full = (await relayBatch()) === opts.batchSize;
         if (failures) logger.info({ failures }, 'relay recovered');
         failures = 0;
+        lastError = null;
+        lastSuccessAt = new Date();
       } catch (err) {
         failures++;
+        lastError = err instanceof Error ? err.message : String(err);
         const ctx = { err, failures, ...failed };
         if (failures === 1) logger.warn(ctx, 'relay failed, the batch stays in the outbox; retrying with backoff');
         else logger.debug(ctx, 'relay still failing');
-        await waker.wait(backoff(failures));
+        await waker.wait(backoff(failures, 200, 2_000)); // short: relaying resumes soon after the database or broker is back
         continue;
       }
       if (Date.now() >= nextCleanup) {
@@ -127,6 +143,7 @@ export function createRelay(db: Db, logger: Logger, transport: RelayTransport, o
     nudge() {
       waker.wake();
     },
+    status: () => ({ running: loop !== null && !stopping, failures, lastError, lastSuccessAt: lastSuccessAt?.toISOString() ?? null }),
     async stop() {
       stopping = true;
       waker.wake();

@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { from as copyFrom } from 'pg-copy-streams';
 import { copyTextLine, type Db, type Queryable } from './index.ts';
+import { UnavailableError } from '../unavailable.ts';
 
 // int8 (count(*), bigint money sums) as JS numbers: every value we store fits in 2^53, and PGlite does the same.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -23,40 +24,92 @@ function statement(sql: string, params?: unknown[]): pg.QueryConfig | string {
   return { name, text: sql, values: params as any[] };
 }
 
-export function createPostgresDb(url: string, opts: { max?: number } = {}): Db {
-  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 20 });
+/**
+ * Errors that say the connection, not the statement, failed: the server restarted, failed over, is
+ * refusing connections or cannot be reached. The statement may be retried once the database is back.
+ */
+const CONNECTION_ERROR_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+// SQLSTATE classes 08 (connection exception) and 57P (operator intervention: shutdown, crash, starting up), 53300 (too many connections)
+const CONNECTION_SQLSTATE = /^(08...|57P0[1-3]|53300)$/;
+const CONNECTION_MESSAGES = /Connection terminated|connection timeout|timeout exceeded when trying to connect|not queryable|Client was closed/i;
+
+export function isConnectionError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && (CONNECTION_ERROR_CODES.has(code) || CONNECTION_SQLSTATE.test(code))) return true;
+  return CONNECTION_MESSAGES.test(err.message);
+}
+
+/** A lost connection becomes UnavailableError (503 with Retry-After upstream); statement errors pass unchanged. */
+function classify(err: unknown): unknown {
+  return isConnectionError(err)
+    ? new UnavailableError('database', 2, 'The database is unavailable right now; retry shortly.', { cause: err })
+    : err;
+}
+
+export function createPostgresDb(url: string, opts: { max?: number; connectionTimeoutMs?: number } = {}): Db {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.max ?? 20,
+    // Unreachable (a stalled network, a host that is gone): give up on a new connection instead of waiting for ever.
+    connectionTimeoutMillis: opts.connectionTimeoutMs ?? 5_000,
+    keepAlive: true,
+  });
+  // The pool listens for errors of idle clients only. A checked-out client whose connection is reset (a
+  // restart, a failover) emits 'error' with nobody listening, which would kill the process: every client
+  // gets a listener for life, and the query in flight fails on its own (and is classified below).
+  pool.on('connect', (client) => client.on('error', () => {}));
   pool.on('error', () => {}); // idle client errors surface on the next query instead of crashing the process
 
   const wrap = (c: pg.PoolClient): Queryable => ({
     query: async (sql, params) => {
-      const r = await c.query(statement(sql, params) as pg.QueryConfig);
-      return { rows: r.rows, rowCount: r.rowCount ?? 0 };
+      try {
+        const r = await c.query(statement(sql, params) as pg.QueryConfig);
+        return { rows: r.rows, rowCount: r.rowCount ?? 0 };
+      } catch (err) {
+        throw classify(err);
+      }
     },
   });
+  const connect = async () => {
+    try {
+      return await pool.connect();
+    } catch (err) {
+      throw classify(err);
+    }
+  };
 
   return {
     kind: 'postgres',
     async query(sql, params) {
-      const r = await pool.query(statement(sql, params) as pg.QueryConfig);
-      return { rows: r.rows, rowCount: r.rowCount ?? 0 };
+      try {
+        const r = await pool.query(statement(sql, params) as pg.QueryConfig);
+        return { rows: r.rows, rowCount: r.rowCount ?? 0 };
+      } catch (err) {
+        throw classify(err);
+      }
     },
     async tx(fn) {
-      const client = await pool.connect();
+      const client = await connect();
+      let broken: unknown;
       try {
-        await client.query('BEGIN');
+        await client.query('BEGIN').catch((err) => Promise.reject(classify(err)));
         const result = await fn(wrap(client));
-        await client.query('COMMIT');
+        await client.query('COMMIT').catch((err) => Promise.reject(classify(err)));
         return result;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
+        if (err instanceof UnavailableError) broken = err;
+        else await client.query('ROLLBACK').catch((e) => (broken = e));
         throw err;
       } finally {
-        client.release();
+        // A client whose connection failed is destroyed, never handed to the next caller.
+        client.release(broken instanceof Error ? broken : undefined);
       }
     },
     async copyRows(table, columns, rows) {
-      const client = await pool.connect();
+      const client = await connect();
       let count = 0;
+      let broken: Error | undefined;
       try {
         const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
         // ~64 KiB chunks: one CopyData message and socket write per row costs more than the row itself.
@@ -76,12 +129,15 @@ export function createPostgresDb(url: string, opts: { max?: number } = {}): Db {
         );
         await pipeline(chunks, stream);
         return count;
+      } catch (err) {
+        if (isConnectionError(err)) broken = err as Error;
+        throw classify(err);
       } finally {
-        client.release();
+        client.release(broken);
       }
     },
     async ping() {
-      await pool.query('SELECT 1');
+      await this.query('SELECT 1');
     },
     async close() {
       await pool.end();

@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { UnavailableError } from '../unavailable.ts';
 
 /** An expected outcome with a stable code: becomes `{ error: { code, message, details? } }` with its status. */
 export class AppError extends Error {
@@ -95,6 +96,11 @@ export function installErrorHandling(app: FastifyInstance, formats: ForeignError
     if (err instanceof AppError) {
       if (err.headers) reply.headers(err.headers);
       return reply.code(err.status).send({ error: { code: err.code, message: err.message, details: err.details } });
+    }
+    if (err instanceof UnavailableError) {
+      req.log.warn({ dependency: err.dependency, err: err.cause ?? err }, 'dependency unavailable');
+      reply.header('retry-after', String(err.retryAfterSeconds));
+      return reply.code(503).send({ error: { code: err.code, message: err.message, details: { dependency: err.dependency, retryAfterSeconds: err.retryAfterSeconds } } });
     }
     if (err.validation) {
       const issues = err.validation.map((i) => describeIssue(err.validationContext ?? 'request', i));
