@@ -124,7 +124,7 @@ export async function createInfra(config: Config, opts: InfraOptions = {}): Prom
   const db = config.databaseUrl
     ? createPostgresDb(config.databaseUrl, { max: opts.dbPoolSize ?? config.databasePoolSize })
     : await createPgliteDb(opts.inMemoryDb ? undefined : path.join(config.dataDir, 'pglite'));
-  const cache = config.redisUrl ? createRedisCache(config.redisUrl, `${config.namespace}:`) : createMemoryCache();
+  const cache = config.redisUrl ? createRedisCache(config.redisUrl, `${config.namespace}:`, { logger }) : createMemoryCache();
   const bus = config.amqpUrl
     ? createRabbitBus({ db, url: config.amqpUrl, namespace: config.namespace, logger, deleteTopologyOnStop: opts.deleteBusTopologyOnStop })
     : createInProcessBus({ db, logger });

@@ -1,16 +1,18 @@
 import { test, describe, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../src/app.ts';
+import { buildApp, createModules, type Modules } from '../src/app.ts';
 import { createTestInfra, kinds, type TestInfra } from './support/infra.ts';
 
 for (const kind of kinds()) {
   describe(`platform http (${kind})`, () => {
     let infra: TestInfra;
     let app: FastifyInstance;
+    let modules: Modules;
     before(async () => {
       infra = await createTestInfra(kind);
-      app = await buildApp(infra.config, infra);
+      modules = createModules(infra.config, infra);
+      app = await buildApp(infra.config, infra, modules);
       await infra.bus.start({ relay: true, consume: true });
     });
     after(async () => {
@@ -20,9 +22,14 @@ for (const kind of kinds()) {
 
     test('health and readiness', async () => {
       assert.equal((await app.inject('/health')).statusCode, 200);
+      // not ready before the search index is loaded (searches would come from the degraded fallback)
+      const early = await app.inject('/ready');
+      assert.equal(early.statusCode, 503, early.body);
+      assert.equal(early.headers['retry-after'], '1');
+      await modules.search.service.start();
       const ready = await app.inject('/ready');
       assert.equal(ready.statusCode, 200, ready.body);
-      assert.deepEqual(ready.json().checks, { db: 'ok', cache: 'ok', bus: 'ok' });
+      assert.deepEqual(ready.json().checks, { db: 'ok', search: 'ok', cache: 'ok', bus: 'ok', draining: 'no' });
     });
 
     test('unknown route: 404 in the error shape, with a request id', async () => {

@@ -13,8 +13,17 @@ export interface Cache {
   delIfEquals(key: string, value: string): Promise<boolean>;
   /** Fixed-window counter: increments, starting a window of windowMs on first hit. */
   incr(key: string, windowMs: number): Promise<{ count: number; resetInMs: number }>;
+  /** Throws when the backend is unreachable (health checks), unlike every other call. */
   ping(): Promise<void>;
+  /** For operators: whether calls are being served without the backend right now, and how many have been. */
+  status(): CacheStatus;
   close(): Promise<void>;
+}
+
+export interface CacheStatus {
+  degraded: boolean;
+  /** Calls answered without the backend (a miss, a write not made, a per-process counter) since start. */
+  degradedCalls: number;
 }
 
 /** Takes a lock, runs fn, releases it; returns undefined without running fn when someone else holds it. */

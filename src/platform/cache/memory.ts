@@ -48,6 +48,7 @@ export function createMemoryCache(maxEntries = 200_000): Cache {
       return { count: c.count, resetInMs: c.resetAt - now };
     },
     async ping() {},
+    status: () => ({ degraded: false, degradedCalls: 0 }),
     async close() {
       lru.clear();
       counters.clear();
