@@ -19,7 +19,7 @@ import { createReviews, reviewsMigrations, type Clock } from './modules/reviews/
 import { createIntegrity, integrityMigrations } from './modules/integrity/index.ts';
 import { createRankings, rankingsMigrations } from './modules/rankings/index.ts';
 import { createRecommendations, recommendationsMigrations } from './modules/recommendations/index.ts';
-import { busHealth } from './platform/observability/health.ts';
+import { busHealth, stateGauge } from './platform/observability/health.ts';
 
 /** Every migration directory, in the order the modules depend on each other. */
 export const migrationDirs = [platformMigrations, identityMigrations, catalogMigrations, searchMigrations, purchasesMigrations, payoutsMigrations, libraryMigrations, serverapiMigrations, notificationsMigrations, reviewsMigrations, integrityMigrations, rankingsMigrations, recommendationsMigrations];
@@ -133,6 +133,10 @@ export async function buildApp(
   // then searches would come from the degraded fallback). The cache is an optimisation and events wait
   // in the outbox, so neither gates readiness: they are reported, and an outage shows in /health/details.
   const health = busHealth(infra.bus, infra.metrics);
+  stateGauge(infra.metrics, 'orchard_search_index_ready', '1 once this process has its search index loaded (until then searches are degraded)', () =>
+    modules.search.service.state === 'ready' ? 1 : 0,
+  );
+  stateGauge(infra.metrics, 'orchard_cache_degraded', '1 while this process serves without its cache (Redis unreachable)', () => (infra.cache.status().degraded ? 1 : 0));
   const probe = async (fn: () => Promise<void>): Promise<string> => {
     try {
       await Promise.race([fn(), new Promise((_, rej) => setTimeout(() => rej(new Error('timeout')), 2000).unref())]);

@@ -59,3 +59,16 @@ function create(bus: Bus, metrics: Metrics) {
   });
   return { read };
 }
+
+/** A gauge read at scrape time, registered once per registry. */
+export function stateGauge(metrics: Metrics, name: string, help: string, value: () => number): void {
+  if (metrics.registry.getSingleMetric(name)) return;
+  new Gauge({
+    name,
+    help,
+    registers: [metrics.registry],
+    collect() {
+      this.set(value());
+    },
+  });
+}
