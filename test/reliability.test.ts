@@ -26,6 +26,7 @@ describe('a PostgreSQL reset: 503 with Retry-After, never a crash or a 500, and 
   let t: TestApp;
   let send: Send;
   let user: TestUser;
+  const buyers: TestUser[] = [];
   let paid: { id: string };
   const buy = (appId: string, buyer = user) =>
     send('POST', '/purchases', { token: buyer.token, body: { appId, price: { amountMilli: 990, currency: 'USD' } }, headers: { 'idempotency-key': randomUUID() } });
@@ -39,6 +40,7 @@ describe('a PostgreSQL reset: 503 with Retry-After, never a crash or a 500, and 
     const admin = await makeAdmin(t.infra, t.app);
     paid = await publishApp(send, dev.token, admin.token, { name: 'Reset Proof', isFree: false });
     user = await registerUser(t.app);
+    for (let i = 0; i < 8; i++) buyers.push(await registerUser(t.app));
   });
   after(async () => {
     pgProxy?.resume();
@@ -72,7 +74,7 @@ describe('a PostgreSQL reset: 503 with Retry-After, never a crash or a 500, and 
     const back = Date.now();
     // (each try is a new buyer: an order cut off mid-way is rightly "in progress" for its own buyer until reconciled)
     const res = await eventually(async () => {
-      const r = await buy(paid.id, await registerUser(t.app).catch(() => user));
+      const r = await buy(paid.id, buyers.pop() ?? user);
       return r.statusCode === 201 ? r : null;
     }, 3_000);
     assert.equal(res.statusCode, 201);
@@ -148,8 +150,8 @@ describe('readiness: the database and the search index gate it; the cache and th
     await eventually(async () => {
       const { rows } = await infra.db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL');
       return rows[0].n === 0;
-    }, 5_000);
-    assert.ok(Date.now() - back < 2_500, `relayed ${Date.now() - back} ms after the broker came back`);
+    }, 10_000);
+    assert.ok(Date.now() - back < 3_000, `relayed ${Date.now() - back} ms after the broker came back`);
   });
 
   test('the cache down: still ready', async () => {
