@@ -13,7 +13,8 @@ import { createSearch, searchMigrations } from './modules/search/index.ts';
 import { createPurchases, purchasesMigrations, type PurchasesModuleDeps } from './modules/purchases/index.ts';
 import { createPayouts, payoutsMigrations } from './modules/payouts/index.ts';
 import { createLibrary, libraryMigrations } from './modules/library/index.ts';
-import { appleErrorFormat, createServerApi, serverapiMigrations } from './modules/serverapi/index.ts';
+import { appleErrorFormats, createServerApi, serverapiMigrations } from './modules/serverapi/index.ts';
+import { clientErrorReply } from './platform/http/client-errors.ts';
 import { createNotifications, notificationsMigrations, type DeliveryOptions } from './modules/notifications/index.ts';
 import { createReviews, reviewsMigrations, type Clock } from './modules/reviews/index.ts';
 import { createIntegrity, integrityMigrations } from './modules/integrity/index.ts';
@@ -41,7 +42,8 @@ export function createModules(config: Config, infra: Infra, options: {
   const purchases = createPurchases({ ...deps, ...options.purchases });
   const payouts = createPayouts(deps);
   const library = createLibrary({ ...deps, catalog: catalog.service });
-  const serverapi = createServerApi({ ...deps, purchases });
+  // serverapi reads the notifications module's appAppleId only at request time, so the forward reference is fine
+  const serverapi = createServerApi({ ...deps, purchases, appAppleId: (appId) => notifications.appAppleId(appId) });
   const notifications = createNotifications({
     ...deps, purchases, authenticate: serverapi.authenticate, signedRenewalInfo: serverapi.subscriptions.signedRenewalInfo, delivery: options.notifications,
   });
@@ -55,7 +57,7 @@ export type Modules = ReturnType<typeof createModules>;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Paths whose errors follow another API's format: Apple's App Store Server API. */
-const ERROR_FORMATS = [appleErrorFormat];
+const ERROR_FORMATS = appleErrorFormats;
 
 /** What the process tells the HTTP layer about its own life: draining once SIGTERM has come. */
 export interface Lifecycle {
@@ -88,6 +90,7 @@ export async function buildApp(
     ajv: { customOptions: { removeAdditional: false } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     frameworkErrors: frameworkErrorReply(ERROR_FORMATS),
+    clientErrorHandler: clientErrorReply(ERROR_FORMATS),
   });
   installValidation(app);
   installErrorHandling(app, ERROR_FORMATS);

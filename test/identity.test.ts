@@ -35,8 +35,9 @@ for (const kind of kinds()) {
           ...infra,
           config: infra.config,
           limits: {
-            loginPerIp: { max: 3, windowMs: 60_000 },
-            loginPerAccount: { max: 2, windowMs: 60_000 },
+            loginPerIp: { max: 5, windowMs: 60_000 },
+            loginPerAccountAndIp: { max: 2, windowMs: 60_000 },
+            loginPerAccount: { max: 5, windowMs: 60_000 },
             registerPerIp: { max: 2, windowMs: 60_000 },
           },
         }),
@@ -266,7 +267,7 @@ for (const kind of kinds()) {
 
     test('rate limit: login per IP -> 429 with Retry-After', async () => {
       const ip = randomIp();
-      for (let i = 0; i < 3; i++) assert.equal((await login(uniqueEmail(), 'whatever pw', ip, limited)).statusCode, 401);
+      for (let i = 0; i < 5; i++) assert.equal((await login(uniqueEmail(), 'whatever pw', ip, limited)).statusCode, 401);
       const res = await login(uniqueEmail(), 'whatever pw', ip, limited);
       assert.equal(res.statusCode, 429);
       assert.equal(res.json().error.code, 'RATE_LIMITED');
@@ -274,15 +275,44 @@ for (const kind of kinds()) {
       assert.equal((await login(uniqueEmail(), 'whatever pw', randomIp(), limited)).statusCode, 401);
     });
 
-    test('rate limit: login per account, across IPs; success clears it', async () => {
+    test('rate limit: failures per account and address lock only that address; a success clears them', async () => {
       const a = await registerUser(app);
-      assert.equal((await login(a.user.email, 'wrong password', randomIp(), limited)).statusCode, 401);
-      assert.equal((await login(a.user.email, a.password, randomIp(), limited)).statusCode, 200); // clears
-      assert.equal((await login(a.user.email, 'wrong password', randomIp(), limited)).statusCode, 401);
-      assert.equal((await login(a.user.email, 'wrong password', randomIp(), limited)).statusCode, 401);
-      const res = await login(a.user.email.toUpperCase(), a.password, randomIp(), limited);
-      assert.equal(res.statusCode, 429, 'even the right password is refused while the account is locked');
+      const stranger = randomIp();
+      assert.equal((await login(a.user.email, 'wrong password', stranger, limited)).statusCode, 401);
+      assert.equal((await login(a.user.email, 'wrong password', stranger, limited)).statusCode, 401);
+      const locked = await login(a.user.email, a.password, stranger, limited);
+      assert.equal(locked.statusCode, 429, 'even the right password is refused from that address');
+      assert.equal(locked.json().error.code, 'RATE_LIMITED');
+      assert.match(locked.json().error.message, /from your address/);
+      assert.ok(Number(locked.headers['retry-after']) >= 1);
+      // the owner, elsewhere, is not locked out by the stranger
+      const owner = randomIp();
+      assert.equal((await login(a.user.email.toUpperCase(), a.password, owner, limited)).statusCode, 200);
+      // a success clears the owner's own typos: two failures in all, but never two in a row
+      assert.equal((await login(a.user.email, 'wrong password', owner, limited)).statusCode, 401);
+      assert.equal((await login(a.user.email, a.password, owner, limited)).statusCode, 200);
+      assert.equal((await login(a.user.email, 'wrong password', owner, limited)).statusCode, 401);
+      assert.equal((await login(a.user.email, a.password, owner, limited)).statusCode, 200);
+    });
+
+    test('rate limit (default limits): five wrong passwords from a stranger do not lock the owner out', async () => {
+      const a = await registerUser(app);
+      const stranger = randomIp();
+      for (let i = 0; i < 5; i++) assert.equal((await login(a.user.email, 'wrong password', stranger)).statusCode, 401);
+      assert.equal((await login(a.user.email, 'wrong password', stranger)).statusCode, 429);
+      assert.equal((await login(a.user.email, a.password)).statusCode, 200);
+    });
+
+    test('rate limit: failures on one account from many addresses reach a ceiling that pauses it', async () => {
+      const a = await registerUser(app);
+      for (let i = 0; i < 5; i++) assert.equal((await login(a.user.email, 'wrong password', randomIp(), limited)).statusCode, 401);
+      const res = await login(a.user.email, a.password, randomIp(), limited);
+      assert.equal(res.statusCode, 429);
+      assert.match(res.json().error.message, /many addresses/);
       assert.ok(Number(res.headers['retry-after']) >= 1);
+      // other accounts are untouched
+      const b = await registerUser(app);
+      assert.equal((await login(b.user.email, b.password, randomIp(), limited)).statusCode, 200);
     });
 
     test('rate limit: registration per IP', async () => {

@@ -91,6 +91,11 @@ for (const kind of kinds()) {
       const first = ok(await send('PUT', path, { token: dev.token, body: { url: 'https://example.test/hook' } }));
       assert.equal(typeof first.appAppleId, 'number');
       expectError(await send('DELETE', path, { token: otherDev.token }), 404, 'NOT_FOUND');
+      // admins included: like every developer route, another developer's app is not found (admins have admin routes)
+      expectError(await send('PUT', path, { token: admin.token, body: { url: 'https://attacker.example/hook' } }), 404, 'NOT_FOUND');
+      expectError(await send('DELETE', path, { token: admin.token }), 404, 'NOT_FOUND');
+      const { rows } = await t.infra.db.query<{ url: string }>('SELECT url FROM notification_endpoints WHERE app_id = $1', [app.id]);
+      assert.equal(rows[0].url, 'https://example.test/hook');
       assert.equal((await send('DELETE', path, { token: dev.token })).statusCode, 204);
     });
 
@@ -176,6 +181,61 @@ for (const kind of kinds()) {
       assert.equal(status.signedPayload, received[4].body.signedPayload);
       assert.deepEqual(status.sendAttempts!.map((a) => a.sendAttemptResult), ['SUCCESS']);
       await assert.rejects(() => client.getTestNotificationStatus('nope'), (err: { httpStatusCode?: number }) => err.httpStatusCode === 404);
+    });
+
+    test('Sandbox and Production notifications are kept apart: each base URL\'s history and test notifications are its own', async () => {
+      const since = Date.now() - 1000;
+      const { appAppleId } = ok(await send('PUT', `/developer/apps/${app.id}/notifications-url`, { token: dev.token, body: { url: receiverUrl } }));
+      const buyApp = async (environment: 'Sandbox' | 'Production') =>
+        ok(await send('POST', '/purchases', {
+          token: (await registerUser(t.app)).token,
+          body: { appId: app.id, environment, price: { amountMilli: 990, currency: 'USD' } },
+          headers: { 'idempotency-key': randomUUID() },
+        }), 201).purchase.transactionId as string;
+      const sandboxTransaction = await buyApp('Sandbox');
+      const productionTransaction = await buyApp('Production');
+      for (const id of [sandboxTransaction, productionTransaction]) {
+        await eventually(`the notification of ${id}`, async () => {
+          const { rows } = await t.infra.db.query('SELECT 1 FROM notifications WHERE transaction_id = $1 AND signed_payload IS NOT NULL', [id]);
+          return rows.length ? true : undefined;
+        });
+      }
+
+      const key = ok(await send('POST', '/developer/api-keys', { token: dev.token }), 201) as CreatedKey;
+      const production = new OrchardClient(baseUrl, key, app.bundleId);
+      const sandbox = new OrchardClient(`${baseUrl}/sandbox`, key, app.bundleId);
+      const verifiers = {
+        Production: new SignedDataVerifier([rootDer], false, Environment.PRODUCTION, app.bundleId, appAppleId),
+        Sandbox: new SignedDataVerifier([rootDer], false, Environment.SANDBOX, app.bundleId),
+      };
+      /** The transaction ids of every notification in one base URL's history, each verified for that environment. */
+      const history = async (client: OrchardClient, environment: 'Production' | 'Sandbox') => {
+        const ids: string[] = [];
+        for (let token: string | null = null; ;) {
+          const page = await client.getNotificationHistory(token, { startDate: since, endDate: Date.now() + 60_000 });
+          for (const item of page.notificationHistory!) {
+            const decoded = await verifiers[environment].verifyAndDecodeNotification(item.signedPayload!); // rejects the other environment's
+            assert.equal(decoded.data?.environment, environment);
+            const transaction = decoded.data?.signedTransactionInfo; // TEST notifications have none
+            if (transaction) ids.push((await verifiers[environment].verifyAndDecodeTransaction(transaction)).transactionId!);
+          }
+          if (!page.hasMore) return ids;
+          token = page.paginationToken!;
+        }
+      };
+      assert.deepEqual(await history(sandbox, 'Sandbox'), [sandboxTransaction]);
+      const productionIds = await history(production, 'Production');
+      assert.ok(productionIds.includes(productionTransaction));
+      assert.ok(!productionIds.includes(sandboxTransaction));
+
+      // a test notification asked for at the sandbox URL is a Sandbox one, unknown to the production URL
+      const { testNotificationToken } = await sandbox.requestTestNotification();
+      const status = await eventually('the Sandbox TEST attempt', async () => {
+        const s = await sandbox.getTestNotificationStatus(testNotificationToken!);
+        return s.sendAttempts?.length ? s : undefined;
+      });
+      assert.equal((await verifiers.Sandbox.verifyAndDecodeNotification(status.signedPayload!)).notificationType, 'TEST');
+      await assert.rejects(() => production.getTestNotificationStatus(testNotificationToken!), (err: { httpStatusCode?: number }) => err.httpStatusCode === 404);
     });
 
     test('nothing is recorded for an app without a URL; the retry schedule ends in failed', async () => {

@@ -80,6 +80,7 @@ for (const kind of kinds()) {
         const res = await client.getAllSubscriptionStatuses(purchase.transactionId, filter);
         assert.equal(res.bundleId, app.bundleId);
         assert.equal(res.environment, Environment.PRODUCTION);
+        assert.equal(typeof res.appAppleId, 'number'); // Apple's StatusResponse carries it, as History does
         return res.data!;
       };
       const only = async () => {

@@ -115,6 +115,11 @@ for (const kind of kinds()) {
       assert.equal(typeof revoked.revokedAt, 'string');
       expectError(await send('POST', '/developer/api-keys', { token: buyer.token }), 403, 'FORBIDDEN');
       expectError(await send('GET', '/developer/api-keys'), 401, 'UNAUTHENTICATED');
+      // an admin passes the developer guard but has no keys of their own without a developer profile
+      const admin = await makeAdmin(t.infra, t.app);
+      expectError(await send('POST', '/developer/api-keys', { token: admin.token }), 403, 'NOT_A_DEVELOPER');
+      expectError(await send('GET', '/developer/api-keys', { token: admin.token }), 403, 'NOT_A_DEVELOPER');
+      expectError(await send('DELETE', `/developer/api-keys/${key.keyId}`, { token: admin.token }), 403, 'NOT_A_DEVELOPER');
     });
 
     test('Get Transaction Info: a signedTransactionInfo Apple\'s SignedDataVerifier accepts', async () => {
@@ -145,6 +150,11 @@ for (const kind of kinds()) {
         }
         assert.equal(pages, 2);
         assert.deepEqual(seen, sort === Order.ASCENDING ? expected : [...expected].reverse());
+      }
+      // appAppleId, as in Apple's HistoryResponse: the one this app's notifications carry
+      const { appAppleId } = ok(await send('PUT', `/developer/apps/${app.id}/notifications-url`, { token: dev.token, body: { url: 'https://example.test/hook' } }));
+      for (const version of [GetTransactionHistoryVersion.V1, GetTransactionHistoryVersion.V2]) {
+        assert.equal((await client.getTransactionHistory(appTransactionId, null, {}, version)).appAppleId, appAppleId);
       }
       // the deprecated v1 path (the library's default) answers too, and filters narrow the history
       const consumables = await client.getTransactionHistory(appTransactionId, null, { productTypes: [ProductType.NON_CONSUMABLE] });
@@ -184,6 +194,9 @@ for (const kind of kinds()) {
       const stranger = await createKey(otherDev.token);
       await expect401(await jwt({ ...stranger, keyId: key.keyId }, { bid: app.bundleId }), /rejected/); // right kid, wrong private key
       await expect401('not.a.jwt', /not a JWT|kid/);
+      // a NUL character in the key id or bundle id never reaches the database
+      await expect401(await jwt({ ...key, keyId: `${key.keyId.slice(0, 9)}\u0000` }, { bid: app.bundleId }), /kid/);
+      await expect401(await jwt(key, { bid: `${app.bundleId}\u0000` }), /bundle id/);
       assert.equal((await fetch(`${baseUrl}${path}`)).status, 401);
 
       await rejectsWith(() => new OrchardClient(baseUrl, key, otherApp.bundleId).getTransactionInfo(appTransactionId), 401, null);
@@ -192,6 +205,37 @@ for (const kind of kinds()) {
       assert.ok((await client.getTransactionInfo(appTransactionId)).signedTransactionInfo);
       assert.equal((await send('DELETE', `/developer/api-keys/${doomed.keyId}`, { token: dev.token })).statusCode, 204);
       await rejectsWith(() => client.getTransactionInfo(appTransactionId), 401, null);
+    });
+
+    test('Sandbox: <baseUrl>/sandbox answers Sandbox transactions only and <baseUrl> Production ones only, as Apple\'s two hosts', async () => {
+      const sandboxTransactionId = await buy(buyer.token, { appId: app.id, productId: 'gems.10', environment: 'Sandbox', price: { amountMilli: 990, currency: 'USD' } });
+      const production = new OrchardClient(baseUrl, key, app.bundleId);
+      const sandbox = new OrchardClient(`${baseUrl}/sandbox`, key, app.bundleId);
+      await rejectsWith(() => production.getTransactionInfo(sandboxTransactionId), 404, APIError.TRANSACTION_ID_NOT_FOUND);
+      await rejectsWith(() => production.getTransactionHistory(sandboxTransactionId, null, {}), 404, APIError.TRANSACTION_ID_NOT_FOUND);
+      await rejectsWith(() => sandbox.getTransactionInfo(appTransactionId), 404, APIError.TRANSACTION_ID_NOT_FOUND);
+      await rejectsWith(() => sandbox.getTransactionHistory(appTransactionId, null, {}), 404, APIError.TRANSACTION_ID_NOT_FOUND);
+
+      const sandboxVerifier = new SignedDataVerifier([rootDer], false, Environment.SANDBOX, app.bundleId);
+      const info = await sandbox.getTransactionInfo(sandboxTransactionId);
+      assert.equal((await sandboxVerifier.verifyAndDecodeTransaction(info.signedTransactionInfo!)).transactionId, sandboxTransactionId);
+      const history = await sandbox.getTransactionHistory(sandboxTransactionId, null, {}, GetTransactionHistoryVersion.V2);
+      assert.equal(history.environment, 'Sandbox');
+      assert.equal(history.signedTransactions!.length, 1);
+      // the production history of the same customer never lists it
+      const productionIds: string[] = [];
+      for (let revision: string | null = null; ;) {
+        const page = await production.getTransactionHistory(appTransactionId, revision, {}, GetTransactionHistoryVersion.V2);
+        for (const jws of page.signedTransactions!) productionIds.push((await verifier(app.bundleId).verifyAndDecodeTransaction(jws)).transactionId!);
+        revision = page.revision!;
+        if (!page.hasMore) break;
+      }
+      assert.ok(productionIds.includes(appTransactionId));
+      assert.ok(!productionIds.includes(sandboxTransactionId));
+      // unknown paths under /sandbox/inApps answer in Apple's format too
+      const res = await rawGet('/sandbox/inApps/v1/nothing-here', await jwt(key, { bid: app.bundleId }));
+      assert.equal(res.status, 404);
+      assert.equal(typeof (await res.json()).errorMessage, 'string');
     });
   });
 }

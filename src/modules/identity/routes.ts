@@ -5,12 +5,19 @@ import { Type } from 'typebox';
 import type { Cache } from '../../platform/cache/index.ts';
 import { AppError, errorSchema, notFound } from '../../platform/http/errors.ts';
 import { principalOf, type Guards } from '../../platform/http/auth.ts';
-import { hit, limitByIp, resetHits, type Limit } from '../../platform/http/rate-limit.ts';
+import { hit, limitByIp, type Limit } from '../../platform/http/rate-limit.ts';
+import { checkFailures, clearFailures, countFailure, type FailureLimit } from '../../platform/http/failure-limit.ts';
 import { IdentityError, STOREFRONT_COUNTRIES, type ClientInfo, type IdentityErrorCode, type IdentityService } from './service.ts';
 
 export interface IdentityLimits {
+  /** Sign-in attempts from one address, whatever the accounts. */
   loginPerIp: Limit;
-  /** Counts attempts on one email; a successful sign-in clears it, so in effect it counts failures. */
+  /**
+   * Failed sign-ins on one account from one address: blocks only that pair, so a stranger who knows
+   * an email cannot lock its owner out. A success from that address clears it.
+   */
+  loginPerAccountAndIp: Limit;
+  /** Failed sign-ins on one account from every address: a ceiling for guessing spread over many addresses. */
   loginPerAccount: Limit;
   registerPerIp: Limit;
   /** Guesses of currentPassword with a (possibly stolen) session. */
@@ -19,10 +26,20 @@ export interface IdentityLimits {
 
 export const DEFAULT_LIMITS: IdentityLimits = {
   loginPerIp: { name: 'login', max: 10, windowMs: 60_000 },
-  loginPerAccount: { name: 'login-account', max: 5, windowMs: 15 * 60_000 },
+  loginPerAccountAndIp: { name: 'login-account-ip', max: 5, windowMs: 15 * 60_000 },
+  loginPerAccount: { name: 'login-account', max: 50, windowMs: 60 * 60_000 },
   registerPerIp: { name: 'registration', max: 10, windowMs: 60 * 60_000 },
   passwordChangePerUser: { name: 'password-change', max: 5, windowMs: 15 * 60_000 },
 };
+
+const pairLimit = (limit: Limit): FailureLimit => ({
+  ...limit,
+  message: (s) => `Too many failed sign-ins to this account from your address; retry in ${s} s.`,
+});
+const accountLimit = (limit: Limit): FailureLimit => ({
+  ...limit,
+  message: (s) => `This account had too many failed sign-ins from many addresses; signing in to it is paused for ${s} s.`,
+});
 
 const STATUS: Record<IdentityErrorCode, number> = {
   EMAIL_TAKEN: 409,
@@ -62,11 +79,14 @@ const errors = { '4xx': errorSchema };
 const tags = ['identity'];
 const security = [{ session: [] }];
 
-const clientOf = (req: FastifyRequest): ClientInfo => ({ ip: req.ip, userAgent: req.headers['user-agent'] });
+// The user agent is kept with the session: without control characters (a NUL would fail the insert)
+const clientOf = (req: FastifyRequest): ClientInfo => ({ ip: req.ip, userAgent: req.headers['user-agent']?.replace(/[\u0000-\u001f\u007f]/g, '') });
 // Rate-limit subject for an email: hashed, so the cache holds no addresses.
 const accountOf = (email: string) => createHash('sha256').update(email.trim().toLowerCase()).digest('base64url').slice(0, 22);
 
 export function identityRoutes(service: IdentityService, cache: Cache, limits: IdentityLimits): FastifyPluginAsync<{ guards: Guards }> {
+  const perPair = pairLimit(limits.loginPerAccountAndIp);
+  const perAccount = accountLimit(limits.loginPerAccount);
   return async (root, { guards }) => {
     const app = root.withTypeProvider<TypeBoxTypeProvider>();
     // Service outcomes become HTTP errors here; anything else goes on to the app's error handler.
@@ -115,10 +135,20 @@ export function identityRoutes(service: IdentityService, cache: Cache, limits: I
       },
       async (req) => {
         const account = accountOf(req.body.email);
-        await hit(cache, limits.loginPerAccount, account);
-        const result = await service.login(req.body.email, req.body.password, clientOf(req));
-        await resetHits(cache, limits.loginPerAccount, account);
-        return result;
+        const pair = `${account}:${req.ip}`;
+        await checkFailures(cache, perPair, pair);
+        await checkFailures(cache, perAccount, account);
+        try {
+          const result = await service.login(req.body.email, req.body.password, clientOf(req));
+          // Only the pair is cleared: a success must not reset the ceiling that guesses from other addresses count towards.
+          await clearFailures(cache, perPair, pair);
+          return result;
+        } catch (err) {
+          if (err instanceof IdentityError && err.code === 'INVALID_CREDENTIALS') {
+            await Promise.all([countFailure(cache, perPair, pair), countFailure(cache, perAccount, account)]);
+          }
+          throw err;
+        }
       },
     );
 

@@ -35,6 +35,8 @@ export function createNotifications(deps: NotificationsDeps) {
   const inApps: FastifyPluginAsync = inAppsNotificationRoutes(deps.authenticate, service);
   return {
     service,
+    /** Apple's numeric id of an app (appAppleId), given on first use: for the App Store Server API's responses. */
+    appAppleId: service.appAppleId,
     routes,
     inApps,
     runDelivery: delivery.runOnce,

@@ -1,10 +1,11 @@
 // HTTP: a developer sets their app's notification URL (under /api/v1, session auth), and Apple's
-// notification endpoints of the App Store Server API (under /inApps, no prefix, API-key JWT, Apple's errors).
+// notification endpoints of the App Store Server API (under /inApps and /sandbox/inApps, no prefix, API-key JWT,
+// Apple's errors).
 import type { FastifyPluginAsync } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { principalOf, type Guards } from '../../platform/http/auth.ts';
-import { installAppleErrorHandling, type ApiClient, type ServerApi } from '../serverapi/index.ts';
+import { inAppsPlugin, type InAppsAuthenticate } from '../serverapi/index.ts';
 import type { NotificationsService } from './service.ts';
 
 const ErrorBody = Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Unknown()) }) });
@@ -58,19 +59,8 @@ export function urlRoutes(service: NotificationsService): FastifyPluginAsync<{ g
   return routes;
 }
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    apiClient?: ApiClient;
-  }
-}
-
-export function inAppsNotificationRoutes(authenticate: ServerApi['authenticate'], service: NotificationsService): FastifyPluginAsync {
-  const routes: FastifyPluginAsyncTypebox = async (app) => {
-    installAppleErrorHandling(app);
-    app.addHook('onRequest', async (req) => {
-      req.apiClient = await authenticate(req.headers.authorization, req.ip);
-    });
-    const base = { tags: ['App Store Server API'], security: [{ serverApiJwt: [] }] };
+export function inAppsNotificationRoutes(authenticate: InAppsAuthenticate, service: NotificationsService): FastifyPluginAsync {
+  return inAppsPlugin(authenticate, (app, base) => {
     const errors = { '4xx': AppleErrorBody };
     app.post(
       '/inApps/v1/notifications/history',
@@ -90,6 +80,5 @@ export function inAppsNotificationRoutes(authenticate: ServerApi['authenticate']
         async (req) => service.checkTest(req.apiClient!, req.params.token),
       );
     }
-  };
-  return routes;
+  });
 }

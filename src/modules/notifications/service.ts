@@ -1,6 +1,7 @@
 // Notifications: each app's URL, turning commerce events into signed notifications (a durable consumer),
 // TEST notifications, and the history Apple's Get Notification History returns.
 import { randomUUID } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { v7 as uuidv7 } from 'uuid';
 import type { Db, Queryable } from '../../platform/db/index.ts';
 import type { OrchardEvent } from '../../platform/bus/index.ts';
@@ -33,9 +34,30 @@ export function createNotificationsService(
   signedRenewalInfo: (originalTransactionId: string) => Promise<string | null>,
   created: () => void = () => {},
 ) {
+  /** Like every developer route: another developer's app is not found, for admins too (they have admin routes). */
   async function ownedApp(actor: Principal, appId: string) {
     const { rows } = await db.query<{ developer_id: string }>('SELECT developer_id FROM apps WHERE id = $1', [appId]);
-    if (!rows[0] || (actor.role !== 'admin' && rows[0].developer_id !== actor.developerId)) throw notFound('App');
+    if (!rows[0] || rows[0].developer_id !== actor.developerId) throw notFound('App');
+  }
+
+  const appleIds = new LRUCache<string, number>({ max: 10_000 }); // an app's appAppleId never changes
+
+  /** Apple's numeric id of the app (appAppleId), given on first use. */
+  async function appAppleId(appId: string): Promise<number> {
+    const known = appleIds.get(appId);
+    if (known !== undefined) return known;
+    const select = () => db.query<{ app_apple_id: string }>('SELECT app_apple_id FROM notification_endpoints WHERE app_id = $1', [appId]);
+    let { rows } = await select();
+    if (!rows[0]) {
+      ({ rows } = await db.query<{ app_apple_id: string }>(
+        'INSERT INTO notification_endpoints (app_id) VALUES ($1) ON CONFLICT (app_id) DO NOTHING RETURNING app_apple_id',
+        [appId],
+      ));
+      if (!rows[0]) ({ rows } = await select()); // another request gave it one meanwhile
+    }
+    const id = Number(rows[0].app_apple_id);
+    appleIds.set(appId, id);
+    return id;
   }
 
   async function setUrl(actor: Principal, appId: string, url: string) {
@@ -113,18 +135,13 @@ export function createNotificationsService(
 
   /** Apple's Request a Test Notification: a TEST notification to the app's URL, sent once. */
   async function requestTest(client: ApiClient) {
-    const { rows } = await db.query<{ app_apple_id: string }>(
-      `INSERT INTO notification_endpoints (app_id) VALUES ($1)
-       ON CONFLICT (app_id) DO UPDATE SET app_id = EXCLUDED.app_id RETURNING app_apple_id`,
-      [client.appId],
-    );
     const id = uuidv7();
     const token = `${randomUUID()}_${Date.now()}`;
-    const target = { bundle_id: client.bundleId, environment: 'Production' as const, app_apple_id: rows[0].app_apple_id };
+    const target = { bundle_id: client.bundleId, environment: client.environment, app_apple_id: String(await appAppleId(client.appId)) };
     const signedPayload = await sign({ type: 'TEST' }, id, target, {});
     await db.query(
-      `INSERT INTO notifications (id, app_id, type, environment, signed_payload, test_token) VALUES ($1, $2, 'TEST', 'Production', $3, $4)`,
-      [id, client.appId, signedPayload, token],
+      `INSERT INTO notifications (id, app_id, type, environment, signed_payload, test_token) VALUES ($1, $2, 'TEST', $3, $4, $5)`,
+      [id, client.appId, client.environment, signedPayload, token],
     );
     created();
     return { testNotificationToken: token };
@@ -142,14 +159,14 @@ export function createNotificationsService(
 
   async function checkTest(client: ApiClient, token: string) {
     const { rows } = await db.query<{ id: string; signed_payload: string }>(
-      'SELECT id, signed_payload FROM notifications WHERE test_token = $1 AND app_id = $2',
-      [token, client.appId],
+      'SELECT id, signed_payload FROM notifications WHERE test_token = $1 AND app_id = $2 AND environment = $3',
+      [token, client.appId, client.environment],
     );
     if (!rows[0]) throw new AppleApiError(404, 4040008, 'Test notification not found.'); // Apple's TestNotificationNotFoundError
     return { signedPayload: rows[0].signed_payload, sendAttempts: (await attemptsOf([rows[0].id])).get(rows[0].id)! };
   }
 
-  /** Apple's Get Notification History: oldest first, pages of 20, filtered as Apple's request body says. */
+  /** Apple's Get Notification History: the client's environment only, oldest first, pages of 20, filtered as Apple's request body says. */
   async function history(client: ApiClient, req: HistoryRequest, paginationToken?: string) {
     if (req.startDate > req.endDate) throw new AppleApiError(400, APPLE_ERRORS.START_DATE_AFTER_END_DATE, 'Invalid request. The end date precedes the start date or the dates are the same.');
     let after = '00000000-0000-0000-0000-000000000000';
@@ -157,8 +174,8 @@ export function createNotificationsService(
       after = Buffer.from(paginationToken, 'base64url').toString();
       if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(after)) throw new AppleApiError(400, 4000014, 'Invalid pagination token.');
     }
-    const params: unknown[] = [client.appId, new Date(req.startDate), new Date(req.endDate), after];
-    const where = ['n.signed_payload IS NOT NULL', 'n.app_id = $1', 'n.created_at >= $2', 'n.created_at < $3', 'n.id > $4'];
+    const params: unknown[] = [client.appId, new Date(req.startDate), new Date(req.endDate), after, client.environment];
+    const where = ['n.signed_payload IS NOT NULL', 'n.app_id = $1', 'n.created_at >= $2', 'n.created_at < $3', 'n.id > $4', 'n.environment = $5'];
     const add = (sql: string, value: unknown) => {
       params.push(value);
       where.push(sql.replace('?', `$${params.length}`));
@@ -185,6 +202,6 @@ export function createNotificationsService(
     };
   }
 
-  return { setUrl, removeUrl, onPurchaseEvent, signNotification, requestTest, checkTest, history };
+  return { setUrl, removeUrl, appAppleId, onPurchaseEvent, signNotification, requestTest, checkTest, history };
 }
 export type NotificationsService = ReturnType<typeof createNotificationsService>;

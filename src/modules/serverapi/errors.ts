@@ -1,7 +1,8 @@
 // Errors in the App Store Server API's own format, `{ errorCode, errorMessage }`, so that Apple's client
 // libraries report them as they would Apple's (APIException with apiError = errorCode).
+import { UnavailableError } from '../../platform/unavailable.ts';
 import type { FastifyError, FastifyInstance } from 'fastify';
-import type { ForeignErrorFormat } from '../../platform/http/errors.ts';
+import { AppError, type ForeignErrorFormat } from '../../platform/http/errors.ts';
 
 /** Codes from Apple's APIError enum (app-store-server-library). */
 export const APPLE_ERRORS = {
@@ -19,6 +20,7 @@ export const APPLE_ERRORS = {
   TRANSACTION_ID_NOT_FOUND: 4040010,
   RATE_LIMIT_EXCEEDED: 4290000,
   GENERAL_INTERNAL: 5000000,
+  GENERAL_INTERNAL_RETRYABLE: 5000001,
 } as const;
 
 export class AppleApiError extends Error {
@@ -64,12 +66,20 @@ export const appleErrorFormat: ForeignErrorFormat = {
   body: (status, _code, message) => (status === 404 ? { errorMessage: message } : { errorCode: APPLE_ERRORS.GENERAL_BAD_REQUEST, errorMessage: message }),
 };
 
+/** Both base URLs: Production at the root, Sandbox under /sandbox (see IN_APPS_ENVIRONMENTS). */
+export const appleErrorFormats: ForeignErrorFormat[] = [appleErrorFormat, { ...appleErrorFormat, prefix: '/sandbox/inApps/' }];
+
 /** Installed inside the /inApps plugin only: the rest of Orchard keeps its own error shape. */
 export function installAppleErrorHandling(app: FastifyInstance) {
   app.setErrorHandler((err: FastifyError & { validation?: ValidationIssue[] }, req, reply) => {
     if (err instanceof AppleApiError) {
       if (err.headers) reply.headers(err.headers);
       return reply.code(err.status).send(err.errorCode === null ? { errorMessage: err.message } : { errorCode: err.errorCode, errorMessage: err.message });
+    }
+    // Orchard's platform checks (e.g. a NUL character in the request) keep their message, in Apple's shape
+    if (err instanceof AppError && err.status < 500) {
+      if (err.headers) reply.headers(err.headers);
+      return reply.code(err.status).send(err.status === 400 ? { errorCode: APPLE_ERRORS.GENERAL_BAD_REQUEST, errorMessage: err.message } : { errorMessage: err.message });
     }
     if (err.validation) {
       const issue = err.validation[0];
@@ -79,6 +89,12 @@ export function installAppleErrorHandling(app: FastifyInstance) {
     }
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
       return reply.code(err.statusCode).send({ errorCode: APPLE_ERRORS.GENERAL_BAD_REQUEST, errorMessage: 'Invalid request.' });
+    }
+    if (err instanceof UnavailableError) {
+      // Apple's retryable error code; the status and Retry-After say when, as everywhere else in Orchard
+      req.log.warn({ dependency: err.dependency, err: err.cause ?? err }, 'dependency unavailable');
+      reply.header('retry-after', String(err.retryAfterSeconds));
+      return reply.code(503).send({ errorCode: APPLE_ERRORS.GENERAL_INTERNAL_RETRYABLE, errorMessage: 'The service is temporarily unavailable; retry.' });
     }
     req.log.error({ err }, 'unhandled error');
     return reply.code(500).send({ errorCode: APPLE_ERRORS.GENERAL_INTERNAL, errorMessage: 'An unknown error occurred.' });

@@ -1,9 +1,12 @@
 // HTTP: API-key management for developers (under /api/v1, session auth), and the App Store Server API
-// itself (under /inApps, no prefix, as Apple's clients call it; JWT auth and Apple's error format).
+// itself (under /inApps, no prefix, as Apple's clients call it, and /sandbox/inApps for the Sandbox
+// environment; JWT auth and Apple's error format).
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { principalOf, type Guards } from '../../platform/http/auth.ts';
-import type { ApiAuth, ApiClient } from './auth.ts';
+import { AppError } from '../../platform/http/errors.ts';
+import type { Environment } from '../purchases/index.ts';
+import type { ApiClient } from './auth.ts';
 import { installAppleErrorHandling } from './errors.ts';
 import type { ApiKeys } from './keys.ts';
 import type { ServerApiService } from './service.ts';
@@ -22,9 +25,10 @@ export function apiKeyRoutes(keys: ApiKeys): FastifyPluginAsync<{ guards: Guards
     const tags = ['serverapi'];
     const security = [{ session: [] }];
     const errors = { '4xx': S.ErrorBody };
+    // Keys belong to a developer profile; an admin passes the role guard without having one (as catalog's createApp answers).
     const developerOf = (req: FastifyRequest) => {
       const { developerId } = principalOf(req);
-      if (!developerId) throw new Error('a developer-role principal without a developer id');
+      if (!developerId) throw new AppError(403, 'NOT_A_DEVELOPER', 'API keys belong to a developer profile: enroll with POST /api/v1/me/developer first.');
       return developerId;
     };
 
@@ -53,14 +57,41 @@ export function apiKeyRoutes(keys: ApiKeys): FastifyPluginAsync<{ guards: Guards
   return routes;
 }
 
-export function inAppsRoutes(authenticate: (authorization: string | undefined, ip: string) => ReturnType<ApiAuth>, service: ServerApiService, subscriptions: SubscriptionStatuses): FastifyPluginAsync {
-  const routes: FastifyPluginAsyncTypebox = async (app) => {
-    installAppleErrorHandling(app);
-    app.addHook('onRequest', async (req) => {
-      req.apiClient = await authenticate(req.headers.authorization, req.ip);
-    });
-    const tags = ['App Store Server API'];
-    const security = [{ serverApiJwt: [] }];
+/** Apple's two hosts as Orchard base paths: <baseUrl> answers Production, <baseUrl>/sandbox answers Sandbox. */
+export const IN_APPS_ENVIRONMENTS: readonly { prefix: string; environment: Environment }[] = [
+  { prefix: '', environment: 'Production' },
+  { prefix: '/sandbox', environment: 'Sandbox' },
+];
+
+export type InAppsAuthenticate = (authorization: string | undefined, ip: string, environment: Environment) => Promise<ApiClient>;
+type TypeboxApp = Parameters<FastifyPluginAsyncTypebox>[0];
+
+/**
+ * Apple's endpoints, once per base URL: each request is authenticated for that base URL's environment and
+ * answered in Apple's error format. `declare` adds the routes (Apple's paths) to one environment's instance.
+ */
+export function inAppsPlugin(
+  authenticate: InAppsAuthenticate,
+  declare: (app: TypeboxApp, base: { tags: string[]; security: { serverApiJwt: never[] }[] }) => void,
+): FastifyPluginAsync {
+  const plugin: FastifyPluginAsyncTypebox = async (root) => {
+    installAppleErrorHandling(root);
+    for (const { prefix, environment } of IN_APPS_ENVIRONMENTS) {
+      const perEnvironment: FastifyPluginAsyncTypebox = async (app) => {
+        app.addHook('onRequest', async (req) => {
+          req.apiClient = await authenticate(req.headers.authorization, req.ip, environment);
+        });
+        const tags = [environment === 'Production' ? 'App Store Server API' : 'App Store Server API (Sandbox)'];
+        declare(app, { tags, security: [{ serverApiJwt: [] }] });
+      };
+      await root.register(perEnvironment, { prefix });
+    }
+  };
+  return plugin;
+}
+
+export function inAppsRoutes(authenticate: InAppsAuthenticate, service: ServerApiService, subscriptions: SubscriptionStatuses): FastifyPluginAsync {
+  return inAppsPlugin(authenticate, (app, { tags, security }) => {
     const errors = { '4xx': S.AppleErrorBody };
     const clientOf = (req: FastifyRequest) => req.apiClient!; // set by the onRequest hook, or the request was refused
 
@@ -92,6 +123,5 @@ export function inAppsRoutes(authenticate: (authorization: string | undefined, i
       },
       async (req) => subscriptions.allSubscriptionStatuses(clientOf(req), req.params.transactionId, req.query.status),
     );
-  };
-  return routes;
+  });
 }

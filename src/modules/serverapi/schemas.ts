@@ -46,10 +46,12 @@ export const HistoryQuery = Type.Object({
 });
 
 export const TransactionInfoResponse = Type.Object({ signedTransactionInfo: Type.String() });
+const AppAppleId = Type.Integer({ description: "Apple's numeric id of the app: the appAppleId of its notifications" });
 export const HistoryResponse = Type.Object({
   revision: Type.String(),
   hasMore: Type.Boolean(),
   bundleId: Type.String(),
+  appAppleId: AppAppleId,
   environment: Type.Union([Type.Literal('Production'), Type.Literal('Sandbox')]),
   signedTransactions: Type.Array(Type.String()),
 });
@@ -60,6 +62,7 @@ export const StatusQuery = Type.Object({
 export const StatusResponse = Type.Object({
   environment: Type.Union([Type.Literal('Production'), Type.Literal('Sandbox')]),
   bundleId: Type.String(),
+  appAppleId: AppAppleId,
   data: Type.Array(Type.Object({
     subscriptionGroupIdentifier: Type.String(),
     lastTransactions: Type.Array(Type.Object({

@@ -33,21 +33,24 @@ const KINDS_OF: Record<ProductType, string[]> = {
 
 type Purchases = Pick<Commerce, 'findTransaction' | 'signTransaction'>;
 
-export function createServerApiService(db: Db, purchases: Purchases) {
-  /** The transaction if it belongs to the client's app; Apple answers "not found" for anyone else's. */
-  async function transactionOf(client: ApiClient, transactionId: string): Promise<StoredTransaction> {
-    const t = await purchases.findTransaction(transactionId);
-    if (!t || t.appId !== client.appId) throw transactionNotFound();
-    return t;
-  }
+/**
+ * The transaction if it belongs to the client's app and environment: Apple answers "not found" for anyone else's,
+ * and its production host for Sandbox transactions (clients then try the sandbox host), and the reverse.
+ */
+export async function transactionOf(purchases: Pick<Commerce, 'findTransaction'>, client: ApiClient, transactionId: string): Promise<StoredTransaction> {
+  const t = await purchases.findTransaction(transactionId);
+  if (!t || t.appId !== client.appId || t.environment !== client.environment) throw transactionNotFound();
+  return t;
+}
 
+export function createServerApiService(db: Db, purchases: Purchases, appAppleId: (appId: string) => Promise<number>) {
   async function transactionInfo(client: ApiClient, transactionId: string) {
-    return { signedTransactionInfo: await purchases.signTransaction(await transactionOf(client, transactionId)) };
+    return { signedTransactionInfo: await purchases.signTransaction(await transactionOf(purchases, client, transactionId)) };
   }
 
   /** Pages of the transactions of the same customer, app and environment; the revision is the last id seen. */
   async function history(client: ApiClient, transactionId: string, query: HistoryQuery) {
-    const anchor = await transactionOf(client, transactionId);
+    const anchor = await transactionOf(purchases, client, transactionId);
     const after = query.revision === undefined ? null : parseRevision(query.revision);
     if (query.startDate !== undefined && query.endDate !== undefined && query.startDate > query.endDate) {
       throw new AppleApiError(400, APPLE_ERRORS.START_DATE_AFTER_END_DATE, 'The start date is after the end date.');
@@ -80,6 +83,7 @@ export function createServerApiService(db: Db, purchases: Purchases) {
       revision: page.length ? formatRevision(page[page.length - 1]) : (query.revision ?? formatRevision(null)),
       hasMore: rows.length > HISTORY_PAGE_SIZE,
       bundleId: client.bundleId,
+      appAppleId: await appAppleId(client.appId),
       environment: anchor.environment,
       signedTransactions,
     };

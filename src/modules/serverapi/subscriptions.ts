@@ -3,7 +3,7 @@
 import type { Db } from '../../platform/db/index.ts';
 import { toRenewalInfoPayload, type Commerce, type RenewalStatus } from '../purchases/index.ts';
 import type { ApiClient } from './auth.ts';
-import { transactionNotFound } from './errors.ts';
+import { transactionOf } from './service.ts';
 
 /** Apple's Status enum. */
 const APPLE_STATUS: Record<RenewalStatus, number> = { active: 1, expired: 2, billing_retry: 3, grace: 4, revoked: 5 };
@@ -26,7 +26,7 @@ interface SubscriptionRow {
   currency: string | null;
 }
 
-export function createSubscriptionStatuses(db: Db, purchases: Purchases) {
+export function createSubscriptionStatuses(db: Db, purchases: Purchases, appAppleId: (appId: string) => Promise<number>) {
   async function subscriptionRows(where: string, params: unknown[]): Promise<(SubscriptionRow & { environment: string })[]> {
     const { rows } = await db.query<SubscriptionRow & { environment: string }>(
       `SELECT s.subscription_group, s.original_transaction_id, s.status, s.auto_renew, s.period_anchor, s.current_period_end, s.grace_until,
@@ -69,8 +69,7 @@ export function createSubscriptionStatuses(db: Db, purchases: Purchases) {
 
   /** `statuses` are Apple's Status values (1-5); none means all. */
   async function allSubscriptionStatuses(client: ApiClient, transactionId: string, statuses?: number[]) {
-    const anchor = await purchases.findTransaction(transactionId);
-    if (!anchor || anchor.appId !== client.appId) throw transactionNotFound();
+    const anchor = await transactionOf(purchases, client, transactionId);
     const wanted = statuses?.length ? statuses.map((code) => STATUS_OF[code]) : null;
     const rows = await subscriptionRows(`s.user_id = $1 AND s.app_id = $2 AND s.environment = $3 AND ($4::text[] IS NULL OR s.status = ANY($4))`, [
       anchor.userId, anchor.appId, anchor.environment, wanted,
@@ -91,7 +90,7 @@ export function createSubscriptionStatuses(db: Db, purchases: Purchases) {
         return { subscriptionGroupIdentifier: s.subscription_group, lastTransactions: [lastTransaction] };
       }),
     );
-    return { environment: anchor.environment, bundleId: client.bundleId, data };
+    return { environment: anchor.environment, bundleId: client.bundleId, appAppleId: await appAppleId(client.appId), data };
   }
 
   return { allSubscriptionStatuses, signedRenewalInfo };
