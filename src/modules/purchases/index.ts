@@ -18,6 +18,8 @@ import { createPurchasesService, listTransactions, loadTransaction, type Environ
 import { decodeCursor, encodeCursor, takePage } from '../../platform/http/pagination.ts';
 import { toDecodedPayload } from './receipts/index.ts';
 import { createSubscriptions } from './subscriptions.ts';
+import { createReconciler, reconcileMetrics, reconcileObserver, reconcileSettingsFromEnv, type ReconcileSettings } from './reconcile.ts';
+import { createBooks, type MismatchKind } from './books.ts';
 
 export const purchasesMigrations = path.join(path.dirname(new URL(import.meta.url).pathname), 'migrations');
 export { PURCHASE_EVENTS } from './events.ts';
@@ -29,9 +31,13 @@ export interface PurchasesModuleDeps extends Infra {
   config: Config;
   limits?: Partial<PurchaseLimits>;
   payments?: ResilienceOptions;
+  /** Overrides PURCHASE_LOCK_SECONDS, RECONCILE_GRACE_SECONDS and RECONCILE_INTERVAL_SECONDS. */
+  reconcile?: Partial<ReconcileSettings>;
 }
 
 const RENEWAL_INTERVAL_MS = 60_000;
+/** How often a worker looks whether the daily comparison of the books is due. */
+const BOOKS_CHECK_MS = 3_600_000;
 
 export function createPurchases(deps: PurchasesModuleDeps) {
   const { db, cache, bus, logger } = deps;
@@ -51,7 +57,16 @@ export function createPurchases(deps: PurchasesModuleDeps) {
     if (typeof event.payload.appId === 'string') offers.drop(event.payload.appId);
   });
   bus.onBroadcastGap(() => offers.clear());
-  const purchases = createPurchasesService({ db, idempotency, offers, payments, signer: getSigner, nudge });
+  const settings: ReconcileSettings = { ...reconcileSettingsFromEnv(process.env), ...deps.reconcile };
+  const onReconciled = reconcileObserver(reconcileMetrics(deps.metrics, db), logger);
+  const purchases = createPurchasesService({
+    db, idempotency, offers, payments, signer: getSigner, nudge, lockSeconds: settings.lockSeconds, graceSeconds: settings.graceSeconds, onReconciled,
+  });
+  const reconciler = createReconciler({ cache, purchases, logger, settings });
+  const books = createBooks({
+    db, cache, payments, logger, metrics: deps.metrics,
+    settleMs: (settings.lockSeconds + settings.graceSeconds + settings.intervalSeconds) * 1000 + 60_000,
+  });
   const subscriptions = createSubscriptions({ db, payments, nudge });
   const refunds = createRefunds({ db, payments, signer: getSigner, nudge });
 
@@ -69,7 +84,7 @@ export function createPurchases(deps: PurchasesModuleDeps) {
         'SELECT a.developer_id FROM in_app_products p JOIN apps a ON a.id = p.app_id WHERE p.id = $1 AND a.id = $2',
         [productUuid, appId],
       );
-      if (!rows[0] || (actor.role !== 'admin' && rows[0].developer_id !== actor.developerId)) throw notFound('In-app product');
+      if (!rows[0] || rows[0].developer_id !== actor.developerId) throw notFound('In-app product');
       await db.tx((q) => setProductEntitlements(q, productUuid, entitlements));
     },
 
@@ -114,13 +129,16 @@ export function createPurchases(deps: PurchasesModuleDeps) {
     /** The root certificate receipts chain to (PEM); clients and Apple's library pin it. */
     rootCertificate: async () => (await keysReady).rootPem,
     rootCertificateDer: async () => (await keysReady).rootDer,
+
+    /** What the comparisons of the books found (admin). */
+    paymentMismatches: (limit: number, cursor?: string, kind?: MismatchKind) => books.listMismatches(limit, cursor, kind),
   };
 
-  let timer: NodeJS.Timeout | undefined;
-  /** Scheduled jobs (the renewal job): started by the process that runs workers. */
+  let timers: NodeJS.Timeout[] = [];
+  /** Scheduled jobs (renewals, reconciliation, the daily comparison of the books): started by the process that runs workers. */
   function startJobs() {
-    if (timer) return;
-    const tick = async () => {
+    if (timers.length) return;
+    const renew = async () => {
       try {
         for (;;) {
           const r = await subscriptions.runRenewals();
@@ -131,18 +149,36 @@ export function createPurchases(deps: PurchasesModuleDeps) {
         logger.error({ err }, 'renewal job failed');
       }
     };
-    timer = setInterval(() => void tick(), RENEWAL_INTERVAL_MS);
-    timer.unref();
+    const reconcile = () => reconciler.reconcile().catch((err) => logger.error({ err }, 'reconciliation failed'));
+    const compare = () => books.compareDaily().catch((err) => logger.error({ err }, 'comparing the payment books failed'));
+    const every = (ms: number, job: () => Promise<unknown>) => {
+      const timer = setInterval(() => void job(), ms);
+      timer.unref();
+      timers.push(timer);
+    };
+    every(RENEWAL_INTERVAL_MS, renew);
+    every(settings.intervalSeconds * 1000, reconcile);
+    every(BOOKS_CHECK_MS, compare);
+    void compare();
   }
   function stopJobs() {
-    if (timer) clearInterval(timer);
-    timer = undefined;
+    for (const timer of timers) clearInterval(timer);
+    timers = [];
   }
 
   const limits = { ...DEFAULT_PURCHASE_LIMITS, ...deps.limits };
   const routes: FastifyPluginAsync<{ guards: Guards }> = purchasesRoutes(commerce, cache, limits);
-  return { ...commerce, sandbox, payments, idempotency, keysReady, routes, startJobs, stopJobs };
+  return {
+    ...commerce, sandbox, payments, idempotency, keysReady, routes, startJobs, stopJobs,
+    /** One reconciliation pass over pending orders past their lock; null when another process is running one. */
+    reconcile: reconciler.reconcile,
+    /** Compares the provider's charges with our transactions over a range (default: the last day of settled orders). */
+    compareBooks: books.compareBooks,
+  };
 }
 export type Commerce = ReturnType<typeof createPurchases>;
 /** What the routes use. */
-export type CommerceApi = Pick<Commerce, 'purchases' | 'subscriptions' | 'entitlements' | 'transactions' | 'refund' | 'setProductEntitlements' | 'verify'>;
+export type CommerceApi = Pick<
+  Commerce,
+  'purchases' | 'subscriptions' | 'entitlements' | 'transactions' | 'refund' | 'setProductEntitlements' | 'verify' | 'paymentMismatches'
+>;

@@ -108,6 +108,20 @@ export function purchasesRoutes(commerce: CommerceApi, cache: Cache, limits: Pur
       },
     );
 
+    app.get(
+      '/admin/payments/mismatches',
+      {
+        preHandler: guards.role('admin'),
+        schema: {
+          tags, security: authed,
+          summary: "Differences between the payment provider's charges and our orders found by the daily comparison, most recently found first",
+          querystring: S.MismatchQuery,
+          response: { 200: S.MismatchPage, ...S.errors },
+        },
+      },
+      async (req) => commerce.paymentMismatches(req.query.limit ?? 50, req.query.cursor, req.query.kind),
+    );
+
     app.put(
       '/developer/apps/:id/products/:productId/entitlements',
       { preHandler: guards.role('developer'), schema: { tags, security: authed, summary: 'Which entitlements an in-app product grants (empty: its own product id)', params: S.ProductParams, body: S.EntitlementGrantsBody, response: { 200: S.EntitlementGrantsBody, ...S.errors } } },

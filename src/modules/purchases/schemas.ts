@@ -117,3 +117,44 @@ export const VerifyResult = Type.Object({
   status: Type.Optional(Type.String({ description: 'active | expired | revoked (from the database, now)' })),
   transaction: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
 });
+
+export const MismatchQuery = Type.Object(
+  {
+    kind: Type.Optional(Type.Union([Type.Literal('charge_without_order'), Type.Literal('amount_mismatch'), Type.Literal('charge_missing')])),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
+    cursor: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+const MoneyOrNull = Type.Union([Type.Object({ amountMilli: Type.Integer(), currency: Type.String() }), Type.Null()]);
+const NullableString = Type.Union([Type.String(), Type.Null()]);
+export const MismatchPage = Type.Object({
+  items: Type.Array(
+    Type.Object({
+      id: Uuid,
+      kind: Type.String({ description: 'charge_without_order | amount_mismatch | charge_missing' }),
+      chargeId: NullableString,
+      transactionId: NullableString,
+      purchaseId: NullableString,
+      provider: MoneyOrNull,
+      order: MoneyOrNull,
+      detail: Type.String(),
+      firstSeenAt: Type.String(),
+      lastSeenAt: Type.String(),
+      inLatestCheck: Type.Boolean({ description: 'the latest comparison still found it' }),
+    }),
+  ),
+  nextCursor: NullableString,
+  latestCheck: Type.Union([
+    Type.Object({
+      id: Uuid,
+      ranAt: Type.String(),
+      from: Type.String(),
+      to: Type.String(),
+      chargesChecked: Type.Integer(),
+      transactionsChecked: Type.Integer(),
+      mismatches: Type.Integer(),
+    }),
+    Type.Null(),
+  ]),
+});

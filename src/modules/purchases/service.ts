@@ -6,6 +6,11 @@
 //
 // Retrying with the same key at any point is safe: the order is found again by (user, key) and the
 // provider returns the first charge for the same provider key, so nobody is ever charged twice.
+//
+// An order still pending past its lock (plus a grace) was left by a crashed request. Reconciliation settles it
+// from the provider's books for that provider key: charged -> completed exactly as its request would have,
+// declined -> failed, never charged -> released (deleted, as when the provider is unavailable). The reconciler
+// job does it every minute, and a purchase of the same item finding such an order does it at once.
 import { v7 as uuidv7 } from 'uuid';
 import type { Cache } from '../../platform/cache/index.ts';
 import type { Db, Queryable } from '../../platform/db/index.ts';
@@ -15,7 +20,7 @@ import type { Principal } from '../../platform/http/auth.ts';
 import { chargeLines, STANDARD_COMMISSION_PCT } from './money.ts';
 import { recordTransaction, recordTransactions, type TransactionWrite } from './record.ts';
 import { createBatcher } from '../../platform/db/batch.ts';
-import type { Offer, Offers } from './offers.ts';
+import type { Kind, Offer, Offers } from './offers.ts';
 import { addPeriod, type SubscriptionPeriod } from './periods.ts';
 import { PaymentsUnavailableError, type PaymentProvider } from './payments/index.ts';
 import { toDecodedPayload, type TransactionRecord } from './receipts/index.ts';
@@ -50,7 +55,25 @@ export interface PurchasesDeps {
   signer: () => Promise<ReceiptSigner>;
   /** Wakes the outbox relay after a commit. */
   nudge(): void;
+  /** How long a pending order is its request's alone (PURCHASE_LOCK_SECONDS). */
+  lockSeconds: number;
+  /**
+   * Past its lock by this much more, a pending order is reconciled. Lock + grace must exceed a charge's time budget,
+   * so that no live request is still charging an order that reconciliation releases.
+   */
+  graceSeconds: number;
+  /** Told of every order reconciliation takes (metrics, logs). */
+  onReconciled?(orderId: string, outcome: ReconcileOutcome | 'error'): void;
 }
+
+/** What reconciliation did with a stale order; 'deferred': the provider could not be asked, tried again later. */
+export type ReconcileOutcome = 'completed' | 'failed' | 'released' | 'deferred';
+
+/** The provider idempotency key of a purchase: derived from the buyer's Idempotency-Key. */
+export const purchaseChargeKey = (userId: string, key: string) => `purchase:${userId}:${key}`;
+
+/** What an order is for: the catalog's facts at the time (an offer without its current price). */
+export type OrderItem = Omit<Offer, 'amountMilli'>;
 
 interface OrderRow {
   id: string;
@@ -63,12 +86,10 @@ interface OrderRow {
 }
 
 const SUBSCRIPTION_LIVE = `('active', 'grace', 'billing_retry')`;
-/** How long a pending order is its request's alone; past it, a retry with the same key resumes it (crashed worker). */
-const ORDER_LOCK_S = 60;
 
 export function createPurchasesService(deps: PurchasesDeps) {
-  const { db, idempotency, payments, offers } = deps;
-  const reservations = createBatcher<NewOrder, OrderRow | null>({ runBatch: (orders) => insertOrders(db, orders) });
+  const { db, idempotency, payments, offers, lockSeconds, graceSeconds } = deps;
+  const reservations = createBatcher<NewOrder, OrderRow | null>({ runBatch: (orders) => insertOrders(db, orders, lockSeconds) });
   const completions = createBatcher<TransactionWrite, boolean>({
     runBatch: (writes) => recordTransactions(db, writes),
     runOne: (write) => recordTransaction(db, write),
@@ -104,14 +125,17 @@ export function createPurchasesService(deps: PurchasesDeps) {
     if (total > 0) {
       try {
         const outcome = await payments.charge({
-          idempotencyKey: `purchase:${principal.userId}:${key}`,
+          idempotencyKey: purchaseChargeKey(principal.userId, key),
           amountMilli: total,
           currency: offer.currency,
           environment,
           customerId: principal.userId,
           description: `${offer.bundleId} ${offer.productId}`,
         });
-        if (outcome.status === 'declined') return await decline(scope, order.id, outcome.code, outcome.message);
+        if (outcome.status === 'declined') {
+          await idempotency.remember(scope, await storeDecline(order.id, outcome.code, outcome.message));
+          throw declined(outcome.code, outcome.message);
+        }
         chargeId = outcome.chargeId;
       } catch (err) {
         // Nothing was confirmed charged: drop the reservation so the key (and the product) can be used again.
@@ -132,24 +156,30 @@ export function createPurchasesService(deps: PurchasesDeps) {
     offer: Offer,
     input: PurchaseInput,
     environment: Environment,
+    reconciled = false,
   ): Promise<{ existing: boolean; order: OrderRow }> {
     const productKey =
       offer.kind === 'app' ? `app:${offer.appId}` : offer.kind === 'auto_renewable' ? `group:${offer.appId}:${offer.group}` : `product:${offer.productUuid}`;
     const created = await reservations.submit({
       id: uuidv7(), userId, appId: offer.appId, productUuid: offer.productUuid, productKey, kind: offer.kind, environment, storefront: offer.country,
-      currency: offer.currency, unitPriceMilli: offer.amountMilli, priceMilli: offer.amountMilli * (input.quantity ?? 1),
+      currency: offer.currency, unitPriceMilli: offer.amountMilli, priceMilli: offer.amountMilli * (input.quantity ?? 1), quantity: input.quantity ?? 1,
       appAccountToken: input.appAccountToken ?? null, key, hash, group: offer.group,
     });
     if (created) return { existing: false, order: created };
 
     const mine = await db.query<OrderRow>(`SELECT ${ORDER_COLUMNS} FROM purchases WHERE user_id = $1 AND idempotency_key = $2`, [userId, key]);
     if (mine.rows[0]) return { existing: true, order: mine.rows[0] };
-    const other = await db.query<{ status: string }>(
-      `SELECT status FROM purchases WHERE user_id = $1 AND product_key = $2 AND environment = $3
+    const other = await db.query<{ id: string; status: string; stale: boolean }>(
+      `SELECT id, status, locked_until < now() - make_interval(secs => $4) AS stale FROM purchases
+        WHERE user_id = $1 AND product_key = $2 AND environment = $3
           AND (status = 'pending' OR (status = 'completed' AND kind IN ('app', 'non_consumable'))) LIMIT 1`,
-      [userId, productKey, environment],
+      [userId, productKey, environment, graceSeconds],
     );
     if (other.rows[0]?.status === 'pending') {
+      // Left by a crashed request: settle it now (it may have been paid for) and look again.
+      if (other.rows[0].stale && !reconciled && (await reconcileStale(other.rows[0].id))) {
+        return reserve(userId, key, hash, offer, input, environment, true);
+      }
       throw conflict('PURCHASE_IN_PROGRESS', 'Another purchase of this item is being processed for you; wait for it to finish.');
     }
     if (other.rows[0] || (offer.kind === 'auto_renewable' && (await liveSubscription(userId, offer, environment)))) {
@@ -174,28 +204,30 @@ export function createPurchasesService(deps: PurchasesDeps) {
   async function takeOver(orderId: string): Promise<boolean> {
     const r = await db.query(
       `UPDATE purchases SET locked_until = now() + make_interval(secs => $2) WHERE id = $1 AND status = 'pending' AND locked_until < now()`,
-      [orderId, ORDER_LOCK_S],
+      [orderId, lockSeconds],
     );
     return r.rowCount === 1;
   }
 
-  /** A decline is the final answer for this key: stored on the order and replayed. */
-  async function decline(scope: IdempotencyScope, orderId: string, code: string, message: string): Promise<never> {
+  /** A decline is the final answer for this key: stored on the order (the response its key replays). */
+  async function storeDecline(orderId: string, code: string, message: string): Promise<StoredResponse> {
     const error = declined(code, message);
     const response = { status: error.status, body: { error: { code: error.code, message: error.message, details: error.details } } };
     await db.query(
       `UPDATE purchases SET status = 'failed', failure_code = $2, response_status = $3, response = $4 WHERE id = $1 AND status = 'pending'`,
       [orderId, code, response.status, JSON.stringify(response.body)],
     );
-    await idempotency.remember(scope, response);
-    throw error;
+    return response;
   }
 
-  /** One statement (a subscription: one transaction) writes the purchase and everything that comes with it. */
+  /**
+   * One statement (a subscription: one transaction) writes the purchase and everything that comes with it. Used by
+   * the request that charged and by reconciliation: `item` and `paid` are what the order was placed for.
+   */
   async function complete(
     userId: string,
-    order: OrderRow,
-    offer: Offer,
+    order: { id: string; transaction_id: string },
+    offer: OrderItem,
     paid: { environment: Environment; quantity: number; total: number; chargeId: string | null; appAccountToken: string | null },
   ): Promise<StoredResponse> {
     const now = new Date();
@@ -265,8 +297,8 @@ export function createPurchasesService(deps: PurchasesDeps) {
   async function startSubscription(
     q: Queryable,
     userId: string,
-    order: OrderRow,
-    offer: Offer,
+    order: { transaction_id: string },
+    offer: OrderItem,
     paid: { environment: Environment; appAccountToken: string | null },
     now: Date,
   ) {
@@ -299,10 +331,76 @@ export function createPurchasesService(deps: PurchasesDeps) {
     return { id, originalTransactionId: order.transaction_id, originalPurchaseDate: now, periodIndex: 0, periodEnd };
   }
 
-  /** The stored response of an order another request with the same key completed. */
+  /** The stored response of an order another request with the same key (or reconciliation) completed. */
   async function rebuildResponse(orderId: string): Promise<StoredResponse> {
-    const { rows } = await db.query<{ response_status: number; response: unknown }>('SELECT response_status, response FROM purchases WHERE id = $1', [orderId]);
+    const { rows } = await db.query<{ response_status: number | null; response: unknown }>('SELECT response_status, response FROM purchases WHERE id = $1', [orderId]);
+    // Released by reconciliation while this request was still charging (it outlived its lock and the grace).
+    if (!rows[0] || rows[0].response_status === null) throw interrupted();
     return { status: rows[0].response_status, body: rows[0].response };
+  }
+
+  /**
+   * Claims a pending order past its lock and the grace (the given one, or the oldest), so that no other reconciler
+   * or retry works on it, and settles it from the provider's books. Null when there is none to claim. Throws
+   * PaymentsUnavailableError when the provider cannot be asked (the claim is given back).
+   */
+  async function reconcileStale(orderId?: string): Promise<{ orderId: string; outcome: ReconcileOutcome } | null> {
+    const { rows } = await db.query<{ id: string; previous_lock: Date }>(
+      `UPDATE purchases p SET locked_until = now() + make_interval(secs => $1)
+         FROM (SELECT id, locked_until FROM purchases
+                WHERE status = 'pending' AND locked_until < now() - make_interval(secs => $2) AND ($3::uuid IS NULL OR id = $3)
+                ORDER BY locked_until LIMIT 1 FOR UPDATE SKIP LOCKED) stale
+        WHERE p.id = stale.id
+        RETURNING p.id, stale.locked_until AS previous_lock`,
+      [lockSeconds, graceSeconds, orderId ?? null],
+    );
+    const claimed = rows[0];
+    if (!claimed) return null;
+    let outcome: ReconcileOutcome;
+    try {
+      outcome = await settle(claimed.id);
+    } catch (err) {
+      const unavailable = err instanceof PaymentsUnavailableError;
+      // The provider could not say: give the claim back, so that the next pass (or purchase) asks again at once.
+      if (unavailable) await db.query(`UPDATE purchases SET locked_until = $2 WHERE id = $1 AND status = 'pending'`, [claimed.id, claimed.previous_lock]);
+      deps.onReconciled?.(claimed.id, unavailable ? 'deferred' : 'error');
+      throw err;
+    }
+    deps.onReconciled?.(claimed.id, outcome);
+    return { orderId: claimed.id, outcome };
+  }
+
+  /** What the provider says happened to the order's charge decides; the order's own row says what it was for. */
+  async function settle(orderId: string): Promise<Exclude<ReconcileOutcome, 'deferred'>> {
+    const { rows } = await db.query<PendingOrderRow>(`${PENDING_ORDER} WHERE p.id = $1 AND p.status = 'pending'`, [orderId]);
+    const o = rows[0];
+    if (!o) return 'released'; // gone meanwhile: its own request released it (provider unavailable)
+    const scope: IdempotencyScope = { userId: o.user_id, scope: 'purchase', key: o.idempotency_key, hash: o.request_hash };
+    const total = Number(o.price_milli);
+    let chargeId: string | null = null;
+    if (total > 0) {
+      const found = await payments.lookupCharge(purchaseChargeKey(o.user_id, o.idempotency_key));
+      if (found.status === 'not_found') {
+        // Never charged: as if the request had not happened. A retry with its key starts again (and may charge).
+        await db.query(`DELETE FROM purchases WHERE id = $1 AND status = 'pending'`, [o.id]);
+        return 'released';
+      }
+      if (found.status === 'declined') {
+        await idempotency.remember(scope, await storeDecline(o.id, found.code, found.message));
+        return 'failed';
+      }
+      chargeId = found.chargeId;
+    }
+    const item: OrderItem = {
+      country: o.storefront, alpha3: o.alpha3, appleStorefrontId: o.apple_storefront_id, appId: o.app_id, bundleId: o.bundle_id,
+      developerId: o.developer_id, kind: o.kind, productUuid: o.product_uuid, productId: o.product_id ?? o.bundle_id,
+      period: o.subscription_period, group: o.subscription_group, currency: o.currency,
+    };
+    const response = await complete(o.user_id, o, item, {
+      environment: o.environment, quantity: o.quantity, total, chargeId, appAccountToken: o.app_account_token,
+    });
+    await idempotency.remember(scope, response);
+    return 'completed';
   }
 
   async function purchaseBody(orderId: string, t: StoredTransaction, subscriptionId: string | null) {
@@ -329,11 +427,50 @@ export function createPurchasesService(deps: PurchasesDeps) {
     };
   }
 
-  return { purchase };
+  return { purchase, reconcileStale };
 }
 export type PurchasesService = ReturnType<typeof createPurchasesService>;
 
 class CompletedElsewhere extends Error {}
+
+const interrupted = () =>
+  new AppError(503, 'PURCHASE_INTERRUPTED', 'This purchase was interrupted. Retry with the same Idempotency-Key: it can never charge twice.', undefined, {
+    'retry-after': '1',
+  });
+
+interface PendingOrderRow {
+  id: string;
+  user_id: string;
+  idempotency_key: string;
+  request_hash: string;
+  transaction_id: string;
+  app_id: string;
+  product_uuid: string | null;
+  kind: Kind;
+  environment: Environment;
+  storefront: string;
+  currency: string;
+  price_milli: string;
+  quantity: number;
+  app_account_token: string | null;
+  bundle_id: string;
+  developer_id: string;
+  alpha3: string;
+  apple_storefront_id: number;
+  product_id: string | null;
+  subscription_period: SubscriptionPeriod | null;
+  subscription_group: string | null;
+}
+
+/** An order with the catalog facts of its item (not its current price: the order has the price it was placed at). */
+const PENDING_ORDER = `
+  SELECT p.id, p.user_id, p.idempotency_key, p.request_hash, p.transaction_id, p.app_id, p.product_uuid, p.kind, p.environment, p.storefront,
+         p.currency, p.price_milli, p.quantity, p.app_account_token, a.bundle_id, a.developer_id, sf.alpha3, sf.apple_storefront_id,
+         ip.product_id, ip.subscription_period, ip.subscription_group
+    FROM purchases p
+    JOIN apps a ON a.id = p.app_id
+    JOIN storefronts sf ON sf.country = p.storefront
+    LEFT JOIN in_app_products ip ON ip.id = p.product_uuid`;
 
 interface NewOrder {
   id: string;
@@ -347,6 +484,7 @@ interface NewOrder {
   currency: string;
   unitPriceMilli: number;
   priceMilli: number;
+  quantity: number;
   appAccountToken: string | null;
   key: string;
   hash: string;
@@ -361,17 +499,17 @@ const ORDER_COLUMNS = 'id, status, transaction_id, request_hash, response_status
  * its group exists, or the price it was checked against (from the offers cache) is no longer the
  * catalog's: the database, not the cache, has the last word on the price. The caller finds out which.
  */
-async function insertOrders(db: Queryable, orders: NewOrder[]): Promise<(OrderRow | null)[]> {
+async function insertOrders(db: Queryable, orders: NewOrder[], lockSeconds: number): Promise<(OrderRow | null)[]> {
   const column = <K extends keyof NewOrder>(k: K) => orders.map((o) => o[k]);
   const { rows } = await db.query<OrderRow>(
-    `INSERT INTO purchases (id, user_id, app_id, product_uuid, product_key, kind, environment, storefront, currency, price_milli,
+    `INSERT INTO purchases (id, user_id, app_id, product_uuid, product_key, kind, environment, storefront, currency, price_milli, quantity,
                             app_account_token, status, transaction_id, idempotency_key, request_hash, locked_until)
-     SELECT i.id, i.user_id, i.app_id, i.product_uuid, i.product_key, i.kind, i.environment, i.storefront, i.currency, i.price_milli,
-            i.app_account_token, 'pending', nextval('transaction_ids'), i.key, i.hash, now() + make_interval(secs => ${ORDER_LOCK_S})
+     SELECT i.id, i.user_id, i.app_id, i.product_uuid, i.product_key, i.kind, i.environment, i.storefront, i.currency, i.price_milli, i.quantity,
+            i.app_account_token, 'pending', nextval('transaction_ids'), i.key, i.hash, now() + make_interval(secs => $17::double precision)
        FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[],
-                   $11::uuid[], $12::text[], $13::text[], $14::text[], $15::bigint[])
+                   $11::uuid[], $12::text[], $13::text[], $14::text[], $15::bigint[], $16::int[])
             AS i (id, user_id, app_id, product_uuid, product_key, kind, environment, storefront, currency, price_milli, app_account_token, key, hash,
-                  subscription_group, unit_price_milli)
+                  subscription_group, unit_price_milli, quantity)
       WHERE NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = i.user_id AND s.app_id = i.app_id AND s.subscription_group = i.subscription_group
                           AND s.environment = i.environment AND s.status IN ${SUBSCRIPTION_LIVE})
         AND EXISTS (SELECT 1 FROM apps a WHERE a.id = i.app_id AND a.status = 'published' AND CASE
@@ -385,7 +523,7 @@ async function insertOrders(db: Queryable, orders: NewOrder[]): Promise<(OrderRo
     [
       column('id'), column('userId'), column('appId'), column('productUuid'), column('productKey'), column('kind'), column('environment'),
       column('storefront'), column('currency'), column('priceMilli'), column('appAccountToken'), column('key'), column('hash'), column('group'),
-      column('unitPriceMilli'),
+      column('unitPriceMilli'), column('quantity'), lockSeconds,
     ],
   );
   const byId = new Map(rows.map((r) => [r.id, r]));

@@ -15,6 +15,9 @@ export type SubscriptionStatus = 'active' | 'billing_retry' | 'grace' | 'expired
 
 const LEASE_MS = 5 * 60_000;
 
+/** The provider idempotency key of a renewal: one per subscription period. */
+export const renewalChargeKey = (subscriptionId: string, periodIndex: number) => `renewal:${subscriptionId}:${periodIndex}`;
+
 const SUBSCRIPTION_SELECT = `
   SELECT s.id, s.user_id, s.app_id, s.subscription_group, s.original_transaction_id, s.environment, s.storefront, s.status, s.auto_renew,
          s.period_index, s.period_anchor, s.periods_since_anchor, s.current_period_end, s.grace_until, s.retry_count, s.app_account_token,
@@ -149,7 +152,7 @@ export function createSubscriptions(deps: { db: Db; payments: PaymentProvider; n
     let outcome;
     try {
       outcome = await payments.charge({
-        idempotencyKey: `renewal:${s.id}:${nextIndex}`,
+        idempotencyKey: renewalChargeKey(s.id, nextIndex),
         amountMilli: price,
         currency: s.currency!,
         environment: s.environment,

@@ -2,6 +2,8 @@
 // Semantics are Stripe's: one idempotency key never charges (or refunds) twice, a retry with the same
 // key returns the first outcome, and a decline is a final answer that must not be retried.
 // Money is integer milliunits (990 = 0.99) of an ISO 4217 currency.
+// Reconciliation reads the provider's books back: what became of one idempotency key, and the charges of a
+// time range (the daily comparison with our orders).
 // Adapters: sandbox.ts (books in PostgreSQL, latency and failure injection); resilient.ts wraps any of them
 // with timeouts, retries and a circuit breaker.
 import { AppError } from '../../../platform/http/errors.ts';
@@ -33,11 +35,48 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/** What the provider's books say about one idempotency key. */
+export type ChargeLookup =
+  | { status: 'succeeded'; chargeId: string; amountMilli: number; currency: string }
+  | { status: 'declined'; code: string; message: string }
+  | { status: 'not_found' };
+
+/** A charge as the provider lists it. */
+export interface ProviderCharge {
+  id: string;
+  idempotencyKey: string;
+  status: 'succeeded' | 'declined';
+  amountMilli: number;
+  currency: string;
+  environment: PaymentEnvironment;
+  refundedMilli: number;
+  createdAt: Date;
+}
+
+export interface ChargeListRequest {
+  /** Charges created at or after this instant and before `to`. */
+  from: Date;
+  to: Date;
+  /** The last charge id of the previous page (pages go oldest first). */
+  startingAfter?: string;
+  /** Page size: default 100, at most 1000. */
+  limit?: number;
+}
+
+export interface ChargePage {
+  charges: ProviderCharge[];
+  hasMore: boolean;
+}
+
 export interface PaymentProvider {
   readonly name: string;
   charge(req: ChargeRequest, options?: CallOptions): Promise<ChargeOutcome>;
   /** Throws RefundRejectedError when the refund can never succeed (unknown charge, more than remains). */
   refund(req: RefundRequest, options?: CallOptions): Promise<{ refundId: string }>;
+  /** The outcome of the charge made with this idempotency key, or not_found when none was ever recorded. */
+  lookupCharge(idempotencyKey: string, options?: CallOptions): Promise<ChargeLookup>;
+  /** Charges (succeeded and declined) created in [from, to), a page at a time (Stripe's list with starting_after). */
+  listCharges(req: ChargeListRequest, options?: CallOptions): Promise<ChargePage>;
 }
 
 /** Outage, timeout, 5xx-like: nothing is known to have happened; safe to retry with the same idempotency key. */

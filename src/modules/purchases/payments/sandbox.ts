@@ -16,7 +16,10 @@ import {
   ProviderUnavailableError,
   RefundRejectedError,
   type CallOptions,
+  type ChargeListRequest,
+  type ChargeLookup,
   type ChargeOutcome,
+  type ChargePage,
   type ChargeRequest,
   type PaymentProvider,
   type RefundRequest,
@@ -199,6 +202,48 @@ export function createSandboxProvider(deps: {
         await q.query('UPDATE sandbox_charges SET refunded_milli = refunded_milli + $2 WHERE id = $1', [req.chargeId, req.amountMilli]);
         return { refundId };
       });
+    },
+
+    async lookupCharge(idempotencyKey: string, { signal }: CallOptions = {}): Promise<ChargeLookup> {
+      if (!idempotencyKey) throw new TypeError('lookupCharge: idempotencyKey is required');
+      await reachProvider(signal);
+      const { rows } = await db.query<ChargeRow>(
+        'SELECT id, amount_milli, currency, environment, customer_id, decline_code FROM sandbox_charges WHERE idempotency_key = $1',
+        [idempotencyKey],
+      );
+      const row = rows[0];
+      if (!row) return { status: 'not_found' };
+      const found = outcome(row.id, row.decline_code);
+      return found.status === 'declined' ? found : { ...found, amountMilli: Number(row.amount_milli), currency: row.currency };
+    },
+
+    async listCharges(req: ChargeListRequest, { signal }: CallOptions = {}): Promise<ChargePage> {
+      const limit = req.limit ?? 100;
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new RangeError(`listCharges: limit must be 1..1000, got ${limit}`);
+      await reachProvider(signal);
+      const { rows } = await db.query<{
+        id: string; idempotency_key: string; status: 'succeeded' | 'declined'; amount_milli: string; currency: string;
+        environment: 'Sandbox' | 'Production'; refunded_milli: string; created_at: Date;
+      }>(
+        `SELECT id, idempotency_key, status, amount_milli, currency, environment, refunded_milli, created_at FROM sandbox_charges
+          WHERE created_at >= $1 AND created_at < $2
+            AND ($3::text IS NULL OR (created_at, id) > (SELECT created_at, id FROM sandbox_charges WHERE id = $3))
+          ORDER BY created_at, id LIMIT $4`,
+        [req.from, req.to, req.startingAfter ?? null, limit + 1],
+      );
+      return {
+        charges: rows.slice(0, limit).map((r) => ({
+          id: r.id,
+          idempotencyKey: r.idempotency_key,
+          status: r.status,
+          amountMilli: Number(r.amount_milli),
+          currency: r.currency,
+          environment: r.environment,
+          refundedMilli: Number(r.refunded_milli),
+          createdAt: new Date(r.created_at),
+        })),
+        hasMore: rows.length > limit,
+      };
     },
   };
 }
