@@ -20,8 +20,7 @@ import { createInfra, loadConfig } from '../src/config.ts';
 import { migrationDirs } from '../src/app.ts';
 import { migrate } from '../src/platform/db/index.ts';
 import { seed } from '../src/seed/index.ts';
-import { DEFAULT_OPTIONS } from '../src/modules/integrity/index.ts';
-import { generateWorld } from '../src/modules/integrity/simulate/world.ts';
+import { DEFAULT_OPTIONS, generateWorld } from '../src/labs/integrity-simulation/index.ts';
 
 /** A larger young generation: scoring allocates many short-lived objects; the default makes V8 scavenge constantly. */
 const WORKER_NODE_FLAGS = '--max-semi-space-size=64';

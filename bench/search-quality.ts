@@ -2,16 +2,15 @@
 //
 // Search quality (issue #3 "Quality"): builds the engine in-process from the benchmark catalog
 // (syntheticSearchDocs(100000, 42), the catalog `npm run bench` seeds), runs every judged query of
-// src/modules/search/quality/judged.json with its filters (limit 50) and prints NDCG@10 and recall@50
+// src/labs/search-quality/judged.json with its filters (limit 50) and prints NDCG@10 and recall@50
 // per query class and overall, then the worst queries: what came back vs what was expected (the 10
 // worst overall in detail, then the 2 worst of each class on one line each).
 // Always exits 0: it reports, the target (overall NDCG@10 ≥ 0.9) is checked by reading it.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { buildEngine } from '../src/modules/search/engine/index.ts';
-import type { SearchDoc } from '../src/modules/search/engine/types.ts';
-import { NDCG_TARGET, evaluate, type QueryOutcome } from '../src/modules/search/quality/evaluate.ts';
-import { JUDGED_CATALOG, QUERY_CLASSES, loadJudged } from '../src/modules/search/quality/judged.ts';
+import type { SearchDoc } from '../src/modules/search/index.ts';
+import { JUDGED_CATALOG, NDCG_TARGET, QUERY_CLASSES, evaluate, loadJudged, type QueryOutcome } from '../src/labs/search-quality/index.ts';
 import { syntheticSearchDocs } from '../src/seed/search-docs.ts';
 
 const { values: flags } = parseArgs({

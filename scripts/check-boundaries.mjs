@@ -76,13 +76,39 @@ for (const f of files.filter((f) => f.endsWith('.ts'))) {
 }
 
 // ---------------------------------------------------------------- HTTP statuses decided outside the HTTP layer
+// Services throw platform/errors.ts's DomainError (a kind and a code); only the HTTP layer picks statuses: route
+// files (routes.ts, *-routes.ts), schemas, platform/http, and the Apple-format error handler of /inApps.
+// Elsewhere in src/modules and src/platform, any of these counts: AppError (built, extended or imported), an error
+// constructed with a status number, an old status helper imported from platform/http/errors, a reply's status set.
 if (httpThrows) {
-  const httpHelpers = /\b(?:new AppError\(\s*\d{3}|badRequest\(|unauthorized\(|forbidden\(|notFound\(|conflict\(|unprocessable\()/g;
+  const HTTP_ADAPTERS = new Set(['src/modules/serverapi/errors.ts']);
+  const httpLayer = (f) => /(?:^|[-/])routes?\.ts$|schemas\.ts$/.test(f) || f.includes(`${path.sep}http${path.sep}`) || HTTP_ADAPTERS.has(rel(f));
+  const HTTP_HELPERS = new Set(['AppError', 'badRequest', 'unauthorized', 'forbidden', 'notFound', 'conflict', 'unprocessable']);
+  const fromHttpErrors = /\bimport\s*\{([^}]*)\}\s*from\s*['"][^'"]*http\/errors(?:\.ts)?['"]/g;
   for (const f of tsFiles) {
-    const owner = ownerOf(f);
-    if (!owner || owner === 'platform' || /routes?\.ts$|schemas\.ts$|http\//.test(f)) continue;
+    if (!ownerOf(f) || httpLayer(f)) continue;
     const text = readFileSync(f, 'utf8');
-    for (const m of text.matchAll(httpHelpers)) violations.http.push(`${rel(f)}:${text.slice(0, m.index).split('\n').length} ${m[0]}`);
+    const sites = new Map(); // one per line
+    const add = (index, what) => {
+      const line = text.slice(0, index).split('\n').length;
+      if (!sites.has(line)) sites.set(line, what.replace(/\s+/g, ' ').slice(0, 60));
+    };
+    // the status helpers (and AppError) taken from platform/http/errors: each call, construction or subclass
+    const helpers = [...text.matchAll(fromHttpErrors)]
+      .flatMap((m) => m[1].split(','))
+      .map((spec) => spec.trim())
+      .filter((spec) => spec && !spec.startsWith('type '))
+      .map((spec) => spec.split(/\s+as\s+/))
+      .filter(([imported]) => HTTP_HELPERS.has(imported))
+      .map((names) => names[names.length - 1]);
+    if (helpers.length) {
+      for (const m of text.matchAll(new RegExp(`(?:\\bnew\\s+|\\bextends\\s+)?\\b(?:${helpers.join('|')})\\b\\s*\\(?`, 'g'))) {
+        if (m[0].endsWith('(') || m[0].startsWith('extends')) add(m.index, m[0]);
+      }
+    }
+    // any error built with a status number (AppError, Apple's, a subclass's super call), a reply's status set by hand
+    for (const m of text.matchAll(/\bnew\s+\w*Error\(\s*[1-5]\d\d\b|\bsuper\(\s*[1-5]\d\d\b|\b(?:reply|res)\s*\.\s*(?:code|status)\(/g)) add(m.index, m[0]);
+    for (const [line, what] of [...sites].sort((x, y) => x[0] - y[0])) violations.http.push(`${rel(f)}:${line} ${what}`);
   }
 }
 

@@ -21,6 +21,8 @@ import { createIntegrity, integrityMigrations } from './modules/integrity/index.
 import { createRankings, rankingsMigrations } from './modules/rankings/index.ts';
 import { createRecommendations, recommendationsMigrations } from './modules/recommendations/index.ts';
 import { busHealth, stateGauge } from './platform/observability/health.ts';
+import { createScheduler } from './platform/jobs/index.ts';
+import type { ModuleParts } from './platform/module.ts';
 
 /** Every migration directory, in the order the modules depend on each other. */
 export const migrationDirs = [platformMigrations, identityMigrations, catalogMigrations, searchMigrations, purchasesMigrations, payoutsMigrations, libraryMigrations, serverapiMigrations, notificationsMigrations, reviewsMigrations, integrityMigrations, rankingsMigrations, recommendationsMigrations];
@@ -36,6 +38,8 @@ export function createModules(config: Config, infra: Infra, options: {
   } = {},
 ) {
   const deps = { ...infra, config };
+  // The periodic jobs of every module; started only where workers run (see main.ts).
+  const scheduler = createScheduler(infra);
   const identity = createIdentity(deps);
   const catalog = createCatalog(deps);
   const search = createSearch({ ...deps, catalog: catalog.service });
@@ -45,15 +49,21 @@ export function createModules(config: Config, infra: Infra, options: {
   // serverapi reads the notifications module's appAppleId only at request time, so the forward reference is fine
   const serverapi = createServerApi({ ...deps, purchases, appAppleId: (appId) => notifications.appAppleId(appId) });
   const notifications = createNotifications({
-    ...deps, purchases, authenticate: serverapi.authenticate, signedRenewalInfo: serverapi.subscriptions.signedRenewalInfo, delivery: options.notifications,
+    ...deps, purchases, authenticate: serverapi.authenticate, signedRenewalInfo: serverapi.subscriptions.signedRenewalInfo, delivery: options.notifications, scheduler,
   });
   const reviews = createReviews({ ...deps, purchases, clock: options.clock });
   const integrity = createIntegrity({ ...deps, reviews, scoring: options.scoreReviews ?? true });
   const rankings = createRankings({ ...deps, catalog: catalog.service, search: search.service });
   const recommendations = createRecommendations({ ...deps, catalog: catalog.service, search: search.service, rankings: rankings.service });
-  return { identity, catalog, search, purchases, payouts, library, serverapi, notifications, reviews, integrity, rankings, recommendations };
+  const modules = { identity, catalog, search, purchases, payouts, library, serverapi, notifications, reviews, integrity, rankings, recommendations } satisfies Record<string, ModuleParts>;
+  return { ...modules, scheduler };
 }
 export type Modules = ReturnType<typeof createModules>;
+
+/** Every module's parts, in dependency order: what buildApp mounts and main.ts runs, by iterating (a test may swap one module for another). */
+export function moduleParts(modules: Modules): ModuleParts[] {
+  return Object.values(modules).filter((m): m is Modules[keyof Modules] & ModuleParts => typeof m === 'object' && m !== null && 'name' in m && 'migrations' in m);
+}
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Paths whose errors follow another API's format: Apple's App Store Server API. */
@@ -135,7 +145,7 @@ export async function buildApp(
   // Ready = this process can serve what requests need: the database, and the search index loaded (until
   // then searches would come from the degraded fallback). The cache is an optimisation and events wait
   // in the outbox, so neither gates readiness: they are reported, and an outage shows in /health/details.
-  const health = busHealth(infra.bus, infra.metrics);
+  busHealth(infra.bus, infra.metrics); // the bus gauges on /metrics
   stateGauge(infra.metrics, 'orchard_search_index_ready', '1 once this process has its search index loaded (until then searches are degraded)', () =>
     modules.search.service.state === 'ready' ? 1 : 0,
   );
@@ -172,26 +182,9 @@ export async function buildApp(
   });
 
   const guards = createGuards(modules.identity.authenticator);
-  await app.register(modules.identity.routes, { prefix: '/api/v1', guards });
-  await app.register(modules.catalog.routes, { prefix: '/api/v1', guards });
-  await app.register(modules.search.routes, { prefix: '/api/v1' });
-  await app.register(modules.purchases.routes, { prefix: '/api/v1', guards });
-  // The root certificate that signed receipts chain to: clients (and Apple's library) pin it.
-  app.get('/.well-known/orchard/receipt-root.pem', { schema: { hide: true } }, async (_req, reply) =>
-    reply.type('application/x-pem-file').header('cache-control', 'public, max-age=86400').send(await modules.purchases.rootCertificate()),
-  );
-  app.get('/.well-known/orchard/receipt-root.cer', { schema: { hide: true } }, async (_req, reply) =>
-    reply.type('application/pkix-cert').header('cache-control', 'public, max-age=86400').send(await modules.purchases.rootCertificateDer()),
-  );
-  await app.register(modules.payouts.routes, { prefix: '/api/v1', guards });
-  await app.register(modules.library.routes, { prefix: '/api/v1', guards });
-  await app.register(modules.serverapi.routes, { prefix: '/api/v1', guards });
-  await app.register(modules.serverapi.inApps); // Apple's paths: <baseUrl>/inApps/...
-  await app.register(modules.notifications.routes, { prefix: '/api/v1', guards });
-  await app.register(modules.notifications.inApps); // <baseUrl>/inApps/v1/notifications/...
-  await app.register(modules.reviews.routes, { prefix: '/api/v1', guards });
-  await app.register(modules.rankings.routes, { prefix: '/api/v1', guards });
-  await app.register(modules.recommendations.routes, { prefix: '/api/v1', guards });
-  await app.register(modules.integrity.routes, { prefix: '/api/v1', guards });
+  for (const m of moduleParts(modules)) {
+    if (m.routes) await app.register(m.routes, { prefix: '/api/v1', guards });
+    if (m.rootRoutes) await app.register(m.rootRoutes);
+  }
   return app;
 }

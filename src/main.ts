@@ -1,13 +1,12 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig, createInfra, type Config, type Infra } from './config.ts';
-import { buildApp, createModules, migrationDirs, type Lifecycle, type Modules } from './app.ts';
+import { buildApp, createModules, migrationDirs, moduleParts, type Lifecycle, type Modules } from './app.ts';
 import { migrate } from './platform/db/index.ts';
 import { seed, DEMO_ACCOUNTS } from './seed/index.ts';
 import { isPeriod } from './modules/payouts/index.ts';
-import { DEFAULT_OPTIONS, SMALL_OPTIONS, formatReport, type SimulationOptions } from './modules/integrity/index.ts';
-import { runIntegritySimulation } from './simulation.ts';
+import { DEFAULT_OPTIONS, SMALL_OPTIONS, formatReport, runIntegritySimulation, type SimulationOptions } from './labs/integrity-simulation/index.ts';
 import { rebuildSignals } from './modules/rankings/index.ts';
-import { evaluateRecommendations, formatEvaluation } from './modules/recommendations/index.ts';
+import { evaluateRecommendations, formatEvaluation } from './labs/recommendations-evaluation/index.ts';
 
 const positiveInt = (v: string) => {
   const n = Number(v);
@@ -67,17 +66,10 @@ function keepRunningOnStrayRejections(infra: Infra) {
 /** Event consumers (bus) and the periodic jobs of every module: what `worker` runs, and `serve` unless --api-only. */
 async function startWorkers(infra: Infra, modules: Modules, relay: boolean) {
   await infra.bus.start({ relay, consume: true });
-  modules.purchases.startJobs();
-  modules.reviews.startJobs();
-  modules.rankings.startJobs();
-  modules.recommendations.startJobs();
-  modules.notifications.startWorker();
+  modules.scheduler.start(moduleParts(modules).flatMap((m) => m.jobs ?? []));
   return async () => {
-    modules.purchases.stopJobs();
-    await modules.reviews.stopJobs();
-    await modules.rankings.stopJobs();
-    await modules.recommendations.stopJobs();
-    await modules.notifications.stopWorker();
+    await modules.scheduler.stop();
+    for (const m of moduleParts(modules)) await m.drain?.();
   };
 }
 

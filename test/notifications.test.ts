@@ -46,7 +46,7 @@ for (const kind of kinds()) {
         config: { limits: LIMITS },
         modules: (infra) => createModules(infra.config, infra, { notifications: { retryScheduleMs: [150, 300, 600], pollMs: 50, timeoutMs: 2000, settleMs: 300, allowPrivateAddresses: true } }),
       });
-      t.modules.notifications.startWorker();
+      t.modules.scheduler.start(t.modules.notifications.jobs);
       send = sender(t.app);
       await t.app.listen({ port: 0, host: '127.0.0.1' });
       const address = t.app.server.address();
@@ -76,7 +76,7 @@ for (const kind of kinds()) {
       rootDer = (await t.app.inject({ method: 'GET', url: '/.well-known/orchard/receipt-root.cer' })).rawPayload;
     });
     after(async () => {
-      await t?.modules.notifications.stopWorker();
+      await t?.modules.scheduler.stop();
       await t?.close();
       await new Promise((resolve) => receiver?.close(resolve));
     });

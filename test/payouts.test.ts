@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createPostgresDb } from '../src/platform/db/postgres.ts';
 import { PayoutsService } from '../src/modules/payouts/index.ts';
+import { toHttpError } from '../src/platform/http/errors.ts';
+import { DomainError } from '../src/platform/errors.ts';
 import { kinds } from './support/infra.ts';
 import { createTestApp, makeAdmin, registerUser, type TestApp, type TestUser } from './support/app.ts';
 import { expectError, ok, sender, type Send } from './support/catalog.ts';
@@ -314,12 +316,12 @@ for (const kind of kinds()) {
       for (const period of [current, next, '2999-12']) {
         const err = expectError(await close(period), 422, 'PERIOD_OPEN');
         assert.match(err.message, new RegExp(current));
-        await assert.rejects(t.modules.payouts.service.closePeriod(period), { code: 'PERIOD_OPEN', status: 422 });
+        await assert.rejects(t.modules.payouts.service.closePeriod(period), (e) => e instanceof DomainError && e.code === 'PERIOD_OPEN' && toHttpError(e).status === 422);
       }
       for (const period of ['2024-13', '2024-00', '24-01', '2024-1', '2024-01-01', '1999-12', '', 202401]) {
         expectError(await close(period as string), 400, 'VALIDATION_FAILED');
       }
-      await assert.rejects(t.modules.payouts.service.closePeriod('2024-13'), { code: 'BAD_PERIOD', status: 400 });
+      await assert.rejects(t.modules.payouts.service.closePeriod('2024-13'), (e) => e instanceof DomainError && e.code === 'BAD_PERIOD' && toHttpError(e).status === 400);
       expectError(await send('POST', '/admin/payouts', { token: admin.token, body: {}, headers: { 'idempotency-key': 'k' } }), 400, 'VALIDATION_FAILED');
       expectError(
         await send('POST', '/admin/payouts', { token: admin.token, body: { period: '2020-01', extra: 1 }, headers: { 'idempotency-key': 'k' } }),

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import argon2 from 'argon2';
 import { seed, DEMO_ACCOUNTS } from '../src/seed/index.ts';
 import { COLUMNS, TABLES, emptyRows, user } from '../src/seed/generate.ts';
-import { Rng, uuidv7 } from '../src/seed/rng.ts';
+import { Rng, uuidv7 } from '../src/platform/rng.ts';
 import { priceTable, TIER_USD_MILLI } from '../src/seed/prices.ts';
 import { VOCABULARY } from '../src/seed/text.ts';
 import { createTestInfra, kinds, type TestInfra } from './support/infra.ts';

@@ -1,7 +1,7 @@
 // App builds for the seed: a small fixed set of real, deterministic files (4 to 64 KiB) that every seeded
 // version points at, so seeded apps can be downloaded like uploaded ones. Blobs are content-addressed:
 // a few files serve every version, and seeding again writes nothing new.
-import { Rng } from './rng.ts';
+import { Rng } from '../platform/rng.ts';
 
 export const BINARY_COUNT = 16;
 const MIN_BYTES = 4 * 1024;

@@ -1,6 +1,6 @@
 // Row generators: pure functions of (seed, index) that append rows, column-ordered as in COLUMNS,
 // to a Rows buffer. No I/O here; index.ts writes the buffers with COPY.
-import { Rng, Weighted, uuidv7 } from './rng.ts';
+import { Rng, Weighted, uuidv7 } from '../platform/rng.ts';
 import { THEMES } from './themes.ts';
 import { binaryOfSize } from './binaries.ts';
 import { TIER_USD_MILLI, type Storefront } from './prices.ts';

@@ -1,7 +1,7 @@
 // The seeded catalog as search documents, generated in memory: the same apps, names and texts that
 // `orchard seed --apps N --rng-seed S` writes to the database (same generator, same random streams),
 // so judged queries and search benchmarks can run in-process or over HTTP against one catalog.
-import type { SearchDoc } from '../modules/search/engine/types.ts';
+import type { SearchDoc } from '../modules/search/index.ts';
 import { ICON_COUNT } from './icons.ts';
 import { BINARY_COUNT } from './binaries.ts';
 import { priceTable, type Storefront } from './prices.ts';

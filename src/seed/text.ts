@@ -1,6 +1,6 @@
 // Synthetic text: a vocabulary of several thousand words sampled with a Zipf distribution (the search
 // engine is benchmarked on it), app and company names, subtitles, descriptions, keywords, release notes.
-import { Rng, Weighted, zipf } from './rng.ts';
+import { Rng, Weighted, zipf } from '../platform/rng.ts';
 import { ACCENTED_WORDS, APP_WORDS, COMMON_WORDS, FIRST_NAMES, LAST_NAMES, THEMES, WORD_PARTS, type Theme } from './themes.ts';
 
 /** Topic words of one (sub)category: the theme merged with its subcategory's flavour. */

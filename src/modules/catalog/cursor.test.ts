@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeBrowseCursor, decodeTimeCursor, encodeBrowseCursor, encodeTimeCursor } from './cursor.ts';
-import { AppError } from '../../platform/http/errors.ts';
+import { DomainError } from '../../platform/errors.ts';
 
 const id = '01900000-0000-7000-8000-000000000001';
-const badCursor = (fn: () => unknown) => assert.throws(fn, (e: unknown) => e instanceof AppError && e.code === 'BAD_CURSOR');
+const badCursor = (fn: () => unknown) => assert.throws(fn, (e: unknown) => e instanceof DomainError && e.code === 'BAD_CURSOR');
 
 test('browse cursors round-trip per sort', () => {
   assert.deepEqual(decodeBrowseCursor('newest', encodeBrowseCursor('newest', { key: 1_700_000_000_123_456, id })), { key: 1_700_000_000_123_456, id });

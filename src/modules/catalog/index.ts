@@ -41,6 +41,6 @@ export function createCatalog(deps: CatalogDeps) {
   // Broadcasts missed while the broker link was down could leave stale copies here: drop them all.
   deps.bus.onBroadcastGap(() => service.cache.clearLocal());
   const routes: FastifyPluginAsync<{ guards: Guards }> = catalogRoutes(service, deps.config);
-  return { routes, service };
+  return { name: 'catalog', migrations: catalogMigrations, routes, service };
 }
 export type Catalog = ReturnType<typeof createCatalog>;

@@ -1,6 +1,6 @@
 // Categories and storefronts: seeded by migrations, read once per process, then checked in memory.
 import type { Queryable } from '../../platform/db/index.ts';
-import { badRequest, unprocessable } from '../../platform/http/errors.ts';
+import { invalid, rejected } from '../../platform/errors.ts';
 import type { PriceInput } from './schemas.ts';
 
 export interface CategoryInfo {
@@ -49,19 +49,19 @@ export async function loadReference(db: Queryable): Promise<Reference> {
   return { categories, storefronts, categoryTreeJson: JSON.stringify(tree), storefrontsJson: JSON.stringify([...storefronts.values()]) };
 }
 
-/** Checks a category / subcategory pair (400 otherwise): the category is a top-level one, the subcategory one of its children. */
+/** Checks a category / subcategory pair (invalid otherwise): the category is a top-level one, the subcategory one of its children. */
 export function checkCategories(ref: Reference, category: string, subcategory: string | null): void {
   const top = ref.categories.get(category);
   if (!top || top.parent !== null) {
-    throw badRequest('UNKNOWN_CATEGORY', `Unknown category '${category}'; GET /api/v1/categories lists the top-level slugs.`);
+    throw invalid('UNKNOWN_CATEGORY', `Unknown category '${category}'; GET /api/v1/categories lists the top-level slugs.`);
   }
   if (subcategory === null) return;
   const sub = ref.categories.get(subcategory);
   if (!sub || sub.parent === null) {
-    throw badRequest('UNKNOWN_CATEGORY', `Unknown subcategory '${subcategory}'; GET /api/v1/categories lists them under each category.`);
+    throw invalid('UNKNOWN_CATEGORY', `Unknown subcategory '${subcategory}'; GET /api/v1/categories lists them under each category.`);
   }
   if (sub.parent !== category) {
-    throw badRequest(
+    throw invalid(
       'SUBCATEGORY_MISMATCH',
       `Subcategory '${subcategory}' belongs to '${sub.parent}', not '${category}'; send a matching subcategory (or null) with the category.`,
     );
@@ -73,11 +73,11 @@ export function checkPrices(ref: Reference, prices: readonly PriceInput[]): void
   const seen = new Set<string>();
   for (const p of prices) {
     const front = ref.storefronts.get(p.country);
-    if (!front) throw unprocessable('UNKNOWN_COUNTRY', `There is no storefront for country '${p.country}'; GET /api/v1/storefronts lists them.`);
+    if (!front) throw rejected('UNKNOWN_COUNTRY', `There is no storefront for country '${p.country}'; GET /api/v1/storefronts lists them.`);
     if (p.currency !== front.currency) {
-      throw unprocessable('CURRENCY_MISMATCH', `Prices in ${front.name} (${p.country}) are in ${front.currency}, not ${p.currency}.`);
+      throw rejected('CURRENCY_MISMATCH', `Prices in ${front.name} (${p.country}) are in ${front.currency}, not ${p.currency}.`);
     }
-    if (seen.has(p.country)) throw unprocessable('DUPLICATE_COUNTRY', `Country ${p.country} appears more than once.`);
+    if (seen.has(p.country)) throw rejected('DUPLICATE_COUNTRY', `Country ${p.country} appears more than once.`);
     seen.add(p.country);
   }
 }

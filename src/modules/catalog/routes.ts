@@ -4,8 +4,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Readable } from 'node:stream';
 import type { Config } from '../../config.ts';
 import { principalOf, type Guards } from '../../platform/http/auth.ts';
-import { AppError, notFound } from '../../platform/http/errors.ts';
-import { parseIfMatch } from './etag.ts';
+import { DomainError, notFound } from '../../platform/errors.ts';
+import { AppError } from '../../platform/http/errors.ts';
+import { etagOf, parseIfMatch } from './etag.ts';
 import { BINARY_TYPE, IMAGE_TYPES, isImageType, mediaTypeOf } from './media.ts';
 import * as S from './schemas.ts';
 import type { CatalogService, ImageUpload } from './service.ts';
@@ -182,8 +183,14 @@ const developerRoutes: FastifyPluginAsyncTypebox<Options> = async (app, { guards
       if (ifMatch.kind !== 'revisions') {
         throw new AppError(428, 'PRECONDITION_REQUIRED', 'Send If-Match with the ETag of GET /api/v1/developer/apps/:id, so that concurrent edits are not lost.');
       }
-      const { app: updated, etag } = await service.updateApp(me(req), req.params.id, ifMatch.revisions, req.body);
-      return reply.header('etag', etag).send(updated);
+      try {
+        const { app: updated, etag } = await service.updateApp(me(req), req.params.id, ifMatch.revisions, req.body);
+        return reply.header('etag', etag).send(updated);
+      } catch (err) {
+        // stale: the 412 carries the current ETag
+        if (err instanceof DomainError && err.kind === 'stale') reply.header('etag', etagOf((err.details as { currentRevision: number }).currentRevision));
+        throw err;
+      }
     },
   );
 

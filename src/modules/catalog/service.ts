@@ -9,7 +9,7 @@ import type { Queryable } from '../../platform/db/index.ts';
 import { recordEvent } from '../../platform/bus/index.ts';
 import { BlobTooLargeError, type StoredBlob } from '../../platform/blobs/index.ts';
 import type { Principal } from '../../platform/http/auth.ts';
-import { AppError, badRequest, conflict, notFound, unprocessable } from '../../platform/http/errors.ts';
+import { conflict, forbidden, invalid, notFound, rejected, stale, tooLarge } from '../../platform/errors.ts';
 import { ALL_CATEGORIES, CatalogCache, type AppKeys } from './cache.ts';
 import { decodeBrowseCursor, type BrowseSort } from './cursor.ts';
 import { etagOf } from './etag.ts';
@@ -168,12 +168,12 @@ export class CatalogService {
     const sort: BrowseSort = query.sort ?? 'newest';
     const limit = query.limit ?? 20;
     const country = query.country ?? 'US';
-    if (!ref.storefronts.has(country)) throw badRequest('UNKNOWN_COUNTRY', `There is no storefront for country '${country}'.`);
+    if (!ref.storefronts.has(country)) throw invalid('UNKNOWN_COUNTRY', `There is no storefront for country '${country}'.`);
     let scope = ALL_CATEGORIES;
     if (query.category !== undefined || query.subcategory !== undefined) {
       const sub = query.subcategory === undefined ? null : ref.categories.get(query.subcategory);
       if (query.subcategory !== undefined && (!sub || sub.parent === null)) {
-        throw badRequest('UNKNOWN_CATEGORY', `Unknown subcategory '${query.subcategory}'; GET /api/v1/categories lists them.`);
+        throw invalid('UNKNOWN_CATEGORY', `Unknown subcategory '${query.subcategory}'; GET /api/v1/categories lists them.`);
       }
       scope = query.category ?? sub!.parent!;
       checkCategories(ref, scope, query.subcategory ?? null);
@@ -219,8 +219,8 @@ export class CatalogService {
   // ================================================================ developer: apps
 
   async createApp(actor: Actor, input: CreateAppInput): Promise<DeveloperApp> {
-    if (!actor.developerId) throw new AppError(403, 'NOT_A_DEVELOPER', 'Only developers create apps: become a developer first.');
-    if (!isBundleId(input.bundleId)) throw badRequest('INVALID_BUNDLE_ID', `bundleId must be ${BUNDLE_ID_RULE}.`);
+    if (!actor.developerId) throw forbidden('NOT_A_DEVELOPER', 'Only developers create apps: become a developer first.');
+    if (!isBundleId(input.bundleId)) throw invalid('INVALID_BUNDLE_ID', `bundleId must be ${BUNDLE_ID_RULE}.`);
     const ref = await this.ref();
     checkCategories(ref, input.category, input.subcategory ?? null);
     const id = uuidv7();
@@ -271,12 +271,10 @@ export class CatalogService {
     const ref = await this.ref();
     await this.mutate(this.own(actor), appId, 'metadata', async (q, app) => {
       if (!expectedRevisions.includes(app.revision)) {
-        throw new AppError(
-          412,
+        throw stale(
           'PRECONDITION_FAILED',
           `The app changed since you read it (it is at revision ${app.revision}): GET it again, reapply your change and send its ETag in If-Match.`,
           { currentRevision: app.revision },
-          { etag: etagOf(app.revision) },
         );
       }
       if (patch.category !== undefined || patch.subcategory !== undefined) {
@@ -332,7 +330,7 @@ export class CatalogService {
         [appId, deviceType],
       );
       if (rows[0].n >= MAX_SCREENSHOTS_PER_DEVICE) {
-        throw unprocessable('TOO_MANY_SCREENSHOTS', `An app has at most ${MAX_SCREENSHOTS_PER_DEVICE} ${deviceType} screenshots; delete one first.`);
+        throw rejected('TOO_MANY_SCREENSHOTS', `An app has at most ${MAX_SCREENSHOTS_PER_DEVICE} ${deviceType} screenshots; delete one first.`);
       }
       await q.query(
         `INSERT INTO app_media (id, app_id, kind, device_type, position, sha256, size_bytes, content_type)
@@ -368,7 +366,7 @@ export class CatalogService {
       const current = rows.map((r) => r.id);
       const given = new Set(ids.map((i) => i.toLowerCase()));
       if (given.size !== ids.length || given.size !== current.length || current.some((c) => !given.has(c))) {
-        throw unprocessable('ORDER_MISMATCH', `ids must list each of the app's ${current.length} ${deviceType} screenshots exactly once.`, {
+        throw rejected('ORDER_MISMATCH', `ids must list each of the app's ${current.length} ${deviceType} screenshots exactly once.`, {
           screenshots: current,
         });
       }
@@ -389,11 +387,11 @@ export class CatalogService {
   // ================================================================ developer: versions
 
   async createVersion(actor: Actor, appId: string, input: CreateVersionInput): Promise<Version> {
-    if (!parseVersion(input.version)) throw badRequest('INVALID_VERSION', `version must be ${VERSION_RULE}; got '${input.version}'.`);
-    if (!parseVersion(input.minOsVersion)) throw badRequest('INVALID_VERSION', `minOsVersion must be ${VERSION_RULE}; got '${input.minOsVersion}'.`);
+    if (!parseVersion(input.version)) throw invalid('INVALID_VERSION', `version must be ${VERSION_RULE}; got '${input.version}'.`);
+    if (!parseVersion(input.minOsVersion)) throw invalid('INVALID_VERSION', `minOsVersion must be ${VERSION_RULE}; got '${input.minOsVersion}'.`);
     const bad = (input.permissions ?? []).find((p) => !isPermission(p));
     if (bad !== undefined) {
-      throw badRequest('INVALID_PERMISSION', `Permission '${bad}' is not valid: lowercase letters, digits, '.', '_' or '-', starting with a letter (e.g. location.always).`);
+      throw invalid('INVALID_PERMISSION', `Permission '${bad}' is not valid: lowercase letters, digits, '.', '_' or '-', starting with a letter (e.g. location.always).`);
     }
     const permissions = normalizePermissions(input.permissions ?? []);
     const id = uuidv7();
@@ -446,7 +444,7 @@ export class CatalogService {
   async setPrices(actor: Actor, appId: string, prices: PriceInput[]): Promise<{ prices: reads.PriceOut[] }> {
     checkPrices(await this.ref(), prices);
     await this.mutate(this.own(actor), appId, 'prices', async (q, app) => {
-      if (app.is_free) throw unprocessable('APP_IS_FREE', 'This app is free: PATCH isFree to false before pricing it.');
+      if (app.is_free) throw rejected('APP_IS_FREE', 'This app is free: PATCH isFree to false before pricing it.');
       await q.query('DELETE FROM app_prices WHERE app_id = $1', [appId]);
       await insertPrices(q, 'app_prices', 'app_id', appId, prices);
     });
@@ -454,10 +452,10 @@ export class CatalogService {
   }
 
   async createProduct(actor: Actor, appId: string, input: CreateProductInput): Promise<Product> {
-    if (!isProductId(input.productId)) throw badRequest('INVALID_PRODUCT_ID', `productId must be ${PRODUCT_ID_RULE}.`);
+    if (!isProductId(input.productId)) throw invalid('INVALID_PRODUCT_ID', `productId must be ${PRODUCT_ID_RULE}.`);
     const subscription = input.type === 'auto_renewable';
     if (subscription !== (input.subscriptionPeriod !== undefined) || subscription !== (input.subscriptionGroup !== undefined)) {
-      throw unprocessable(
+      throw rejected(
         'SUBSCRIPTION_FIELDS',
         'subscriptionPeriod and subscriptionGroup are required for auto_renewable products and not allowed for other types.',
       );
@@ -522,7 +520,7 @@ export class CatalogService {
         isFree: app.is_free,
         priceCount: facts.prices,
       });
-      if (missing.length) throw unprocessable('SUBMISSION_INCOMPLETE', `Before review the app needs: ${missing.join(', ')}.`, { missing });
+      if (missing.length) throw rejected('SUBMISSION_INCOMPLETE', `Before review the app needs: ${missing.join(', ')}.`, { missing });
       await q.query(`UPDATE app_versions SET status = 'in_review', submitted_at = now(), review_note = NULL WHERE id = $1`, [version!.id]);
       await q.query(`UPDATE apps SET status = $2, review_note = CASE WHEN $2 = 'in_review' THEN NULL ELSE review_note END WHERE id = $1`, [
         appId,
@@ -538,7 +536,7 @@ export class CatalogService {
   /** The admin's decision on the version in review; a rejection carries its reason to the developer. */
   async review(admin: Actor, appId: string, decision: 'approved' | 'rejected', reason?: string): Promise<StatusResult> {
     const note = decision === 'rejected' ? reason!.trim() : null;
-    if (decision === 'rejected' && !note) throw badRequest('REASON_REQUIRED', 'A rejection needs a reason the developer can act on.');
+    if (decision === 'rejected' && !note) throw invalid('REASON_REQUIRED', 'A rejection needs a reason the developer can act on.');
     const result = await this.mutate({ developerId: null }, appId, decision, async (q, app) => {
       const version = (
         await q.query<{ id: string; version: string }>(`SELECT id, version FROM app_versions WHERE app_id = $1 AND status = 'in_review' FOR UPDATE`, [appId])
@@ -669,10 +667,10 @@ export class CatalogService {
       return blob;
     } catch (err) {
       if (err instanceof BlobTooLargeError) {
-        throw new AppError(413, 'PAYLOAD_TOO_LARGE', `The ${kind} is larger than ${maxBytes} bytes.`, { maxBytes }, { connection: 'close' });
+        throw tooLarge('PAYLOAD_TOO_LARGE', `The ${kind} is larger than ${maxBytes} bytes.`, { maxBytes });
       }
-      if (err instanceof NotAnImageError) throw badRequest('INVALID_IMAGE', `The ${kind} is not a valid image: ${err.message}.`);
-      if (CLIENT_ABORTS.has((err as { code?: string }).code ?? '')) throw badRequest('UPLOAD_INCOMPLETE', `The ${kind} upload ended early.`);
+      if (err instanceof NotAnImageError) throw invalid('INVALID_IMAGE', `The ${kind} is not a valid image: ${err.message}.`);
+      if (CLIENT_ABORTS.has((err as { code?: string }).code ?? '')) throw invalid('UPLOAD_INCOMPLETE', `The ${kind} upload ended early.`);
       throw err;
     }
   }
@@ -716,7 +714,7 @@ const sortPrices = (prices: PriceInput[]): reads.PriceOut[] =>
 
 function cleanName(name: string): string {
   const trimmed = name.trim();
-  if (!trimmed) throw badRequest('VALIDATION_FAILED', 'name must not be blank.');
+  if (!trimmed) throw invalid('VALIDATION_FAILED', 'name must not be blank.');
   return trimmed;
 }
 

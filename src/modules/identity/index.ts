@@ -37,6 +37,6 @@ export function createIdentity(deps: IdentityDeps) {
     Object.entries(DEFAULT_LIMITS).map(([k, d]) => [k, { ...d, ...deps.limits?.[k as keyof IdentityLimits] }]),
   ) as unknown as IdentityLimits;
   const authenticator: Authenticator = { authenticate: (token) => service.authenticate(token) };
-  return { service, authenticator, routes: identityRoutes(service, deps.cache, limits) };
+  return { name: 'identity', migrations: identityMigrations, routes: identityRoutes(service, deps.cache, limits), service, authenticator };
 }
 export type Identity = ReturnType<typeof createIdentity>;

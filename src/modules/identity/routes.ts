@@ -3,11 +3,12 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Cache } from '../../platform/cache/index.ts';
-import { AppError, errorSchema, notFound } from '../../platform/http/errors.ts';
+import { notFound } from '../../platform/errors.ts';
+import { errorSchema } from '../../platform/http/errors.ts';
 import { principalOf, type Guards } from '../../platform/http/auth.ts';
 import { hit, limitByIp, type Limit } from '../../platform/http/rate-limit.ts';
 import { checkFailures, clearFailures, countFailure, type FailureLimit } from '../../platform/http/failure-limit.ts';
-import { IdentityError, STOREFRONT_COUNTRIES, type ClientInfo, type IdentityErrorCode, type IdentityService } from './service.ts';
+import { IdentityError, STOREFRONT_COUNTRIES, type ClientInfo, type IdentityService } from './service.ts';
 
 export interface IdentityLimits {
   /** Sign-in attempts from one address, whatever the accounts. */
@@ -40,14 +41,6 @@ const accountLimit = (limit: Limit): FailureLimit => ({
   ...limit,
   message: (s) => `This account had too many failed sign-ins from many addresses; signing in to it is paused for ${s} s.`,
 });
-
-const STATUS: Record<IdentityErrorCode, number> = {
-  EMAIL_TAKEN: 409,
-  INVALID_CREDENTIALS: 401,
-  WRONG_PASSWORD: 403, // not 401: clients treat 401 as "session gone" and would sign the user out
-  ALREADY_DEVELOPER: 409,
-  VALIDATION_FAILED: 400,
-};
 
 const Email = Type.String({ format: 'email', maxLength: 254 });
 const NewPassword = Type.String({ minLength: 10, maxLength: 256 });
@@ -89,10 +82,6 @@ export function identityRoutes(service: IdentityService, cache: Cache, limits: I
   const perAccount = accountLimit(limits.loginPerAccount);
   return async (root, { guards }) => {
     const app = root.withTypeProvider<TypeBoxTypeProvider>();
-    // Service outcomes become HTTP errors here; anything else goes on to the app's error handler.
-    app.setErrorHandler(async (err) => {
-      throw err instanceof IdentityError ? new AppError(STATUS[err.code], err.code, err.message) : err;
-    });
     app.addHook('onSend', async (_req, reply) => {
       reply.header('cache-control', 'no-store'); // tokens and personal data
     });

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import type { Db, Queryable } from '../../platform/db/index.ts';
 import type { Cache } from '../../platform/cache/index.ts';
+import { DomainError, type ErrorKind } from '../../platform/errors.ts';
 import { recordEvent, type Bus } from '../../platform/bus/index.ts';
 import type { Principal, Role } from '../../platform/http/auth.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
@@ -27,13 +28,20 @@ export interface DeveloperEnrolled extends Record<string, unknown> {
 
 export type IdentityErrorCode = 'EMAIL_TAKEN' | 'INVALID_CREDENTIALS' | 'WRONG_PASSWORD' | 'ALREADY_DEVELOPER' | 'VALIDATION_FAILED';
 
-/** An expected outcome of the identity service; the routes give each code its HTTP status. */
-export class IdentityError extends Error {
-  constructor(
-    readonly code: IdentityErrorCode,
-    message: string,
-  ) {
-    super(message);
+const KIND: Record<IdentityErrorCode, ErrorKind> = {
+  EMAIL_TAKEN: 'conflict',
+  INVALID_CREDENTIALS: 'unauthenticated',
+  WRONG_PASSWORD: 'forbidden', // not unauthenticated: clients treat a 401 as "session gone" and would sign the user out
+  ALREADY_DEVELOPER: 'conflict',
+  VALIDATION_FAILED: 'invalid',
+};
+
+/** An expected outcome of the identity service. */
+export class IdentityError extends DomainError {
+  override name = 'IdentityError';
+  declare readonly code: IdentityErrorCode;
+  constructor(code: IdentityErrorCode, message: string) {
+    super(KIND[code], code, message);
   }
 }
 

@@ -12,8 +12,6 @@ import { createIntegrityService, MODEL_TRAINED } from './service.ts';
 export const integrityMigrations = path.join(path.dirname(new URL(import.meta.url).pathname), 'migrations');
 export { MODEL_TRAINED } from './service.ts';
 export { SEED_WEIGHTS, THRESHOLDS } from './score.ts';
-export { DEFAULT_OPTIONS, SMALL_OPTIONS, type SimulationOptions } from './simulate/world.ts';
-export { simulate, formatReport, type SimulationReport, type SimulationTarget } from './simulate/run.ts';
 
 export interface IntegrityDeps extends Infra {
   config: Config;
@@ -30,6 +28,6 @@ export function createIntegrity(deps: IntegrityDeps) {
   }
   deps.bus.broadcast([MODEL_TRAINED], async () => models.invalidate());
   const service = createIntegrityService({ db: deps.db, bus: deps.bus, reviews: deps.reviews, models });
-  return { service, routes: integrityRoutes(service) };
+  return { name: 'integrity', migrations: integrityMigrations, routes: integrityRoutes(service), service };
 }
 export type Integrity = ReturnType<typeof createIntegrity>;

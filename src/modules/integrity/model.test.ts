@@ -17,7 +17,7 @@ import {
 } from './model.ts';
 import { SEED_WEIGHTS } from './score.ts';
 import { SIGNAL_NAMES } from './signals.ts';
-import { seededRandom } from '../../seed/rng.ts';
+import { seededRandom } from '../../platform/rng.ts';
 
 const HOUR = 3_600_000;
 const AT = Date.UTC(2026, 0, 15, 12);

@@ -15,7 +15,7 @@ import {
   type Signal,
 } from './signals.ts';
 import { textFeatures, type TextFeatures } from './text.ts';
-import { seededRandom } from '../../seed/rng.ts';
+import { seededRandom } from '../../platform/rng.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Facts and signals

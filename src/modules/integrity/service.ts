@@ -3,7 +3,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import { recordEvent, type Bus } from '../../platform/bus/index.ts';
 import type { Db } from '../../platform/db/index.ts';
-import { conflict, notFound } from '../../platform/http/errors.ts';
+import { conflict, notFound } from '../../platform/errors.ts';
 import type { Reviews } from '../reviews/index.ts';
 import { FEATURE_NAMES, featureVector, hasEnoughLabels, MIN_LABELS, trainLogistic, type Model } from './model.ts';
 import type { ModelHolder } from './models.ts';

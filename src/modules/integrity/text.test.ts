@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { seededRandom } from '../../seed/rng.ts';
+import { seededRandom } from '../../platform/rng.ts';
 import {
   decodeSignature,
   encodeSignature,

@@ -28,6 +28,6 @@ export function createLibrary(deps: LibraryDeps, options: LibraryOptions = {}) {
   const service = new LibraryService(deps, new DownloadLinks(key, options.linkTtlMs ?? DEFAULT_LINK_TTL_MS));
   deps.bus.subscribe(DOWNLOAD_STATS_CONSUMER, ['app.downloaded'], applyDownload);
   const routes: FastifyPluginAsync<{ guards: Guards }> = libraryRoutes(service);
-  return { service, routes };
+  return { name: 'library', migrations: libraryMigrations, routes, service };
 }
 export type Library = ReturnType<typeof createLibrary>;

@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import type { Config, Infra } from '../../config.ts';
 import { recordEvent } from '../../platform/bus/index.ts';
 import type { Queryable } from '../../platform/db/index.ts';
-import { AppError, badRequest, notFound } from '../../platform/http/errors.ts';
+import { forbidden, gone, invalid, notFound, unavailable } from '../../platform/errors.ts';
 import { VERSION_RULE, compareVersions, parseVersion, type Actor, type CatalogService } from '../catalog/index.ts';
 import type { DownloadLinks } from './links.ts';
 import { libraryPage } from './listing.ts';
@@ -78,19 +78,18 @@ export class LibraryService {
     const target = (await this.deps.db.query<Target>(`${TARGETS} WHERE a.id = $2`, [userId, appId])).rows[0];
     // a removed app stays in its owners' libraries, so they learn why; to anyone else it does not exist
     if (target?.status === 'removed' && target.owned) {
-      throw new AppError(410, 'APP_UNAVAILABLE', 'This app was removed from the store and can no longer be downloaded.');
+      throw gone('APP_UNAVAILABLE', 'This app was removed from the store and can no longer be downloaded.');
     }
     if (!target || target.status !== 'published') throw notFound('App');
     if (!target.owned) {
       this.metrics.refused.inc({ reason: 'not_owned' });
-      throw new AppError(
-        403,
+      throw forbidden(
         'NOT_OWNED',
         'You have not got this app yet: get it (free apps too) or buy it with POST /api/v1/purchases, then ask for the download again.',
       );
     }
     const build = await this.deliverable(target);
-    if (!build) throw new AppError(503, 'BUILD_UNAVAILABLE', 'The build of this app cannot be read right now; try again later.');
+    if (!build) throw unavailable('BUILD_UNAVAILABLE', 'The build of this app cannot be read right now; try again later.');
     await this.recordDownloads(userId, [build], { countRepeats: true });
     const link = await this.link(userId, build);
     this.metrics.links.inc({ via: 'download' });
@@ -145,9 +144,9 @@ export class LibraryService {
     if (!check.ok) {
       this.metrics.refused.inc({ reason: `link_${check.reason}` });
       if (check.reason === 'expired') {
-        throw new AppError(403, 'DOWNLOAD_LINK_EXPIRED', 'This download link has expired: ask for a new one with POST /api/v1/apps/:id/download.');
+        throw forbidden('DOWNLOAD_LINK_EXPIRED', 'This download link has expired: ask for a new one with POST /api/v1/apps/:id/download.');
       }
-      throw new AppError(403, 'DOWNLOAD_LINK_INVALID', 'This download link is not one this store issued, or it was altered: ask for a new one with POST /api/v1/apps/:id/download.');
+      throw forbidden('DOWNLOAD_LINK_INVALID', 'This download link is not one this store issued, or it was altered: ask for a new one with POST /api/v1/apps/:id/download.');
     }
     const { versionId, sha256 } = check.grant;
     const [build, blob] = await Promise.all([this.buildName(versionId), this.deps.blobs.stat(sha256)]);
@@ -171,8 +170,8 @@ export class LibraryService {
     const to = query.to ?? new Date().toISOString().slice(0, 10);
     const from = query.from ?? dayOffset(to, -(DEFAULT_STATS_DAYS - 1));
     const span = (Date.parse(to) - Date.parse(from)) / DAY_MS + 1;
-    if (span < 1) throw badRequest('BAD_WINDOW', `from (${from}) must not be after to (${to}).`);
-    if (span > MAX_STATS_DAYS) throw badRequest('BAD_WINDOW', `The window is ${span} days; ask for at most ${MAX_STATS_DAYS} at a time.`);
+    if (span < 1) throw invalid('BAD_WINDOW', `from (${from}) must not be after to (${to}).`);
+    if (span > MAX_STATS_DAYS) throw invalid('BAD_WINDOW', `The window is ${span} days; ask for at most ${MAX_STATS_DAYS} at a time.`);
     const days = await dailySeries(this.deps.db, appId, from, to);
     const totals = { firstDownloads: 0, redownloads: 0, updates: 0 };
     for (const d of days) {
@@ -265,10 +264,10 @@ async function classifyDownload(
 function checkInstalled(item: InstalledApp, index: number): void {
   const at = `installed[${index}]`;
   if ((item.appId === undefined) === (item.bundleId === undefined)) {
-    throw badRequest('VALIDATION_FAILED', `${at} must name the app by exactly one of appId or bundleId.`, { path: at });
+    throw invalid('VALIDATION_FAILED', `${at} must name the app by exactly one of appId or bundleId.`, { path: at });
   }
   if (!parseVersion(item.version)) {
-    throw badRequest('INVALID_VERSION', `${at}.version must be ${VERSION_RULE}; got '${item.version}'.`, { path: `${at}.version` });
+    throw invalid('INVALID_VERSION', `${at}.version must be ${VERSION_RULE}; got '${item.version}'.`, { path: `${at}.version` });
   }
 }
 

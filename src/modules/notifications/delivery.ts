@@ -157,44 +157,6 @@ export function createDelivery(db: Db, logger: Pick<Logger, 'error' | 'debug'>, 
     }
   }
 
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let again = false;
-  const tick = () => {
-    if (running) {
-      again = true;
-      return;
-    }
-    running = (async () => {
-      do {
-        again = false;
-        try {
-          await runOnce();
-        } catch (err) {
-          logger.error({ err }, 'notification worker failed');
-        }
-      } while (again && timer);
-    })().finally(() => (running = undefined));
-  };
-
-  return {
-    settleMs,
-    runOnce,
-    start() {
-      if (timer) return;
-      timer = setInterval(tick, pollMs);
-      timer.unref();
-      tick();
-    },
-    async stop() {
-      if (timer) clearInterval(timer);
-      timer = undefined;
-      await running;
-    },
-    /** After a commit that added notifications: deliver now rather than at the next poll (when started). */
-    nudge() {
-      if (timer) tick();
-    },
-  };
+  return { settleMs, pollMs, runOnce };
 }
 export type Delivery = ReturnType<typeof createDelivery>;

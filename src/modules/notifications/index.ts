@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Infra } from '../../config.ts';
 import type { Guards } from '../../platform/http/auth.ts';
+import type { Job, Scheduler } from '../../platform/jobs/index.ts';
 import { PURCHASE_EVENTS } from '../purchases/index.ts';
 import type { ServerApi } from '../serverapi/index.ts';
 import { createDelivery, type DeliveryOptions } from './delivery.ts';
@@ -20,29 +21,36 @@ export interface NotificationsDeps extends Pick<Infra, 'db' | 'bus' | 'logger'> 
   /** A subscription's renewal info as it is now, signed (null for other transactions). */
   signedRenewalInfo: ServerApi['subscriptions']['signedRenewalInfo'];
   delivery?: DeliveryOptions;
+  /** Wakes the delivery job (when this process runs jobs) after a commit that gave it work. */
+  scheduler: Pick<Scheduler, 'trigger'>;
 }
 
+const DELIVERY_JOB = 'notifications.delivery';
+
 export function createNotifications(deps: NotificationsDeps) {
-  const service = createNotificationsService(deps.db, deps.purchases, deps.signedRenewalInfo, () => delivery.nudge());
+  const nudge = () => deps.scheduler.trigger(DELIVERY_JOB);
+  const service = createNotificationsService(deps.db, deps.purchases, deps.signedRenewalInfo, nudge);
   const delivery = createDelivery(deps.db, deps.logger, service.signNotification, deps.delivery);
   deps.bus.subscribe('notifications', [...PURCHASE_EVENTS], async (event, q) => {
     // the bus commits right after this returns: wake the worker when the notification is due
-    if (await service.onPurchaseEvent(event, q, delivery.settleMs)) setTimeout(() => delivery.nudge(), delivery.settleMs + 20).unref();
+    if (await service.onPurchaseEvent(event, q, delivery.settleMs)) setTimeout(nudge, delivery.settleMs + 20).unref();
   });
   /** Session-authenticated URL settings: register under /api/v1. */
   const routes: FastifyPluginAsync<{ guards: Guards }> = urlRoutes(service);
   /** Apple's endpoints: register without a prefix. */
   const inApps: FastifyPluginAsync = inAppsNotificationRoutes(deps.authenticate, service);
+  // Notifications are claimed row by row, so every process that runs jobs may deliver at once.
+  const jobs: Job[] = [{ name: DELIVERY_JOB, everyMs: delivery.pollMs, exclusive: false, runAtStart: true, run: delivery.runOnce }];
   return {
+    name: 'notifications',
+    migrations: notificationsMigrations,
+    routes,
+    rootRoutes: inApps,
+    jobs,
     service,
     /** Apple's numeric id of an app (appAppleId), given on first use: for the App Store Server API's responses. */
     appAppleId: service.appAppleId,
-    routes,
-    inApps,
     runDelivery: delivery.runOnce,
-    /** The delivery worker: started by the process that runs workers. */
-    startWorker: delivery.start,
-    stopWorker: delivery.stop,
   };
 }
 export type Notifications = ReturnType<typeof createNotifications>;

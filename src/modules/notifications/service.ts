@@ -5,10 +5,10 @@ import { LRUCache } from 'lru-cache';
 import { v7 as uuidv7 } from 'uuid';
 import type { Db, Queryable } from '../../platform/db/index.ts';
 import type { OrchardEvent } from '../../platform/bus/index.ts';
-import { badRequest, notFound } from '../../platform/http/errors.ts';
+import { DomainError, invalid, notFound } from '../../platform/errors.ts';
 import type { Principal } from '../../platform/http/auth.ts';
 import type { Commerce } from '../purchases/index.ts';
-import { AppleApiError, APPLE_ERRORS, type ApiClient } from '../serverapi/index.ts';
+import type { ApiClient } from '../serverapi/index.ts';
 import type { Due } from './delivery.ts';
 import { notificationKind } from './mapping.ts';
 
@@ -66,10 +66,10 @@ export function createNotificationsService(
     try {
       parsed = new URL(url);
     } catch {
-      throw badRequest('INVALID_URL', 'url must be an absolute http or https URL.');
+      throw invalid('INVALID_URL', 'url must be an absolute http or https URL.');
     }
     if (!['http:', 'https:'].includes(parsed.protocol) || url.length > MAX_URL_LENGTH) {
-      throw badRequest('INVALID_URL', `url must be an http or https URL of at most ${MAX_URL_LENGTH} characters.`);
+      throw invalid('INVALID_URL', `url must be an http or https URL of at most ${MAX_URL_LENGTH} characters.`);
     }
     const { rows } = await db.query<{ app_apple_id: string }>(
       `INSERT INTO notification_endpoints (app_id, url) VALUES ($1, $2)
@@ -162,17 +162,17 @@ export function createNotificationsService(
       'SELECT id, signed_payload FROM notifications WHERE test_token = $1 AND app_id = $2 AND environment = $3',
       [token, client.appId, client.environment],
     );
-    if (!rows[0]) throw new AppleApiError(404, 4040008, 'Test notification not found.'); // Apple's TestNotificationNotFoundError
+    if (!rows[0]) throw new DomainError('not_found', 'TEST_NOTIFICATION_NOT_FOUND', 'Test notification not found.'); // Apple's TestNotificationNotFoundError
     return { signedPayload: rows[0].signed_payload, sendAttempts: (await attemptsOf([rows[0].id])).get(rows[0].id)! };
   }
 
   /** Apple's Get Notification History: the client's environment only, oldest first, pages of 20, filtered as Apple's request body says. */
   async function history(client: ApiClient, req: HistoryRequest, paginationToken?: string) {
-    if (req.startDate > req.endDate) throw new AppleApiError(400, APPLE_ERRORS.START_DATE_AFTER_END_DATE, 'Invalid request. The end date precedes the start date or the dates are the same.');
+    if (req.startDate > req.endDate) throw invalid('START_DATE_AFTER_END_DATE', 'Invalid request. The end date precedes the start date or the dates are the same.');
     let after = '00000000-0000-0000-0000-000000000000';
     if (paginationToken !== undefined) {
       after = Buffer.from(paginationToken, 'base64url').toString();
-      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(after)) throw new AppleApiError(400, 4000014, 'Invalid pagination token.');
+      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(after)) throw invalid('INVALID_PAGINATION_TOKEN', 'Invalid pagination token.');
     }
     const params: unknown[] = [client.appId, new Date(req.startDate), new Date(req.endDate), after, client.environment];
     const where = ['n.signed_payload IS NOT NULL', 'n.app_id = $1', 'n.created_at >= $2', 'n.created_at < $3', 'n.id > $4', 'n.environment = $5'];
@@ -183,7 +183,7 @@ export function createNotificationsService(
     if (req.notificationType) add('n.type = ?', req.notificationType);
     if (req.notificationSubtype) add('n.subtype = ?', req.notificationSubtype);
     if (req.transactionId) {
-      if (!/^[0-9]{1,19}$/.test(req.transactionId)) throw new AppleApiError(400, APPLE_ERRORS.INVALID_TRANSACTION_ID, 'Invalid transaction id.');
+      if (!/^[0-9]{1,19}$/.test(req.transactionId)) throw invalid('INVALID_TRANSACTION_ID', 'Invalid transaction id.');
       add('n.original_transaction_id = (SELECT original_transaction_id FROM transactions WHERE id = ? AND app_id = $1)', req.transactionId);
     }
     if (req.onlyFailures) where.push(`EXISTS (SELECT 1 FROM notification_attempts f WHERE f.notification_id = n.id AND f.result <> 'SUCCESS')`);

@@ -18,6 +18,6 @@ export const PAYOUTS_EVENTS = ['payout.created'] as const;
 export function createPayouts(deps: PayoutsDeps) {
   const service = new PayoutsService(deps);
   const routes: FastifyPluginAsync<{ guards: Guards }> = payoutsRoutes(service);
-  return { service, routes };
+  return { name: 'payouts', migrations: payoutsMigrations, routes, service };
 }
 export type Payouts = ReturnType<typeof createPayouts>;

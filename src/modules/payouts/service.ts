@@ -3,7 +3,7 @@
 import { v7 as uuidv7, validate as isUuid } from 'uuid';
 import type { Db, Queryable } from '../../platform/db/index.ts';
 import { recordEvent } from '../../platform/bus/index.ts';
-import { badRequest, notFound, unprocessable } from '../../platform/http/errors.ts';
+import { invalid, notFound, rejected } from '../../platform/errors.ts';
 import { decodeCursor, encodeCursor, takePage } from '../../platform/http/pagination.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import { isPeriod, periodEnd, periodOf, periodStart } from './periods.ts';
@@ -109,10 +109,10 @@ export class PayoutsService {
    * at once: a (developer, period, currency) is paid at most once, and a line belongs to at most one payout.
    */
   async closePeriod(period: string, now = new Date()): Promise<CloseSummary> {
-    if (!isPeriod(period)) throw badRequest('BAD_PERIOD', `period must be a month written YYYY-MM (e.g. 2025-04), got "${period}".`);
+    if (!isPeriod(period)) throw invalid('BAD_PERIOD', `period must be a month written YYYY-MM (e.g. 2025-04), got "${period}".`);
     const currentPeriod = periodOf(now);
     if (period >= currentPeriod) {
-      throw unprocessable('PERIOD_OPEN', `${period} is not over yet: only months before ${currentPeriod} (UTC) can be closed.`, { period, currentPeriod });
+      throw rejected('PERIOD_OPEN', `${period} is not over yet: only months before ${currentPeriod} (UTC) can be closed.`, { period, currentPeriod });
     }
     const end = periodEnd(period).toISOString();
     const { rows: balances } = await this.deps.db.query<{ developer_id: string; currency: string }>(

@@ -5,7 +5,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Config, Infra } from '../../config.ts';
 import type { Principal } from '../../platform/http/auth.ts';
 import type { Guards } from '../../platform/http/auth.ts';
-import { notFound } from '../../platform/http/errors.ts';
+import type { Job } from '../../platform/jobs/index.ts';
+import { notFound } from '../../platform/errors.ts';
 import { createIdempotency, requestHash } from '../../platform/http/idempotency.ts';
 import { activeEntitlements, setProductEntitlements } from './entitlements.ts';
 import { createSandboxProvider, sandboxOptionsFromEnv, type SandboxProvider } from './payments/sandbox.ts';
@@ -134,42 +135,39 @@ export function createPurchases(deps: PurchasesModuleDeps) {
     paymentMismatches: (limit: number, cursor?: string, kind?: MismatchKind) => books.listMismatches(limit, cursor, kind),
   };
 
-  let timers: NodeJS.Timeout[] = [];
-  /** Scheduled jobs (renewals, reconciliation, the daily comparison of the books): started by the process that runs workers. */
-  function startJobs() {
-    if (timers.length) return;
-    const renew = async () => {
-      try {
+  /** Periodic jobs: renewals, reconciliation of orders past their lock, the daily comparison of the books. */
+  const jobs: Job[] = [
+    {
+      name: 'purchases.renewals',
+      everyMs: RENEWAL_INTERVAL_MS,
+      async run() {
         for (;;) {
           const r = await subscriptions.runRenewals();
           if (r.renewed + r.failed + r.expired) logger.info(r, 'subscription renewals');
           if (r.renewed + r.failed + r.expired + r.deferred < 200) break;
         }
-      } catch (err) {
-        logger.error({ err }, 'renewal job failed');
-      }
-    };
-    const reconcile = () => reconciler.reconcile().catch((err) => logger.error({ err }, 'reconciliation failed'));
-    const compare = () => books.compareDaily().catch((err) => logger.error({ err }, 'comparing the payment books failed'));
-    const every = (ms: number, job: () => Promise<unknown>) => {
-      const timer = setInterval(() => void job(), ms);
-      timer.unref();
-      timers.push(timer);
-    };
-    every(RENEWAL_INTERVAL_MS, renew);
-    every(settings.intervalSeconds * 1000, reconcile);
-    every(BOOKS_CHECK_MS, compare);
-    void compare();
-  }
-  function stopJobs() {
-    for (const timer of timers) clearInterval(timer);
-    timers = [];
-  }
+      },
+    },
+    // these two coordinate across processes by themselves (a lock of their own, kept for callers outside the scheduler)
+    { name: 'purchases.reconcile', everyMs: settings.intervalSeconds * 1000, exclusive: false, run: () => reconciler.reconcile() },
+    { name: 'purchases.books', everyMs: BOOKS_CHECK_MS, exclusive: false, runAtStart: true, run: () => books.compareDaily() },
+  ];
+
+  // The root certificate that signed receipts chain to: clients (and Apple's library) pin it.
+  const rootRoutes: FastifyPluginAsync = async (app) => {
+    app.get('/.well-known/orchard/receipt-root.pem', { schema: { hide: true } }, async (_req, reply) =>
+      reply.type('application/x-pem-file').header('cache-control', 'public, max-age=86400').send(await commerce.rootCertificate()),
+    );
+    app.get('/.well-known/orchard/receipt-root.cer', { schema: { hide: true } }, async (_req, reply) =>
+      reply.type('application/pkix-cert').header('cache-control', 'public, max-age=86400').send(await commerce.rootCertificateDer()),
+    );
+  };
 
   const limits = { ...DEFAULT_PURCHASE_LIMITS, ...deps.limits };
   const routes: FastifyPluginAsync<{ guards: Guards }> = purchasesRoutes(commerce, cache, limits);
   return {
-    ...commerce, sandbox, payments, idempotency, keysReady, routes, startJobs, stopJobs,
+    name: 'purchases', migrations: purchasesMigrations, routes, rootRoutes, jobs,
+    ...commerce, sandbox, payments, idempotency, keysReady,
     /** One reconciliation pass over pending orders past their lock; null when another process is running one. */
     reconcile: reconciler.reconcile,
     /** Compares the provider's charges with our transactions over a range (default: the last day of settled orders). */

@@ -3,7 +3,7 @@
 // products, status) drops an app's offers at once in every process, and the TTL bounds anything missed.
 import { LRUCache } from 'lru-cache';
 import type { Queryable } from '../../platform/db/index.ts';
-import { notFound, unprocessable } from '../../platform/http/errors.ts';
+import { notFound, rejected } from '../../platform/errors.ts';
 import type { SubscriptionPeriod } from './periods.ts';
 
 export type Kind = 'app' | 'consumable' | 'non_consumable' | 'auto_renewable' | 'non_renewing';
@@ -110,21 +110,21 @@ export function checkOffer(f: OfferFacts | null, req: OfferRequest, country: str
   if (!f || !f.published) throw notFound(req.productId ? 'App or in-app product' : 'App');
   const kind: Kind = f.product?.kind ?? 'app';
   const free = kind === 'app' && f.isFree;
-  if (!free && !f.price) throw unprocessable('NOT_SOLD_IN_STOREFRONT', `This item has no price in your storefront (${country}).`);
+  if (!free && !f.price) throw rejected('NOT_SOLD_IN_STOREFRONT', `This item has no price in your storefront (${country}).`);
   const amountMilli = free ? 0 : f.price!.amountMilli;
   const currency = free ? f.storefront.currency : f.price!.currency;
   if (!req.price && amountMilli > 0) {
-    throw unprocessable('PRICE_REQUIRED', 'Send price { amountMilli, currency } as shown to the buyer.', { amountMilli, currency });
+    throw rejected('PRICE_REQUIRED', 'Send price { amountMilli, currency } as shown to the buyer.', { amountMilli, currency });
   }
   if (req.price && (req.price.amountMilli !== amountMilli || req.price.currency !== currency)) {
-    throw unprocessable('PRICE_MISMATCH', `The price is ${amountMilli} ${currency} (milliunits) in storefront ${country}, not what was sent.`, {
+    throw rejected('PRICE_MISMATCH', `The price is ${amountMilli} ${currency} (milliunits) in storefront ${country}, not what was sent.`, {
       amountMilli,
       currency,
       storefront: country,
     });
   }
   if (req.quantity !== undefined && req.quantity !== 1 && kind !== 'consumable') {
-    throw unprocessable('QUANTITY_NOT_ALLOWED', 'Only consumables may be bought in a quantity other than 1.');
+    throw rejected('QUANTITY_NOT_ALLOWED', 'Only consumables may be bought in a quantity other than 1.');
   }
   return {
     country,

@@ -5,7 +5,7 @@
 // this transaction id must still apply the revocation (it deduplicates by event id, never by transaction id).
 import type { Db } from '../../platform/db/index.ts';
 import { recordEvent } from '../../platform/bus/index.ts';
-import { conflict, notFound } from '../../platform/http/errors.ts';
+import { conflict, notFound } from '../../platform/errors.ts';
 import type { StoredResponse } from '../../platform/http/idempotency.ts';
 import { RefundRejectedError, type PaymentProvider } from './payments/index.ts';
 import { toDecodedPayload } from './receipts/index.ts';

@@ -14,7 +14,8 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { Cache } from '../../platform/cache/index.ts';
 import type { Db, Queryable } from '../../platform/db/index.ts';
-import { AppError, conflict, notFound, unprocessable } from '../../platform/http/errors.ts';
+import { conflict, declined as paymentDeclined, unavailable } from '../../platform/errors.ts';
+import { toHttpError } from '../../platform/http/errors.ts';
 import { inFlight, requestHash, reused, type Idempotency, type IdempotencyScope, type StoredResponse } from '../../platform/http/idempotency.ts';
 import type { Principal } from '../../platform/http/auth.ts';
 import { chargeLines, STANDARD_COMMISSION_PCT } from './money.ts';
@@ -211,8 +212,8 @@ export function createPurchasesService(deps: PurchasesDeps) {
 
   /** A decline is the final answer for this key: stored on the order (the response its key replays). */
   async function storeDecline(orderId: string, code: string, message: string): Promise<StoredResponse> {
-    const error = declined(code, message);
-    const response = { status: error.status, body: { error: { code: error.code, message: error.message, details: error.details } } };
+    const { status, body } = toHttpError(declined(code, message));
+    const response = { status, body };
     await db.query(
       `UPDATE purchases SET status = 'failed', failure_code = $2, response_status = $3, response = $4 WHERE id = $1 AND status = 'pending'`,
       [orderId, code, response.status, JSON.stringify(response.body)],
@@ -434,9 +435,7 @@ export type PurchasesService = ReturnType<typeof createPurchasesService>;
 class CompletedElsewhere extends Error {}
 
 const interrupted = () =>
-  new AppError(503, 'PURCHASE_INTERRUPTED', 'This purchase was interrupted. Retry with the same Idempotency-Key: it can never charge twice.', undefined, {
-    'retry-after': '1',
-  });
+  unavailable('PURCHASE_INTERRUPTED', 'This purchase was interrupted. Retry with the same Idempotency-Key: it can never charge twice.', 1);
 
 interface PendingOrderRow {
   id: string;
@@ -531,7 +530,7 @@ async function insertOrders(db: Queryable, orders: NewOrder[], lockSeconds: numb
 }
 
 function declined(code: string, message: string) {
-  return new AppError(402, 'PAYMENT_DECLINED', message, { declineCode: code });
+  return paymentDeclined('PAYMENT_DECLINED', message, { declineCode: code });
 }
 
 /** What makes two purchase requests "the same request" for the Idempotency-Key. */

@@ -4,7 +4,7 @@
 // Apple's states: grace period (access kept, billing retried) -> billing retry (no access) -> expired.
 import type { Db, Queryable } from '../../platform/db/index.ts';
 import { recordEvent } from '../../platform/bus/index.ts';
-import { notFound } from '../../platform/http/errors.ts';
+import { notFound } from '../../platform/errors.ts';
 import { PaymentsUnavailableError, type PaymentProvider } from './payments/index.ts';
 import { RETAINED_SUBSCRIBER_COMMISSION_PCT, STANDARD_COMMISSION_PCT } from './money.ts';
 import { addPeriod, BILLING_RETRY_DAYS, daysMs, GRACE_PERIOD_DAYS, retryDelayMs, type SubscriptionPeriod } from './periods.ts';

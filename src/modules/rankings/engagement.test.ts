@@ -2,6 +2,7 @@
 // cannot express (the startedAt window and known storefronts).
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { toHttpError } from '../../platform/http/errors.ts';
 import { addDays, batchError, checkBatch, hashedId, isSdkKeyShape, newSdkKey, sdkKeyHash, utcDay, type SessionInput } from './engagement.ts';
 
 const APP = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
@@ -107,7 +108,7 @@ describe('batch checks', () => {
   test('batchError: one 400 VALIDATION_FAILED, the first five in the message, all in details', () => {
     const issues = check(Array.from({ length: 8 }, () => session({ country: 'XX' })));
     const err = batchError(issues);
-    assert.equal(err.status, 400);
+    assert.equal(toHttpError(err).status, 400);
     assert.equal(err.code, 'VALIDATION_FAILED');
     assert.equal((err.details as unknown[]).length, 8);
     assert.match(err.message, /sessions\.0\.country.*sessions\.4\.country.*and 3 more$/);

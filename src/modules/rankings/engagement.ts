@@ -16,7 +16,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Infra } from '../../config.ts';
 import type { Db, Queryable } from '../../platform/db/index.ts';
 import type { Guards, Principal } from '../../platform/http/auth.ts';
-import { AppError, conflict, notFound } from '../../platform/http/errors.ts';
+import { conflict, invalid, notFound, type DomainError } from '../../platform/errors.ts';
 import type { Limit } from '../../platform/http/rate-limit.ts';
 import { engagementRoutes, type SessionInput } from './engagement-routes.ts';
 
@@ -103,11 +103,11 @@ export function checkBatch(sessions: readonly SessionInput[], now: Date, isStore
   return issues;
 }
 
-/** One 400 for all of a batch's issues (the first few in the message, all in details). */
-export function batchError(issues: BatchIssue[]): AppError {
+/** One invalid-input error for all of a batch's issues (the first few in the message, all in details). */
+export function batchError(issues: BatchIssue[]): DomainError {
   const shown = issues.slice(0, 5).map((i) => i.message);
   const more = issues.length > shown.length ? `; and ${issues.length - shown.length} more` : '';
-  return new AppError(400, 'VALIDATION_FAILED', shown.join('; ') + more, issues);
+  return invalid('VALIDATION_FAILED', shown.join('; ') + more, issues);
 }
 
 // ==================================================================== service

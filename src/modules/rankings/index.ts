@@ -8,6 +8,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Config, Infra } from '../../config.ts';
 import { recordEvent, type OrchardEvent } from '../../platform/bus/index.ts';
 import type { Guards } from '../../platform/http/auth.ts';
+import type { Job } from '../../platform/jobs/index.ts';
 import type { CatalogService } from '../catalog/index.ts';
 import type { SearchService } from '../search/index.ts';
 import { computeCharts, type RunResult } from './compute.ts';
@@ -80,24 +81,16 @@ export function createRankings(deps: RankingsDeps) {
     return scheduled;
   }
 
-  let timer: NodeJS.Timeout | undefined;
-  function startJobs() {
-    if (timer) return;
-    const tick = () => void scheduleThisHour().catch((err) => deps.logger.error({ err }, 'scheduling the chart run failed'));
-    timer = setInterval(tick, SCHEDULE_CHECK_MS);
-    timer.unref();
-    tick();
-  }
-  async function stopJobs() {
-    if (timer) clearInterval(timer);
-    timer = undefined;
-    await running;
-  }
+  // Every process may check: the slot's unique row lets one of them record the hour's run.
+  const jobs: Job[] = [{ name: 'rankings.schedule', everyMs: SCHEDULE_CHECK_MS, exclusive: false, runAtStart: true, run: () => scheduleThisHour() }];
 
   const routes: FastifyPluginAsync<{ guards: Guards }> = async (app, { guards }) => {
     await app.register(rankingsRoutes(service), { guards });
     await app.register(engagement.routes, { guards });
   };
-  return { service, routes, compute, scheduleThisHour, aggregateEngagement: engagement.aggregate, startJobs, stopJobs };
+  return {
+    name: 'rankings', migrations: rankingsMigrations, routes, jobs, drain: async () => void (await running),
+    service, compute, scheduleThisHour, aggregateEngagement: engagement.aggregate,
+  };
 }
 export type Rankings = ReturnType<typeof createRankings>;

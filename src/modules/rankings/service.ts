@@ -8,7 +8,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Cache } from '../../platform/cache/index.ts';
 import type { Db } from '../../platform/db/index.ts';
-import { badRequest, notFound } from '../../platform/http/errors.ts';
+import { invalid, notFound } from '../../platform/errors.ts';
 import { decodeCursor, encodeCursor } from '../../platform/http/pagination.ts';
 import type { CatalogService } from '../catalog/index.ts';
 import type { SearchService } from '../search/index.ts';
@@ -77,9 +77,9 @@ export class RankingsService {
     const category = query.category ?? OVERALL;
     const limit = query.limit ?? 25;
     const ref = await this.deps.catalog.ref();
-    if (!ref.storefronts.has(country)) throw badRequest('UNKNOWN_COUNTRY', `Unknown storefront '${country}'; GET /api/v1/storefronts lists them.`);
+    if (!ref.storefronts.has(country)) throw invalid('UNKNOWN_COUNTRY', `Unknown storefront '${country}'; GET /api/v1/storefronts lists them.`);
     if (category !== OVERALL && ref.categories.get(category)?.parent !== null) {
-      throw badRequest('UNKNOWN_CATEGORY', `Unknown category '${category}'; charts are per top-level category (GET /api/v1/categories).`);
+      throw invalid('UNKNOWN_CATEGORY', `Unknown category '${category}'; charts are per top-level category (GET /api/v1/categories).`);
     }
     const cursor = decodeCursor(query.cursor, isCursor);
     const current = await this.currentRun();
@@ -140,8 +140,8 @@ export class RankingsService {
     const today = new Date().toISOString().slice(0, 10);
     const to = query.to ?? today;
     const from = query.from ?? new Date(Date.parse(to) - 30 * 86_400_000).toISOString().slice(0, 10);
-    if (from > to) throw badRequest('BAD_RANGE', `from (${from}) is after to (${to}).`);
-    if (Date.parse(to) - Date.parse(from) > 366 * 86_400_000) throw badRequest('BAD_RANGE', 'Ask for at most 366 days at a time.');
+    if (from > to) throw invalid('BAD_RANGE', `from (${from}) is after to (${to}).`);
+    if (Date.parse(to) - Date.parse(from) > 366 * 86_400_000) throw invalid('BAD_RANGE', 'Ask for at most 366 days at a time.');
     const run = await this.currentRun();
     const filters = (first: number) => {
       const where: string[] = [];
@@ -201,7 +201,7 @@ export class RankingsService {
     const current = await this.currentRun();
     if (current?.id === runId) return current;
     const { rows } = await this.deps.db.query<{ finished_at: Date }>(`SELECT finished_at FROM chart_runs WHERE id = $1 AND status = 'done'`, [runId]);
-    if (!rows[0]) throw badRequest('CURSOR_EXPIRED', 'These charts have been recomputed since; start again without a cursor.');
+    if (!rows[0]) throw invalid('CURSOR_EXPIRED', 'These charts have been recomputed since; start again without a cursor.');
     return { id: runId, computedAt: new Date(rows[0].finished_at).toISOString() };
   }
 

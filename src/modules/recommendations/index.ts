@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Config, Infra } from '../../config.ts';
 import { withLock } from '../../platform/cache/index.ts';
 import { recordEvent } from '../../platform/bus/index.ts';
+import type { Job } from '../../platform/jobs/index.ts';
 import type { CatalogService } from '../catalog/index.ts';
 import type { RankingsService } from '../rankings/index.ts';
 import type { SearchService } from '../search/index.ts';
@@ -13,7 +14,7 @@ import { RecommendationsService } from './service.ts';
 
 export const recommendationsMigrations = path.join(path.dirname(new URL(import.meta.url).pathname), 'migrations');
 export { buildNeighbors, FULL_BUILD_EVERY_MS, type BuildOptions, type BuildResult } from './build.ts';
-export { evaluateRecommendations, formatEvaluation } from './evaluate.ts';
+export { likelyApps, neighborsFromLibraries, type Neighbor } from './cf.ts';
 /** recs.built { id }: a new set of neighbours is live (every process drops its copies). */
 export const RECOMMENDATION_EVENTS = ['recs.built'] as const;
 /** How often the worker folds new acquisitions in (a full build daily: FULL_BUILD_EVERY_MS). */
@@ -49,23 +50,8 @@ export function createRecommendations(deps: RecommendationsModuleDeps) {
     return result;
   }
 
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> = Promise.resolve();
-  /** Worker job: a build every BUILD_EVERY_MS, one process at a time (incremental, full once a day). */
-  function startJobs() {
-    if (timer) return;
-    const tick = () => {
-      running = build().catch((err) => deps.logger.error({ err }, 'recommendations build failed'));
-    };
-    timer = setInterval(tick, BUILD_EVERY_MS);
-    timer.unref();
-    tick();
-  }
-  async function stopJobs() {
-    if (timer) clearInterval(timer);
-    timer = undefined;
-    await running;
-  }
-  return { service, routes: recommendationsRoutes(service), build, startJobs, stopJobs };
+  // build() takes its own lock (the CLI calls it too): one build at a time across processes, incremental, full once a day.
+  const jobs: Job[] = [{ name: 'recommendations.build', everyMs: BUILD_EVERY_MS, exclusive: false, runAtStart: true, run: () => build() }];
+  return { name: 'recommendations', migrations: recommendationsMigrations, routes: recommendationsRoutes(service), jobs, service, build };
 }
 export type Recommendations = ReturnType<typeof createRecommendations>;

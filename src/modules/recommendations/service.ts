@@ -5,7 +5,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Cache } from '../../platform/cache/index.ts';
 import type { Db } from '../../platform/db/index.ts';
-import { notFound } from '../../platform/http/errors.ts';
+import { notFound } from '../../platform/errors.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { CatalogService } from '../catalog/index.ts';
 import type { RankingsService } from '../rankings/index.ts';

@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Infra } from '../../config.ts';
 import type { Guards } from '../../platform/http/auth.ts';
+import type { Job } from '../../platform/jobs/index.ts';
 import type { Limit } from '../../platform/http/rate-limit.ts';
 import type { Commerce } from '../purchases/index.ts';
 import { verdicts, type Clock } from './moderation.ts';
@@ -56,21 +57,10 @@ export function createReviews(deps: ReviewsDeps) {
   ) as unknown as ReviewLimits;
   const routes: FastifyPluginAsync<{ guards: Guards }> = reviewsRoutes(service, deps.cache, limits);
 
-  let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> = Promise.resolve();
   /** Copies changed rating summaries into apps (and records app.changed) now; the job does it every MIRROR_INTERVAL_MS. */
   const mirrorNow = () => (running = running.then(() => mirrorRatings(deps.db)).finally(() => deps.bus.nudge()));
-  /** The ratings mirror job: started by the process that runs workers. */
-  function startJobs() {
-    if (timer) return;
-    timer = setInterval(() => void mirrorNow().catch((err) => deps.logger.error({ err }, 'ratings mirror failed')), MIRROR_INTERVAL_MS);
-    timer.unref();
-  }
-  async function stopJobs() {
-    if (timer) clearInterval(timer);
-    timer = undefined;
-    await running.catch(() => {});
-  }
-  return { service, routes, applyVerdict, applyVerdicts, mirrorRatings: mirrorNow, startJobs, stopJobs };
+  const jobs: Job[] = [{ name: 'reviews.ratings-mirror', everyMs: MIRROR_INTERVAL_MS, run: mirrorNow }];
+  return { name: 'reviews', migrations: reviewsMigrations, routes, jobs, service, applyVerdict, applyVerdicts, mirrorRatings: mirrorNow };
 }
 export type Reviews = ReturnType<typeof createReviews>;

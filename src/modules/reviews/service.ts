@@ -6,7 +6,7 @@ import type { Infra } from '../../config.ts';
 import { recordEvent } from '../../platform/bus/index.ts';
 import type { Queryable } from '../../platform/db/index.ts';
 import type { Principal } from '../../platform/http/auth.ts';
-import { AppError, badRequest, notFound } from '../../platform/http/errors.ts';
+import { conflict, forbidden, invalid, notFound } from '../../platform/errors.ts';
 import type { Commerce } from '../purchases/index.ts';
 import type { ReviewDeleted, ReviewResponded, ReviewStatus, ReviewSubmitted } from './events.ts';
 import { listReviews, readReview, toDeveloperItem, toItem, toMine, type ReviewRow } from './listing.ts';
@@ -48,7 +48,7 @@ const TEXT_FORBIDDEN = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
 /** Trimmed text of 1 to max characters (code points, as JSON Schema counts them), or 400 VALIDATION_FAILED naming the field. */
 function cleanText(field: string, value: string, max: number, forbidden: RegExp): string {
   const text = value.trim();
-  const fail = (message: string) => badRequest('VALIDATION_FAILED', message, [{ path: field, message }]);
+  const fail = (message: string) => invalid('VALIDATION_FAILED', message, [{ path: field, message }]);
   if (!text) throw fail(`${field} must not be blank.`);
   const length = [...text].length;
   if (length > max) throw fail(`${field} must have at most ${max} characters after trimming; it has ${length}.`);
@@ -83,7 +83,7 @@ export class ReviewsService {
     };
     const app = await this.publishedApp(appId);
     if (principal.developerId !== null && principal.developerId === app.developer_id) {
-      throw new AppError(403, 'OWN_APP', 'Developers cannot review their own apps; reply to reviews with a developer response instead.');
+      throw forbidden('OWN_APP', 'Developers cannot review their own apps; reply to reviews with a developer response instead.');
     }
     const [entitlements, account] = await Promise.all([
       this.deps.purchases.entitlements(principal.userId, appId, 'Production'),
@@ -140,7 +140,7 @@ export class ReviewsService {
       );
       if (inserted.rows[0]) return { row: inserted.rows[0], created: true };
     }
-    throw new AppError(409, 'CONCURRENT_CHANGE', 'Your review was changed by another request at the same time; send it again.');
+    throw conflict('CONCURRENT_CHANGE', 'Your review was changed by another request at the same time; send it again.');
   }
 
   async getMine(userId: string, appId: string): Promise<MyReview> {
@@ -348,7 +348,7 @@ export class ReviewsService {
 }
 
 function notOwn(authorId: string, userId: string, verb: string): void {
-  if (authorId === userId) throw new AppError(403, 'OWN_REVIEW', `You cannot ${verb} your own review.`);
+  if (authorId === userId) throw forbidden('OWN_REVIEW', `You cannot ${verb} your own review.`);
 }
 
 interface ReportRow {

@@ -10,7 +10,7 @@ export const searchMigrations = path.join(path.dirname(new URL(import.meta.url).
 
 export { SearchService, type SearchDeps, type IndexState } from './service.ts';
 export { defaultEngineFactory, type EngineFactory } from './engine-factory.ts';
-export type { SearchDoc, SearchEngine } from './engine/types.ts';
+export type { SearchDoc, SearchEngine, SearchFilters, SearchResult } from './engine/types.ts';
 export { AppSummary } from './schemas.ts';
 
 export interface SearchOptions {
@@ -26,6 +26,6 @@ export function createSearch(deps: SearchDeps, options: SearchOptions = {}) {
   const service = new SearchService(deps, options.engine ?? defaultEngineFactory(path.join(deps.config.dataDir, 'search')));
   deps.bus.broadcast(['app.changed'], (event: OrchardEvent<{ appId?: unknown }>) => service.onAppChanged(event));
   deps.bus.onBroadcastGap(() => service.onBroadcastGap());
-  return { routes: searchRoutes(service), service };
+  return { name: 'search', migrations: searchMigrations, routes: searchRoutes(service), service };
 }
 export type Search = ReturnType<typeof createSearch>;

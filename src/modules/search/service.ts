@@ -9,7 +9,7 @@ import { BrokenCircuitError, ConsecutiveBreaker, circuitBreaker, handleAll, type
 import { Histogram } from 'prom-client';
 import type { Config, Infra } from '../../config.ts';
 import type { OrchardEvent } from '../../platform/bus/index.ts';
-import { badRequest, notFound } from '../../platform/http/errors.ts';
+import { invalid, notFound } from '../../platform/errors.ts';
 import { decodeCursor, encodeCursor } from '../../platform/http/pagination.ts';
 import type { CatalogService } from '../catalog/index.ts';
 import { dbNow, docsByIds, publishedDocs, unpublishedSince } from './docs.ts';
@@ -440,8 +440,8 @@ function cursorKey(text: string, filters: SearchFilters): string {
 // ================================================================ input checks (what the schema cannot say clearly)
 
 function checkText(q: string): string {
-  if (CONTROL.test(q)) throw badRequest('INVALID_QUERY', 'q must not contain control characters (tabs, line breaks, NUL ...).');
-  if (!q.trim()) throw badRequest('INVALID_QUERY', 'q must contain something to search for, not only spaces.');
+  if (CONTROL.test(q)) throw invalid('INVALID_QUERY', 'q must not contain control characters (tabs, line breaks, NUL ...).');
+  if (!q.trim()) throw invalid('INVALID_QUERY', 'q must contain something to search for, not only spaces.');
   return q.trim();
 }
 
@@ -450,17 +450,17 @@ function checkFilters(ref: Ref, query: SearchQuery): SearchFilters {
   if (query.category !== undefined) {
     const c = ref.categories.get(query.category);
     if (!c || c.parent !== null) {
-      throw badRequest('UNKNOWN_CATEGORY', `Unknown category '${query.category}'; GET /api/v1/categories lists the top-level slugs.`);
+      throw invalid('UNKNOWN_CATEGORY', `Unknown category '${query.category}'; GET /api/v1/categories lists the top-level slugs.`);
     }
     f.category = query.category;
   }
   if (query.subcategory !== undefined) {
     const s = ref.categories.get(query.subcategory);
     if (!s || s.parent === null) {
-      throw badRequest('UNKNOWN_CATEGORY', `Unknown subcategory '${query.subcategory}'; GET /api/v1/categories lists them under each category.`);
+      throw invalid('UNKNOWN_CATEGORY', `Unknown subcategory '${query.subcategory}'; GET /api/v1/categories lists them under each category.`);
     }
     if (f.category && s.parent !== f.category) {
-      throw badRequest('SUBCATEGORY_MISMATCH', `Subcategory '${query.subcategory}' belongs to '${s.parent}', not '${f.category}'.`);
+      throw invalid('SUBCATEGORY_MISMATCH', `Subcategory '${query.subcategory}' belongs to '${s.parent}', not '${f.category}'.`);
     }
     f.subcategory = query.subcategory;
   }
@@ -469,7 +469,7 @@ function checkFilters(ref: Ref, query: SearchQuery): SearchFilters {
   if (query.ageRating !== undefined) f.maxAgeRating = `${query.ageRating.replace(/[+ ]$/, '')}+` as SearchFilters['maxAgeRating'];
   if (query.country !== undefined) {
     if (!ref.storefronts.has(query.country)) {
-      throw badRequest('UNKNOWN_COUNTRY', `There is no storefront for country '${query.country}'; GET /api/v1/storefronts lists them.`);
+      throw invalid('UNKNOWN_COUNTRY', `There is no storefront for country '${query.country}'; GET /api/v1/storefronts lists them.`);
     }
     f.country = query.country;
   }

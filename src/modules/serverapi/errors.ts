@@ -1,15 +1,19 @@
 // Errors in the App Store Server API's own format, `{ errorCode, errorMessage }`, so that Apple's client
-// libraries report them as they would Apple's (APIException with apiError = errorCode).
+// libraries report them as they would Apple's (APIException with apiError = errorCode). Services throw the
+// platform's domain errors; a code named as in APPLE_ERRORS is answered with Apple's number, and the status
+// comes from the same mapping as everywhere else (platform/http). This file is the HTTP layer of /inApps.
 import { UnavailableError } from '../../platform/unavailable.ts';
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { AppError, type ForeignErrorFormat } from '../../platform/http/errors.ts';
+import { DomainError, invalid, limited, unauthenticated as unauthenticatedError } from '../../platform/errors.ts';
+import { AppError, toHttpError, type ForeignErrorFormat } from '../../platform/http/errors.ts';
 
-/** Codes from Apple's APIError enum (app-store-server-library). */
+/** Codes from Apple's APIError enum (app-store-server-library), by name: the domain errors' codes. */
 export const APPLE_ERRORS = {
   GENERAL_BAD_REQUEST: 4000000,
   INVALID_REQUEST_REVISION: 4000005,
   INVALID_TRANSACTION_ID: 4000006,
   START_DATE_AFTER_END_DATE: 4000013,
+  INVALID_PAGINATION_TOKEN: 4000014,
   INVALID_START_DATE: 4000015,
   INVALID_END_DATE: 4000016,
   INVALID_SORT: 4000021,
@@ -17,29 +21,25 @@ export const APPLE_ERRORS = {
   INVALID_IN_APP_OWNERSHIP_TYPE: 4000026,
   INVALID_REVOKED: 4000030,
   INVALID_STATUS: 4000031,
+  TEST_NOTIFICATION_NOT_FOUND: 4040008,
   TRANSACTION_ID_NOT_FOUND: 4040010,
   RATE_LIMIT_EXCEEDED: 4290000,
   GENERAL_INTERNAL: 5000000,
   GENERAL_INTERNAL_RETRYABLE: 5000001,
 } as const;
 
-export class AppleApiError extends Error {
-  constructor(
-    readonly status: number,
-    /** Apple documents no error code for 401: its body carries only a message, and the library reports the status alone. */
-    readonly errorCode: number | null,
-    message: string,
-    readonly headers?: Record<string, string>,
-  ) {
-    super(message);
-  }
+/** Apple's number for a domain error: by its code's name; else GENERAL_BAD_REQUEST for bad input, else none (a message alone). */
+function appleCodeOf(code: string, status: number): number | null {
+  if (Object.hasOwn(APPLE_ERRORS, code)) return APPLE_ERRORS[code as keyof typeof APPLE_ERRORS];
+  // Apple documents no code for a 401 (nor for Orchard's own outcomes): the message alone, the library reports the status
+  return status === 400 ? APPLE_ERRORS.GENERAL_BAD_REQUEST : null;
 }
 
 export const rateLimited = (retryAfterSeconds: number) =>
-  new AppleApiError(429, APPLE_ERRORS.RATE_LIMIT_EXCEEDED, `Rate limit exceeded; retry in ${retryAfterSeconds} s.`, { 'retry-after': String(retryAfterSeconds) });
-export const unauthenticated = (why: string) => new AppleApiError(401, null, `Unauthenticated: ${why}`);
-export const transactionNotFound = () => new AppleApiError(404, APPLE_ERRORS.TRANSACTION_ID_NOT_FOUND, 'Transaction id not found.');
-export const invalidTransactionId = () => new AppleApiError(400, APPLE_ERRORS.INVALID_TRANSACTION_ID, 'Invalid transaction id.');
+  limited('RATE_LIMIT_EXCEEDED', `Rate limit exceeded; retry in ${retryAfterSeconds} s.`, retryAfterSeconds);
+export const unauthenticated = (why: string) => unauthenticatedError(`Unauthenticated: ${why}`);
+export const transactionNotFound = () => new DomainError('not_found', 'TRANSACTION_ID_NOT_FOUND', 'Transaction id not found.');
+export const invalidTransactionId = () => invalid('INVALID_TRANSACTION_ID', 'Invalid transaction id.');
 
 /** Which Apple code a failed request field maps to (the rest are GENERAL_BAD_REQUEST). */
 const FIELD_ERRORS: Record<string, { code: number; message: string }> = {
@@ -72,9 +72,16 @@ export const appleErrorFormats: ForeignErrorFormat[] = [appleErrorFormat, { ...a
 /** Installed inside the /inApps plugin only: the rest of Orchard keeps its own error shape. */
 export function installAppleErrorHandling(app: FastifyInstance) {
   app.setErrorHandler((err: FastifyError & { validation?: ValidationIssue[] }, req, reply) => {
-    if (err instanceof AppleApiError) {
-      if (err.headers) reply.headers(err.headers);
-      return reply.code(err.status).send(err.errorCode === null ? { errorMessage: err.message } : { errorCode: err.errorCode, errorMessage: err.message });
+    if (err instanceof DomainError) {
+      const { status, headers } = toHttpError(err);
+      reply.headers(headers);
+      if (status >= 500) {
+        // Apple's retryable error code; the status and Retry-After say when, as everywhere else in Orchard
+        if (err instanceof UnavailableError) req.log.warn({ dependency: err.dependency, err: err.cause ?? err }, 'dependency unavailable');
+        return reply.code(503).send({ errorCode: APPLE_ERRORS.GENERAL_INTERNAL_RETRYABLE, errorMessage: 'The service is temporarily unavailable; retry.' });
+      }
+      const errorCode = appleCodeOf(err.code, status);
+      return reply.code(status).send(errorCode === null ? { errorMessage: err.message } : { errorCode, errorMessage: err.message });
     }
     // Orchard's platform checks (e.g. a NUL character in the request) keep their message, in Apple's shape
     if (err instanceof AppError && err.status < 500) {
@@ -89,12 +96,6 @@ export function installAppleErrorHandling(app: FastifyInstance) {
     }
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
       return reply.code(err.statusCode).send({ errorCode: APPLE_ERRORS.GENERAL_BAD_REQUEST, errorMessage: 'Invalid request.' });
-    }
-    if (err instanceof UnavailableError) {
-      // Apple's retryable error code; the status and Retry-After say when, as everywhere else in Orchard
-      req.log.warn({ dependency: err.dependency, err: err.cause ?? err }, 'dependency unavailable');
-      reply.header('retry-after', String(err.retryAfterSeconds));
-      return reply.code(503).send({ errorCode: APPLE_ERRORS.GENERAL_INTERNAL_RETRYABLE, errorMessage: 'The service is temporarily unavailable; retry.' });
     }
     req.log.error({ err }, 'unhandled error');
     return reply.code(500).send({ errorCode: APPLE_ERRORS.GENERAL_INTERNAL, errorMessage: 'An unknown error occurred.' });

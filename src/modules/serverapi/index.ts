@@ -15,7 +15,7 @@ import { createSubscriptionStatuses } from './subscriptions.ts';
 export const serverapiMigrations = path.join(path.dirname(new URL(import.meta.url).pathname), 'migrations');
 export type { ApiKey } from './keys.ts';
 export type { ApiClient } from './auth.ts';
-export { AppleApiError, APPLE_ERRORS, appleErrorFormat, appleErrorFormats, installAppleErrorHandling } from './errors.ts';
+export { APPLE_ERRORS, appleErrorFormat, appleErrorFormats, installAppleErrorHandling } from './errors.ts';
 export { inAppsPlugin, type InAppsAuthenticate } from './routes.ts';
 
 /** Requests per client address per minute on the /inApps paths (Apple answers 429 with RATE_LIMIT_EXCEEDED too). */
@@ -45,6 +45,6 @@ export function createServerApi(deps: ServerApiDeps) {
   const routes: FastifyPluginAsync<{ guards: Guards }> = apiKeyRoutes(keys);
   /** Apple's endpoints: register without a prefix (clients call <baseUrl>/inApps/... and <baseUrl>/sandbox/inApps/...). */
   const inApps: FastifyPluginAsync = inAppsRoutes(authenticate, service, subscriptions);
-  return { keys, authenticate, service, subscriptions, routes, inApps };
+  return { name: 'serverapi', migrations: serverapiMigrations, routes, rootRoutes: inApps, keys, authenticate, service, subscriptions };
 }
 export type ServerApi = ReturnType<typeof createServerApi>;

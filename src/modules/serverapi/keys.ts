@@ -2,7 +2,7 @@
 // shown once at creation, a key id (the JWT's kid) and one issuer id per developer (the JWT's iss).
 import { generateKeyPairSync, randomInt, randomUUID } from 'node:crypto';
 import type { Db } from '../../platform/db/index.ts';
-import { notFound } from '../../platform/http/errors.ts';
+import { notFound } from '../../platform/errors.ts';
 
 export interface ApiKey {
   keyId: string;

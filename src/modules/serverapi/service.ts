@@ -3,7 +3,8 @@
 import type { Db } from '../../platform/db/index.ts';
 import type { Commerce, StoredTransaction } from '../purchases/index.ts';
 import type { ApiClient } from './auth.ts';
-import { AppleApiError, APPLE_ERRORS, transactionNotFound } from './errors.ts';
+import { invalid } from '../../platform/errors.ts';
+import { transactionNotFound } from './errors.ts';
 
 /** Apple's page size for transaction history. */
 export const HISTORY_PAGE_SIZE = 20;
@@ -53,7 +54,7 @@ export function createServerApiService(db: Db, purchases: Purchases, appAppleId:
     const anchor = await transactionOf(purchases, client, transactionId);
     const after = query.revision === undefined ? null : parseRevision(query.revision);
     if (query.startDate !== undefined && query.endDate !== undefined && query.startDate > query.endDate) {
-      throw new AppleApiError(400, APPLE_ERRORS.START_DATE_AFTER_END_DATE, 'The start date is after the end date.');
+      throw invalid('START_DATE_AFTER_END_DATE', 'The start date is after the end date.');
     }
     const ascending = query.sort !== 'DESCENDING';
     const kinds = query.productType?.flatMap((type) => KINDS_OF[type]);
@@ -104,6 +105,6 @@ function formatRevision(lastId: string | null): string {
 
 function parseRevision(revision: string): string | null {
   const id = Buffer.from(revision, 'base64url').toString('utf8');
-  if (!REVISION_ID.test(id)) throw new AppleApiError(400, APPLE_ERRORS.INVALID_REQUEST_REVISION, 'Invalid request revision.');
+  if (!REVISION_ID.test(id)) throw invalid('INVALID_REQUEST_REVISION', 'Invalid request revision.');
   return id === '0' ? null : id;
 }

@@ -2,8 +2,14 @@
 // Does NOT provide: sharing with other processes (one process owns the data dir), parallel
 // queries (statements run one at a time), or production durability tuning.
 import { PGlite } from '@electric-sql/pglite';
+import { setFlagsFromString } from 'node:v8';
 import { mkdirSync } from 'node:fs';
 import { copyTextLine, type Db } from './index.ts';
+
+// Node 24's V8 (13.6) can abort the process when it frees WebAssembly code ("Check failed:
+// jit_page_->allocations_.erase(addr) == 1", nodejs/node#64500: intermittent with many PGlite instances,
+// fixed in later V8 but not in 24.x yet). Keeping superseded wasm code avoids it, at a small memory cost.
+setFlagsFromString('--no-wasm-code-gc');
 
 /** dataDir undefined = in memory (tests). */
 export async function createPgliteDb(dataDir?: string): Promise<Db> {

@@ -1,5 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, forbidden, unauthorized } from './errors.ts';
+import { forbidden, unauthenticated } from '../errors.ts';
+
+const SIGN_IN_FIRST = 'Sign in first: send Authorization: Bearer <session token>.';
 
 export type Role = 'user' | 'developer' | 'admin';
 
@@ -27,7 +29,7 @@ export function bearerToken(req: FastifyRequest): string | null {
   const h = req.headers.authorization;
   if (!h) return null;
   const m = /^Bearer\s+(\S+)$/i.exec(h);
-  if (!m) throw new AppError(401, 'UNAUTHENTICATED', 'Authorization must be "Bearer <session token>".');
+  if (!m) throw unauthenticated('Authorization must be "Bearer <session token>".');
   return m[1];
 }
 
@@ -38,23 +40,23 @@ export function createGuards(authenticator: Authenticator) {
   const resolve = async (req: FastifyRequest) => {
     const token = bearerToken(req);
     req.principal = token ? await authenticator.authenticate(token) : null;
-    if (token && !req.principal) throw unauthorized('The session token is invalid or has expired; sign in again.');
+    if (token && !req.principal) throw unauthenticated('The session token is invalid or has expired; sign in again.');
     return req.principal;
   };
   const optional: Guard = async (req) => {
     await resolve(req);
   };
   const user: Guard = async (req) => {
-    if (!(await resolve(req))) throw unauthorized();
+    if (!(await resolve(req))) throw unauthenticated(SIGN_IN_FIRST);
   };
   const role =
     (...roles: Role[]): Guard =>
     async (req) => {
       const p = await resolve(req);
-      if (!p) throw unauthorized();
+      if (!p) throw unauthenticated(SIGN_IN_FIRST);
       // admins may do everything developers may
       if (!roles.includes(p.role) && !(p.role === 'admin' && roles.includes('developer'))) {
-        throw forbidden(`This needs the ${roles.join(' or ')} role.`);
+        throw forbidden('FORBIDDEN', `This needs the ${roles.join(' or ')} role.`);
       }
     };
   return { optional, user, role };
@@ -62,6 +64,6 @@ export function createGuards(authenticator: Authenticator) {
 export type Guards = ReturnType<typeof createGuards>;
 
 export function principalOf(req: FastifyRequest): Principal {
-  if (!req.principal) throw unauthorized();
+  if (!req.principal) throw unauthenticated(SIGN_IN_FIRST);
   return req.principal;
 }

@@ -1,7 +1,36 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError, type ErrorKind } from '../errors.ts';
 import { UnavailableError } from '../unavailable.ts';
 
-/** An expected outcome with a stable code: becomes `{ error: { code, message, details? } }` with its status. */
+/** The one mapping from a service's outcome to HTTP: its kind decides the status. */
+const STATUS: Record<ErrorKind, number> = {
+  invalid: 400,
+  unauthenticated: 401,
+  payment_declined: 402,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  gone: 410,
+  stale: 412,
+  too_large: 413,
+  rejected: 422,
+  limited: 429,
+  unavailable: 503,
+};
+
+/** A domain error as an HTTP answer: status, headers (Retry-After when it says when) and Orchard's JSON shape. */
+export function toHttpError(err: DomainError): { status: number; headers: Record<string, string>; body: { error: { code: string; message: string; details?: unknown } } } {
+  const headers: Record<string, string> = {};
+  if (err.retryAfterSeconds !== undefined) headers['retry-after'] = String(err.retryAfterSeconds);
+  // an over-large upload was not read to its end: the connection cannot carry another request
+  if (err.kind === 'too_large') headers.connection = 'close';
+  return { status: STATUS[err.kind], headers, body: { error: { code: err.code, message: err.message, details: err.details } } };
+}
+
+/**
+ * An error decided by the HTTP layer itself (route files, platform/http: a missing header, a malformed
+ * Authorization ...): `{ error: { code, message, details? } }` with its status. Services throw DomainError.
+ */
 export class AppError extends Error {
   constructor(
     readonly status: number,
@@ -13,14 +42,6 @@ export class AppError extends Error {
     super(message);
   }
 }
-
-export const badRequest = (code: string, message: string, details?: unknown) => new AppError(400, code, message, details);
-export const unauthorized = (message = 'Sign in first: send Authorization: Bearer <session token>.') =>
-  new AppError(401, 'UNAUTHENTICATED', message);
-export const forbidden = (message: string) => new AppError(403, 'FORBIDDEN', message);
-export const notFound = (what: string) => new AppError(404, 'NOT_FOUND', `${what} not found`);
-export const conflict = (code: string, message: string, details?: unknown) => new AppError(409, code, message, details);
-export const unprocessable = (code: string, message: string, details?: unknown) => new AppError(422, code, message, details);
 
 export const errorSchema = {
   type: 'object',
@@ -93,14 +114,14 @@ function errorBody(formats: ForeignErrorFormat[], url: string, status: number, c
 /** One error shape everywhere; nothing internal leaks from unexpected errors. */
 export function installErrorHandling(app: FastifyInstance, formats: ForeignErrorFormat[] = []) {
   app.setErrorHandler((err: FastifyError & { validation?: AjvIssue[]; validationContext?: string }, req, reply) => {
+    if (err instanceof DomainError) {
+      if (err instanceof UnavailableError) req.log.warn({ dependency: err.dependency, err: err.cause ?? err }, 'dependency unavailable');
+      const http = toHttpError(err);
+      return reply.code(http.status).headers(http.headers).send(http.body);
+    }
     if (err instanceof AppError) {
       if (err.headers) reply.headers(err.headers);
       return reply.code(err.status).send({ error: { code: err.code, message: err.message, details: err.details } });
-    }
-    if (err instanceof UnavailableError) {
-      req.log.warn({ dependency: err.dependency, err: err.cause ?? err }, 'dependency unavailable');
-      reply.header('retry-after', String(err.retryAfterSeconds));
-      return reply.code(503).send({ error: { code: err.code, message: err.message, details: { dependency: err.dependency, retryAfterSeconds: err.retryAfterSeconds } } });
     }
     if (err.validation) {
       const issues = err.validation.map((i) => describeIssue(err.validationContext ?? 'request', i));

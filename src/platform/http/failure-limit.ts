@@ -3,7 +3,7 @@
 // one counts it and blocks the subject for the rest of the window once `max` is reached, and
 // `clearFailures` forgets the subject (after a success, when that should reset it).
 import type { Cache } from '../cache/index.ts';
-import { AppError } from './errors.ts';
+import { limited } from '../errors.ts';
 import type { Limit } from './rate-limit.ts';
 
 export interface FailureLimit extends Limit {
@@ -20,7 +20,7 @@ export async function checkFailures(cache: Cache, limit: FailureLimit, subject: 
   const left = until - Date.now();
   if (left > 0) {
     const retryAfter = Math.max(1, Math.ceil(left / 1000));
-    throw new AppError(429, 'RATE_LIMITED', limit.message(retryAfter), undefined, { 'retry-after': String(retryAfter) });
+    throw limited('RATE_LIMITED', limit.message(retryAfter), retryAfter);
   }
 }
 

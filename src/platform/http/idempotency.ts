@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { Cache } from '../cache/index.ts';
 import type { Db, Queryable } from '../db/index.ts';
-import { AppError, badRequest, unprocessable } from './errors.ts';
+import { DomainError, invalid, rejected } from '../errors.ts';
 
 const KEY_SHAPE = /^[\x21-\x7e]{1,255}$/;
 /** A response is replayable for this long (Stripe: 24 h). */
@@ -38,10 +38,10 @@ export type Claim =
 export function idempotencyKeyOf(req: FastifyRequest): string {
   const key = req.headers['idempotency-key'];
   if (key === undefined) {
-    throw badRequest('IDEMPOTENCY_KEY_REQUIRED', 'This request moves money: send an Idempotency-Key header (a unique value, e.g. a UUID, reused on retries).');
+    throw invalid('IDEMPOTENCY_KEY_REQUIRED', 'This request moves money: send an Idempotency-Key header (a unique value, e.g. a UUID, reused on retries).');
   }
   if (typeof key !== 'string' || !KEY_SHAPE.test(key)) {
-    throw badRequest('IDEMPOTENCY_KEY_INVALID', 'Idempotency-Key must be 1 to 255 printable ASCII characters without spaces.');
+    throw invalid('IDEMPOTENCY_KEY_INVALID', 'Idempotency-Key must be 1 to 255 printable ASCII characters without spaces.');
   }
   return key;
 }
@@ -63,10 +63,10 @@ function canonicalJson(v: unknown): string {
 
 const cacheKey = (s: IdempotencyScope) => `idem:${s.scope}:${s.userId}:${createHash('sha256').update(s.key).digest('base64url')}`;
 export const reused = () =>
-  unprocessable('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used with a different request; use a new key for a new request.');
+  rejected('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used with a different request; use a new key for a new request.');
 export const inFlight = () =>
-  new AppError(409, 'IDEMPOTENCY_KEY_IN_FLIGHT', 'A request with this Idempotency-Key is still being processed; retry shortly.', undefined, {
-    'retry-after': '1',
+  new DomainError('conflict', 'IDEMPOTENCY_KEY_IN_FLIGHT', 'A request with this Idempotency-Key is still being processed; retry shortly.', {
+    retryAfterSeconds: 1,
   });
 
 export function createIdempotency(deps: { db: Db; cache: Cache }) {

@@ -1,4 +1,4 @@
-import { badRequest } from './errors.ts';
+import { invalid } from '../errors.ts';
 
 /** Opaque cursors: base64url JSON of the sort key of the last row returned. */
 export function encodeCursor(value: unknown): string {
@@ -13,7 +13,7 @@ export function decodeCursor<T>(cursor: string | undefined, check: (v: any) => v
   } catch {
     /* fall through */
   }
-  throw badRequest('BAD_CURSOR', 'cursor is not one this API returned; pass the nextCursor of the previous page.');
+  throw invalid('BAD_CURSOR', 'cursor is not one this API returned; pass the nextCursor of the previous page.');
 }
 
 /** Keyset pages fetch limit + 1 rows: the extra row only says whether another page follows. */

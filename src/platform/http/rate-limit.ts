@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { Cache } from '../cache/index.ts';
-import { AppError } from './errors.ts';
+import { limited } from '../errors.ts';
 
 export interface Limit {
   name: string;
@@ -13,9 +13,7 @@ export async function hit(cache: Cache, limit: Limit, subject: string): Promise<
   const { count, resetInMs } = await cache.incr(`rl:${limit.name}:${subject}`, limit.windowMs);
   if (count > limit.max) {
     const retryAfter = Math.max(1, Math.ceil(resetInMs / 1000));
-    throw new AppError(429, 'RATE_LIMITED', `Too many ${limit.name} attempts; retry in ${retryAfter} s.`, undefined, {
-      'retry-after': String(retryAfter),
-    });
+    throw limited('RATE_LIMITED', `Too many ${limit.name} attempts; retry in ${retryAfter} s.`, retryAfter);
   }
 }
 

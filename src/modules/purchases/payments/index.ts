@@ -6,7 +6,7 @@
 // time range (the daily comparison with our orders).
 // Adapters: sandbox.ts (books in PostgreSQL, latency and failure injection); resilient.ts wraps any of them
 // with timeouts, retries and a circuit breaker.
-import { AppError } from '../../../platform/http/errors.ts';
+import { DomainError } from '../../../platform/errors.ts';
 
 export type PaymentEnvironment = 'Sandbox' | 'Production';
 
@@ -107,19 +107,15 @@ export class RefundRejectedError extends Error {
  * confirmed. Retrying later with the same idempotency key is safe. Reaching the HTTP layer, it becomes 503
  * with Retry-After.
  */
-export class PaymentsUnavailableError extends AppError {
+export class PaymentsUnavailableError extends DomainError {
   override name = 'PaymentsUnavailableError';
-  constructor(
-    readonly retryAfterSeconds: number,
-    cause?: unknown,
-  ) {
+  declare readonly retryAfterSeconds: number;
+  constructor(retryAfterSeconds: number, cause?: unknown) {
     super(
-      503,
+      'unavailable',
       'PAYMENTS_UNAVAILABLE',
       `Payments are unavailable right now. Retry in ${retryAfterSeconds} s with the same Idempotency-Key: it can never charge twice.`,
-      { retryAfterSeconds },
-      { 'retry-after': String(retryAfterSeconds) },
+      { details: { retryAfterSeconds }, retryAfterSeconds, cause },
     );
-    this.cause = cause;
   }
 }

@@ -21,6 +21,7 @@ import {
 } from './index.ts';
 import { createSandboxProvider, sandboxOptionsFromEnv } from './sandbox.ts';
 import { withResilience } from './resilient.ts';
+import { toHttpError } from '../../../platform/http/errors.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const purchasesMigrations = fileURLToPath(new URL('../migrations', import.meta.url));
@@ -255,8 +256,8 @@ for (const kind of dbKinds) {
       const err = await payments.charge(first).catch((e) => e);
       assert.ok(err instanceof PaymentsUnavailableError);
       assert.equal(err.retryAfterSeconds, 1);
-      assert.equal(err.status, 503);
-      assert.deepEqual(err.headers, { 'retry-after': '1' });
+      assert.equal(toHttpError(err).status, 503);
+      assert.deepEqual(toHttpError(err).headers, { 'retry-after': '1' });
       assert.equal(calls.charge, 3);
       assert.equal(payments.state(), 'closed');
 

@@ -5,8 +5,6 @@ import { buildEngine } from './build.ts';
 import { identity, sortByBytes } from './lookups.ts';
 import { hash32, F_TOMB, makeBlob, type EngineState } from './engine.ts';
 import type { SearchDoc } from './types.ts';
-import type { Engine } from './engine.ts';
-import { syntheticSearchDocs } from '../../../seed/search-docs.ts';
 
 function doc(id: string, name: string, bundleId = `com.test.${id}`): SearchDoc {
   return {
@@ -79,15 +77,3 @@ test('sortByBytes: UTF-8 byte order (prefixes first), ties by the tie-breaker, t
   for (const radixMin of [1 << 16, 16, 2]) assert.deepEqual([...sortByBytes(blob, identity(strings.length), (a, b) => b - a, 0, radixMin)], want);
 });
 
-test('consume(): the same index as from the array, and the array is released', async () => {
-  const { buildEngine, consume } = await import('./index.ts');
-  const docs = [...syntheticSearchDocs(800, 5)];
-  const copy = docs.slice();
-  const a = buildEngine(copy) as Engine;
-  const b = buildEngine(consume(docs)) as Engine;
-  assert.equal(docs.length, 0);
-  assert.equal(b.size, a.size);
-  assert.deepEqual(b.s.postDocs, a.s.postDocs);
-  assert.deepEqual(b.s.postImp, a.s.postImp);
-  assert.deepEqual(b.search('game', { limit: 10 }), a.search('game', { limit: 10 }));
-});

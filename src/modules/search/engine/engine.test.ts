@@ -1,11 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { buildEngine, loadEngine, type SearchDoc, type SearchEngine, type SearchOptions } from './index.ts';
+import { buildEngine, type SearchDoc, type SearchEngine, type SearchOptions } from './index.ts';
 import type { Engine } from './engine.ts';
-import { syntheticSearchDocs } from '../../../seed/search-docs.ts';
 
 let seq = 0;
 function doc(p: Partial<SearchDoc> & { name: string }): SearchDoc {
@@ -230,53 +226,6 @@ test('similar: more-like-this, same category first, excludes itself', () => {
   assert.deepEqual(e.similar('missing', 5), []);
 });
 
-test('snapshot round-trip gives the same results', async () => {
-  const docs = [...syntheticSearchDocs(3000, 7)];
-  const e = buildEngine(docs.slice(0, -100));
-  for (const d of docs.slice(-100)) e.upsert(d); // delta gets merged by save
-  e.remove(docs[0].id);
-  e.recordQuery('chat group');
-  const queries = [docs[5].name, 'game', 'photo editor', 'chat', 'manage projects', docs[10].bundleId, 'scrabble blst', 'learn math', docs[30].developer, docs[docs.length - 5].developer];
-  const run = (x: SearchEngine) => ({
-    s: queries.map((q) => x.search(q, opts({ limit: 10 }))),
-    f: x.search('game', opts({ filters: { category: 'games', price: 'free' } })),
-    sug: x.suggest('cha', 5),
-    sim: x.similar(docs[20].id, 5),
-  });
-  const unmerged = run(e);
-  const dir = mkdtempSync(path.join(tmpdir(), 'orchard-snap-'));
-  try {
-    const file = path.join(dir, 'search.snap');
-    await e.save(file); // merges the delta: its float scores become 8-bit impacts, so only the leaders must hold
-    const before = run(e);
-    assert.deepEqual(before.s.map((r) => r.hits[0]?.id), unmerged.s.map((r) => r.hits[0]?.id));
-    const loaded = await loadEngine(file);
-    assert.equal(loaded.size, e.size);
-    assert.deepEqual(run(loaded), before);
-    // the loaded engine stays updatable
-    loaded.upsert({ ...docs[1], name: 'Quokka Quest' });
-    assert.deepEqual(ids(loaded, 'quokka'), [docs[1].id]);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-test('seeded catalog: every app is found first by its exact name', () => {
-  const docs = [...syntheticSearchDocs(2000, 3)];
-  const e = buildEngine(docs);
-  const words = (name: string) => name.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
-  const namesWith = (ws: string[]) => docs.filter((x) => { const n = words(x.name); return ws.every((w) => n.includes(w)); }).length;
-  for (const d of docs.slice(0, 300)) {
-    const r = e.search(d.name, opts({ limit: 50 }));
-    // a distinctive name is navigational: exact matches first. A generic word that is some app's whole
-    // name ("Budget+") is not: that app is then one of the name matches, ranked by quality.
-    if (namesWith(words(d.name)) <= 5) assert.equal(r.hits[0].exact, true, d.name);
-    assert.ok(r.hits.filter((h) => h.exact).some((h) => h.id === d.id), d.name);
-    const b = e.search(d.bundleId, opts());
-    assert.equal(b.hits[0].id, d.id);
-  }
-});
-
 test('analysis end to end: TikTok, 2048, Q&A, folding, stemming', () => {
   const tiktok = doc({ name: 'TikTok' });
   const g2048 = doc({ name: '2048 Classic' });
@@ -398,48 +347,6 @@ test('name retrieval: the most popular name matches reach the page even when hun
   assert.deepEqual(ids(e, 'zebra').slice(0, 4), [late.id, ...want]);
   e.remove(late.id);
   assert.deepEqual(ids(e, 'zebra').slice(0, 3), want);
-});
-
-test('pruned retrieval (tiers, block maxima) returns exactly the exhaustive top-k text scores', async () => {
-  const { TopK } = await import('./engine.ts');
-  const docs = [...syntheticSearchDocs(6000, 11)];
-  const e = buildEngine(docs.slice(0, -200)) as Engine;
-  for (const d of docs.slice(-200)) e.upsert(d); // delta clauses too
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const x = e as any; // internals: buildGroup, scoreDoc, retrieveAll
-  const group = (w: string) => x.buildGroup({ text: w, forms: [w] }, {}, true);
-  const inClause = (c: { docs: Uint32Array; start: number; end: number }, d: number) => c.docs.subarray(c.start, c.end).includes(d);
-  for (const q of ['game play', 'photo edit', 'learn math', 'music player', 'daily plan', 'track fit goal', 'chat']) {
-    const words = q.split(' ');
-    const k = 40;
-    const groups = words.map(group);
-    const exhaustive: number[] = [];
-    for (let d = 0; d < x.s.n; d++) {
-      if (x.s.flags[d] & 2 || !groups.every((g: { clauses: [] }) => g.clauses.some((c) => inClause(c, d)))) continue;
-      exhaustive.push(x.scoreDoc(d, groups).score);
-    }
-    exhaustive.sort((a, b) => b - a);
-    const heap = new TopK(k);
-    x.retrieveAll(words.map(group), null, heap);
-    const got = Array.from(heap.score.subarray(0, heap.size)).sort((a, b) => b - a);
-    assert.deepEqual(got.map((v) => v.toFixed(5)), exhaustive.slice(0, k).map((v) => v.toFixed(5)), q);
-    // the same within a category, its doc list leading the intersection
-    for (const category of ['games', 'productivity']) {
-      const inCat = new Set(docs.map((d) => d.category));
-      assert.ok(inCat.has(category));
-      const c = x.catIndex.get(category);
-      const filtered: number[] = [];
-      for (let d = 0; d < x.s.n; d++) {
-        if (x.s.flags[d] & 2 || x.s.cat[d] !== c || !groups.every((g: { clauses: [] }) => g.clauses.some((cl) => inClause(cl, d)))) continue;
-        filtered.push(x.scoreDoc(d, groups).score);
-      }
-      filtered.sort((a, b) => b - a);
-      const h = new TopK(k);
-      x.retrieveAll(words.map(group), x.compileFilter({ category }), h, x.categoryGroup(category));
-      const g2 = Array.from(h.score.subarray(0, h.size)).sort((a, b) => b - a);
-      assert.deepEqual(g2.map((v) => v.toFixed(5)), filtered.slice(0, k).map((v) => v.toFixed(5)), `${q} in ${category}`);
-    }
-  }
 });
 
 test('a category filter keeps finding apps upserted after its doc lists were built', () => {

@@ -2,7 +2,7 @@
 // data only: names, subtitles, keywords, categories, developers, prices, ratings and downloads. The
 // search engine is never consulted. Deterministic: the same catalog gives the same file.
 //
-//   npx tsx src/modules/search/quality/make-judged.ts        # writes src/modules/search/quality/judged.json
+//   npx tsx src/labs/search-quality/make-judged.ts        # writes src/labs/search-quality/judged.json
 //
 // Shared vocabulary of the rules:
 // - "name words" are the words of an app's name as a reader sees them: "HabitPal" has habit + pal,
@@ -47,11 +47,11 @@
 //   the set up to 30 apps with grade 2 if A has fewer than 10 apps, else 1.
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { SearchDoc, SearchFilters } from '../engine/types.ts';
-import { Rng } from '../../../seed/rng.ts';
-import { syntheticSearchDocs } from '../../../seed/search-docs.ts';
-import { VOCABULARY } from '../../../seed/text.ts';
-import { APP_WORDS, COMMON_WORDS, THEMES } from '../../../seed/themes.ts';
+import type { SearchDoc, SearchFilters } from '../../modules/search/index.ts';
+import { Rng } from '../../platform/rng.ts';
+import { syntheticSearchDocs } from '../../seed/search-docs.ts';
+import { VOCABULARY } from '../../seed/text.ts';
+import { APP_WORDS, COMMON_WORDS, THEMES } from '../../seed/themes.ts';
 import {
   JUDGED_CATALOG,
   JUDGED_PATH,

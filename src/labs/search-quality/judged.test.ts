@@ -3,8 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { syntheticSearchDocs } from '../../../seed/search-docs.ts';
-import type { SearchDoc } from '../engine/types.ts';
+import { syntheticSearchDocs } from '../../seed/search-docs.ts';
+import type { SearchDoc } from '../../modules/search/index.ts';
 import { JUDGED_CATALOG, JUDGED_PATH, QUERY_CLASSES, loadJudged, matchesFilters } from './judged.ts';
 import { editDistance, makeJudged, serializeJudged } from './make-judged.ts';
 
@@ -56,5 +56,5 @@ test('judged.json: typo queries are misspelled (not the names they mean)', () =>
 });
 
 test('judged.json is what make-judged.ts produces from the catalog', () => {
-  assert.equal(readFileSync(JUDGED_PATH, 'utf8'), serializeJudged(makeJudged(docs)), 'run: npx tsx src/modules/search/quality/make-judged.ts');
+  assert.equal(readFileSync(JUDGED_PATH, 'utf8'), serializeJudged(makeJudged(docs)), 'run: npx tsx src/labs/search-quality/make-judged.ts');
 });

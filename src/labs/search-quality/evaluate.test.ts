@@ -1,8 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { SearchOptions, SearchResult } from '../engine/types.ts';
+import type { SearchEngine, SearchResult } from '../../modules/search/index.ts';
 import { evaluate } from './evaluate.ts';
 import type { JudgedQuery } from './judged.ts';
+
+type SearchOptions = Parameters<SearchEngine['search']>[1];
 
 const judged: JudgedQuery[] = [
   { id: 'exact-01', class: 'exact', q: 'alpha', relevant: { a: 3, b: 2 }, note: '' },

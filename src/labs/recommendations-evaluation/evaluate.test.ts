@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { neighborsFromLibraries } from './cf.ts';
+import { neighborsFromLibraries } from '../../modules/recommendations/index.ts';
 import { evaluateRecommendations, formatEvaluation, holdOut, type EvaluationReport } from './evaluate.ts';
 import { syntheticWorld } from './synthetic.ts';
 

@@ -1,6 +1,6 @@
 // Runs a judged query set against a search engine and scores it: NDCG@10 and recall@50 per query,
 // means overall and per query class. Used by bench/search-quality.ts (and the main bench).
-import type { SearchEngine } from '../engine/types.ts';
+import type { SearchEngine } from '../../modules/search/index.ts';
 import type { JudgedQuery } from './judged.ts';
 import { aggregate, ndcgAtK, recallAtK, type Aggregate } from './metrics.ts';
 

@@ -2,7 +2,7 @@
 // review is sent through the HTTP API at its simulated time and the integrity pipeline (the real bus
 // consumer) decides it. Measures what the pipeline did against what each review really was.
 import type { FastifyInstance } from 'fastify';
-import type { Db } from '../../../platform/db/index.ts';
+import type { Db } from '../../platform/db/index.ts';
 import { ATTACK_KINDS, generateWorld, type Kind, type SimulationOptions, type World } from './world.ts';
 
 export interface SimulationClock {

@@ -6,7 +6,7 @@
 import { pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { likelyApps, neighborsFromLibraries, type Neighbor } from './cf.ts';
+import { likelyApps, neighborsFromLibraries, type Neighbor } from '../../modules/recommendations/index.ts';
 import { syntheticWorld, SYNTHETIC_DEFAULTS, type SyntheticOptions, type SyntheticWorld } from './synthetic.ts';
 
 export interface EvaluationOptions extends SyntheticOptions {
@@ -201,7 +201,7 @@ export function formatEvaluation(r: EvaluationReport): string[] {
   ];
 }
 
-/** Command-line use: node --import tsx src/modules/recommendations/evaluate.ts [apps] [users] [seed] */
+/** Command-line use: node --import tsx src/labs/recommendations-evaluation/evaluate.ts [apps] [users] [seed] */
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const [apps, users, seed] = process.argv.slice(2).map(Number);
   const report = evaluateRecommendations({

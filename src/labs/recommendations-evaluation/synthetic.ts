@@ -8,7 +8,7 @@
 // "session" effect (after one cluster app, sometimes another of the same cluster next). The newest app is
 // thus predictable from the rest only through taste: it is an ordinary draw, not a fixed cluster member.
 
-import { Rng, Weighted, zipf } from '../../seed/rng.ts';
+import { Rng, Weighted, zipf } from '../../platform/rng.ts';
 import { THEMES } from '../../seed/themes.ts';
 
 export interface SyntheticApp {

@@ -1,5 +1,6 @@
-// Deterministic randomness for the seed: the same (seed, stream, index) always yields the same numbers,
-// so every generated row, id and timestamp is reproducible byte for byte.
+// Deterministic randomness: the same (seed, stream, index) always yields the same numbers, so every row, id
+// and timestamp the seed generates is reproducible byte for byte. Also used by the labs' synthetic worlds and
+// by modules that need reproducible draws (integrity's seeded model training). Not for secrets.
 
 /** One round of a 32-bit avalanche mix (murmur3's finaliser over a golden-ratio increment). */
 function mix32(x: number): number {

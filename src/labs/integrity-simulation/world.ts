@@ -1,6 +1,6 @@
 // The simulated world: organic reviewers and attack campaigns, as a deterministic plan of accounts,
-// ownership and timed review submissions. Pure: the driver (run.ts) sends the plan through the API.
-import { Rng } from '../../../seed/rng.ts';
+// ownership and timed review submissions. Pure: the driver (simulate.ts) sends the plan through the API.
+import { Rng } from '../../platform/rng.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

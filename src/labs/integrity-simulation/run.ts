@@ -1,13 +1,14 @@
 // `orchard integrity simulate`: a throwaway Orchard (embedded parts, database in memory) with a catalog of
-// free apps, through whose API and integrity pipeline a simulated world of reviews is sent.
+// free apps, through whose API and integrity pipeline a simulated world (world.ts) is sent (simulate.ts).
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { buildApp, createModules, migrationDirs } from './app.ts';
-import { createInfra, loadConfig } from './config.ts';
-import { migrate } from './platform/db/index.ts';
-import { seed } from './seed/index.ts';
-import { simulate, type SimulationOptions, type SimulationReport } from './modules/integrity/index.ts';
+import { buildApp, createModules, migrationDirs } from '../../app.ts';
+import { createInfra, loadConfig } from '../../config.ts';
+import { migrate } from '../../platform/db/index.ts';
+import { seed } from '../../seed/index.ts';
+import { simulate, type SimulationReport } from './simulate.ts';
+import type { SimulationOptions } from './world.ts';
 
 /** Seeded catalogs are about half free apps: seed enough for the world's apps. */
 const CATALOG_PER_APP = 3;

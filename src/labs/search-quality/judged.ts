@@ -1,7 +1,7 @@
 // The judged query set: its shape, loading, and the text/filter helpers the judging rules use
 // (make-judged.ts writes judged.json with them; the tests check judged.json with the same ones).
 import { readFileSync } from 'node:fs';
-import type { SearchDoc, SearchFilters } from '../engine/types.ts';
+import type { SearchDoc, SearchFilters } from '../../modules/search/index.ts';
 
 export const QUERY_CLASSES = ['exact', 'partial', 'typo', 'synonym', 'developer', 'filtered', 'intent'] as const;
 export type QueryClass = (typeof QUERY_CLASSES)[number];

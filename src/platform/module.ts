@@ -1,0 +1,20 @@
+// The one contract between a module and the application: app.ts and main.ts iterate over these parts and
+// never name a module's routes, jobs or migrations themselves. A module's services, readers and event
+// types are its other exports (see each module's index.ts header).
+import type { FastifyPluginAsync } from 'fastify';
+import type { Guards } from './http/auth.ts';
+import type { Job } from './jobs/index.ts';
+
+export interface ModuleParts {
+  name: string;
+  /** Its migrations directory; every module's are applied in one global filename order. */
+  migrations: string;
+  /** Mounted under /api/v1 with the auth guards. */
+  routes?: FastifyPluginAsync<{ guards: Guards }>;
+  /** Mounted at the root: paths another protocol fixes (Apple's /inApps, /.well-known). */
+  rootRoutes?: FastifyPluginAsync;
+  /** Periodic jobs, run by platform/jobs in the processes that run workers. */
+  jobs?: Job[];
+  /** Waited for on a clean stop, after the jobs: work the module started on its own (a chart run in flight). */
+  drain?(): Promise<void>;
+}
