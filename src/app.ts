@@ -129,7 +129,9 @@ export async function buildApp(
       { method: req.method, route, status: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
-    if (reply.statusCode >= 500) req.log.error({ method: req.method, url: req.url, status: reply.statusCode }, 'request failed');
+    // a 500 is a bug; a 503 (a dependency away, draining, not ready yet) is expected and says when to retry
+    if (reply.statusCode === 500) req.log.error({ method: req.method, url: req.url, status: reply.statusCode }, 'request failed');
+    else if (reply.statusCode > 500 && route !== '/ready') req.log.warn({ method: req.method, url: req.url, status: reply.statusCode }, 'request not served');
     else req.log.debug({ method: req.method, url: req.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request done');
   });
 
