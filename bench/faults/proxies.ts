@@ -2,6 +2,7 @@
 // generator's work (sending, parsing answers) then never delays a database, cache or bus byte, and the
 // proxies never delay the load's clock. The main thread drives them with messages.
 import { Worker } from 'node:worker_threads';
+import { proxyUrl } from '../../test/support/tcp-proxy.ts';
 
 export type ProxyCommand = 'reset' | 'stall' | 'down' | 'resume' | 'connections';
 
@@ -58,12 +59,7 @@ export async function startProxyThread(targets: Record<string, { host: string; p
   for (const [name, port] of Object.entries(ports)) {
     proxies[name] = {
       port,
-      url(target) {
-        const u = new URL(target);
-        u.hostname = '127.0.0.1';
-        u.port = String(port);
-        return u.toString();
-      },
+      url: (target) => proxyUrl(target, port),
       reset: () => send(name, 'reset'),
       stall: () => send(name, 'stall'),
       down: () => send(name, 'down'),

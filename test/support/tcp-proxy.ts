@@ -24,6 +24,14 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
+/** target (postgres://…, redis://…, amqp://…) pointed at a proxy listening on 127.0.0.1:port. */
+export function proxyUrl(target: string, port: number): string {
+  const u = new URL(target);
+  u.hostname = '127.0.0.1';
+  u.port = String(port);
+  return u.toString();
+}
+
 export async function startTcpProxy(targetHost: string, targetPort: number, listenPort = 0): Promise<TcpProxy> {
   let mode: ProxyMode = 'open';
   const pairs = new Set<{ client: net.Socket; upstream: net.Socket }>();
@@ -82,12 +90,7 @@ export async function startTcpProxy(targetHost: string, targetPort: number, list
 
   return {
     port,
-    url(target) {
-      const u = new URL(target);
-      u.hostname = '127.0.0.1';
-      u.port = String(port);
-      return u.toString();
-    },
+    url: (target) => proxyUrl(target, port),
     reset: resetAll,
     stall() {
       mode = 'stalled';
