@@ -9,7 +9,7 @@ import type { Queryable } from '../src/platform/db/index.ts';
 import { computeCharts, rebuildSignals } from '../src/modules/rankings/index.ts';
 import { accountTrust, BURST_DISCOUNT, BURST_FLOOR, decay, fold, valueOn } from '../src/modules/rankings/signals.ts';
 import { eventually, kinds } from './support/infra.ts';
-import { bearer, createTestApp, makeAdmin, makeDeveloper, registerUser, type TestApp, type TestUser } from './support/app.ts';
+import { createTestApp, makeAdmin, makeDeveloper, registerUser, type TestApp, type TestUser } from './support/app.ts';
 import { expectError, ok, publishApp, sender, type Send } from './support/catalog.ts';
 import { grantApp } from './support/library.ts';
 

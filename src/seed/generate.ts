@@ -16,7 +16,6 @@ import {
   slugify,
   subtitle,
   topicOf,
-  type Topic,
 } from './text.ts';
 
 /** Table -> the columns its rows carry, in order. */

@@ -22,7 +22,6 @@ export type TokenCheck = { ok: true; grant: DownloadGrant; expiresAt: Date } | {
 
 const FORMAT = 1;
 const PAYLOAD_BYTES = 1 + 16 + 32 + 16 + 4; // format, version id, sha256, user id, expiry in seconds (uint32)
-const MAC_BYTES = 32;
 const TOKEN = /^([A-Za-z0-9_-]{92})\.([A-Za-z0-9_-]{43})$/; // base64url without padding of 69 and 32 bytes
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SHA256 = /^[0-9a-f]{64}$/;

@@ -12,7 +12,6 @@
 // declined -> failed, never charged -> released (deleted, as when the provider is unavailable). The reconciler
 // job does it every minute, and a purchase of the same item finding such an order does it at once.
 import { v7 as uuidv7 } from 'uuid';
-import type { Cache } from '../../platform/cache/index.ts';
 import type { Db, Queryable } from '../../platform/db/index.ts';
 import { conflict, declined as paymentDeclined, unavailable } from '../../platform/errors.ts';
 import { toHttpError } from '../../platform/http/errors.ts';

@@ -2,7 +2,7 @@
 // renewal job. The job leases due subscriptions (so concurrent runners never take the same one), charges
 // each period once (the provider key and a unique index are per period), and on failure moves through
 // Apple's states: grace period (access kept, billing retried) -> billing retry (no access) -> expired.
-import type { Db, Queryable } from '../../platform/db/index.ts';
+import type { Db } from '../../platform/db/index.ts';
 import { recordEvent } from '../../platform/bus/index.ts';
 import { notFound } from '../../platform/errors.ts';
 import { PaymentsUnavailableError, type PaymentProvider } from './payments/index.ts';
