@@ -1,6 +1,6 @@
 // The module boundaries of DESIGN.md, checked: modules import each other only through index.ts, nothing in
 // src/modules or src/platform imports seed/ or labs/, platform imports no module, and SQL in a module names
-// only the tables that module (or the platform) creates. Prints the counts; exits 1 on any violation.
+// only the tables that module (or the platform) creates, and other modules' declared read views. Prints the counts; exits 1 on any violation.
 // `--list` prints every violation; `--http-throws` also counts HTTP statuses decided outside the HTTP layer.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -37,17 +37,35 @@ for (const f of files.filter((f) => f.endsWith('.sql'))) {
     tableOwner.set(table, owner);
   }
 }
+// Read views: what an owner lets other modules read (see each module's index.ts header). Anyone may name
+// them; a view called <module>_... must be created by that module.
+const viewOwner = new Map();
+for (const f of files.filter((f) => f.endsWith('.sql'))) {
+  const owner = ownerOf(f);
+  for (const m of readFileSync(f, 'utf8').matchAll(/CREATE\s+(?:OR\s+REPLACE\s+)?VIEW\s+([a-z_][a-z0-9_]*)/gi)) viewOwner.set(m[1].toLowerCase(), { owner, file: f });
+}
+const misplacedViews = [...viewOwner].filter(([view, { owner }]) => {
+  const prefix = view.split('_')[0];
+  return [...new Set([...tableOwner.values()])].includes(prefix) && prefix !== owner;
+});
 const tableNames = [...tableOwner.keys()].sort((a, b) => b.length - a.length);
 const tableRef = new RegExp(`\\b(?:FROM|JOIN|INTO|UPDATE|TABLE|EXISTS|ON CONFLICT ON|COPY|TRUNCATE|DELETE FROM|ALTER TABLE|INDEX[^;]*? ON)\\s+(${tableNames.join('|')})\\b`, 'gi');
 const sqlFiles = files.filter((f) => f.endsWith('.sql'));
 
-const violations = { tables: [], deep: [], seed: [], platform: [], http: [] };
+const violations = { tables: misplacedViews.map(([view, { file }]) => `${rel(file)} creates view ${view}, named after another module`), deep: [], seed: [], platform: [], http: [] };
+
+/** The text with comments blanked (line numbers kept): prose naming a table is not a reference to it. */
+function withoutComments(text, sql) {
+  const blank = (m) => m.replace(/[^\n]/g, ' ');
+  if (sql) return text.replace(/--[^\n]*/g, blank);
+  return text.replace(/\/\*[\s\S]*?\*\//g, blank).replace(/^\s*\/\/[^\n]*/gm, blank).replace(/\s\/\/ [^\n'"`]*$/gm, blank);
+}
 
 // SQL in .ts files and migrations naming another owner's table (platform tables are everyone's)
 for (const f of [...tsFiles, ...sqlFiles]) {
   const owner = ownerOf(f);
   if (!owner || owner === 'platform') continue;
-  const text = readFileSync(f, 'utf8');
+  const text = withoutComments(readFileSync(f, 'utf8'), f.endsWith('.sql'));
   for (const m of text.matchAll(tableRef)) {
     const table = m[1].toLowerCase();
     const tOwner = tableOwner.get(table);

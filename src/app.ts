@@ -2,30 +2,42 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { randomUUID } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
 import type { Config, Infra } from './config.ts';
 import { platformMigrations } from './platform/db/index.ts';
 import { frameworkErrorReply, installErrorHandling } from './platform/http/errors.ts';
 import { installValidation } from './platform/http/validation.ts';
 import { createGuards } from './platform/http/auth.ts';
-import { createIdentity, identityMigrations } from './modules/identity/index.ts';
-import { createCatalog, catalogMigrations } from './modules/catalog/index.ts';
-import { createSearch, searchMigrations } from './modules/search/index.ts';
-import { createPurchases, purchasesMigrations, type PurchasesModuleDeps } from './modules/purchases/index.ts';
-import { createPayouts, payoutsMigrations } from './modules/payouts/index.ts';
-import { createLibrary, libraryMigrations } from './modules/library/index.ts';
-import { appleErrorFormats, createServerApi, serverapiMigrations } from './modules/serverapi/index.ts';
+import { createIdentity } from './modules/identity/index.ts';
+import { createCatalog } from './modules/catalog/index.ts';
+import { createSearch } from './modules/search/index.ts';
+import { createPurchases, type PurchasesModuleDeps } from './modules/purchases/index.ts';
+import { createPayouts } from './modules/payouts/index.ts';
+import { createLibrary } from './modules/library/index.ts';
+import { appleErrorFormats, createServerApi } from './modules/serverapi/index.ts';
 import { clientErrorReply } from './platform/http/client-errors.ts';
-import { createNotifications, notificationsMigrations, type DeliveryOptions } from './modules/notifications/index.ts';
-import { createReviews, reviewsMigrations, type Clock } from './modules/reviews/index.ts';
-import { createIntegrity, integrityMigrations } from './modules/integrity/index.ts';
-import { createRankings, rankingsMigrations } from './modules/rankings/index.ts';
-import { createRecommendations, recommendationsMigrations } from './modules/recommendations/index.ts';
+import { createNotifications, type DeliveryOptions } from './modules/notifications/index.ts';
+import { createReviews, type Clock } from './modules/reviews/index.ts';
+import { createIntegrity } from './modules/integrity/index.ts';
+import { createRankings } from './modules/rankings/index.ts';
+import { createRecommendations } from './modules/recommendations/index.ts';
 import { busHealth, stateGauge } from './platform/observability/health.ts';
 import { createScheduler } from './platform/jobs/index.ts';
 import type { ModuleParts } from './platform/module.ts';
 
-/** Every migration directory, in the order the modules depend on each other. */
-export const migrationDirs = [platformMigrations, identityMigrations, catalogMigrations, searchMigrations, purchasesMigrations, payoutsMigrations, libraryMigrations, serverapiMigrations, notificationsMigrations, reviewsMigrations, integrityMigrations, rankingsMigrations, recommendationsMigrations];
+const modulesDir = path.join(path.dirname(new URL(import.meta.url).pathname), 'modules');
+
+/**
+ * Every migration directory: the platform's and each module's own (src/modules/<name>/migrations). Their files
+ * are applied in one global filename order, whose number ranges follow the modules' dependencies.
+ */
+export const migrationDirs = [
+  platformMigrations,
+  ...readdirSync(modulesDir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && existsSync(path.join(modulesDir, e.name, 'migrations')))
+    .map((e) => path.join(modulesDir, e.name, 'migrations')),
+];
 
 /** Builds every module once: their services, routes and bus subscriptions. Used by serve and worker alike. */
 export function createModules(config: Config, infra: Infra, options: {
@@ -62,7 +74,7 @@ export type Modules = ReturnType<typeof createModules>;
 
 /** Every module's parts, in dependency order: what buildApp mounts and main.ts runs, by iterating (a test may swap one module for another). */
 export function moduleParts(modules: Modules): ModuleParts[] {
-  return Object.values(modules).filter((m): m is Modules[keyof Modules] & ModuleParts => typeof m === 'object' && m !== null && 'name' in m && 'migrations' in m);
+  return Object.values(modules).filter((m): m is Modules[keyof Modules] & ModuleParts => typeof m === 'object' && m !== null && 'name' in m);
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;

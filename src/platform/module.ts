@@ -7,8 +7,8 @@ import type { Job } from './jobs/index.ts';
 
 export interface ModuleParts {
   name: string;
-  /** Its migrations directory; every module's are applied in one global filename order. */
-  migrations: string;
+  /** Its migrations directory (src/modules/<name>/migrations), if it has tables; all are applied in one global filename order. */
+  migrations?: string;
   /** Mounted under /api/v1 with the auth guards. */
   routes?: FastifyPluginAsync<{ guards: Guards }>;
   /** Mounted at the root: paths another protocol fixes (Apple's /inApps, /.well-known). */

@@ -11,6 +11,7 @@ import type { AppStatus } from './workflow.ts';
 export const catalogMigrations = path.join(path.dirname(new URL(import.meta.url).pathname), 'migrations');
 
 export { CatalogService, type Actor } from './service.ts';
+export { announceCounterChange, countFirstDownloads, setRatings, type RatingTotals } from './counters.ts';
 export type { AppStatus, VersionStatus } from './workflow.ts';
 export { VERSION_RULE, compareVersions, parseVersion } from './versioning.ts';
 

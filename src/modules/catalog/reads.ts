@@ -87,7 +87,7 @@ SELECT a.id, a.developer_id, a.bundle_id, a.name, a.subtitle, a.description, a.k
                                           'subscriptionPeriod', x.subscription_period) ORDER BY x.created_at, x.id)
           FROM (SELECT * FROM in_app_products i WHERE i.app_id = a.id ORDER BY i.created_at, i.id LIMIT 20) x) AS iap_items
   FROM apps a
-  JOIN developers d ON d.id = a.developer_id
+  JOIN identity_developers d ON d.id = a.developer_id
   LEFT JOIN app_versions cv ON cv.app_id = a.id AND cv.version = a.current_version
  WHERE a.id = $1`;
 
@@ -225,7 +225,7 @@ export async function browseApps(q: Queryable, query: BrowseQuery & { sort: Brow
               pr.amount_milli, pr.currency, d.id AS developer_id, d.company_name AS developer_name, m.sha256 AS icon_sha256,
               a.rating_average, a.rating_count, a.download_count, a.published_at, ${sort.key} AS sort_key
          FROM apps a
-         JOIN developers d ON d.id = a.developer_id
+         JOIN identity_developers d ON d.id = a.developer_id
          LEFT JOIN app_media m ON m.app_id = a.id AND m.kind = 'icon'
          LEFT JOIN app_prices pr ON pr.app_id = a.id AND pr.country = $1 AND NOT a.is_free
         WHERE ${where.join(' AND ')}
@@ -368,7 +368,7 @@ export async function reviewQueue(q: Queryable, limit: number, cursor: string | 
               d.id AS developer_id, d.company_name AS developer_name, pv.permissions AS previous_permissions
          FROM app_versions v
          JOIN apps a ON a.id = v.app_id
-         JOIN developers d ON d.id = a.developer_id
+         JOIN identity_developers d ON d.id = a.developer_id
          LEFT JOIN app_versions pv ON pv.app_id = a.id AND pv.version = a.current_version
         WHERE v.status = 'in_review' ${keyset}
         ORDER BY v.submitted_at, v.id LIMIT $1`,

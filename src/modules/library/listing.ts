@@ -56,7 +56,7 @@ const ITEMS = `
   SELECT * FROM (
     SELECT DISTINCT ON (t.app_id, t.product_id)
            'in_app', t.id, t.original_purchase_date, t.expires_date, t.app_id, t.product_id, t.kind, t.price_milli, t.currency
-      FROM transactions t
+      FROM purchases_transactions t
      WHERE t.user_id = $1 AND t.environment = 'Production' AND t.revocation_date IS NULL
        AND (t.kind = 'non_consumable' OR (t.kind = 'non_renewing' AND (t.expires_date IS NULL OR t.expires_date > now())))
      ORDER BY t.app_id, t.product_id, t.purchase_date, t.id
@@ -66,8 +66,8 @@ const ITEMS = `
     SELECT DISTINCT ON (t.original_transaction_id)
            'in_app' AS kind, t.original_transaction_id AS key, t.original_purchase_date AS acquired_at, e.ends AS expires_at,
            t.app_id, t.product_id, t.kind AS type, t.price_milli, t.currency
-      FROM transactions t
-      LEFT JOIN subscriptions s ON s.original_transaction_id = t.original_transaction_id
+      FROM purchases_transactions t
+      LEFT JOIN purchases_subscriptions s ON s.original_transaction_id = t.original_transaction_id
       CROSS JOIN LATERAL (
         SELECT CASE WHEN s.status = 'grace' AND t.period_index = s.period_index THEN greatest(t.expires_date, s.grace_until)
                     ELSE t.expires_date END AS ends
@@ -96,8 +96,8 @@ export async function libraryPage(
   const { rows } = await q.query<Row>(
     `SELECT i.*, ${micros('i.acquired_at')} AS k, a.bundle_id, a.name, a.status, a.current_version, m.sha256 AS icon_sha256
        FROM (${ITEMS}) i
-       JOIN apps a ON a.id = i.app_id
-       LEFT JOIN app_media m ON m.app_id = a.id AND m.kind = 'icon'
+       JOIN catalog_apps a ON a.id = i.app_id
+       LEFT JOIN catalog_app_media m ON m.app_id = a.id AND m.kind = 'icon'
       ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY i.acquired_at DESC, i.key DESC
       LIMIT $2`,

@@ -43,8 +43,8 @@ type Deliverable = Target & { version_id: string; version: string; binary_sha256
 const TARGETS = `
   SELECT a.id AS app_id, a.bundle_id, a.status, v.id AS version_id, v.version, v.release_notes, v.binary_sha256, v.binary_size,
          EXISTS (SELECT 1 FROM owned_apps o WHERE o.user_id = $1 AND o.app_id = a.id) AS owned
-    FROM apps a
-    LEFT JOIN app_versions v ON v.app_id = a.id AND v.version = a.current_version AND v.status = 'published'`;
+    FROM catalog_apps a
+    LEFT JOIN catalog_app_versions v ON v.app_id = a.id AND v.version = a.current_version AND v.status = 'published'`;
 
 /** What the download route serves for a valid token. */
 export interface ServedBuild {
@@ -164,7 +164,7 @@ export class LibraryService {
   async downloadStats(actor: Actor, appId: string, query: DownloadStatsQuery): Promise<DownloadStats> {
     if (!actor.developerId) throw notFound('App');
     const app = (
-      await this.deps.db.query<{ download_count: string }>('SELECT download_count FROM apps WHERE id = $1 AND developer_id = $2', [appId, actor.developerId])
+      await this.deps.db.query<{ download_count: string }>('SELECT download_count FROM catalog_apps WHERE id = $1 AND developer_id = $2', [appId, actor.developerId])
     ).rows[0];
     if (!app) throw notFound('App');
     const to = query.to ?? new Date().toISOString().slice(0, 10);
@@ -223,7 +223,7 @@ export class LibraryService {
     const known = this.builds.get(versionId);
     if (known) return known;
     const { rows } = await this.deps.db.query<{ bundle_id: string; version: string }>(
-      'SELECT a.bundle_id, v.version FROM app_versions v JOIN apps a ON a.id = v.app_id WHERE v.id = $1',
+      'SELECT a.bundle_id, v.version FROM catalog_app_versions v JOIN catalog_apps a ON a.id = v.app_id WHERE v.id = $1',
       [versionId],
     );
     if (!rows[0]) return null;

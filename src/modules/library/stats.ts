@@ -1,10 +1,11 @@
 // Download statistics. Every issued download link records app.downloaded; the download-stats consumer turns
-// those into daily counts per app and apps.download_count (first downloads: distinct users), exactly once
+// those into daily counts per app and the catalog's download count (first downloads: distinct users), exactly once
 // per event (the bus records it in processed_events in the same transaction). It then tells caches and
 // search indexes about the new count with app.changed { change: 'downloads' }, at most about once a minute
 // per app: a popular app would otherwise invalidate them many times a second.
 import { validate as isUuid } from 'uuid';
-import { recordEvent, type OrchardEvent } from '../../platform/bus/index.ts';
+import type { OrchardEvent } from '../../platform/bus/index.ts';
+import { announceCounterChange, countFirstDownloads } from '../catalog/index.ts';
 import type { Queryable } from '../../platform/db/index.ts';
 
 export const DOWNLOAD_KINDS = ['first', 'redownload', 'update'] as const;
@@ -41,7 +42,7 @@ export async function applyDownload(event: AppDownloadedEvent, q: Queryable): Pr
     [appId, day, Number(kind === 'first'), Number(kind === 'redownload'), Number(kind === 'update')],
   );
   if (kind === 'first') {
-    await q.query('UPDATE apps SET download_count = download_count + 1 WHERE id = $1', [appId]);
+    await countFirstDownloads(q, appId);
     if (await mayAnnounce(q, appId)) await announce(q, appId);
   }
   await flushHeldBack(q);
@@ -76,7 +77,7 @@ async function flushHeldBack(q: Queryable): Promise<void> {
 }
 
 function announce(q: Queryable, appId: string) {
-  return recordEvent(q, 'app.changed', { appId, change: 'downloads' }, appId);
+  return announceCounterChange(q, appId, 'downloads');
 }
 
 export interface DayCounts {

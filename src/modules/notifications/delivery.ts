@@ -82,7 +82,7 @@ export function createDelivery(db: Db, logger: Pick<Logger, 'error' | 'debug'>, 
       const { rows } = await q.query<Due>(
         `SELECT n.id, n.type, n.subtype, n.transaction_id::text AS transaction_id, n.environment, n.data_status, n.signed_payload, n.attempts,
                 e.url, a.bundle_id, e.app_apple_id::text AS app_apple_id
-           FROM notifications n JOIN apps a ON a.id = n.app_id LEFT JOIN notification_endpoints e ON e.app_id = n.app_id
+           FROM notifications n JOIN catalog_apps a ON a.id = n.app_id LEFT JOIN notification_endpoints e ON e.app_id = n.app_id
           WHERE n.status = 'pending' AND n.next_attempt_at <= $1
             AND NOT EXISTS (SELECT 1 FROM notifications b
                              WHERE b.original_transaction_id = n.original_transaction_id AND b.status = 'pending' AND b.id < n.id)

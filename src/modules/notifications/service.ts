@@ -36,7 +36,7 @@ export function createNotificationsService(
 ) {
   /** Like every developer route: another developer's app is not found, for admins too (they have admin routes). */
   async function ownedApp(actor: Principal, appId: string) {
-    const { rows } = await db.query<{ developer_id: string }>('SELECT developer_id FROM apps WHERE id = $1', [appId]);
+    const { rows } = await db.query<{ developer_id: string }>('SELECT developer_id FROM catalog_apps WHERE id = $1', [appId]);
     if (!rows[0] || rows[0].developer_id !== actor.developerId) throw notFound('App');
   }
 
@@ -108,7 +108,7 @@ export function createNotificationsService(
     if (!/^[0-9]{1,19}$/.test(key)) return false;
     const { rows } = await q.query<{ id: string; original_transaction_id: string; app_id: string; kind: string; environment: string }>(
       `SELECT t.id::text AS id, t.original_transaction_id::text AS original_transaction_id, t.app_id, t.kind, t.environment
-         FROM transactions t JOIN notification_endpoints e ON e.app_id = t.app_id AND e.url IS NOT NULL
+         FROM purchases_transactions t JOIN notification_endpoints e ON e.app_id = t.app_id AND e.url IS NOT NULL
         WHERE ${byId ? 't.id = $1' : 't.original_transaction_id = $1'}
         ORDER BY t.id DESC LIMIT 1`,
       [key],
@@ -184,7 +184,7 @@ export function createNotificationsService(
     if (req.notificationSubtype) add('n.subtype = ?', req.notificationSubtype);
     if (req.transactionId) {
       if (!/^[0-9]{1,19}$/.test(req.transactionId)) throw invalid('INVALID_TRANSACTION_ID', 'Invalid transaction id.');
-      add('n.original_transaction_id = (SELECT original_transaction_id FROM transactions WHERE id = ? AND app_id = $1)', req.transactionId);
+      add('n.original_transaction_id = (SELECT original_transaction_id FROM purchases_transactions WHERE id = ? AND app_id = $1)', req.transactionId);
     }
     if (req.onlyFailures) where.push(`EXISTS (SELECT 1 FROM notification_attempts f WHERE f.notification_id = n.id AND f.result <> 'SUCCESS')`);
     params.push(HISTORY_PAGE + 1);

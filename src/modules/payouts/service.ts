@@ -6,6 +6,7 @@ import { recordEvent } from '../../platform/bus/index.ts';
 import { invalid, notFound, rejected } from '../../platform/errors.ts';
 import { decodeCursor, encodeCursor, takePage } from '../../platform/http/pagination.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
+import { claimPayableLines } from '../purchases/index.ts';
 import { isPeriod, periodEnd, periodOf, periodStart } from './periods.ts';
 
 export interface PayoutsDeps {
@@ -116,7 +117,7 @@ export class PayoutsService {
     }
     const end = periodEnd(period).toISOString();
     const { rows: balances } = await this.deps.db.query<{ developer_id: string; currency: string }>(
-      `SELECT DISTINCT l.developer_id, l.currency FROM ledger_lines l
+      `SELECT DISTINCT l.developer_id, l.currency FROM purchases_ledger_lines l
         WHERE ${UNPAID_PROCEEDS} AND l.created_at < $1
           AND NOT EXISTS (SELECT 1 FROM payouts p WHERE p.developer_id = l.developer_id AND p.period = $2 AND p.currency = l.currency)
         ORDER BY l.developer_id, l.currency`,
@@ -153,7 +154,7 @@ export class PayoutsService {
           [id, developerId, period, currency],
         );
         if (!claimed.rowCount) return { kind: 'already_paid' } as const;
-        const taken = await takeLines(q, id, developerId, currency, end);
+        const taken = await claimPayableLines(q, { payoutId: id, developerId, currency, before: end });
         if (taken.amountMilli <= 0) throw new NotPayable();
         const { rows } = await q.query<PayoutRow>(
           'UPDATE payouts SET amount_milli = $2, line_count = $3 WHERE id = $1 RETURNING *',
@@ -192,7 +193,7 @@ export class PayoutsService {
 
     const { rows: carried } = await this.deps.db.query<{ line_count: number; amount_milli: number }>(
       `SELECT count(*)::int AS line_count, coalesce(sum(amount_milli), 0)::bigint AS amount_milli
-         FROM ledger_lines WHERE payout_id = $1 AND created_at < $2`,
+         FROM purchases_ledger_lines WHERE payout_id = $1 AND created_at < $2`,
       [payoutId, periodStart(payout.period).toISOString()],
     );
     const { rows: lines } = await this.deps.db.query<{
@@ -210,9 +211,9 @@ export class PayoutsService {
       `SELECT l.id, l.transaction_id::text AS transaction_id, l.entry, t.product_id, t.app_id,
               coalesce(-c.amount_milli, CASE l.entry WHEN 'refund' THEN -t.price_milli ELSE t.price_milli END) AS gross_milli,
               l.commission_rate_pct, l.amount_milli, l.created_at
-         FROM ledger_lines l
-         JOIN transactions t ON t.id = l.transaction_id
-         LEFT JOIN ledger_lines c ON c.transaction_id = l.transaction_id AND c.entry = l.entry AND c.account = 'customer_payment'
+         FROM purchases_ledger_lines l
+         JOIN purchases_transactions t ON t.id = l.transaction_id
+         LEFT JOIN purchases_ledger_lines c ON c.transaction_id = l.transaction_id AND c.entry = l.entry AND c.account = 'customer_payment'
         WHERE l.payout_id = $1 AND l.id > $2
         ORDER BY l.id LIMIT $3`,
       [payoutId, after?.[0] ?? 0, limit + 1],
@@ -247,7 +248,7 @@ export class PayoutsService {
       `SELECT l.currency,
               coalesce(sum(l.amount_milli) FILTER (WHERE l.created_at < $2), 0)::bigint AS closed,
               coalesce(sum(l.amount_milli) FILTER (WHERE l.created_at >= $2), 0)::bigint AS current
-         FROM ledger_lines l
+         FROM purchases_ledger_lines l
         WHERE l.developer_id = $1 AND ${UNPAID_PROCEEDS}
         GROUP BY l.currency ORDER BY l.currency`,
       [developerId, periodStart(currentPeriod).toISOString()],
@@ -257,24 +258,4 @@ export class PayoutsService {
       items: rows.map((r) => ({ currency: r.currency, closedPeriodsMilli: Number(r.closed), currentPeriodMilli: Number(r.current) })),
     };
   }
-}
-
-/**
- * Assigns the payout to the developer's unpaid lines of this currency recorded before `end`. The lines are
- * locked in id order, so runs that overlap (two periods closed at once) wait for each other instead of
- * deadlocking; a line another run has just paid no longer matches once its lock is released.
- */
-async function takeLines(q: Queryable, payoutId: string, developerId: string, currency: string, end: string) {
-  const { rows } = await q.query<{ line_count: number; amount_milli: number }>(
-    `WITH payable AS (
-       SELECT l.id FROM ledger_lines l
-        WHERE ${UNPAID_PROCEEDS} AND l.developer_id = $2 AND l.currency = $3 AND l.created_at < $4
-        ORDER BY l.id FOR UPDATE
-     ), taken AS (
-       UPDATE ledger_lines SET payout_id = $1 FROM payable WHERE ledger_lines.id = payable.id RETURNING ledger_lines.amount_milli
-     )
-     SELECT count(*)::int AS line_count, coalesce(sum(amount_milli), 0)::bigint AS amount_milli FROM taken`,
-    [payoutId, developerId, currency, end],
-  );
-  return { lineCount: rows[0].line_count, amountMilli: Number(rows[0].amount_milli) };
 }

@@ -24,6 +24,7 @@ import { createBooks, type MismatchKind } from './books.ts';
 
 export const purchasesMigrations = path.join(path.dirname(new URL(import.meta.url).pathname), 'migrations');
 export { PURCHASE_EVENTS } from './events.ts';
+export { claimPayableLines } from './payable.ts';
 export type { Environment, StoredTransaction } from './service.ts';
 /** Apple's renewal info (JWSRenewalInfoDecodedPayload) of a subscription, for the Server API and notifications to sign. */
 export { toRenewalInfoPayload, type RenewalStatus } from './receipts/index.ts';
@@ -82,7 +83,7 @@ export function createPurchases(deps: PurchasesModuleDeps) {
 
     async setProductEntitlements(actor: Principal, appId: string, productUuid: string, entitlements: string[]) {
       const { rows } = await db.query<{ developer_id: string }>(
-        'SELECT a.developer_id FROM in_app_products p JOIN apps a ON a.id = p.app_id WHERE p.id = $1 AND a.id = $2',
+        'SELECT a.developer_id FROM catalog_in_app_products p JOIN catalog_apps a ON a.id = p.app_id WHERE p.id = $1 AND a.id = $2',
         [productUuid, appId],
       );
       if (!rows[0] || rows[0].developer_id !== actor.developerId) throw notFound('In-app product');

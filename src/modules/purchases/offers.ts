@@ -81,11 +81,11 @@ async function readFacts(db: Queryable, appId: string, productId: string | null,
             a.id AS app_id, a.bundle_id, a.developer_id, a.status, a.is_free,
             p.id AS product_uuid, p.type AS product_type, p.subscription_period, p.subscription_group,
             COALESCE(ip.amount_milli, ap.amount_milli) AS amount_milli, COALESCE(ip.currency, ap.currency) AS currency
-       FROM storefronts sf
-       LEFT JOIN apps a ON a.id = $1
-       LEFT JOIN in_app_products p ON $2::text IS NOT NULL AND p.app_id = a.id AND p.product_id = $2
-       LEFT JOIN in_app_prices ip ON ip.product_id = p.id AND ip.country = sf.country
-       LEFT JOIN app_prices ap ON $2::text IS NULL AND ap.app_id = a.id AND ap.country = sf.country AND NOT a.is_free
+       FROM catalog_storefronts sf
+       LEFT JOIN catalog_apps a ON a.id = $1
+       LEFT JOIN catalog_in_app_products p ON $2::text IS NOT NULL AND p.app_id = a.id AND p.product_id = $2
+       LEFT JOIN catalog_in_app_prices ip ON ip.product_id = p.id AND ip.country = sf.country
+       LEFT JOIN catalog_app_prices ap ON $2::text IS NULL AND ap.app_id = a.id AND ap.country = sf.country AND NOT a.is_free
       WHERE sf.country = $3`,
     [appId, productId, country],
   );

@@ -466,9 +466,9 @@ const PENDING_ORDER = `
          p.currency, p.price_milli, p.quantity, p.app_account_token, a.bundle_id, a.developer_id, sf.alpha3, sf.apple_storefront_id,
          ip.product_id, ip.subscription_period, ip.subscription_group
     FROM purchases p
-    JOIN apps a ON a.id = p.app_id
-    JOIN storefronts sf ON sf.country = p.storefront
-    LEFT JOIN in_app_products ip ON ip.id = p.product_uuid`;
+    JOIN catalog_apps a ON a.id = p.app_id
+    JOIN catalog_storefronts sf ON sf.country = p.storefront
+    LEFT JOIN catalog_in_app_products ip ON ip.id = p.product_uuid`;
 
 interface NewOrder {
   id: string;
@@ -510,11 +510,11 @@ async function insertOrders(db: Queryable, orders: NewOrder[], lockSeconds: numb
                   subscription_group, unit_price_milli, quantity)
       WHERE NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = i.user_id AND s.app_id = i.app_id AND s.subscription_group = i.subscription_group
                           AND s.environment = i.environment AND s.status IN ${SUBSCRIPTION_LIVE})
-        AND EXISTS (SELECT 1 FROM apps a WHERE a.id = i.app_id AND a.status = 'published' AND CASE
-              WHEN i.product_uuid IS NOT NULL THEN EXISTS (SELECT 1 FROM in_app_prices p WHERE p.product_id = i.product_uuid AND p.country = i.storefront
+        AND EXISTS (SELECT 1 FROM catalog_apps a WHERE a.id = i.app_id AND a.status = 'published' AND CASE
+              WHEN i.product_uuid IS NOT NULL THEN EXISTS (SELECT 1 FROM catalog_in_app_prices p WHERE p.product_id = i.product_uuid AND p.country = i.storefront
                                                              AND p.currency = i.currency AND p.amount_milli = i.unit_price_milli)
               WHEN a.is_free THEN i.unit_price_milli = 0
-              ELSE EXISTS (SELECT 1 FROM app_prices p WHERE p.app_id = i.app_id AND p.country = i.storefront
+              ELSE EXISTS (SELECT 1 FROM catalog_app_prices p WHERE p.app_id = i.app_id AND p.country = i.storefront
                              AND p.currency = i.currency AND p.amount_milli = i.unit_price_milli) END)
      ON CONFLICT DO NOTHING
      RETURNING ${ORDER_COLUMNS}`,
@@ -562,7 +562,7 @@ const TRANSACTION_SELECT = `
   SELECT t.id, t.original_transaction_id, t.app_id, t.user_id, t.bundle_id, t.product_id, t.kind, t.subscription_group, t.environment,
          t.storefront, sf.alpha3, sf.apple_storefront_id, t.currency, t.price_milli, t.quantity, t.purchase_date, t.original_purchase_date,
          t.expires_date, t.transaction_reason, t.app_account_token, t.revocation_date, t.revocation_reason
-    FROM transactions t JOIN storefronts sf ON sf.country = t.storefront`;
+    FROM transactions t JOIN catalog_storefronts sf ON sf.country = t.storefront`;
 
 /** A user's transactions for an app, newest first (keyset on the numeric id): StoreKit's Transaction.all. */
 export async function listTransactions(

@@ -24,11 +24,11 @@ const SUBSCRIPTION_SELECT = `
          p.id AS product_uuid, p.product_id, p.subscription_period, a.bundle_id, a.developer_id, sf.alpha3, sf.apple_storefront_id,
          ip.amount_milli, ip.currency, ot.purchase_date AS original_purchase_date
     FROM subscriptions s
-    JOIN in_app_products p ON p.id = s.product_uuid
-    JOIN apps a ON a.id = s.app_id
-    JOIN storefronts sf ON sf.country = s.storefront
+    JOIN catalog_in_app_products p ON p.id = s.product_uuid
+    JOIN catalog_apps a ON a.id = s.app_id
+    JOIN catalog_storefronts sf ON sf.country = s.storefront
     JOIN transactions ot ON ot.id = s.original_transaction_id
-    LEFT JOIN in_app_prices ip ON ip.product_id = p.id AND ip.country = s.storefront`;
+    LEFT JOIN catalog_in_app_prices ip ON ip.product_id = p.id AND ip.country = s.storefront`;
 
 interface SubscriptionRow {
   id: string;

@@ -101,7 +101,7 @@ export async function computeCharts(db: Db, options: RunOptions = {}): Promise<R
       if (db.kind === 'postgres') await q.query(`SET LOCAL work_mem = '${RUN_WORK_MEM}'; SET LOCAL enable_mergejoin = off`);
 
       const { rows: meanRows } = await q.query<{ mean: number | null }>(
-        `SELECT sum(rating_average * rating_count) / nullif(sum(rating_count), 0) AS mean FROM apps WHERE status = 'published' AND rating_count > 0`,
+        `SELECT sum(rating_average * rating_count) / nullif(sum(rating_count), 0) AS mean FROM catalog_apps WHERE status = 'published' AND rating_count > 0`,
       );
       const globalMean = meanRows[0].mean ?? 3.5;
       phase('rating mean');
@@ -241,9 +241,9 @@ export function chartsSql(w: Weights, countries: boolean): string {
                      ${decayed('downloads_day', HALF_LIFE_DAYS.downloadsFast)} AS fast,
                      greatest(${decayed('revenue_week', HALF_LIFE_DAYS.revenue)}, 0) AS revenue
                 FROM app_chart_signals s ${countries ? 'WHERE s.country = ANY($9::text[])' : 'WHERE $9::text[] IS NULL'}) s
-        JOIN apps a ON a.id = s.app_id AND a.status = 'published'
+        JOIN catalog_apps a ON a.id = s.app_id AND a.status = 'published'
         LEFT JOIN app_engagement e ON e.app_id = s.app_id
-        LEFT JOIN (SELECT app_id, max(published_at) AS updated_at FROM app_versions
+        LEFT JOIN (SELECT app_id, max(published_at) AS updated_at FROM catalog_app_versions
                     WHERE status = 'published' AND published_at >= $1::date - $6::int GROUP BY app_id) u ON u.app_id = s.app_id
        WHERE s.velocity >= $3 OR s.revenue >= $4
     ),

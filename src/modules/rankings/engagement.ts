@@ -153,7 +153,7 @@ export class EngagementService {
     const key = newSdkKey();
     const id = uuidv7();
     const row = await this.deps.db.tx(async (q) => {
-      // the app row's lock serialises concurrent creations, so the count below holds
+      // the app's key lock serialises concurrent creations, so the count below holds
       await this.ownApp(q, actor, appId, true);
       const { rows } = await q.query<{ n: number }>('SELECT count(*)::int AS n FROM sdk_keys WHERE app_id = $1 AND revoked_at IS NULL', [appId]);
       if (rows[0].n >= max) {
@@ -194,11 +194,10 @@ export class EngagementService {
 
   private async ownApp(q: Queryable, actor: KeyActor, appId: string, lock: boolean): Promise<void> {
     if (!actor.developerId) throw notFound('App');
-    const { rows } = await q.query(
-      `SELECT 1 FROM apps WHERE id = $1 AND developer_id = $2 ${lock ? 'FOR NO KEY UPDATE' : ''}`,
-      [appId, actor.developerId],
-    );
+    const { rows } = await q.query('SELECT 1 FROM catalog_apps WHERE id = $1 AND developer_id = $2', [appId, actor.developerId]);
     if (!rows.length) throw notFound('App');
+    // serialises this app's key changes (the catalog's app row is not ours to lock)
+    if (lock) await q.query(`SELECT pg_advisory_xact_lock(hashtext('sdk_keys:' || $1::text))`, [appId]);
   }
 
   // ---- ingestion
@@ -263,7 +262,7 @@ export class EngagementService {
     const fresh = this.storefronts && Date.now() - this.storefronts.loadedAt < STOREFRONTS_TTL_MS;
     const missing = this.storefronts && wanted.some((c) => !this.storefronts!.countries.has(c));
     if (!fresh || (missing && Date.now() - this.storefronts!.loadedAt > 60_000)) {
-      const { rows } = await this.deps.db.query<{ country: string }>('SELECT country FROM storefronts');
+      const { rows } = await this.deps.db.query<{ country: string }>('SELECT country FROM catalog_storefronts');
       this.storefronts = { countries: new Set(rows.map((r) => r.country.trim())), loadedAt: Date.now() };
     }
     return this.storefronts!.countries;

@@ -135,7 +135,7 @@ export class RankingsService {
 
   /** For the app's developer: current entries with their signal breakdown, and the best rank of each day. */
   async analytics(developerId: string | null, appId: string, query: HistoryQuery) {
-    const { rows: owner } = await this.deps.db.query<{ developer_id: string }>('SELECT developer_id FROM apps WHERE id = $1', [appId]);
+    const { rows: owner } = await this.deps.db.query<{ developer_id: string }>('SELECT developer_id FROM catalog_apps WHERE id = $1', [appId]);
     if (!owner[0] || developerId === null || owner[0].developer_id !== developerId) throw notFound('App');
     const today = new Date().toISOString().slice(0, 10);
     const to = query.to ?? today;

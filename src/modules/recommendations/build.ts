@@ -77,7 +77,7 @@ async function readLive(q: Queryable): Promise<Live | undefined> {
 
 async function revokedSince(db: Db, since: Date): Promise<boolean> {
   const { rows } = await db.query<{ any: boolean }>(
-    `SELECT EXISTS (SELECT 1 FROM transactions WHERE kind = 'app' AND revocation_date IS NOT NULL AND revocation_date > $1) AS any`,
+    `SELECT EXISTS (SELECT 1 FROM purchases_transactions WHERE kind = 'app' AND revocation_date IS NOT NULL AND revocation_date > $1) AS any`,
     [since],
   );
   return rows[0].any;
@@ -173,11 +173,11 @@ async function readLibraries(db: Queryable, watermark: Date): Promise<{ ids: str
   const starts = [0];
   for (let after = '00000000-0000-0000-0000-000000000000'; ;) {
     // pages of users by id: the range reads transactions through its (user_id, app_id) index
-    const { rows: bound } = await db.query<{ id: string }>(`SELECT id FROM users WHERE id > $1 ORDER BY id OFFSET ${USERS_PER_PAGE - 1} LIMIT 1`, [after]);
+    const { rows: bound } = await db.query<{ id: string }>(`SELECT id FROM identity_users WHERE id > $1 ORDER BY id OFFSET ${USERS_PER_PAGE - 1} LIMIT 1`, [after]);
     const upto = bound[0]?.id;
     const { rows } = await db.query<{ apps: string }>(
       `SELECT array_to_string((array_agg(app_id ORDER BY acquired_at DESC, app_id))[1:${MAX_LIBRARY_PAIRS}], ',') AS apps
-         FROM (SELECT user_id, app_id, min(original_purchase_date) AS acquired_at FROM transactions
+         FROM (SELECT user_id, app_id, min(original_purchase_date) AS acquired_at FROM purchases_transactions
                 WHERE ${acquired('transactions')} AND created_at <= $2 AND user_id > $1 ${upto ? 'AND user_id <= $3' : ''}
                 GROUP BY user_id, app_id) o
         GROUP BY user_id ORDER BY user_id`,
@@ -226,9 +226,9 @@ async function incrementalBuild(db: Db, from: Live, settleMs: number): Promise<B
     // apps acquired since the watermark, not owned before it
     await q.query(
       `CREATE TEMP TABLE recs_new ON COMMIT DROP AS
-       SELECT DISTINCT t.user_id, t.app_id FROM transactions t
+       SELECT DISTINCT t.user_id, t.app_id FROM purchases_transactions t
         WHERE ${acquired('t')} AND t.created_at > $1 AND t.created_at <= $2
-          AND NOT EXISTS (SELECT 1 FROM transactions o WHERE o.user_id = t.user_id AND o.app_id = t.app_id
+          AND NOT EXISTS (SELECT 1 FROM purchases_transactions o WHERE o.user_id = t.user_id AND o.app_id = t.app_id
                              AND ${acquired('o')} AND o.created_at <= $1)`,
       [live.watermark, watermark],
     );
@@ -237,7 +237,7 @@ async function incrementalBuild(db: Db, from: Live, settleMs: number): Promise<B
       `CREATE TEMP TABLE recs_recent ON COMMIT DROP AS
        SELECT user_id, app_id FROM (
          SELECT user_id, app_id, row_number() OVER (PARTITION BY user_id ORDER BY acquired_at DESC, app_id) AS k
-           FROM (SELECT user_id, app_id, min(original_purchase_date) AS acquired_at FROM transactions
+           FROM (SELECT user_id, app_id, min(original_purchase_date) AS acquired_at FROM purchases_transactions
                   WHERE ${acquired('transactions')} AND created_at <= $1 AND user_id IN (SELECT user_id FROM recs_new)
                   GROUP BY user_id, app_id) o
        ) r WHERE k <= ${MAX_LIBRARY_PAIRS}`,

@@ -205,7 +205,7 @@ export class RecommendationsService {
     // quality from the apps themselves (a light read: only the few shown are hydrated into summaries);
     // apps no longer published are left out
     const { rows } = await this.deps.db.query<{ id: string; rating_average: string | number; rating_count: number }>(
-      `SELECT id, rating_average, rating_count FROM apps WHERE id = ANY($1::uuid[]) AND status = 'published'`,
+      `SELECT id, rating_average, rating_count FROM catalog_apps WHERE id = ANY($1::uuid[]) AND status = 'published'`,
       [candidates],
     );
     const quality = new Map(rows.map((r) => [r.id, (Number(r.rating_average) / 5) * Math.min(1, Number(r.rating_count) / 50)]));
@@ -214,7 +214,7 @@ export class RecommendationsService {
 
   private async library(userId: string): Promise<LibraryApp[]> {
     const { rows } = await this.deps.db.query<{ app_id: string; name: string; category: string }>(
-      `SELECT o.app_id, a.name, a.category FROM owned_apps o JOIN apps a ON a.id = o.app_id
+      `SELECT o.app_id, a.name, a.category FROM owned_apps o JOIN catalog_apps a ON a.id = o.app_id
         WHERE o.user_id = $1 ORDER BY o.acquired_at DESC, o.app_id LIMIT ${LIBRARY_LIMIT}`,
       [userId],
     );

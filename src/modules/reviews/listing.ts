@@ -87,7 +87,7 @@ export async function listReviews(q: Queryable, o: ListOptions): Promise<{ rows:
   }
   const { rows } = await q.query<ReviewRow>(
     `SELECT ${columns('$3')}, ${key ?? 'NULL::int'} AS sk, ${micros('r.updated_at')} AS k
-       FROM reviews r JOIN users u ON u.id = r.user_id
+       FROM reviews r JOIN identity_users u ON u.id = r.user_id
       WHERE ${where.join(' AND ')}
       ORDER BY ${key ? `${key} DESC, ` : ''}r.updated_at DESC, r.id DESC
       LIMIT $2`,
@@ -102,7 +102,7 @@ export async function listReviews(q: Queryable, o: ListOptions): Promise<{ rows:
 export async function readReview(q: Queryable, by: { id: string } | { userId: string; appId: string }, viewerId: string | null = null): Promise<ReviewRow | undefined> {
   const [cond, params] = 'id' in by ? ['r.id = $2', [viewerId, by.id]] : ['r.user_id = $2 AND r.app_id = $3', [viewerId, by.userId, by.appId]];
   const { rows } = await q.query<ReviewRow>(
-    `SELECT ${columns('$1')}, NULL::int AS sk, '0' AS k FROM reviews r JOIN users u ON u.id = r.user_id WHERE ${cond}`,
+    `SELECT ${columns('$1')}, NULL::int AS sk, '0' AS k FROM reviews r JOIN identity_users u ON u.id = r.user_id WHERE ${cond}`,
     params,
   );
   return rows[0];

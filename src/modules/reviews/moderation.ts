@@ -159,7 +159,7 @@ const MODERATION_SELECT = `
          r.moderated_by, r.moderated_at, r.helpful_count, r.report_count, r.created_at, r.updated_at,
          (SELECT json_object_agg(x.reason, x.n) FROM (SELECT reason, count(*)::int AS n FROM review_reports WHERE review_id = r.id GROUP BY reason) x) AS reports,
          (extract(epoch from r.updated_at) * 1000000)::bigint AS k
-    FROM reviews r JOIN apps a ON a.id = r.app_id JOIN users u ON u.id = r.user_id`;
+    FROM reviews r JOIN catalog_apps a ON a.id = r.app_id JOIN identity_users u ON u.id = r.user_id`;
 
 const iso = (d: Date) => new Date(d).toISOString();
 

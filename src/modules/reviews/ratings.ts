@@ -1,11 +1,11 @@
 // Each app's rating summary: approved reviews only, kept incrementally (one review in or out at a time, never
 // recounted). A verdict appends a delta row in its own transaction; mirrorRatings folds the deltas into
-// app_rating_summaries, copies the result into apps.rating_count / rating_average (what the catalog and
-// search read) and records one app.changed { change: 'ratings' } per app, every few seconds. Reads add the
+// app_rating_summaries, hands the result to the catalog's setRatings (apps.rating_count / rating_average, what the
+// catalog and search read, and one app.changed { change: 'ratings' } per app), every few seconds. Reads add the
 // deltas not folded yet, so they are exact. Why not update the summary in the verdict's transaction: a burst
 // of reviews of one app would queue on that row's lock (and cross-app verdicts could deadlock on two of them),
 // rewrite the apps row and its browse indexes, and invalidate every process's caches, once per review.
-import { recordEvent } from '../../platform/bus/index.ts';
+import { setRatings } from '../catalog/index.ts';
 import type { Db, Queryable } from '../../platform/db/index.ts';
 import type { RatingSummary } from './schemas.ts';
 
@@ -40,8 +40,8 @@ export async function adjustSummary(q: Queryable, appId: string, rating: number,
 const FOLD_BATCH = 5000;
 
 /**
- * Folds pending deltas into the summaries, copies the changed summaries into apps and records app.changed for
- * each. Safe in any number of processes at once (delta rows are claimed with SKIP LOCKED). Returns the apps changed.
+ * Folds pending deltas into the summaries and hands the changed ones to the catalog (its apps row, app.changed
+ * for each). Safe in any number of processes at once (delta rows are claimed with SKIP LOCKED). Returns the apps changed.
  */
 export async function mirrorRatings(db: Db): Promise<number> {
   let total = 0;
@@ -62,19 +62,16 @@ export async function mirrorRatings(db: Db): Promise<number> {
       const col = (k: keyof (typeof taken)[number]) => taken.map((t) => t[k]);
       // a summary row for every app first: an upsert would check its (possibly negative) proposed row and fail
       await q.query(`INSERT INTO app_rating_summaries (app_id, updated_at) SELECT unnest($1::uuid[]), now() ON CONFLICT (app_id) DO NOTHING`, [ids]);
-      await q.query(
+      const { rows: folded } = await q.query<{ app_id: string; count: number; sum: string | number }>(
         `WITH d AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::int[], $6::int[], $7::int[], $8::int[]) AS d(app_id, n, s, c1, c2, c3, c4, c5)),
-         folded AS (
-           UPDATE app_rating_summaries x SET count = x.count + d.n, sum = x.sum + d.s, c1 = x.c1 + d.c1, c2 = x.c2 + d.c2, c3 = x.c3 + d.c3,
-                  c4 = x.c4 + d.c4, c5 = x.c5 + d.c5, updated_at = now()
-             FROM d WHERE x.app_id = d.app_id
-           RETURNING x.app_id, x.count, x.sum
-         )
-         UPDATE apps a SET rating_count = f.count, rating_average = CASE WHEN f.count > 0 THEN f.sum::float8 / f.count ELSE 0 END
-           FROM folded f WHERE a.id = f.app_id`,
+         UPDATE app_rating_summaries x SET count = x.count + d.n, sum = x.sum + d.s, c1 = x.c1 + d.c1, c2 = x.c2 + d.c2, c3 = x.c3 + d.c3,
+                c4 = x.c4 + d.c4, c5 = x.c5 + d.c5, updated_at = now()
+           FROM d WHERE x.app_id = d.app_id
+         RETURNING x.app_id, x.count, x.sum`,
         [ids, col('n'), col('s'), col('c1'), col('c2'), col('c3'), col('c4'), col('c5')],
       );
-      for (const id of ids) await recordEvent(q, 'app.changed', { appId: id, change: 'ratings' }, id);
+      // the catalog copies them into its apps row and announces app.changed for each
+      await setRatings(q, folded.map((f) => ({ appId: f.app_id, count: Number(f.count), sum: Number(f.sum) })));
       return { apps: ids.length, deltas: taken.reduce((n, t) => n + t.deltas, 0) };
     });
     total += apps;

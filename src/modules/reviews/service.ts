@@ -87,7 +87,7 @@ export class ReviewsService {
     }
     const [entitlements, account] = await Promise.all([
       this.deps.purchases.entitlements(principal.userId, appId, 'Production'),
-      this.db.query<{ created_at: Date }>('SELECT created_at FROM users WHERE id = $1', [principal.userId]),
+      this.db.query<{ created_at: Date }>('SELECT created_at FROM identity_users WHERE id = $1', [principal.userId]),
     ]);
     const verified = entitlements.some((e) => e.entitlement === 'app');
     const accountCreatedAt = new Date(account.rows[0].created_at).toISOString();
@@ -304,7 +304,7 @@ export class ReviewsService {
   private async lockForResponse(q: Queryable, actor: Principal, appId: string, reviewId: string) {
     if (!actor.developerId) throw notFound('Review');
     const { rows } = await q.query<{ id: string; user_id: string; response_body: string | null; response_at: Date | null }>(
-      `SELECT r.id, r.user_id, r.response_body, r.response_at FROM reviews r JOIN apps a ON a.id = r.app_id
+      `SELECT r.id, r.user_id, r.response_body, r.response_at FROM reviews r JOIN catalog_apps a ON a.id = r.app_id
         WHERE r.id = $1 AND r.app_id = $2 AND a.developer_id = $3 FOR NO KEY UPDATE OF r`,
       [reviewId, appId, actor.developerId],
     );
@@ -332,7 +332,7 @@ export class ReviewsService {
   /** The published app, or 404 (unknown, draft, removed ... all look the same). */
   private async publishedApp(appId: string): Promise<AppFacts> {
     const { rows } = await this.db.query<AppFacts>(
-      `SELECT id, developer_id, current_version, status FROM apps WHERE id = $1 AND status = 'published'`,
+      `SELECT id, developer_id, current_version, status FROM catalog_apps WHERE id = $1 AND status = 'published'`,
       [appId],
     );
     if (!rows[0]) throw notFound('App');
@@ -342,7 +342,7 @@ export class ReviewsService {
   /** The developer's own app (any status); 404 for everyone else, other developers and admins included. */
   private async ownApp(actor: Principal, appId: string): Promise<void> {
     if (!actor.developerId) throw notFound('App');
-    const { rows } = await this.db.query('SELECT 1 FROM apps WHERE id = $1 AND developer_id = $2', [appId, actor.developerId]);
+    const { rows } = await this.db.query('SELECT 1 FROM catalog_apps WHERE id = $1 AND developer_id = $2', [appId, actor.developerId]);
     if (!rows[0]) throw notFound('App');
   }
 }

@@ -27,9 +27,9 @@ const DOC_COLUMNS = `
   a.id, a.bundle_id, a.name, a.subtitle, d.company_name AS developer, a.description, a.keywords, a.category,
   a.subcategory, a.is_free, a.age_rating, a.rating_average, a.rating_count, a.download_count,
   CASE WHEN a.is_free THEN NULL ELSE (
-    SELECT CASE WHEN count(*) = 0 OR count(*) >= (SELECT count(*) FROM storefronts) THEN NULL
+    SELECT CASE WHEN count(*) = 0 OR count(*) >= (SELECT count(*) FROM catalog_storefronts) THEN NULL
                 ELSE array_agg(p.country::text ORDER BY p.country) END
-      FROM app_prices p WHERE p.app_id = a.id) END AS countries`;
+      FROM catalog_app_prices p WHERE p.app_id = a.id) END AS countries`;
 
 export function toDoc(r: DocRow): SearchDoc {
   return {
@@ -62,7 +62,7 @@ export async function* publishedDocs(q: Queryable, opts: { batchSize?: number; s
   for (;;) {
     const { rows } = await q.query<DocRow>(
       `SELECT ${DOC_COLUMNS}
-         FROM apps a JOIN developers d ON d.id = a.developer_id
+         FROM catalog_apps a JOIN identity_developers d ON d.id = a.developer_id
         WHERE a.status = 'published' AND a.id > $1 AND ($3::timestamptz IS NULL OR a.updated_at > $3)
         ORDER BY a.id LIMIT $2`,
       [after, batchSize, opts.since ?? null],
@@ -75,7 +75,7 @@ export async function* publishedDocs(q: Queryable, opts: { batchSize?: number; s
 
 /** Ids of apps updated after `since` that are not published (to remove from the index). */
 export async function unpublishedSince(q: Queryable, since: Date): Promise<string[]> {
-  const { rows } = await q.query<{ id: string }>(`SELECT id FROM apps WHERE updated_at > $1 AND status <> 'published'`, [since]);
+  const { rows } = await q.query<{ id: string }>(`SELECT id FROM catalog_apps WHERE updated_at > $1 AND status <> 'published'`, [since]);
   return rows.map((r) => r.id);
 }
 
@@ -84,7 +84,7 @@ export async function docsByIds(q: Queryable, ids: string[]): Promise<Map<string
   if (!ids.length) return new Map();
   const { rows } = await q.query<DocRow>(
     `SELECT ${DOC_COLUMNS}
-       FROM apps a JOIN developers d ON d.id = a.developer_id
+       FROM catalog_apps a JOIN identity_developers d ON d.id = a.developer_id
       WHERE a.id = ANY($1::uuid[]) AND a.status = 'published'`,
     [ids],
   );

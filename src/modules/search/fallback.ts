@@ -20,8 +20,8 @@ function filterSql(f: SearchFilters, params: unknown[]): string {
   if (f.country) {
     // the same availability rule as the documents of the engine (docs.ts)
     const c = p(f.country);
-    where.push(`(a.is_free OR NOT EXISTS (SELECT 1 FROM app_prices x WHERE x.app_id = a.id)
-                 OR EXISTS (SELECT 1 FROM app_prices x WHERE x.app_id = a.id AND x.country = ${c}))`);
+    where.push(`(a.is_free OR NOT EXISTS (SELECT 1 FROM catalog_app_prices x WHERE x.app_id = a.id)
+                 OR EXISTS (SELECT 1 FROM catalog_app_prices x WHERE x.app_id = a.id AND x.country = ${c}))`);
   }
   return where.join(' AND ');
 }
@@ -38,7 +38,7 @@ async function ranked(q: Queryable, tsquery: string, text: string, f: SearchFilt
   params.push(limit, offset);
   const { rows } = await q.query<{ id: string; total: string | number }>(
     `SELECT a.id, count(*) OVER () AS total
-       FROM apps a
+       FROM catalog_apps a
       WHERE a.search_document @@ ${tsquery} AND ${where}
       ORDER BY lower(a.name) = lower($1) DESC, ts_rank_cd(a.search_document, ${tsquery}) DESC, a.download_count DESC, a.id
       LIMIT $${params.length - 1} OFFSET $${params.length}`,
@@ -63,7 +63,7 @@ const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 /** Published apps whose name starts with the prefix, most downloaded first. */
 export async function fallbackSuggest(q: Queryable, prefix: string, limit: number): Promise<Suggestion[]> {
   const { rows } = await q.query<{ id: string; name: string }>(
-    `SELECT a.id, a.name FROM apps a
+    `SELECT a.id, a.name FROM catalog_apps a
       WHERE a.status = 'published' AND lower(a.name) LIKE $1
       ORDER BY a.download_count DESC, a.id LIMIT $2`,
     [`${escapeLike(prefix.toLowerCase())}%`, limit],
@@ -77,7 +77,7 @@ export async function fallbackSimilar(q: Queryable, appId: string, limit: number
   const where = filterSql({}, params);
   params.push(limit);
   const { rows } = await q.query<{ id: string }>(
-    `SELECT a.id FROM apps s JOIN apps a ON a.category = s.category AND a.id <> s.id
+    `SELECT a.id FROM catalog_apps s JOIN catalog_apps a ON a.category = s.category AND a.id <> s.id
       WHERE s.id = $1 AND ${where}
       ORDER BY a.subcategory IS NOT DISTINCT FROM s.subcategory DESC, a.keywords && s.keywords DESC, a.download_count DESC, a.id
       LIMIT $${params.length}`,

@@ -6,8 +6,6 @@ import { defaultEngineFactory, type EngineFactory } from './engine-factory.ts';
 import { searchRoutes } from './routes.ts';
 import { SearchService, type SearchDeps } from './service.ts';
 
-export const searchMigrations = path.join(path.dirname(new URL(import.meta.url).pathname), 'migrations');
-
 export { SearchService, type SearchDeps, type IndexState } from './service.ts';
 export { defaultEngineFactory, type EngineFactory } from './engine-factory.ts';
 export type { SearchDoc, SearchEngine, SearchFilters, SearchResult } from './engine/types.ts';
@@ -26,6 +24,6 @@ export function createSearch(deps: SearchDeps, options: SearchOptions = {}) {
   const service = new SearchService(deps, options.engine ?? defaultEngineFactory(path.join(deps.config.dataDir, 'search')));
   deps.bus.broadcast(['app.changed'], (event: OrchardEvent<{ appId?: unknown }>) => service.onAppChanged(event));
   deps.bus.onBroadcastGap(() => service.onBroadcastGap());
-  return { name: 'search', migrations: searchMigrations, routes: searchRoutes(service), service };
+  return { name: 'search', routes: searchRoutes(service), service };
 }
 export type Search = ReturnType<typeof createSearch>;

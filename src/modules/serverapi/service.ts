@@ -61,7 +61,7 @@ export function createServerApiService(db: Db, purchases: Purchases, appAppleId:
     // Orchard has no Family Sharing: every transaction is PURCHASED.
     const none = query.inAppOwnershipType === 'FAMILY_SHARED';
     const { rows } = await db.query<{ id: string }>(
-      `SELECT id FROM transactions
+      `SELECT id FROM purchases_transactions
         WHERE user_id = $1 AND app_id = $2 AND environment = $3 AND NOT $4::boolean
           AND ($5::bigint IS NULL OR (CASE WHEN $6::boolean THEN id > $5 ELSE id < $5 END))
           AND ($7::timestamptz IS NULL OR purchase_date >= $7) AND ($8::timestamptz IS NULL OR purchase_date < $8)

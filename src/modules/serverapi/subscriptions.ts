@@ -31,10 +31,10 @@ export function createSubscriptionStatuses(db: Db, purchases: Purchases, appAppl
     const { rows } = await db.query<SubscriptionRow & { environment: string }>(
       `SELECT s.subscription_group, s.original_transaction_id, s.status, s.auto_renew, s.period_anchor, s.current_period_end, s.grace_until,
               s.app_account_token, s.environment, p.product_id, ip.amount_milli, ip.currency,
-              (SELECT max(t.id) FROM transactions t WHERE t.original_transaction_id = s.original_transaction_id) AS latest_transaction_id
-         FROM subscriptions s
-         JOIN in_app_products p ON p.id = s.product_uuid
-         LEFT JOIN in_app_prices ip ON ip.product_id = p.id AND ip.country = s.storefront
+              (SELECT max(t.id) FROM purchases_transactions t WHERE t.original_transaction_id = s.original_transaction_id) AS latest_transaction_id
+         FROM purchases_subscriptions s
+         JOIN catalog_in_app_products p ON p.id = s.product_uuid
+         LEFT JOIN catalog_in_app_prices ip ON ip.product_id = p.id AND ip.country = s.storefront
         WHERE ${where}
         ORDER BY s.subscription_group`,
       params,

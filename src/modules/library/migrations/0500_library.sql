@@ -6,7 +6,7 @@
 CREATE VIEW owned_apps AS
 SELECT DISTINCT ON (t.user_id, t.app_id)
        t.user_id, t.app_id, t.id AS transaction_id, t.original_purchase_date AS acquired_at, t.price_milli, t.currency
-  FROM transactions t
+  FROM purchases_transactions t
  WHERE t.kind = 'app' AND t.environment = 'Production' AND t.revocation_date IS NULL
  ORDER BY t.user_id, t.app_id, t.purchase_date, t.id;
 

@@ -1,21 +1,5 @@
--- Commerce: orders, Apple-style transactions, the ledger, subscriptions, entitlements and payouts.
+-- Commerce: orders, Apple-style transactions, the ledger, subscriptions and entitlements.
 -- Money is integer milliunits of `currency` (990 = 0.99). Environment is Apple's: 'Sandbox' | 'Production'.
-
--- Idempotency-Key records of money-moving requests other than purchases (refunds, payouts): the source of
--- truth behind the cache fast path. (user, scope, key) is unique, so two requests with one key cannot both proceed.
-CREATE TABLE idempotency_keys (
-  user_id uuid NOT NULL REFERENCES users(id),
-  scope text NOT NULL,                      -- e.g. 'purchase'
-  key text NOT NULL,
-  request_hash text NOT NULL,               -- sha256 of the canonical request: same key + other body = 422
-  status text NOT NULL CHECK (status IN ('in_flight', 'done')),
-  response_status int,
-  response jsonb,
-  locked_until timestamptz NOT NULL,        -- an in-flight record past this may be taken over (crashed worker)
-  created_at timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (user_id, scope, key)
-);
-CREATE INDEX idempotency_keys_age ON idempotency_keys (created_at);
 
 -- Apple transaction ids are numeric strings.
 CREATE SEQUENCE transaction_ids START 2000000000000001;
@@ -141,15 +125,3 @@ CREATE TABLE product_entitlements (
   PRIMARY KEY (product_uuid, entitlement)
 );
 
--- One payout per developer, month and currency: paying a period twice is impossible.
-CREATE TABLE payouts (
-  id uuid PRIMARY KEY,
-  developer_id uuid NOT NULL REFERENCES developers(id),
-  period char(7) NOT NULL,                  -- YYYY-MM (UTC)
-  currency char(3) NOT NULL,
-  amount_milli bigint NOT NULL,
-  line_count int NOT NULL,
-  created_at timestamptz NOT NULL DEFAULT now(),
-  UNIQUE (developer_id, period, currency)
-);
-ALTER TABLE ledger_lines ADD CONSTRAINT ledger_lines_payout FOREIGN KEY (payout_id) REFERENCES payouts(id);

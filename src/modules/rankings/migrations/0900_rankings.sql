@@ -41,7 +41,7 @@ CREATE TABLE app_chart_signals (
 DO $$
 DECLARE c text;
 BEGIN
-  FOR c IN SELECT country FROM storefronts LOOP
+  FOR c IN SELECT country FROM catalog_storefronts LOOP
     EXECUTE format('CREATE TABLE %I PARTITION OF app_chart_signals FOR VALUES IN (%L)', 'app_chart_signals_' || lower(c), c);
   END LOOP;
 END $$;

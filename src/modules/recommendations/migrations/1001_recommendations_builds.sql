@@ -31,8 +31,5 @@ CREATE TABLE recs_live (
 );
 
 ALTER TABLE recs_builds ADD COLUMN kind text NOT NULL DEFAULT 'full' CHECK (kind IN ('full', 'incremental'));
-
--- The incremental build reads the acquisitions and revocations since its watermark (app purchases only). The
--- indexes live here, with their only reader, rather than in purchases.
-CREATE INDEX transactions_app_created ON transactions (created_at) WHERE kind = 'app';
-CREATE INDEX transactions_app_revoked ON transactions (revocation_date) WHERE kind = 'app' AND revocation_date IS NOT NULL;
+-- The incremental build reads app acquisitions and revocations since its watermark: purchases keeps the two
+-- indexes that make it cheap (its 0403 migration).
