@@ -1,6 +1,7 @@
 // The module boundaries of DESIGN.md, checked: modules import each other only through index.ts, nothing in
 // src/modules or src/platform imports seed/ or labs/, platform imports no module, and SQL in a module names
-// only the tables that module (or the platform) creates, and other modules' declared read views. Prints the counts; exits 1 on any violation.
+// only the tables that module (or the platform) creates, and other modules' declared read views; modules
+// publish events only through their typed catalogue (platform/bus eventRecorder). Prints the counts; exits 1 on any violation.
 // `--list` prints every violation; `--http-throws` also counts HTTP statuses decided outside the HTTP layer.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -52,7 +53,7 @@ const tableNames = [...tableOwner.keys()].sort((a, b) => b.length - a.length);
 const tableRef = new RegExp(`\\b(?:FROM|JOIN|INTO|UPDATE|TABLE|EXISTS|ON CONFLICT ON|COPY|TRUNCATE|DELETE FROM|ALTER TABLE|INDEX[^;]*? ON)\\s+(${tableNames.join('|')})\\b`, 'gi');
 const sqlFiles = files.filter((f) => f.endsWith('.sql'));
 
-const violations = { tables: misplacedViews.map(([view, { file }]) => `${rel(file)} creates view ${view}, named after another module`), deep: [], seed: [], platform: [], http: [] };
+const violations = { tables: misplacedViews.map(([view, { file }]) => `${rel(file)} creates view ${view}, named after another module`), deep: [], seed: [], platform: [], events: [], http: [] };
 
 /** The text with comments blanked (line numbers kept): prose naming a table is not a reference to it. */
 function withoutComments(text, sql) {
@@ -90,6 +91,10 @@ for (const f of files.filter((f) => f.endsWith('.ts'))) {
     if (tRel[0] === 'modules' && tRel[1] !== owner && !(tRel.length === 3 && tRel[2] === 'index.ts')) violations.deep.push(where);
     if ((owner && owner !== null) && (tRel[0] === 'seed' || tRel[0] === 'labs')) violations.seed.push(where);
     if (owner === 'platform' && tRel[0] === 'modules') violations.platform.push(where);
+  }
+  // modules publish through their typed catalogue (eventRecorder), never the untyped recordEvent(s)
+  if (owner && owner !== 'platform' && /\bimport\s*\{[^}]*\brecordEvents?\b[^}]*\}\s*from\s*['"][^'"]*platform\/bus/.test(text)) {
+    violations.events.push(`${rel(f)} imports the untyped recordEvent(s)`);
   }
 }
 
@@ -135,6 +140,7 @@ const counts = {
   'deep imports into another module': violations.deep.length,
   'modules or platform importing seed/ or labs/': violations.seed.length,
   'platform importing a module': violations.platform.length,
+  'modules publishing events untyped': violations.events.length,
 };
 if (httpThrows) counts['HTTP statuses thrown outside the HTTP layer'] = violations.http.length;
 for (const [k, v] of Object.entries(counts)) console.log(`${String(v).padStart(5)}  ${k}`);

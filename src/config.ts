@@ -5,7 +5,8 @@ import { createPgliteDb } from './platform/db/pglite.ts';
 import type { Cache } from './platform/cache/index.ts';
 import { createRedisCache } from './platform/cache/redis.ts';
 import { createMemoryCache } from './platform/cache/memory.ts';
-import type { Bus } from './platform/bus/index.ts';
+import { typedBus, type EventBus } from './platform/bus/index.ts';
+import type { OrchardEvents } from './events.ts';
 import { createInProcessBus } from './platform/bus/inprocess.ts';
 import { createRabbitBus } from './platform/bus/rabbitmq.ts';
 import type { Blobs } from './platform/blobs/index.ts';
@@ -101,7 +102,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
 export interface Infra {
   db: Db;
   cache: Cache;
-  bus: Bus;
+  /** Typed by every module's events (src/events.ts). */
+  bus: EventBus<OrchardEvents>;
   blobs: Blobs;
   logger: Logger;
   metrics: Metrics;
@@ -125,9 +127,9 @@ export async function createInfra(config: Config, opts: InfraOptions = {}): Prom
     ? createPostgresDb(config.databaseUrl, { max: opts.dbPoolSize ?? config.databasePoolSize })
     : await createPgliteDb(opts.inMemoryDb ? undefined : path.join(config.dataDir, 'pglite'));
   const cache = config.redisUrl ? createRedisCache(config.redisUrl, `${config.namespace}:`, { logger }) : createMemoryCache();
-  const bus = config.amqpUrl
+  const bus = typedBus<OrchardEvents>(config.amqpUrl
     ? createRabbitBus({ db, url: config.amqpUrl, namespace: config.namespace, logger, deleteTopologyOnStop: opts.deleteBusTopologyOnStop })
-    : createInProcessBus({ db, logger });
+    : createInProcessBus({ db, logger }));
   const blobs = createFsBlobs(path.join(config.dataDir, 'blobs'));
   const metrics = createMetrics();
   logger.info({ db: db.kind, cache: cache.kind, bus: bus.kind, dataDir: config.dataDir }, 'infrastructure ready');

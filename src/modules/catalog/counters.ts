@@ -1,7 +1,7 @@
 // The counters other modules keep on an app: its downloads (library) and its ratings (reviews). The catalog
 // owns the apps row and its app.changed event; these are the only writes to it from outside, each inside the
 // caller's transaction. The catalog reads and sorts by the counters (browse, search documents, charts).
-import { recordEvent } from '../../platform/bus/index.ts';
+import { catalogEvents } from './events.ts';
 import type { Queryable } from '../../platform/db/index.ts';
 
 /** A first download of the app (distinct users): download_count + n. */
@@ -33,5 +33,5 @@ export async function setRatings(q: Queryable, totals: RatingTotals[]): Promise<
  * downloads on its own schedule (at most about once a minute per app); setRatings calls it itself.
  */
 export function announceCounterChange(q: Queryable, appId: string, change: 'downloads' | 'ratings') {
-  return recordEvent(q, 'app.changed', { appId, change }, appId);
+  return catalogEvents.record(q, 'app.changed', { appId, change }, appId);
 }

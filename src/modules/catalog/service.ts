@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { v7 as uuidv7 } from 'uuid';
 import type { Config, Infra } from '../../config.ts';
 import type { Queryable } from '../../platform/db/index.ts';
-import { recordEvent } from '../../platform/bus/index.ts';
+import { catalogEvents, type AppChange } from './events.ts';
 import { BlobTooLargeError, type StoredBlob } from '../../platform/blobs/index.ts';
 import type { Principal } from '../../platform/http/auth.ts';
 import { conflict, forbidden, invalid, notFound, rejected, stale, tooLarge } from '../../platform/errors.ts';
@@ -526,7 +526,7 @@ export class CatalogService {
         appId,
         next,
       ]);
-      await recordEvent(q, 'app.submitted', { appId, versionId: version!.id, version: version!.version }, appId);
+      await catalogEvents.record(q, 'app.submitted', { appId, versionId: version!.id, version: version!.version }, appId);
       return { id: appId, status: next, version: { id: version!.id, version: version!.version, status: 'in_review' as const } };
     });
     this.metrics.submitted.inc();
@@ -550,7 +550,7 @@ export class CatalogService {
       ]);
       const next = afterReview(app.status, decision);
       if (next !== app.status) await q.query('UPDATE apps SET status = $2, review_note = $3 WHERE id = $1', [appId, next, note]);
-      await recordEvent(q, 'app.reviewed', { appId, versionId: version.id, version: version.version, decision, reason: note }, appId);
+      await catalogEvents.record(q, 'app.reviewed', { appId, versionId: version.id, version: version.version, decision, reason: note }, appId);
       return { id: appId, status: next, version: { id: version.id, version: version.version, status: decision } };
     });
     this.metrics.reviewed.inc({ decision });
@@ -608,7 +608,7 @@ export class CatalogService {
   }
 
   /** One transaction: lock the app, apply the change, touch updated_at, record app.changed. Then invalidate caches. */
-  private async mutate<T>(scope: Scope, appId: string, change: string, fn: (q: Queryable, app: AppState) => Promise<T>): Promise<T> {
+  private async mutate<T>(scope: Scope, appId: string, change: AppChange, fn: (q: Queryable, app: AppState) => Promise<T>): Promise<T> {
     await this.ref(); // never first-loaded inside a transaction (PGlite runs one statement stream at a time)
     let keys!: AppKeys;
     const result = await this.deps.db.tx(async (q) => {
@@ -625,8 +625,8 @@ export class CatalogService {
     return result;
   }
 
-  private recordChange(q: Queryable, keys: AppKeys, status: AppStatus, change: string) {
-    return recordEvent(q, 'app.changed', { appId: keys.appId, bundleId: keys.bundleId, status, change, categories: keys.categories }, keys.appId);
+  private recordChange(q: Queryable, keys: AppKeys, status: AppStatus, change: AppChange) {
+    return catalogEvents.record(q, 'app.changed', { appId: keys.appId, bundleId: keys.bundleId, status, change, categories: keys.categories }, keys.appId);
   }
 
   private async afterCommit(keys: AppKeys): Promise<void> {

@@ -9,19 +9,17 @@ import { DEFAULT_LIMITS, identityRoutes, type IdentityLimits } from './routes.ts
 export { hashPassword } from './passwords.ts';
 export { accountFacts, type AccountFacts } from './accounts.ts';
 export {
-  IDENTITY_EVENTS,
   STOREFRONT_COUNTRIES,
   IdentityError,
   type Country,
   type Developer,
-  type DeveloperEnrolled,
   type IdentityService,
   type NewUser,
   type Session,
   type User,
-  type UserRegistered,
 } from './service.ts';
 export { DEFAULT_LIMITS, type IdentityLimits } from './routes.ts';
+export type { DeveloperEnrolled, IdentityEvents, UserRegistered } from './events.ts';
 
 export const identityMigrations = path.join(path.dirname(new URL(import.meta.url).pathname), 'migrations');
 

@@ -3,7 +3,8 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Db, Queryable } from '../../platform/db/index.ts';
 import type { Cache } from '../../platform/cache/index.ts';
 import { DomainError, type ErrorKind } from '../../platform/errors.ts';
-import { recordEvent, type Bus } from '../../platform/bus/index.ts';
+import type { Bus } from '../../platform/bus/index.ts';
+import { identityEvents } from './events.ts';
 import type { Principal, Role } from '../../platform/http/auth.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
 import { hashPassword, verifyAgainstDummy, verifyPassword } from './passwords.ts';
@@ -13,18 +14,6 @@ export const STOREFRONT_COUNTRIES = [
   'US', 'GB', 'DE', 'FR', 'IT', 'ES', 'NL', 'SE', 'CH', 'CA', 'AU', 'JP', 'KR', 'CN', 'IN', 'BR', 'MX', 'PL', 'TR', 'NO',
 ] as const;
 export type Country = (typeof STOREFRONT_COUNTRIES)[number];
-
-export const IDENTITY_EVENTS = { userRegistered: 'user.registered', developerEnrolled: 'developer.enrolled' } as const;
-export interface UserRegistered extends Record<string, unknown> {
-  userId: string;
-  country: string;
-  createdAt: string;
-}
-export interface DeveloperEnrolled extends Record<string, unknown> {
-  developerId: string;
-  userId: string;
-  companyName: string;
-}
 
 export type IdentityErrorCode = 'EMAIL_TAKEN' | 'INVALID_CREDENTIALS' | 'WRONG_PASSWORD' | 'ALREADY_DEVELOPER' | 'VALIDATION_FAILED';
 
@@ -178,7 +167,7 @@ export function createIdentityService(deps: { db: Db; cache: Cache; bus: Bus; me
       createdAt: iso(rows[0].created_at),
       developer: null,
     };
-    await recordEvent<UserRegistered>(q, IDENTITY_EVENTS.userRegistered, { userId: id, country, createdAt: user.createdAt }, id);
+    await identityEvents.record(q, 'user.registered', { userId: id, country, createdAt: user.createdAt }, id);
     return user;
   }
 
@@ -276,7 +265,7 @@ export function createIdentityService(deps: { db: Db; cache: Cache; bus: Bus; me
         );
         if (!rows.length) return false;
         await q.query(`UPDATE users SET role = 'developer' WHERE id = $1 AND role = 'user'`, [userId]);
-        await recordEvent<DeveloperEnrolled>(q, IDENTITY_EVENTS.developerEnrolled, { developerId, userId, companyName }, developerId);
+        await identityEvents.record(q, 'developer.enrolled', { developerId, userId, companyName }, developerId);
         return true;
       });
       if (!enrolled) throw new IdentityError('ALREADY_DEVELOPER', 'This account is already enrolled as a developer.');

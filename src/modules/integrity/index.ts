@@ -7,10 +7,10 @@ import type { Reviews } from '../reviews/index.ts';
 import { INTEGRITY_CONSUMER, integrityHandler, SCORING_BATCH } from './consumer.ts';
 import { createModelHolder } from './models.ts';
 import { integrityRoutes } from './routes.ts';
-import { createIntegrityService, MODEL_TRAINED } from './service.ts';
+import { createIntegrityService } from './service.ts';
 
 export const integrityMigrations = path.join(path.dirname(new URL(import.meta.url).pathname), 'migrations');
-export { MODEL_TRAINED } from './service.ts';
+export type { IntegrityEvents } from './events.ts';
 export { SEED_WEIGHTS, THRESHOLDS } from './score.ts';
 
 export interface IntegrityDeps extends Infra {
@@ -26,7 +26,7 @@ export function createIntegrity(deps: IntegrityDeps) {
     const handler = integrityHandler({ applyVerdicts: deps.reviews.applyVerdicts, models, metrics: deps.metrics });
     deps.bus.subscribeBatch(INTEGRITY_CONSUMER, ['review.created', 'review.updated', 'review.deleted'], handler, { maxBatch: SCORING_BATCH });
   }
-  deps.bus.broadcast([MODEL_TRAINED], async () => models.invalidate());
+  deps.bus.broadcast(['integrity.model_trained'], async () => models.invalidate());
   const service = createIntegrityService({ db: deps.db, bus: deps.bus, reviews: deps.reviews, models });
   return { name: 'integrity', migrations: integrityMigrations, routes: integrityRoutes(service), service };
 }

@@ -1,7 +1,8 @@
 // Moderation and learning: admins decide held reviews (each decision is a label), and `orchard integrity
 // train` fits a model on those labels that then replaces the seed weights.
 import { v7 as uuidv7 } from 'uuid';
-import { recordEvent, type Bus } from '../../platform/bus/index.ts';
+import type { Bus } from '../../platform/bus/index.ts';
+import { integrityEvents } from './events.ts';
 import type { Db } from '../../platform/db/index.ts';
 import { conflict, notFound } from '../../platform/errors.ts';
 import type { Reviews } from '../reviews/index.ts';
@@ -9,8 +10,6 @@ import { FEATURE_NAMES, featureVector, hasEnoughLabels, MIN_LABELS, trainLogisti
 import type { ModelHolder } from './models.ts';
 import { SEED_WEIGHTS, THRESHOLDS } from './score.ts';
 import { insertLabel, labelCounts, latestModel, saveModel, trainingLabels } from './store.ts';
-
-export const MODEL_TRAINED = 'integrity.model_trained';
 
 export interface IntegrityServiceDeps {
   db: Db;
@@ -82,7 +81,7 @@ export function createIntegrityService({ db, bus, reviews, models }: IntegritySe
       const model = trainLogistic(labels.map((l) => ({ features: l.features, genuine: l.genuine })));
       const version = await db.tx(async (q) => {
         const v = await saveModel(q, model, labels.length, model.metrics);
-        await recordEvent(q, MODEL_TRAINED, { version: v }, null);
+        await integrityEvents.record(q, 'integrity.model_trained', { version: v }, null);
         return v;
       });
       models.invalidate();

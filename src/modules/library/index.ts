@@ -13,8 +13,7 @@ export const libraryMigrations = path.join(path.dirname(new URL(import.meta.url)
 export { LibraryService, type LibraryDeps } from './service.ts';
 export { DownloadLinks, type DownloadGrant } from './links.ts';
 export { DOWNLOAD_KINDS, type AppDownloadedEvent, type AppDownloadedPayload, type DownloadKind } from './stats.ts';
-/** app.downloaded: one per download link issued. The download-stats consumer also emits app.changed { appId, change: 'downloads' }. */
-export const LIBRARY_EVENTS = ['app.downloaded'] as const;
+export type { LibraryEvents } from './events.ts';
 
 export const DEFAULT_LINK_TTL_MS = 5 * 60_000;
 

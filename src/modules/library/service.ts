@@ -3,7 +3,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Readable } from 'node:stream';
 import type { Config, Infra } from '../../config.ts';
-import { recordEvent } from '../../platform/bus/index.ts';
+import { libraryEvents } from './events.ts';
 import type { Queryable } from '../../platform/db/index.ts';
 import { forbidden, gone, invalid, notFound, unavailable } from '../../platform/errors.ts';
 import { VERSION_RULE, compareVersions, parseVersion, type Actor, type CatalogService } from '../catalog/index.ts';
@@ -211,7 +211,7 @@ export class LibraryService {
         const classified = await classifyDownload(q, userId, build, opts.countRepeats, day);
         if (!classified) continue;
         const payload: AppDownloadedPayload = { appId: build.app_id, versionId: build.version_id, userId, kind: classified.kind, day, firstToday: classified.firstToday };
-        await recordEvent(q, 'app.downloaded', payload, build.app_id);
+        await libraryEvents.record(q, 'app.downloaded', payload, build.app_id);
         n++;
       }
       return n;

@@ -3,17 +3,14 @@
 import path from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Guards } from '../../platform/http/auth.ts';
-import type { OrchardEvent } from '../../platform/bus/index.ts';
 import { payoutsRoutes } from './routes.ts';
-import { PayoutsService, type PayoutCreatedPayload, type PayoutsDeps } from './service.ts';
+import { PayoutsService, type PayoutsDeps } from './service.ts';
 
 export const payoutsMigrations = path.join(path.dirname(new URL(import.meta.url).pathname), 'migrations');
 
-export { PayoutsService, PAYOUT_CREATED, type Balance, type CloseSummary, type Payout, type PayoutCreatedPayload, type Statement } from './service.ts';
+export { PayoutsService, type Balance, type CloseSummary, type Payout, type Statement } from './service.ts';
+export type { PayoutCreatedPayload, PayoutsEvents } from './events.ts';
 export { isPeriod } from './periods.ts';
-/** Emitted (through the outbox) in the transaction that creates each payout. */
-export type PayoutCreatedEvent = OrchardEvent<PayoutCreatedPayload>;
-export const PAYOUTS_EVENTS = ['payout.created'] as const;
 
 export function createPayouts(deps: PayoutsDeps) {
   const service = new PayoutsService(deps);

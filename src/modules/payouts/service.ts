@@ -2,7 +2,7 @@
 // up to that month's end. No HTTP here.
 import { v7 as uuidv7, validate as isUuid } from 'uuid';
 import type { Db, Queryable } from '../../platform/db/index.ts';
-import { recordEvent } from '../../platform/bus/index.ts';
+import { payoutsEvents } from './events.ts';
 import { invalid, notFound, rejected } from '../../platform/errors.ts';
 import { decodeCursor, encodeCursor, takePage } from '../../platform/http/pagination.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
@@ -12,15 +12,6 @@ import { isPeriod, periodEnd, periodOf, periodStart } from './periods.ts';
 export interface PayoutsDeps {
   db: Db;
   logger: Logger;
-}
-
-export const PAYOUT_CREATED = 'payout.created';
-export interface PayoutCreatedPayload extends Record<string, unknown> {
-  payoutId: string;
-  developerId: string;
-  period: string;
-  currency: string;
-  amountMilli: number;
 }
 
 export interface Payout {
@@ -161,7 +152,7 @@ export class PayoutsService {
           [id, taken.amountMilli, taken.lineCount],
         );
         const payout = toPayout(rows[0]);
-        await recordEvent<PayoutCreatedPayload>(q, PAYOUT_CREATED, { payoutId: id, developerId, period, currency, amountMilli: payout.amountMilli }, id);
+        await payoutsEvents.record(q, 'payout.created', { payoutId: id, developerId, period, currency, amountMilli: payout.amountMilli }, id);
         return { kind: 'paid', payout } as const;
       });
     } catch (err) {

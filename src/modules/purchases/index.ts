@@ -23,7 +23,7 @@ import { createReconciler, reconcileMetrics, reconcileObserver, reconcileSetting
 import { createBooks, type MismatchKind } from './books.ts';
 
 export const purchasesMigrations = path.join(path.dirname(new URL(import.meta.url).pathname), 'migrations');
-export { PURCHASE_EVENTS } from './events.ts';
+export { PURCHASE_EVENTS, type PurchasesEvents } from './events.ts';
 export { claimPayableLines } from './payable.ts';
 export type { Environment, StoredTransaction } from './service.ts';
 /** Apple's renewal info (JWSRenewalInfoDecodedPayload) of a subscription, for the Server API and notifications to sign. */

@@ -8,6 +8,7 @@
 // concurrent retry, or its subscription period is already recorded) writes nothing at all.
 import { v7 as uuidv7 } from 'uuid';
 import type { Queryable } from '../../platform/db/index.ts';
+import type { PurchasesEvents } from './events.ts';
 import { chargeLines } from './money.ts';
 import type { StoredTransaction } from './service.ts';
 
@@ -20,7 +21,7 @@ export interface TransactionWrite {
   chargeId: string | null;
   /** Ledger lines of the charge at this commission rate; none when the price is 0. */
   commissionPct: number;
-  event: { type: string; payload: Record<string, unknown>; aggregateId: string };
+  event: { [K in 'purchase.completed' | 'subscription.renewed']: { type: K; payload: PurchasesEvents[K]; aggregateId: string } }['purchase.completed' | 'subscription.renewed'];
   /** A purchase: complete this pending order (the guard) and keep the response its Idempotency-Key replays. */
   order?: { id: string; response: { status: number; body: unknown } };
 }

@@ -4,7 +4,7 @@
 // records transaction.revoked. The event has its own id: a consumer that has seen the purchase event of
 // this transaction id must still apply the revocation (it deduplicates by event id, never by transaction id).
 import type { Db } from '../../platform/db/index.ts';
-import { recordEvent } from '../../platform/bus/index.ts';
+import { purchasesEvents } from './events.ts';
 import { conflict, notFound } from '../../platform/errors.ts';
 import type { StoredResponse } from '../../platform/http/idempotency.ts';
 import { RefundRejectedError, type PaymentProvider } from './payments/index.ts';
@@ -60,7 +60,7 @@ export function createRefunds(deps: { db: Db; payments: PaymentProvider; signer:
         );
       }
       const record = (await loadTransaction(q, transactionId))!;
-      await recordEvent(q, 'transaction.revoked', {
+      await purchasesEvents.record(q, 'transaction.revoked', {
         transactionId,
         originalTransactionId: String(r.original_transaction_id),
         userId: r.user_id,

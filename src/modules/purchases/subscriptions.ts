@@ -3,7 +3,7 @@
 // each period once (the provider key and a unique index are per period), and on failure moves through
 // Apple's states: grace period (access kept, billing retried) -> billing retry (no access) -> expired.
 import type { Db } from '../../platform/db/index.ts';
-import { recordEvent } from '../../platform/bus/index.ts';
+import { purchasesEvents } from './events.ts';
 import { notFound } from '../../platform/errors.ts';
 import { PaymentsUnavailableError, type PaymentProvider } from './payments/index.ts';
 import { RETAINED_SUBSCRIBER_COMMISSION_PCT, STANDARD_COMMISSION_PCT } from './money.ts';
@@ -107,7 +107,7 @@ export function createSubscriptions(deps: { db: Db; payments: PaymentProvider; n
         [id, userId, autoRenew],
       );
       if (r.rows[0]) {
-        await recordEvent(q, autoRenew ? 'subscription.auto_renew_enabled' : 'subscription.auto_renew_disabled', {
+        await purchasesEvents.record(q, autoRenew ? 'subscription.auto_renew_enabled' : 'subscription.auto_renew_disabled', {
           subscriptionId: id,
           userId,
           originalTransactionId: String(r.rows[0].original_transaction_id),
@@ -220,7 +220,7 @@ export function createSubscriptions(deps: { db: Db; payments: PaymentProvider; n
           aggregateId: s.id,
           payload: {
             subscriptionId: s.id, userId: s.user_id, appId: s.app_id, transactionId, originalTransactionId: String(s.original_transaction_id),
-            periodIndex: nextIndex, expiresDate: end.toISOString(), priceMilli: price, currency: s.currency, commissionPct: commission,
+            periodIndex: nextIndex, expiresDate: end.toISOString(), priceMilli: price, currency: s.currency!, commissionPct: commission,
             environment: s.environment, storefront: s.storefront,
           },
         },
@@ -246,7 +246,7 @@ export function createSubscriptions(deps: { db: Db; payments: PaymentProvider; n
         [s.id, status, graceUntil, attempt, new Date(now.getTime() + retryDelayMs(attempt))],
       );
       if (status !== s.status) {
-        await recordEvent(q, 'subscription.billing_failed', {
+        await purchasesEvents.record(q, 'subscription.billing_failed', {
           subscriptionId: s.id, userId: s.user_id, appId: s.app_id, originalTransactionId: String(s.original_transaction_id),
           status, gracePeriodEnd: status === 'grace' ? graceUntil.toISOString() : null, declineCode,
         }, s.id);
@@ -257,7 +257,7 @@ export function createSubscriptions(deps: { db: Db; payments: PaymentProvider; n
   async function expire(s: SubscriptionRow, reason: string) {
     await db.tx(async (q) => {
       await q.query(`UPDATE subscriptions SET status = 'expired', next_attempt_at = NULL, updated_at = now() WHERE id = $1`, [s.id]);
-      await recordEvent(q, 'subscription.expired', {
+      await purchasesEvents.record(q, 'subscription.expired', {
         subscriptionId: s.id, userId: s.user_id, appId: s.app_id, originalTransactionId: String(s.original_transaction_id), reason,
       }, s.id);
     });

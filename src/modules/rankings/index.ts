@@ -6,7 +6,7 @@ import path from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Config, Infra } from '../../config.ts';
-import { recordEvent, type OrchardEvent } from '../../platform/bus/index.ts';
+import { rankingsEvents } from './events.ts';
 import type { Guards } from '../../platform/http/auth.ts';
 import type { Job } from '../../platform/jobs/index.ts';
 import type { CatalogService } from '../catalog/index.ts';
@@ -22,8 +22,7 @@ export { computeCharts, rebuildSignals, CHARTS, CHART_SIZE, type Chart, type Run
 export { DEFAULT_WEIGHTS, type Weights } from './signals.ts';
 export { RankingsService } from './service.ts';
 
-/** ranking.compute { runId, slot }: compute the charts of an hourly slot (at most once). ranking.computed { runId }: a new run is live. */
-export const RANKING_EVENTS = ['ranking.compute', 'ranking.computed'] as const;
+export type { RankingsEvents } from './events.ts';
 const COMPUTE_CONSUMER = 'rankings.compute';
 /** How often the scheduler looks whether this hour's run has been scheduled. */
 const SCHEDULE_CHECK_MS = 60_000;
@@ -51,7 +50,7 @@ export function createRankings(deps: RankingsDeps) {
       await engagement.aggregate();
       const result = await computeCharts(deps.db, { ...options, weights: deps.config.chartWeights });
       if (result.status === 'done') {
-        await recordEvent(deps.db, 'ranking.computed', { runId: result.runId }, result.runId);
+        await rankingsEvents.record(deps.db, 'ranking.computed', { runId: result.runId }, result.runId);
         deps.bus.nudge();
       }
       deps.logger.info({ ...result }, 'chart run');
@@ -62,7 +61,7 @@ export function createRankings(deps: RankingsDeps) {
   };
   // At most once (the seeds' ranking.compute semantics): the message only starts the run, after its delivery
   // is recorded; a run that fails or dies is not retried, the next hour's slot computes again.
-  deps.bus.subscribe(COMPUTE_CONSUMER, ['ranking.compute'], async (event: OrchardEvent<{ runId?: unknown; slot?: unknown }>) => {
+  deps.bus.subscribe(COMPUTE_CONSUMER, ['ranking.compute'], async (event) => {
     const { runId, slot } = event.payload;
     if (typeof runId !== 'string' || typeof slot !== 'string') return;
     setImmediate(() => void compute({ runId, slot: new Date(slot) }).catch((err) => deps.logger.error({ err, runId }, 'chart run failed')));
@@ -74,7 +73,7 @@ export function createRankings(deps: RankingsDeps) {
     const scheduled = await deps.db.tx(async (q) => {
       const runId = uuidv7();
       const { rowCount } = await q.query(`INSERT INTO chart_runs (id, slot) VALUES ($1, $2) ON CONFLICT (slot) DO NOTHING`, [runId, slot]);
-      if (rowCount) await recordEvent(q, 'ranking.compute', { runId, slot: slot.toISOString() }, runId);
+      if (rowCount) await rankingsEvents.record(q, 'ranking.compute', { runId, slot: slot.toISOString() }, runId);
       return !!rowCount;
     });
     if (scheduled) deps.bus.nudge();

@@ -18,7 +18,7 @@ import {
 } from './signals.ts';
 
 export const SIGNALS_CONSUMER = 'rankings.signals';
-export const SIGNAL_EVENTS = ['app.downloaded', 'purchase.completed', 'subscription.renewed', 'transaction.revoked'];
+export const SIGNAL_EVENTS = ['app.downloaded', 'purchase.completed', 'subscription.renewed', 'transaction.revoked'] as const;
 export const CONSUMER_BATCH = 200;
 
 interface DayRow {

@@ -178,7 +178,7 @@ async function readLibraries(db: Queryable, watermark: Date): Promise<{ ids: str
     const { rows } = await db.query<{ apps: string }>(
       `SELECT array_to_string((array_agg(app_id ORDER BY acquired_at DESC, app_id))[1:${MAX_LIBRARY_PAIRS}], ',') AS apps
          FROM (SELECT user_id, app_id, min(original_purchase_date) AS acquired_at FROM purchases_transactions
-                WHERE ${acquired('transactions')} AND created_at <= $2 AND user_id > $1 ${upto ? 'AND user_id <= $3' : ''}
+                WHERE ${acquired('purchases_transactions')} AND created_at <= $2 AND user_id > $1 ${upto ? 'AND user_id <= $3' : ''}
                 GROUP BY user_id, app_id) o
         GROUP BY user_id ORDER BY user_id`,
       upto ? [after, watermark, upto] : [after, watermark],
@@ -238,7 +238,7 @@ async function incrementalBuild(db: Db, from: Live, settleMs: number): Promise<B
        SELECT user_id, app_id FROM (
          SELECT user_id, app_id, row_number() OVER (PARTITION BY user_id ORDER BY acquired_at DESC, app_id) AS k
            FROM (SELECT user_id, app_id, min(original_purchase_date) AS acquired_at FROM purchases_transactions
-                  WHERE ${acquired('transactions')} AND created_at <= $1 AND user_id IN (SELECT user_id FROM recs_new)
+                  WHERE ${acquired('purchases_transactions')} AND created_at <= $1 AND user_id IN (SELECT user_id FROM recs_new)
                   GROUP BY user_id, app_id) o
        ) r WHERE k <= ${MAX_LIBRARY_PAIRS}`,
       [watermark],

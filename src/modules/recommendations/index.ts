@@ -3,7 +3,7 @@
 import path from 'node:path';
 import type { Config, Infra } from '../../config.ts';
 import { withLock } from '../../platform/cache/index.ts';
-import { recordEvent } from '../../platform/bus/index.ts';
+import { recommendationsEvents } from './events.ts';
 import type { Job } from '../../platform/jobs/index.ts';
 import type { CatalogService } from '../catalog/index.ts';
 import type { RankingsService } from '../rankings/index.ts';
@@ -16,7 +16,7 @@ export const recommendationsMigrations = path.join(path.dirname(new URL(import.m
 export { buildNeighbors, FULL_BUILD_EVERY_MS, type BuildOptions, type BuildResult } from './build.ts';
 export { likelyApps, neighborsFromLibraries, type Neighbor } from './cf.ts';
 /** recs.built { id }: a new set of neighbours is live (every process drops its copies). */
-export const RECOMMENDATION_EVENTS = ['recs.built'] as const;
+export type { RecommendationsEvents } from './events.ts';
 /** How often the worker folds new acquisitions in (a full build daily: FULL_BUILD_EVERY_MS). */
 export const BUILD_EVERY_MS = 10 * 60_000;
 /** Longer than any build: the lock is not renewed. */
@@ -43,7 +43,7 @@ export function createRecommendations(deps: RecommendationsModuleDeps) {
     const result = await withLock(deps.cache, 'recs-build', BUILD_LOCK_MS, () => buildNeighbors(deps.db, opts));
     if (!result) return null;
     if (result.kind === 'full' || result.acquisitions) {
-      await recordEvent(deps.db, 'recs.built', { id: result.id }, result.id);
+      await recommendationsEvents.record(deps.db, 'recs.built', { id: result.id }, result.id);
       deps.bus.nudge();
       deps.logger.info({ ...result }, 'recommendations built');
     }

@@ -1,5 +1,5 @@
 // What the reviews module tells the others, through the outbox, in the transaction of the change.
-import type { OrchardEvent } from '../../platform/bus/index.ts';
+import { eventRecorder, type OrchardEvent } from '../../platform/bus/index.ts';
 
 export const REVIEW_STATUSES = ['pending', 'held', 'approved', 'rejected'] as const;
 /** pending: waiting for integrity; held: for a moderator; approved: public and counted; rejected. */
@@ -8,10 +8,9 @@ export type ReviewStatus = (typeof REVIEW_STATUSES)[number];
 export const INTEGRITY_ACTIONS = ['approve', 'manual_review', 'reject'] as const;
 export type IntegrityAction = (typeof INTEGRITY_ACTIONS)[number];
 
-export const REVIEW_EVENTS = ['review.created', 'review.updated', 'review.deleted', 'review.moderated', 'review.responded'] as const;
 
 /** review.created (first revision) and review.updated (every later one): what integrity scores. aggregateId: reviewId. */
-export interface ReviewSubmitted extends Record<string, unknown> {
+export interface ReviewSubmitted {
   reviewId: string;
   appId: string;
   userId: string;
@@ -37,7 +36,7 @@ export type ReviewSubmittedEvent = OrchardEvent<ReviewSubmitted>;
  * review reported by enough users is held for a moderator), or by integrity revisiting a review it approved.
  * Integrity's first verdict on a pending revision sends none (it is every review); an edit sends review.updated.
  */
-export interface ReviewModerated extends Record<string, unknown> {
+export interface ReviewModerated {
   reviewId: string;
   appId: string;
   status: ReviewStatus;
@@ -46,7 +45,7 @@ export interface ReviewModerated extends Record<string, unknown> {
 }
 
 /** review.deleted: the author removed the review (its votes and reports went with it). */
-export interface ReviewDeleted extends Record<string, unknown> {
+export interface ReviewDeleted {
   reviewId: string;
   appId: string;
   userId: string;
@@ -54,7 +53,7 @@ export interface ReviewDeleted extends Record<string, unknown> {
 }
 
 /** review.responded: the developer wrote, edited or removed the response to a review. */
-export interface ReviewResponded extends Record<string, unknown> {
+export interface ReviewResponded {
   reviewId: string;
   appId: string;
   developerId: string;
@@ -63,6 +62,16 @@ export interface ReviewResponded extends Record<string, unknown> {
   action: 'created' | 'updated' | 'deleted';
   at: string;
 }
+
+export interface ReviewsEvents {
+  'review.created': ReviewSubmitted;
+  'review.updated': ReviewSubmitted;
+  'review.deleted': ReviewDeleted;
+  'review.moderated': ReviewModerated;
+  'review.responded': ReviewResponded;
+}
+
+export const reviewsEvents = eventRecorder<ReviewsEvents>();
 
 /** A decision about a review: integrity's score or a moderator's. Applied by applyVerdict in the caller's transaction. */
 export interface Verdict {

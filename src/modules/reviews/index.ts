@@ -17,7 +17,7 @@ export const reviewsMigrations = path.join(path.dirname(new URL(import.meta.url)
 
 export {
   INTEGRITY_ACTIONS,
-  REVIEW_EVENTS,
+  type ReviewsEvents,
   REVIEW_STATUSES,
   type IntegrityAction,
   type ReviewDeleted,

@@ -2,10 +2,9 @@
 // transaction), holds caused by reports, and what moderators read (the queue, one review).
 // The invariant kept here: app_rating_summaries holds exactly the current ratings of approved reviews.
 import { validate as isUuid } from 'uuid';
-import { recordEvents } from '../../platform/bus/index.ts';
 import type { Queryable } from '../../platform/db/index.ts';
 import { decodeCursor, encodeCursor, takePage } from '../../platform/http/pagination.ts';
-import { INTEGRITY_ACTIONS, REVIEW_STATUSES, type IntegrityAction, type ReviewModerated, type ReviewStatus, type Verdict } from './events.ts';
+import { INTEGRITY_ACTIONS, REVIEW_STATUSES, reviewsEvents, type IntegrityAction, type ReviewModerated, type ReviewStatus, type Verdict } from './events.ts';
 import { adjustSummary } from './ratings.ts';
 import type { ModerationPage, ModerationReview } from './schemas.ts';
 
@@ -35,7 +34,7 @@ function moderatedEvents(changes: { review: Locked; status: ReviewStatus; by: Re
   return changes
     .filter(({ review, status, by }) => review.status !== status && !(review.status === 'pending' && by === 'integrity'))
     .map(({ review, status, by }) => ({
-      type: 'review.moderated',
+      type: 'review.moderated' as const,
       payload: { reviewId: review.id, appId: review.app_id, status, previousStatus: review.status, by } satisfies ReviewModerated,
       aggregateId: review.id,
     }));
@@ -47,7 +46,7 @@ function moderatedEvents(changes: { review: Locked; status: ReviewStatus; by: Re
  */
 export async function afterStatusChange(q: Queryable, review: Locked, status: ReviewStatus, by: ReviewModerated['by']): Promise<void> {
   if ((review.status === 'approved') !== (status === 'approved')) await adjustSummary(q, review.app_id, review.rating, status === 'approved' ? 1 : -1);
-  await recordEvents(q, moderatedEvents([{ review, status, by }]));
+  await reviewsEvents.recordMany(q, moderatedEvents([{ review, status, by }]));
 }
 
 const VERDICT_STATUSES: ReadonlySet<string> = new Set(['approved', 'held', 'rejected']);
@@ -110,7 +109,7 @@ export function verdicts(clock: Clock) {
     );
     const done = new Map(rows.map((r) => [r.id, r]));
     const byId = new Map(finals.map((v) => [v.reviewId, v]));
-    await recordEvents(q, moderatedEvents(rows.map((r) => ({ review: r, status: r.new_status, by: byId.get(r.id)!.by }))));
+    await reviewsEvents.recordMany(q, moderatedEvents(rows.map((r) => ({ review: r, status: r.new_status, by: byId.get(r.id)!.by }))));
     return list.map((v) => done.has(v.reviewId) && byId.get(v.reviewId) === v);
   }
 

@@ -63,7 +63,7 @@ export async function mirrorRatings(db: Db): Promise<number> {
       // a summary row for every app first: an upsert would check its (possibly negative) proposed row and fail
       await q.query(`INSERT INTO app_rating_summaries (app_id, updated_at) SELECT unnest($1::uuid[]), now() ON CONFLICT (app_id) DO NOTHING`, [ids]);
       const { rows: folded } = await q.query<{ app_id: string; count: number; sum: string | number }>(
-        `WITH d AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::int[], $6::int[], $7::int[], $8::int[]) AS d(app_id, n, s, c1, c2, c3, c4, c5)),
+        `WITH d AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::int[], $6::int[], $7::int[], $8::int[]) AS d(app_id, n, s, c1, c2, c3, c4, c5))
          UPDATE app_rating_summaries x SET count = x.count + d.n, sum = x.sum + d.s, c1 = x.c1 + d.c1, c2 = x.c2 + d.c2, c3 = x.c3 + d.c3,
                 c4 = x.c4 + d.c4, c5 = x.c5 + d.c5, updated_at = now()
            FROM d WHERE x.app_id = d.app_id

@@ -3,7 +3,7 @@
 // Every change records its events in the transaction that makes it; the bus is nudged after the commit.
 import { v7 as uuidv7 } from 'uuid';
 import type { Infra } from '../../config.ts';
-import { recordEvent } from '../../platform/bus/index.ts';
+import { reviewsEvents } from './events.ts';
 import type { Queryable } from '../../platform/db/index.ts';
 import type { Principal } from '../../platform/http/auth.ts';
 import { conflict, forbidden, invalid, notFound } from '../../platform/errors.ts';
@@ -96,7 +96,7 @@ export class ReviewsService {
       const now = this.deps.clock();
       const { row, created } = await this.lockOrCreateMine(q, principal.userId, app, text, verified, now);
       if (created) {
-        await recordEvent(q, 'review.created', submitted(row, app, principal.userId, verified, accountCreatedAt, now), row.id);
+        await reviewsEvents.record(q, 'review.created', submitted(row, app, principal.userId, verified, accountCreatedAt, now), row.id);
         return { id: row.id, created, changed: true };
       }
       if (row.rating === text.rating && row.title === text.title && row.body === text.body) return { id: row.id, created, changed: false };
@@ -110,7 +110,7 @@ export class ReviewsService {
       );
       if (row.status === 'approved') await adjustSummary(q, app.id, row.rating, -1);
       const edited = { ...row, ...text, revision: rows[0].revision, created_at: rows[0].created_at };
-      await recordEvent(q, 'review.updated', submitted(edited, app, principal.userId, verified, accountCreatedAt, now), row.id);
+      await reviewsEvents.record(q, 'review.updated', submitted(edited, app, principal.userId, verified, accountCreatedAt, now), row.id);
       return { id: row.id, created, changed: true };
     });
     if (outcome.changed) this.deps.bus.nudge();
@@ -160,7 +160,7 @@ export class ReviewsService {
       if (!gone) throw notFound('Review');
       if (gone.status === 'approved') await adjustSummary(q, appId, gone.rating, -1);
       const payload: ReviewDeleted = { reviewId: gone.id, appId, userId, previousStatus: gone.status };
-      await recordEvent(q, 'review.deleted', payload, gone.id);
+      await reviewsEvents.record(q, 'review.deleted', payload, gone.id);
     });
     this.deps.bus.nudge();
   }
@@ -314,7 +314,7 @@ export class ReviewsService {
 
   private async recordResponse(q: Queryable, actor: Principal, review: { id: string; user_id: string; app_id: string }, action: ReviewResponded['action'], at: Date) {
     const payload: ReviewResponded = { reviewId: review.id, appId: review.app_id, developerId: actor.developerId!, userId: review.user_id, action, at: at.toISOString() };
-    await recordEvent(q, 'review.responded', payload, review.id);
+    await reviewsEvents.record(q, 'review.responded', payload, review.id);
   }
 
   // ================================================================ moderators (through the integrity module)

@@ -23,13 +23,13 @@ export class Subscriptions {
   private readonly gapHandlers: (() => void)[] = [];
   private frozen = false;
 
-  subscribe(consumer: string, types: string[], handler: DurableHandler): void {
-    this.add({ consumer, types, handler });
+  subscribe(consumer: string, types: readonly string[], handler: DurableHandler): void {
+    this.add({ consumer, types: [...types], handler });
   }
 
-  subscribeBatch(consumer: string, types: string[], handler: DurableBatchHandler, opts: { maxBatch: number }): void {
+  subscribeBatch(consumer: string, types: readonly string[], handler: DurableBatchHandler, opts: { maxBatch: number }): void {
     if (!Number.isInteger(opts.maxBatch) || opts.maxBatch < 1) throw new Error('maxBatch must be a positive integer');
-    this.add({ consumer, types, handler: (event, q) => handler([event], q), batch: { handler, maxBatch: opts.maxBatch } });
+    this.add({ consumer, types: [...types], handler: (event, q) => handler([event], q), batch: { handler, maxBatch: opts.maxBatch } });
   }
 
   private add(sub: DurableSubscription): void {
@@ -39,7 +39,7 @@ export class Subscriptions {
     this.durable.set(sub.consumer, { ...sub, types: checkTypes(sub.types) });
   }
 
-  broadcast(types: string[], handler: BroadcastHandler): void {
+  broadcast(types: readonly string[], handler: BroadcastHandler): void {
     this.assertOpen();
     this.broadcasts.push({ types: new Set(checkTypes(types)), handler });
   }
@@ -111,7 +111,7 @@ export class Subscriptions {
   }
 }
 
-function checkTypes(types: string[]): string[] {
+function checkTypes(types: readonly string[]): string[] {
   if (!types.length) throw new Error('at least one event type is required');
   for (const t of types) if (!TYPE.test(t)) throw new Error(`invalid event type "${t}"`);
   return [...new Set(types)];

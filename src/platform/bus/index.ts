@@ -4,12 +4,49 @@ import type { BusHealth } from './health.ts';
 
 export type { BusHealth, ConsumerHealth } from './health.ts';
 
-export interface OrchardEvent<P = Record<string, unknown>> {
+export interface OrchardEvent<P = Record<string, unknown>, T extends string = string> {
   id: string; // UUIDv7: time-ordered, also the dedupe key of consumers
-  type: string; // 'app.changed', 'user.registered', ...
+  type: T; // 'app.changed', 'user.registered', ...
   aggregateId: string | null;
   occurredAt: string; // ISO 8601
   payload: P;
+}
+
+/**
+ * An event catalogue: each event's name and payload type. Every module declares the events it publishes as
+ * one (its events.ts, exported from its index.ts); src/events.ts joins them. Modules publish through
+ * eventRecorder and subscribe through an EventBus typed by the catalogues they listen to, so a misspelt
+ * name or a wrong payload field fails the typecheck.
+ */
+export type EventMap = object;
+/** The events named K of catalogue M, as a union: `switch (event.type)` narrows the payload. */
+export type EventIn<M extends EventMap, K extends keyof M = keyof M> = { [T in K & string]: OrchardEvent<M[T], T> }[K & string];
+
+/** The bus, typed by a catalogue: what modules are given (the adapters implement the untyped Bus). */
+export interface EventBus<M extends EventMap> extends Omit<Bus, 'subscribe' | 'subscribeBatch' | 'broadcast'> {
+  subscribe<K extends keyof M & string>(consumer: string, types: readonly K[], handler: (event: EventIn<M, K>, q: Queryable) => Promise<void>): void;
+  subscribeBatch<K extends keyof M & string>(
+    consumer: string,
+    types: readonly K[],
+    handler: (events: EventIn<M, K>[], q: Queryable) => Promise<void>,
+    opts: { maxBatch: number },
+  ): void;
+  broadcast<K extends keyof M & string>(types: readonly K[], handler: (event: EventIn<M, K>) => Promise<void>): void;
+}
+
+/** The bus as modules see it, typed by the catalogue M. Only a type: the adapters route any event name. */
+export function typedBus<M extends EventMap>(bus: Bus): EventBus<M> {
+  return bus as unknown as EventBus<M>;
+}
+
+/** recordEvent and recordEvents bound to a module's catalogue (see EventMap). */
+export function eventRecorder<M extends EventMap>() {
+  return {
+    record: <K extends keyof M & string>(q: Queryable, type: K, payload: M[K], aggregateId: string | null = null) =>
+      recordEvent(q, type, payload as Record<string, unknown>, aggregateId) as Promise<OrchardEvent<M[K], K>>,
+    recordMany: <K extends keyof M & string>(q: Queryable, events: { type: K; payload: M[K]; aggregateId: string | null }[]) =>
+      recordEvents(q, events as { type: K; payload: Record<string, unknown>; aggregateId: string | null }[]),
+  };
 }
 
 /** Effect of a durable consumer: runs inside the transaction that also records the event as processed. */
@@ -36,14 +73,14 @@ export interface DeadLetter {
 export interface Bus {
   readonly kind: 'rabbitmq' | 'inprocess';
   /** Each event of these types is applied once per consumer name, whatever the number of processes and redeliveries. */
-  subscribe(consumer: string, types: string[], handler: DurableHandler): void;
+  subscribe(consumer: string, types: readonly string[], handler: DurableHandler): void;
   /**
    * As subscribe, with up to maxBatch events per transaction: for consumers whose cost is per transaction and per
    * statement rather than per event (one commit and a few set-based statements for a whole batch).
    */
-  subscribeBatch(consumer: string, types: string[], handler: DurableBatchHandler, opts: { maxBatch: number }): void;
+  subscribeBatch(consumer: string, types: readonly string[], handler: DurableBatchHandler, opts: { maxBatch: number }): void;
   /** Every running process receives each event of these types. */
-  broadcast(types: string[], handler: BroadcastHandler): void;
+  broadcast(types: readonly string[], handler: BroadcastHandler): void;
   /**
    * Called when this process may have missed broadcasts (its broker connection dropped, and again once
    * it is back): whoever keeps per-process state derived from broadcasts (an L1 cache) should drop it.

@@ -1,5 +1,5 @@
 -- Purchases' read views: what other modules may read of transactions, subscriptions and the ledger (never
--- orders, provider charge ids or retry schedules). Simple projections, so PostgreSQL inlines them: a join
+-- orders or provider charge ids). Simple projections, so PostgreSQL inlines them: a join
 -- through a view costs what a join on the table does. Columns may be added; removing or renaming one is a
 -- change to every reader. Writes go through purchases' exported functions (payouts: claimPayableLines).
 CREATE VIEW purchases_transactions AS
@@ -10,7 +10,8 @@ SELECT id, original_transaction_id, user_id, app_id, developer_id, product_uuid,
 
 CREATE VIEW purchases_subscriptions AS
 SELECT id, user_id, app_id, subscription_group, product_uuid, original_transaction_id, environment, storefront, app_account_token,
-       status, auto_renew, period_index, current_period_end, grace_until, retry_count, created_at, updated_at
+       status, auto_renew, period_index, period_anchor, periods_since_anchor, current_period_end, grace_until, retry_count,
+       created_at, updated_at
   FROM subscriptions;
 
 CREATE VIEW purchases_ledger_lines AS

@@ -1,0 +1,9 @@
+// What recommendations tells its own processes, through the outbox.
+import { eventRecorder } from '../../platform/bus/index.ts';
+
+export interface RecommendationsEvents {
+  /** A build changed the neighbours: every process drops its cached lists. aggregateId: the build id. */
+  'recs.built': { id: string };
+}
+
+export const recommendationsEvents = eventRecorder<RecommendationsEvents>();
