@@ -24,6 +24,7 @@ import { createRankings } from './modules/rankings/index.ts';
 import { createRecommendations } from './modules/recommendations/index.ts';
 import { busHealth, stateGauge } from './platform/observability/health.ts';
 import { createScheduler } from './platform/jobs/index.ts';
+import { registerConsumers } from './platform/bus/index.ts';
 import type { ModuleParts } from './platform/module.ts';
 
 const modulesDir = path.join(path.dirname(new URL(import.meta.url).pathname), 'modules');
@@ -75,6 +76,18 @@ export type Modules = ReturnType<typeof createModules>;
 /** Every module's parts, in dependency order: what buildApp mounts and main.ts runs, by iterating (a test may swap one module for another). */
 export function moduleParts(modules: Modules): ModuleParts[] {
   return Object.values(modules).filter((m): m is Modules[keyof Modules] & ModuleParts => typeof m === 'object' && m !== null && 'name' in m);
+}
+
+/**
+ * Registers every module's consumers and gap handlers, then starts the bus: how every process (serve, worker,
+ * tests, tools) starts its modules' event handling. relay: move the outbox to the transport; consume: run
+ * the durable consumers (broadcasts run in every started process).
+ */
+export async function startEvents(infra: Infra, modules: Modules, opts: { relay: boolean; consume: boolean }): Promise<void> {
+  const parts = moduleParts(modules);
+  registerConsumers(infra.bus, parts.flatMap((m) => m.consumers ?? []));
+  for (const m of parts) if (m.onEventGap) infra.bus.onBroadcastGap(() => m.onEventGap!());
+  await infra.bus.start(opts);
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;

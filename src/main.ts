@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig, createInfra, type Config, type Infra } from './config.ts';
-import { buildApp, createModules, migrationDirs, moduleParts, type Lifecycle, type Modules } from './app.ts';
+import { buildApp, createModules, migrationDirs, moduleParts, startEvents, type Lifecycle, type Modules } from './app.ts';
 import { migrate } from './platform/db/index.ts';
 import { seed, DEMO_ACCOUNTS } from './seed/index.ts';
 import { isPeriod } from './modules/payouts/index.ts';
@@ -65,7 +65,7 @@ function keepRunningOnStrayRejections(infra: Infra) {
 
 /** Event consumers (bus) and the periodic jobs of every module: what `worker` runs, and `serve` unless --api-only. */
 async function startWorkers(infra: Infra, modules: Modules, relay: boolean) {
-  await infra.bus.start({ relay, consume: true });
+  await startEvents(infra, modules, { relay, consume: true });
   modules.scheduler.start(moduleParts(modules).flatMap((m) => m.jobs ?? []));
   return async () => {
     await modules.scheduler.stop();
@@ -95,7 +95,7 @@ program
     const apiOnly = opts.apiOnly === true && infra.bus.kind === 'rabbitmq';
     if (opts.apiOnly && !apiOnly) infra.logger.warn('--api-only ignored: the embedded bus delivers events only inside this process');
     const stopWorkers = apiOnly ? null : await startWorkers(infra, modules, true);
-    if (apiOnly) await infra.bus.start({ relay: true, consume: false });
+    if (apiOnly) await startEvents(infra, modules, { relay: true, consume: false });
     await app.listen({ host: config.host, port: config.port });
     onShutdown(infra, async () => {
       await app.close();

@@ -1,7 +1,7 @@
 import { test, describe, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
-import { buildApp, createModules, type Modules } from '../src/app.ts';
+import { buildApp, createModules, startEvents, type Modules } from '../src/app.ts';
 import { createTestInfra, kinds, type TestInfra } from './support/infra.ts';
 
 for (const kind of kinds()) {
@@ -13,7 +13,7 @@ for (const kind of kinds()) {
       infra = await createTestInfra(kind);
       modules = createModules(infra.config, infra);
       app = await buildApp(infra.config, infra, modules);
-      await infra.bus.start({ relay: true, consume: true });
+      await startEvents(infra, modules, { relay: true, consume: true });
     });
     after(async () => {
       await app?.close();

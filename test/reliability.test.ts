@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { buildApp, createModules, type Lifecycle } from '../src/app.ts';
+import { buildApp, createModules, startEvents, type Lifecycle } from '../src/app.ts';
 import { productionUrls, createTestInfra, eventually, type TestInfra } from './support/infra.ts';
 import { createTestApp, makeAdmin, makeDeveloper, registerUser, type TestApp, type TestUser } from './support/app.ts';
 import { publishApp, sender, type Send } from './support/catalog.ts';
@@ -105,7 +105,7 @@ describe('readiness: the database and the search index gate it; the cache and th
     infra = await createTestInfra('production', {}, { redis: (u) => redisProxy.url(u), amqp: (u) => amqpProxy.url(u) });
     modules = createModules(infra.config, infra);
     app = await buildApp(infra.config, infra, modules, lifecycle);
-    await infra.bus.start({ relay: true, consume: true });
+    await startEvents(infra, modules, { relay: true, consume: true });
   });
   after(async () => {
     redisProxy?.resume();

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
 import { createInfra, loadConfig } from '../src/config.ts';
-import { createModules } from '../src/app.ts';
+import { createModules, startEvents } from '../src/app.ts';
 import { createScratchDatabase, eventually, productionUrls } from './support/infra.ts';
 
 const skip = productionUrls.db && productionUrls.redis && productionUrls.amqp ? false : 'needs ORCHARD_TEST_DATABASE_URL, _REDIS_URL and _AMQP_URL (see .ci/run)';
@@ -64,8 +64,7 @@ describe('serve on the production adapters', { skip }, () => {
       // The same modules declare the same queues: a bus that deletes what it declared removes them.
       const config = loadConfig(env, { logLevel: 'silent' });
       const infra = await createInfra(config, { deleteBusTopologyOnStop: true });
-      createModules(config, infra);
-      await infra.bus.start({ relay: false, consume: false });
+      await startEvents(infra, createModules(config, infra), { relay: false, consume: false });
       await infra.close();
       await scratch.drop();
       await rm(dataDir, { recursive: true, force: true });

@@ -1,7 +1,7 @@
 // An app on fresh test infrastructure, and users of each role for HTTP tests.
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { buildApp, createModules, type Modules } from '../../src/app.ts';
+import { buildApp, createModules, startEvents, type Modules } from '../../src/app.ts';
 import type { Config } from '../../src/config.ts';
 import type { User } from '../../src/modules/identity/index.ts';
 import { createTestInfra, type Kind, type TestInfra } from './infra.ts';
@@ -21,7 +21,7 @@ export async function createTestApp(
   const infra = await createTestInfra(kind, opts.config, opts.via);
   const modules = opts.modules ? opts.modules(infra) : createModules(infra.config, infra);
   const app = await buildApp(infra.config, infra, modules);
-  await infra.bus.start({ relay: true, consume: true });
+  await startEvents(infra, modules, { relay: true, consume: true });
   return {
     app,
     infra,

@@ -3,7 +3,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { buildApp, createModules, migrationDirs } from '../../app.ts';
+import { buildApp, createModules, migrationDirs, startEvents } from '../../app.ts';
 import { createInfra, loadConfig } from '../../config.ts';
 import { migrate } from '../../platform/db/index.ts';
 import { seed } from '../../seed/index.ts';
@@ -24,7 +24,7 @@ export async function runIntegritySimulation(options: SimulationOptions, log: (l
     await seed({ infra, apps: Math.max(60, options.apps * CATALOG_PER_APP), users: 0, rngSeed: options.seed });
     const modules = createModules(config, infra, { clock: () => new Date(now) });
     const app = await buildApp(config, infra, modules);
-    await infra.bus.start({ relay: true, consume: true });
+    await startEvents(infra, modules, { relay: true, consume: true });
     try {
       return await simulate(
         {

@@ -2,19 +2,18 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Readable } from 'node:stream';
-import type { Config } from '../../config.ts';
 import { principalOf, type Guards } from '../../platform/http/auth.ts';
 import { DomainError, notFound } from '../../platform/errors.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import { etagOf, parseIfMatch } from './etag.ts';
 import { BINARY_TYPE, IMAGE_TYPES, isImageType, mediaTypeOf } from './media.ts';
 import * as S from './schemas.ts';
-import type { CatalogService, ImageUpload } from './service.ts';
+import type { CatalogConfig, CatalogService, ImageUpload } from './service.ts';
 
 interface Options {
   guards: Guards;
   service: CatalogService;
-  config: Config;
+  config: CatalogConfig;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -26,7 +25,7 @@ function sendJson(reply: FastifyReply, json: string | Buffer): FastifyReply {
   return reply.type(JSON_TYPE).send(json);
 }
 
-export function catalogRoutes(service: CatalogService, config: Config): FastifyPluginAsync<{ guards: Guards }> {
+export function catalogRoutes(service: CatalogService, config: CatalogConfig): FastifyPluginAsync<{ guards: Guards }> {
   return async (app, { guards }) => {
     // Uploads arrive as raw bodies: the stream is handed to the route as it is, never buffered here.
     app.addContentTypeParser([...IMAGE_TYPES, BINARY_TYPE], (_req, payload, done) => done(null, payload));

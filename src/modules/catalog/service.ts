@@ -33,7 +33,9 @@ import type {
 import { VERSION_RULE, compareVersions, isPermission, normalizePermissions, parseVersion } from './versioning.ts';
 import { afterPublish, afterReview, afterSubmit, isVersionEditable, missingForSubmission, type AppStatus } from './workflow.ts';
 
-export type CatalogDeps = Infra & { config: Config };
+/** The configuration the catalog reads. */
+export type CatalogConfig = Pick<Config, 'publicBaseUrl' | 'limits'>;
+export type CatalogDeps = Infra & { config: CatalogConfig };
 /** Who acts: the signed-in principal, without its session. */
 export type Actor = Pick<Principal, 'userId' | 'role' | 'developerId'>;
 export interface ImageUpload {

@@ -1,4 +1,8 @@
 // Identity: accounts, sessions, developer enrollment. Other modules import only this file.
+//
+// Owns: users, sessions, developers. Offers: read views identity_users, identity_developers (0101: never
+// emails, password hashes or sessions); the Authenticator for the HTTP guards; accountFacts.
+// Publishes (events.ts): user.registered, developer.enrolled. Consumes nothing.
 import path from 'node:path';
 import type { Authenticator } from '../../platform/http/auth.ts';
 import type { Limit } from '../../platform/http/rate-limit.ts';
@@ -24,7 +28,8 @@ export type { DeveloperEnrolled, IdentityEvents, UserRegistered } from './events
 export const identityMigrations = path.join(path.dirname(new URL(import.meta.url).pathname), 'migrations');
 
 export interface IdentityDeps extends Infra {
-  config: Config;
+  /** The configuration identity reads. */
+  config: Pick<Config, 'sessionTtlMs'>;
   /** Overrides of the default rate limits (tests use small numbers). */
   limits?: { [K in keyof IdentityLimits]?: Pick<Limit, 'max' | 'windowMs'> };
 }

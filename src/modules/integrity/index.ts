@@ -1,9 +1,16 @@
 // Review integrity: scores every review revision on six signals (asynchronously, through the bus), holds
 // or rejects the suspicious ones, lets admins moderate, and learns from their decisions.
 // Other modules import only this file.
+//
+// Owns: integrity_reviews, integrity_bands, integrity_labels, integrity_models. Offers: the service (admin queue).
+// Publishes (events.ts): integrity.model_trained. Consumes: review.created / updated / deleted (batch,
+// scoring), integrity.model_trained (broadcast: reload the model). Reads no other module's tables: a review's
+// facts come in its event.
 import path from 'node:path';
-import type { Infra, Config } from '../../config.ts';
-import type { Reviews } from '../reviews/index.ts';
+import type { Infra } from '../../config.ts';
+import { consumersOf } from '../../platform/bus/index.ts';
+import type { Reviews, ReviewsEvents } from '../reviews/index.ts';
+import type { IntegrityEvents } from './events.ts';
 import { INTEGRITY_CONSUMER, integrityHandler, SCORING_BATCH } from './consumer.ts';
 import { createModelHolder } from './models.ts';
 import { integrityRoutes } from './routes.ts';
@@ -14,7 +21,6 @@ export type { IntegrityEvents } from './events.ts';
 export { SEED_WEIGHTS, THRESHOLDS } from './score.ts';
 
 export interface IntegrityDeps extends Infra {
-  config: Config;
   reviews: Pick<Reviews, 'service' | 'applyVerdict' | 'applyVerdicts'>;
   /** false: no consumer scores reviews (moderation only). Default true. */
   scoring?: boolean;
@@ -22,12 +28,13 @@ export interface IntegrityDeps extends Infra {
 
 export function createIntegrity(deps: IntegrityDeps) {
   const models = createModelHolder();
+  const on = consumersOf<ReviewsEvents & IntegrityEvents>();
+  const consumers = [on.broadcast(['integrity.model_trained'], async () => models.invalidate())];
   if (deps.scoring !== false) {
     const handler = integrityHandler({ applyVerdicts: deps.reviews.applyVerdicts, models, metrics: deps.metrics });
-    deps.bus.subscribeBatch(INTEGRITY_CONSUMER, ['review.created', 'review.updated', 'review.deleted'], handler, { maxBatch: SCORING_BATCH });
+    consumers.push(on.batch(INTEGRITY_CONSUMER, ['review.created', 'review.updated', 'review.deleted'], handler, { maxBatch: SCORING_BATCH }));
   }
-  deps.bus.broadcast(['integrity.model_trained'], async () => models.invalidate());
   const service = createIntegrityService({ db: deps.db, bus: deps.bus, reviews: deps.reviews, models });
-  return { name: 'integrity', migrations: integrityMigrations, routes: integrityRoutes(service), service };
+  return { name: 'integrity', migrations: integrityMigrations, routes: integrityRoutes(service), consumers, service };
 }
 export type Integrity = ReturnType<typeof createIntegrity>;

@@ -1,8 +1,16 @@
 // The library module: what users own (apps and in-app purchases), signed downloads of builds, update checks
 // and download statistics. Other modules import only this file.
+//
+// Owns: app_user_downloads, app_download_days, app_download_signals, and the owned_apps view (the ownership
+// rule, over purchases_transactions; recommendations reads it too).
+// Publishes (events.ts): app.downloaded. Consumes: app.downloaded (durable: daily counts, and the catalog's
+// download counter through countFirstDownloads). Reads: catalog_apps, catalog_app_versions, catalog_app_media,
+// purchases_transactions, purchases_subscriptions.
 import path from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
+import { consumersOf } from '../../platform/bus/index.ts';
 import type { Guards } from '../../platform/http/auth.ts';
+import type { LibraryEvents } from './events.ts';
 import { DownloadLinks, signingKey } from './links.ts';
 import { libraryRoutes } from './routes.ts';
 import { LibraryService, type LibraryDeps } from './service.ts';
@@ -25,8 +33,8 @@ export interface LibraryOptions {
 export function createLibrary(deps: LibraryDeps, options: LibraryOptions = {}) {
   const key = signingKey(deps.config.downloadUrlSecret, path.join(deps.config.dataDir, 'keys', 'download-url.key'));
   const service = new LibraryService(deps, new DownloadLinks(key, options.linkTtlMs ?? DEFAULT_LINK_TTL_MS));
-  deps.bus.subscribe(DOWNLOAD_STATS_CONSUMER, ['app.downloaded'], applyDownload);
+  const consumers = [consumersOf<LibraryEvents>().durable(DOWNLOAD_STATS_CONSUMER, ['app.downloaded'], applyDownload)];
   const routes: FastifyPluginAsync<{ guards: Guards }> = libraryRoutes(service);
-  return { name: 'library', migrations: libraryMigrations, routes, service };
+  return { name: 'library', migrations: libraryMigrations, routes, consumers, service };
 }
 export type Library = ReturnType<typeof createLibrary>;

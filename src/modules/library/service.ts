@@ -14,7 +14,8 @@ import type { DownloadLink, DownloadStats, DownloadStatsQuery, InstalledApp, Lib
 import { dailySeries, type AppDownloadedPayload, type DownloadKind } from './stats.ts';
 
 export interface LibraryDeps extends Infra {
-  config: Config;
+  /** The configuration the library reads. */
+  config: Pick<Config, 'publicBaseUrl' | 'downloadUrlSecret' | 'dataDir'>;
   /** For icon URLs as the catalog exposes them. */
   catalog: CatalogService;
 }

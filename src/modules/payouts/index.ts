@@ -1,5 +1,9 @@
 // Payouts: monthly payment of developer proceeds from the ledger, statements and balances.
 // Other modules import only this file.
+//
+// Owns: payouts (its migration 0450; databases from before tables had owners made it in purchases' 0400).
+// Publishes (events.ts): payout.created. Consumes nothing. Reads: purchases_ledger_lines,
+// purchases_transactions; marks lines paid only through purchases' claimPayableLines.
 import path from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Guards } from '../../platform/http/auth.ts';

@@ -1,11 +1,20 @@
 // Commerce: orders, transactions with signed receipts, the ledger, entitlements, subscriptions and refunds.
 // Money moves only through this module. Other modules import only this file.
+//
+// Owns: purchases (orders), transactions, ledger_lines, subscriptions, product_entitlements, sandbox_charges,
+// sandbox_refunds, payment_book_checks, payment_mismatches. Offers: read views purchases_transactions,
+// purchases_subscriptions, purchases_ledger_lines (0403); the commerce service; claimPayableLines (payouts).
+// Publishes (events.ts): purchase.completed, transaction.revoked, subscription.*. Consumes: app.changed
+// (broadcast: the offers cache). Jobs: purchases.renewals, purchases.reconcile, purchases.books.
+// Reads: catalog_apps, catalog_app_prices, catalog_in_app_products, catalog_in_app_prices, catalog_storefronts.
 import path from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Config, Infra } from '../../config.ts';
 import type { Principal } from '../../platform/http/auth.ts';
 import type { Guards } from '../../platform/http/auth.ts';
 import type { Job } from '../../platform/jobs/index.ts';
+import { consumersOf } from '../../platform/bus/index.ts';
+import type { CatalogEvents } from '../catalog/index.ts';
 import { notFound } from '../../platform/errors.ts';
 import { createIdempotency, requestHash } from '../../platform/http/idempotency.ts';
 import { activeEntitlements, setProductEntitlements } from './entitlements.ts';
@@ -30,7 +39,8 @@ export type { Environment, StoredTransaction } from './service.ts';
 export { toRenewalInfoPayload, type RenewalStatus } from './receipts/index.ts';
 
 export interface PurchasesModuleDeps extends Infra {
-  config: Config;
+  /** The configuration purchases reads (the receipt keys live under the data dir). */
+  config: Pick<Config, 'dataDir'>;
   limits?: Partial<PurchaseLimits>;
   payments?: ResilienceOptions;
   /** Overrides PURCHASE_LOCK_SECONDS, RECONCILE_GRACE_SECONDS and RECONCILE_INTERVAL_SECONDS. */
@@ -54,11 +64,6 @@ export function createPurchases(deps: PurchasesModuleDeps) {
   const nudge = () => bus.nudge();
 
   const offers = createOffers(db);
-  // Prices, products or status changed somewhere: this process forgets that app's offers.
-  bus.broadcast(['app.changed'], async (event) => {
-    if (typeof event.payload.appId === 'string') offers.drop(event.payload.appId);
-  });
-  bus.onBroadcastGap(() => offers.clear());
   const settings: ReconcileSettings = { ...reconcileSettingsFromEnv(process.env), ...deps.reconcile };
   const onReconciled = reconcileObserver(reconcileMetrics(deps.metrics, db), logger);
   const purchases = createPurchasesService({
@@ -166,8 +171,12 @@ export function createPurchases(deps: PurchasesModuleDeps) {
 
   const limits = { ...DEFAULT_PURCHASE_LIMITS, ...deps.limits };
   const routes: FastifyPluginAsync<{ guards: Guards }> = purchasesRoutes(commerce, cache, limits);
+  // Prices, products or status changed somewhere: this process forgets that app's offers.
+  const consumers = [consumersOf<CatalogEvents>().broadcast(['app.changed'], async (event) => {
+    offers.drop(event.payload.appId);
+  })];
   return {
-    name: 'purchases', migrations: purchasesMigrations, routes, rootRoutes, jobs,
+    name: 'purchases', migrations: purchasesMigrations, routes, rootRoutes, jobs, consumers, onEventGap: () => offers.clear(),
     ...commerce, sandbox, payments, idempotency, keysReady,
     /** One reconciliation pass over pending orders past their lock; null when another process is running one. */
     reconcile: reconciler.reconcile,

@@ -2,11 +2,21 @@
 // engagement; the hourly chart run (top free, top paid, top grossing, trending, new; per storefront country,
 // overall and per category); chart reads, app positions and developers' rank history.
 // Other modules import only this file.
+//
+// Owns: app_daily_stats, app_chart_signals (partitioned per storefront), app_engagement, chart_accounts,
+// chart_runs, chart_entries, chart_rank_history, sdk_keys, engagement_sessions, engagement_installs,
+// engagement_aggregation. Publishes (events.ts): ranking.compute, ranking.computed. Consumes: app.downloaded,
+// purchase.completed, subscription.renewed, transaction.revoked (batch: signals), ranking.compute (durable:
+// the run), ranking.computed (broadcast: caches). Jobs: rankings.schedule.
+// Reads: catalog_apps, catalog_app_versions, catalog_storefronts.
 import path from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Config, Infra } from '../../config.ts';
-import { rankingsEvents } from './events.ts';
+import { consumersOf } from '../../platform/bus/index.ts';
+import type { LibraryEvents } from '../library/index.ts';
+import type { PurchasesEvents } from '../purchases/index.ts';
+import { rankingsEvents, type RankingsEvents } from './events.ts';
 import type { Guards } from '../../platform/http/auth.ts';
 import type { Job } from '../../platform/jobs/index.ts';
 import type { CatalogService } from '../catalog/index.ts';
@@ -29,7 +39,8 @@ const SCHEDULE_CHECK_MS = 60_000;
 const HOUR_MS = 3_600_000;
 
 export interface RankingsDeps extends Infra {
-  config: Config;
+  /** The configuration rankings reads. */
+  config: Pick<Config, 'chartWeights'>;
   catalog: CatalogService;
   search: SearchService;
 }
@@ -37,9 +48,6 @@ export interface RankingsDeps extends Infra {
 export function createRankings(deps: RankingsDeps) {
   const service = new RankingsService({ db: deps.db, cache: deps.cache, catalog: deps.catalog, search: deps.search });
   const engagement = createEngagement({ db: deps.db, cache: deps.cache, logger: deps.logger });
-  deps.bus.subscribeBatch(SIGNALS_CONSUMER, SIGNAL_EVENTS, applySignals, { maxBatch: CONSUMER_BATCH });
-  deps.bus.broadcast(['ranking.computed'], async () => service.onComputed());
-  deps.bus.onBroadcastGap(() => service.onComputed());
   // App detail shows the app's chart positions (spliced into the catalog's cached detail).
   deps.catalog.extendDetail((appId) => service.positionsMember(appId));
 
@@ -61,11 +69,16 @@ export function createRankings(deps: RankingsDeps) {
   };
   // At most once (the seeds' ranking.compute semantics): the message only starts the run, after its delivery
   // is recorded; a run that fails or dies is not retried, the next hour's slot computes again.
-  deps.bus.subscribe(COMPUTE_CONSUMER, ['ranking.compute'], async (event) => {
-    const { runId, slot } = event.payload;
-    if (typeof runId !== 'string' || typeof slot !== 'string') return;
-    setImmediate(() => void compute({ runId, slot: new Date(slot) }).catch((err) => deps.logger.error({ err, runId }, 'chart run failed')));
-  });
+  const on = consumersOf<RankingsEvents & LibraryEvents & PurchasesEvents>();
+  const consumers = [
+    on.batch(SIGNALS_CONSUMER, SIGNAL_EVENTS, applySignals, { maxBatch: CONSUMER_BATCH }),
+    on.broadcast(['ranking.computed'], async () => service.onComputed()),
+    on.durable(COMPUTE_CONSUMER, ['ranking.compute'], async (event) => {
+      const { runId, slot } = event.payload;
+      if (typeof runId !== 'string' || typeof slot !== 'string') return;
+      setImmediate(() => void compute({ runId, slot: new Date(slot) }).catch((err) => deps.logger.error({ err, runId }, 'chart run failed')));
+    }),
+  ];
 
   /** Records this hour's ranking.compute once, whatever the number of workers checking (chart_runs.slot is unique). */
   async function scheduleThisHour(now = new Date()): Promise<boolean> {
@@ -88,7 +101,7 @@ export function createRankings(deps: RankingsDeps) {
     await app.register(engagement.routes, { guards });
   };
   return {
-    name: 'rankings', migrations: rankingsMigrations, routes, jobs, drain: async () => void (await running),
+    name: 'rankings', migrations: rankingsMigrations, routes, consumers, onEventGap: () => service.onComputed(), jobs, drain: async () => void (await running),
     service, compute, scheduleThisHour, aggregateEngagement: engagement.aggregate,
   };
 }

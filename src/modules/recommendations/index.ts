@@ -1,9 +1,14 @@
 // The recommendations module: the batch job's co-download neighbours, a user's rows and similar apps.
 // Other modules import only this file.
+//
+// Owns: app_neighbors, recs_builds, recs_app_owners, recs_live. Publishes (events.ts): recs.built. Consumes:
+// recs.built (broadcast: caches). Jobs: recommendations.build. Reads: library's owned_apps,
+// purchases_transactions, catalog_apps, identity_users.
 import path from 'node:path';
-import type { Config, Infra } from '../../config.ts';
+import type { Infra } from '../../config.ts';
 import { withLock } from '../../platform/cache/index.ts';
-import { recommendationsEvents } from './events.ts';
+import { consumersOf } from '../../platform/bus/index.ts';
+import { recommendationsEvents, type RecommendationsEvents } from './events.ts';
 import type { Job } from '../../platform/jobs/index.ts';
 import type { CatalogService } from '../catalog/index.ts';
 import type { RankingsService } from '../rankings/index.ts';
@@ -23,7 +28,6 @@ export const BUILD_EVERY_MS = 10 * 60_000;
 const BUILD_LOCK_MS = 2 * 3_600_000;
 
 export interface RecommendationsModuleDeps extends Infra {
-  config: Config;
   catalog: CatalogService;
   search: SearchService;
   rankings: RankingsService;
@@ -32,8 +36,6 @@ export interface RecommendationsModuleDeps extends Infra {
 export function createRecommendations(deps: RecommendationsModuleDeps) {
   const service = new RecommendationsService({ db: deps.db, cache: deps.cache, catalog: deps.catalog, search: deps.search, rankings: deps.rankings, logger: deps.logger });
   deps.catalog.extendDetail((appId) => service.similarMember(appId));
-  deps.bus.broadcast(['recs.built'], async () => service.onBuilt());
-  deps.bus.onBroadcastGap(() => service.onBuilt());
 
   /**
    * A build now (incremental when it can be, see build.ts), announced when it changed anything. Null when another
@@ -52,6 +54,10 @@ export function createRecommendations(deps: RecommendationsModuleDeps) {
 
   // build() takes its own lock (the CLI calls it too): one build at a time across processes, incremental, full once a day.
   const jobs: Job[] = [{ name: 'recommendations.build', everyMs: BUILD_EVERY_MS, exclusive: false, runAtStart: true, run: () => build() }];
-  return { name: 'recommendations', migrations: recommendationsMigrations, routes: recommendationsRoutes(service), jobs, service, build };
+  const consumers = [consumersOf<RecommendationsEvents>().broadcast(['recs.built'], async () => service.onBuilt())];
+  return {
+    name: 'recommendations', migrations: recommendationsMigrations, routes: recommendationsRoutes(service), consumers, onEventGap: () => service.onBuilt(), jobs,
+    service, build,
+  };
 }
 export type Recommendations = ReturnType<typeof createRecommendations>;

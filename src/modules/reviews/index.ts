@@ -1,6 +1,11 @@
 // The reviews module: users' reviews of apps (one per user per app), public lists of approved ones, rating
 // summaries, helpful votes, abuse reports and developer responses. The integrity module scores each revision
 // (review.created / review.updated) and decides with applyVerdict. Other modules import only this file.
+//
+// Owns: reviews, review_votes, review_reports, app_rating_summaries, app_rating_deltas. Publishes (events.ts):
+// review.created, review.updated, review.deleted, review.moderated, review.responded. Consumes nothing (integrity
+// calls applyVerdict). Jobs: reviews.ratings-mirror (into the catalog through its setRatings).
+// Reads: catalog_apps, identity_users.
 import path from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Infra } from '../../config.ts';

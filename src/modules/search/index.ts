@@ -1,7 +1,12 @@
 // The search module: the in-memory engine (engine/) kept in step with the catalog, the PostgreSQL
 // full-text fallback, and the search API. Other modules import only this file.
+//
+// Owns no table: the full-text column its fallback reads (apps.search_document) is the catalog's, since a
+// generated column lives in its table. Consumes: app.changed (broadcast: the in-memory index).
+// Reads: catalog_apps, catalog_app_prices, catalog_storefronts, identity_developers.
 import path from 'node:path';
-import type { OrchardEvent } from '../../platform/bus/index.ts';
+import { consumersOf } from '../../platform/bus/index.ts';
+import type { CatalogEvents } from '../catalog/index.ts';
 import { defaultEngineFactory, type EngineFactory } from './engine-factory.ts';
 import { searchRoutes } from './routes.ts';
 import { SearchService, type SearchDeps } from './service.ts';
@@ -22,8 +27,7 @@ export interface SearchOptions {
  */
 export function createSearch(deps: SearchDeps, options: SearchOptions = {}) {
   const service = new SearchService(deps, options.engine ?? defaultEngineFactory(path.join(deps.config.dataDir, 'search')));
-  deps.bus.broadcast(['app.changed'], (event: OrchardEvent<{ appId?: unknown }>) => service.onAppChanged(event));
-  deps.bus.onBroadcastGap(() => service.onBroadcastGap());
-  return { name: 'search', routes: searchRoutes(service), service };
+  const consumers = [consumersOf<CatalogEvents>().broadcast(['app.changed'], (event) => service.onAppChanged(event))];
+  return { name: 'search', routes: searchRoutes(service), consumers, onEventGap: () => service.onBroadcastGap(), service };
 }
 export type Search = ReturnType<typeof createSearch>;

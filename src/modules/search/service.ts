@@ -19,7 +19,9 @@ import { fallbackSearch, fallbackSimilar, fallbackSuggest } from './fallback.ts'
 import type { AppSummary, SearchPage, SearchQuery } from './schemas.ts';
 import { SummaryCache } from './summaries.ts';
 
-export type SearchDeps = Infra & { config: Config; catalog: CatalogService };
+/** The configuration search reads (the index snapshot lives under the data dir). */
+export type SearchConfig = Pick<Config, 'dataDir' | 'searchAnswerCache'>;
+export type SearchDeps = Infra & { config: SearchConfig; catalog: CatalogService };
 export type IndexState = 'idle' | 'building' | 'ready' | 'failed';
 
 /** Deep paging is not a search feature: pages stop after this many results. */

@@ -1,5 +1,8 @@
 // App Store Server API: developers' API keys and Apple's server-to-server endpoints over Orchard's
 // transactions, compatible with Apple's own App Store Server Library. Other modules import only this file.
+//
+// Owns: api_issuers, api_keys. Publishes and consumes nothing. Reads: catalog_apps, catalog_in_app_products,
+// catalog_in_app_prices, purchases_transactions, purchases_subscriptions.
 import path from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Infra } from '../../config.ts';

@@ -34,6 +34,42 @@ export interface EventBus<M extends EventMap> extends Omit<Bus, 'subscribe' | 's
   broadcast<K extends keyof M & string>(types: readonly K[], handler: (event: EventIn<M, K>) => Promise<void>): void;
 }
 
+/**
+ * A module's reaction to events, declared among its parts (platform/module.ts); the application registers every
+ * module's consumers before the bus starts (registerConsumers). durable: applied once per event, in a
+ * transaction (the name is its queue). batch: the same, many events per transaction. broadcast: every process,
+ * no transaction (caches, in-memory indexes).
+ */
+export type Consumer =
+  | { kind: 'durable'; name: string; events: readonly string[]; handle: DurableHandler }
+  | { kind: 'batch'; name: string; events: readonly string[]; handle: DurableBatchHandler; maxBatch: number }
+  | { kind: 'broadcast'; events: readonly string[]; handle: BroadcastHandler };
+
+/** Consumers typed by the catalogue(s) M a module listens to: a misspelt event or a wrong payload field fails the typecheck. */
+export function consumersOf<M extends EventMap>() {
+  return {
+    durable: <K extends keyof M & string>(name: string, events: readonly K[], handle: (event: EventIn<M, K>, q: Queryable) => Promise<void>): Consumer =>
+      ({ kind: 'durable', name, events, handle: handle as DurableHandler }),
+    batch: <K extends keyof M & string>(
+      name: string,
+      events: readonly K[],
+      handle: (events: EventIn<M, K>[], q: Queryable) => Promise<void>,
+      opts: { maxBatch: number },
+    ): Consumer => ({ kind: 'batch', name, events, handle: handle as DurableBatchHandler, maxBatch: opts.maxBatch }),
+    broadcast: <K extends keyof M & string>(events: readonly K[], handle: (event: EventIn<M, K>) => Promise<void>): Consumer =>
+      ({ kind: 'broadcast', events, handle: handle as BroadcastHandler }),
+  };
+}
+
+/** Subscribes each consumer; call before bus.start(). */
+export function registerConsumers(bus: Bus, consumers: Consumer[]): void {
+  for (const c of consumers) {
+    if (c.kind === 'durable') bus.subscribe(c.name, c.events, c.handle);
+    else if (c.kind === 'batch') bus.subscribeBatch(c.name, c.events, c.handle, { maxBatch: c.maxBatch });
+    else bus.broadcast(c.events, c.handle);
+  }
+}
+
 /** The bus as modules see it, typed by the catalogue M. Only a type: the adapters route any event name. */
 export function typedBus<M extends EventMap>(bus: Bus): EventBus<M> {
   return bus as unknown as EventBus<M>;
