@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { buildApp } from '../src/app.ts';
-import { createIdentity, hashPassword, STOREFRONT_COUNTRIES } from '../src/modules/identity/index.ts';
+import { createIdentity, hashPassword, purgeEndedSessions, STOREFRONT_COUNTRIES } from '../src/modules/identity/index.ts';
 import { kinds } from './support/infra.ts';
 import { bearer, createTestApp, makeAdmin, makeDeveloper, randomIp, registerUser, type TestApp } from './support/app.ts';
 
@@ -410,6 +410,21 @@ for (const kind of kinds()) {
       } finally {
         service.getUser = original;
       }
+    });
+
+    test('the sessions-purge job deletes sessions that ended over 30 days ago, and only those', async () => {
+      const a = await registerUser(app);
+      const b = await registerUser(app);
+      const db = t.infra.db;
+      // a's session ended 31 days ago, b's 29 days ago
+      await db.query(`UPDATE sessions SET expires_at = now() - interval '31 days' WHERE user_id = $1`, [a.user.id]);
+      await db.query(`UPDATE sessions SET expires_at = now() - interval '29 days' WHERE user_id = $1`, [b.user.id]);
+      assert.ok((await purgeEndedSessions(db)) >= 1);
+      const left = async (userId: string) => (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM sessions WHERE user_id = $1', [userId])).rows[0].n;
+      assert.equal(await left(a.user.id), 0);
+      assert.equal(await left(b.user.id), 1);
+      assert.equal((await me(a.token)).statusCode, 401);
+      assert.ok(t.modules.identity.jobs.some((j) => j.name === 'identity.sessions-purge'));
     });
 
     test('OpenAPI lists the identity routes under their tag', async () => {
