@@ -57,7 +57,14 @@ const { values: flags } = parseArgs({
   },
 });
 if (flags.help) {
-  console.log(readFileSync(new URL(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).slice(0, 8).map((l) => l.slice(3)).join('\n'));
+  console.log(
+    readFileSync(new URL(import.meta.url), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('//'))
+      .slice(0, 8)
+      .map((l) => l.slice(3))
+      .join('\n'),
+  );
   process.exit(0);
 }
 const positive = (name: string, v: string | undefined, max = Infinity) => {
@@ -126,7 +133,13 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, echo = true): 
 }
 const prefix = (s: string) => s.replace(/^(?=.)/gm, '    │ ');
 
-const orchardEnv: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: benchUrl, ORCHARD_DATA_DIR: DATA_DIR, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', DEMO_APPS: '0' };
+const orchardEnv: NodeJS.ProcessEnv = {
+  ...process.env,
+  DATABASE_URL: benchUrl,
+  ORCHARD_DATA_DIR: DATA_DIR,
+  LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  DEMO_APPS: '0',
+};
 const orchard = (args: string[], echo = true) => run(process.execPath, ['bin/orchard.js', ...args], orchardEnv, echo);
 
 // ---------------------------------------------------------------- database
@@ -156,7 +169,9 @@ async function connect(): Promise<pg.Client> {
 }
 
 async function readMarker(db: pg.Client): Promise<Marker | null> {
-  const { rows } = await db.query<{ c: string | null }>(`SELECT shobj_description(oid, 'pg_database') AS c FROM pg_database WHERE datname = current_database()`);
+  const { rows } = await db.query<{ c: string | null }>(
+    `SELECT shobj_description(oid, 'pg_database') AS c FROM pg_database WHERE datname = current_database()`,
+  );
   try {
     const m = JSON.parse(rows[0]?.c ?? 'null');
     return m?.v === MARKER_VERSION ? m : null;
@@ -191,20 +206,100 @@ async function inventory(db: pg.Client) {
 
 /** Top-level categories and their relative sizes (unknown slugs get 2). */
 const CATEGORY_WEIGHT: Record<string, number> = {
-  books: 3, business: 5, 'developer-tools': 1.5, education: 8, entertainment: 6, finance: 3, 'food-drink': 2, games: 20,
-  'graphics-design': 1.5, 'health-fitness': 5, kids: 1.5, lifestyle: 7, 'magazines-newspapers': 1, medical: 1.5, music: 3,
-  navigation: 1, news: 1.5, 'photo-video': 4, productivity: 5, reference: 2, shopping: 4, 'social-networking': 3, sports: 2,
-  travel: 2, utilities: 6, weather: 0.5,
+  books: 3,
+  business: 5,
+  'developer-tools': 1.5,
+  education: 8,
+  entertainment: 6,
+  finance: 3,
+  'food-drink': 2,
+  games: 20,
+  'graphics-design': 1.5,
+  'health-fitness': 5,
+  kids: 1.5,
+  lifestyle: 7,
+  'magazines-newspapers': 1,
+  medical: 1.5,
+  music: 3,
+  navigation: 1,
+  news: 1.5,
+  'photo-video': 4,
+  productivity: 5,
+  reference: 2,
+  shopping: 4,
+  'social-networking': 3,
+  sports: 2,
+  travel: 2,
+  utilities: 6,
+  weather: 0.5,
 };
 const ADJECTIVES = [
-  'Swift', 'Bright', 'Pocket', 'Daily', 'Smart', 'Happy', 'Quiet', 'Clever', 'Tiny', 'Super', 'Calm', 'Bold', 'Pixel', 'Lucky',
-  'Magic', 'Simple', 'Urban', 'Wild', 'Cosmic', 'Golden', 'Silver', 'Rapid', 'Fresh', 'Mighty', 'Sunny', 'Zen', 'Retro', 'Neon',
-  'Epic', 'Cozy', 'Crystal', 'Hyper',
+  'Swift',
+  'Bright',
+  'Pocket',
+  'Daily',
+  'Smart',
+  'Happy',
+  'Quiet',
+  'Clever',
+  'Tiny',
+  'Super',
+  'Calm',
+  'Bold',
+  'Pixel',
+  'Lucky',
+  'Magic',
+  'Simple',
+  'Urban',
+  'Wild',
+  'Cosmic',
+  'Golden',
+  'Silver',
+  'Rapid',
+  'Fresh',
+  'Mighty',
+  'Sunny',
+  'Zen',
+  'Retro',
+  'Neon',
+  'Epic',
+  'Cozy',
+  'Crystal',
+  'Hyper',
 ];
 const NOUNS = [
-  'Notes', 'Budget', 'Runner', 'Puzzle', 'Chef', 'Planner', 'Camera', 'Tracker', 'Radio', 'Quest', 'Garden', 'Maps', 'Words',
-  'Fitness', 'Scanner', 'Journal', 'Studio', 'Weather', 'Wallet', 'Kingdom', 'Racer', 'Reader', 'Tunes', 'Timer', 'Chat',
-  'Academy', 'Market', 'Pilot', 'Doctor', 'Farm', 'Galaxy', 'Editor',
+  'Notes',
+  'Budget',
+  'Runner',
+  'Puzzle',
+  'Chef',
+  'Planner',
+  'Camera',
+  'Tracker',
+  'Radio',
+  'Quest',
+  'Garden',
+  'Maps',
+  'Words',
+  'Fitness',
+  'Scanner',
+  'Journal',
+  'Studio',
+  'Weather',
+  'Wallet',
+  'Kingdom',
+  'Racer',
+  'Reader',
+  'Tunes',
+  'Timer',
+  'Chat',
+  'Academy',
+  'Market',
+  'Pilot',
+  'Doctor',
+  'Farm',
+  'Galaxy',
+  'Editor',
 ];
 const textArray = (xs: string[]) => `ARRAY[${xs.map((x) => pg.escapeLiteral(x)).join(',')}]::text[]`;
 
@@ -237,7 +332,8 @@ async function generate(db: pg.Client): Promise<Marker> {
       `${D} days to ${today} in ${C} countries (${countries.map((c) => c.code).join(' ')}); ${freeGb.toFixed(0)} GB free on the disk`,
   );
   const expectedRows = (HEAD * D * C + TORSO * D * C * 0.2 + (N - HEAD - TORSO) * D * C * 0.005) * 1.0;
-  if (freeGb < (expectedRows * 170) / 2 ** 30 + 5) console.warn(`⚠ little disk left for ~${fmtInt(expectedRows)} daily rows (~170 bytes each with the key and WAL)`);
+  if (freeGb < (expectedRows * 170) / 2 ** 30 + 5)
+    console.warn(`⚠ little disk left for ~${fmtInt(expectedRows)} daily rows (~170 bytes each with the key and WAL)`);
   const t0 = performance.now();
 
   await db.query(`SET maintenance_work_mem = '1GB'`);
@@ -246,7 +342,11 @@ async function generate(db: pg.Client): Promise<Marker> {
   // FK triggers off while loading (the rows are consistent by construction); the schema does not change
   await db.query(`SET session_replication_role = replica`);
 
-  const categories = (await db.query<{ slug: string; name: string; parent_slug: string | null }>(`SELECT slug, name, parent_slug FROM categories ORDER BY parent_slug NULLS FIRST, position`)).rows;
+  const categories = (
+    await db.query<{ slug: string; name: string; parent_slug: string | null }>(
+      `SELECT slug, name, parent_slug FROM categories ORDER BY parent_slug NULLS FIRST, position`,
+    )
+  ).rows;
   const top = categories.filter((c) => c.parent_slug === null);
   const weights = top.map((c) => CATEGORY_WEIGHT[c.slug] ?? 2);
   const total = weights.reduce((a, b) => a + b, 0);
@@ -373,7 +473,9 @@ async function generate(db: pg.Client): Promise<Marker> {
   await timed('prices of paid apps, rating summaries', async () => {
     const storefronts = (await db.query<{ country: string; currency: string }>(`SELECT country, currency FROM storefronts ORDER BY country`)).rows;
     const table = priceTable(storefronts);
-    const values = table.flatMap((amounts, t) => storefronts.map((sf, i) => `(${pg.escapeLiteral(sf.country)}, ${t + 1}, ${amounts[i]}::int8, ${pg.escapeLiteral(sf.currency)})`));
+    const values = table.flatMap((amounts, t) =>
+      storefronts.map((sf, i) => `(${pg.escapeLiteral(sf.country)}, ${t + 1}, ${amounts[i]}::int8, ${pg.escapeLiteral(sf.currency)})`),
+    );
     await db.query(`CREATE TEMP TABLE pt (country char(2), tier int, amount int8, currency char(3))`);
     await db.query(`INSERT INTO pt VALUES ${values.join(',')}`);
     await db.query(`
@@ -531,12 +633,16 @@ async function rankPhase(db: pg.Client, marker: Marker | null) {
   const [{ entries, runs }] = await q<{ entries: string; runs: string }>(
     `SELECT (SELECT count(*) FROM chart_entries) AS entries, (SELECT count(*) FROM chart_runs WHERE status = 'done') AS runs`,
   );
-  const last = (await q<{ id: string; n: string; charts: string }>(
-    `SELECT r.id, count(e.*) AS n, count(DISTINCT (e.country, e.category, e.chart)) AS charts
+  const last = (
+    await q<{ id: string; n: string; charts: string }>(
+      `SELECT r.id, count(e.*) AS n, count(DISTINCT (e.country, e.category, e.chart)) AS charts
        FROM (SELECT id FROM chart_runs WHERE status = 'done' ORDER BY finished_at DESC LIMIT 1) r
        LEFT JOIN chart_entries e ON e.run_id = r.id GROUP BY r.id`,
-  ))[0];
-  console.log(`  chart_entries: ${fmtInt(Number(entries))} rows over ${runs} done run(s); the last run: ${fmtInt(Number(last?.n ?? 0))} entries in ${fmtInt(Number(last?.charts ?? 0))} charts`);
+    )
+  )[0];
+  console.log(
+    `  chart_entries: ${fmtInt(Number(entries))} rows over ${runs} done run(s); the last run: ${fmtInt(Number(last?.n ?? 0))} entries in ${fmtInt(Number(last?.charts ?? 0))} charts`,
+  );
   if (!last) return;
   for (const chart of ['top-free', 'top-paid', 'top-grossing', 'trending', 'new']) {
     const rows = await q<Record<string, string | number>>(

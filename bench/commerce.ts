@@ -71,13 +71,19 @@ async function checkBooks(ctx: ScenarioContext): Promise<string[]> {
     const one = async (sql: string) => Number(Object.values((await db.query(sql)).rows[0])[0]);
     const completed = await one(`SELECT count(*) FROM purchases WHERE status = 'completed'`);
     const charges = await one(`SELECT count(*) FROM sandbox_charges WHERE status = 'succeeded'`);
-    const doubleCharges = await one(`SELECT count(*) FROM (SELECT customer_id, description FROM sandbox_charges WHERE status = 'succeeded' GROUP BY 1, 2 HAVING count(*) > 1) d`);
+    const doubleCharges = await one(
+      `SELECT count(*) FROM (SELECT customer_id, description FROM sandbox_charges WHERE status = 'succeeded' GROUP BY 1, 2 HAVING count(*) > 1) d`,
+    );
     const chargesWithoutPurchase = await one(
       `SELECT count(*) FROM sandbox_charges c WHERE c.status = 'succeeded' AND NOT EXISTS
          (SELECT 1 FROM purchases p WHERE p.status = 'completed' AND c.idempotency_key = 'purchase:' || p.user_id || ':' || p.idempotency_key)`,
     );
-    const doubleOwners = await one(`SELECT count(*) FROM (SELECT user_id, product_key FROM purchases WHERE status = 'completed' GROUP BY 1, 2 HAVING count(*) > 1) d`);
-    const unbalanced = await one(`SELECT count(*) FROM (SELECT transaction_id FROM ledger_lines GROUP BY transaction_id, entry HAVING sum(amount_milli) <> 0) u`);
+    const doubleOwners = await one(
+      `SELECT count(*) FROM (SELECT user_id, product_key FROM purchases WHERE status = 'completed' GROUP BY 1, 2 HAVING count(*) > 1) d`,
+    );
+    const unbalanced = await one(
+      `SELECT count(*) FROM (SELECT transaction_id FROM ledger_lines GROUP BY transaction_id, entry HAVING sum(amount_milli) <> 0) u`,
+    );
     const paidIn = await one(`SELECT coalesce(-sum(amount_milli), 0) FROM ledger_lines WHERE account = 'customer_payment'`);
     const charged = await one(`SELECT coalesce(sum(amount_milli), 0) FROM sandbox_charges WHERE status = 'succeeded'`);
     const pending = await one(`SELECT count(*) FROM purchases WHERE status = 'pending'`);

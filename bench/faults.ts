@@ -96,7 +96,9 @@ async function cleanup(): Promise<void> {
       await sup.stopAll(10_000);
     }
     if (env) {
-      log(`cleaning up: Redis keys ${env.namespace}:*, RabbitMQ ${env.namespace}.*, ${opts.keep ? `keeping database ${env.dbName}` : `dropping database ${env.dbName}`}`);
+      log(
+        `cleaning up: Redis keys ${env.namespace}:*, RabbitMQ ${env.namespace}.*, ${opts.keep ? `keeping database ${env.dbName}` : `dropping database ${env.dbName}`}`,
+      );
       const problems = await destroyEnvironment(env, DEFAULT_SERVERS, { keep: opts.keep });
       for (const p of problems) log(`   cleanup: ${p}`);
     }
@@ -170,9 +172,13 @@ async function registerBuyers(ports: number[], n: number, id: string): Promise<B
   let next = 0;
   const worker = async () => {
     for (let i = next++; i < n; i = next++) {
-      const r = await api(ports[i % ports.length], 'POST', '/api/v1/auth/register',
+      const r = await api(
+        ports[i % ports.length],
+        'POST',
+        '/api/v1/auth/register',
         { email: `buyer${i}.${id}@faults.orchard.test`, password: 'faults-password-1234', displayName: `Fault buyer ${i}`, country: 'US' },
-        { 'x-forwarded-for': `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` });
+        { 'x-forwarded-for': `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` },
+      );
       buyers[i] = { token: r.session.token };
     }
   };
@@ -190,7 +196,8 @@ async function catalogItems(port: number): Promise<{ paid: Item[]; free: Item[] 
       for (const a of page.items) {
         if (price === 'free') out.push({ appId: a.id, amountMilli: null });
         // prices ending in 2 or 5 milliunits are the sandbox's decline triggers: real prices end in 0
-        else if (a.price?.currency === 'USD' && a.price.amountMilli > 0 && a.price.amountMilli % 10 === 0) out.push({ appId: a.id, amountMilli: a.price.amountMilli });
+        else if (a.price?.currency === 'USD' && a.price.amountMilli > 0 && a.price.amountMilli % 10 === 0)
+          out.push({ appId: a.id, amountMilli: a.price.amountMilli });
       }
       cursor = page.nextCursor;
     } while (cursor && out.length < max);
@@ -267,7 +274,9 @@ async function main(): Promise<number> {
     items.push(paid[i]);
     if (i % 4 === 3 && f < free.length) items.push(free[f++]);
   }
-  log(`${buyers.length} buyers registered; ${paid.length} paid and ${free.length} free apps: ${(buyers.length * items.length).toLocaleString('en')} (buyer, app) pairs`);
+  log(
+    `${buyers.length} buyers registered; ${paid.length} paid and ${free.length} free apps: ${(buyers.length * items.length).toLocaleString('en')} (buyer, app) pairs`,
+  );
 
   const load = new PurchaseLoad({ rate: opts.rate, replayShare: opts.replayShare, timeoutMs: opts.clientTimeoutMs, t0, buyers, items });
   load.targets = [ports.a, ports.b];
@@ -288,7 +297,17 @@ async function main(): Promise<number> {
     const startedAt = now();
     log(`phase ${phase.name}: ${phase.what}`);
     const outcome = await phase.run(ctx, ev);
-    const run: PhaseRun = { name: phase.name, what: phase.what, startedAt, endedAt: now(), faultEnd: outcome.faultEnd, recoveryPorts: outcome.recoveryPorts, events, extra: outcome.extra ?? {}, machine: monitor.read() };
+    const run: PhaseRun = {
+      name: phase.name,
+      what: phase.what,
+      startedAt,
+      endedAt: now(),
+      faultEnd: outcome.faultEnd,
+      recoveryPorts: outcome.recoveryPorts,
+      events,
+      extra: outcome.extra ?? {},
+      machine: monitor.read(),
+    };
     runs.push(run);
     if (outcome.settle) settlers.push(() => Object.assign(run.extra, outcome.settle!()));
   }
@@ -316,23 +335,43 @@ async function main(): Promise<number> {
 
   const stats = runs.map((r) => phaseStats(r, load.records));
   const results = checks({
-    phases: runs, stats, audit: figures, auditError, exits: s.exits, recoveryTargetMs: opts.recoveryTargetMs,
-    baselinePhase: PHASES[0].name, baselineTarget: opts.baselineTarget, paymentsPhase: PAYMENTS_PHASE, paymentsTarget: opts.paymentsTarget, sigtermPhase: SIGTERM_PHASE, settled,
+    phases: runs,
+    stats,
+    audit: figures,
+    auditError,
+    exits: s.exits,
+    recoveryTargetMs: opts.recoveryTargetMs,
+    baselinePhase: PHASES[0].name,
+    baselineTarget: opts.baselineTarget,
+    paymentsPhase: PAYMENTS_PHASE,
+    paymentsTarget: opts.paymentsTarget,
+    sigtermPhase: SIGTERM_PHASE,
+    settled,
   });
   const pass = results.every((c) => c.pass);
 
   await cleanup();
 
   const out: string[] = [];
-  out.push('', `Orchard fault suite — ${quick ? 'quick' : 'full'} run, ${opts.rate} purchases/s offered (${Math.round(opts.replayShare * 100)}% replays), ` +
-    `2 serve + 1 worker through TCP proxies; PURCHASE_LOCK_SECONDS=${opts.lockS}, RECONCILE_INTERVAL_SECONDS=${opts.reconcileS}`, '');
+  out.push(
+    '',
+    `Orchard fault suite — ${quick ? 'quick' : 'full'} run, ${opts.rate} purchases/s offered (${Math.round(opts.replayShare * 100)}% replays), ` +
+      `2 serve + 1 worker through TCP proxies; PURCHASE_LOCK_SECONDS=${opts.lockS}, RECONCILE_INTERVAL_SECONDS=${opts.reconcileS}`,
+    '',
+  );
   out.push(...formatTable(runs, stats));
-  out.push('', 'columns: new = first requests of a key, replay = same key/body again; 503+RA = 503 with Retry-After; conn = connection refused/reset;',
-    '         t/o = client timeout (10 s); ok new = 2xx share of new requests; p50/p99 of 2xx in ms; mism = replays answered unlike the key\'s first 2xx;',
-    '         recovery = after the fault ended, ms to the first 201 of a new purchase on each serve port; req/s = requests sent per second');
+  out.push(
+    '',
+    'columns: new = first requests of a key, replay = same key/body again; 503+RA = 503 with Retry-After; conn = connection refused/reset;',
+    "         t/o = client timeout (10 s); ok new = 2xx share of new requests; p50/p99 of 2xx in ms; mism = replays answered unlike the key's first 2xx;",
+    '         recovery = after the fault ended, ms to the first 201 of a new purchase on each serve port; req/s = requests sent per second',
+  );
   if (figures) {
-    out.push('', `books: ${figures.completedPurchases} purchases completed, ${figures.succeededCharges} charges, ${figures.pending} pending, ` +
-      `${figures.acknowledged} acknowledged (201) to clients`);
+    out.push(
+      '',
+      `books: ${figures.completedPurchases} purchases completed, ${figures.succeededCharges} charges, ${figures.pending} pending, ` +
+        `${figures.acknowledged} acknowledged (201) to clients`,
+    );
   }
   const exits = s.exits.map((x) => `${x.name} ${x.code !== null ? `code ${x.code}` : x.signal} (${x.reason})`);
   out.push(`process exits: ${exits.join(', ') || 'none'}`, '');
@@ -341,11 +380,32 @@ async function main(): Promise<number> {
   out.push('', `${pass ? 'PASS' : 'FAIL'}: ${results.filter((c) => !c.pass).length} of ${results.length} checks failed — details in ${runDir}/results.json`);
   console.log(out.join('\n'));
 
-  await writeFile(path.join(runDir, 'results.json'), JSON.stringify({
-    pass, options: opts, durations: d, serveArgs, database: e.dbName, namespace: e.namespace, ports,
-    startedAt: new Date(t0).toISOString(), seconds: Math.round(now() / 1000), phases: runs, stats, audit: figures, auditError, settled,
-    checks: results, exits: s.exits, requests: load.records.length,
-  }, null, 2));
+  await writeFile(
+    path.join(runDir, 'results.json'),
+    JSON.stringify(
+      {
+        pass,
+        options: opts,
+        durations: d,
+        serveArgs,
+        database: e.dbName,
+        namespace: e.namespace,
+        ports,
+        startedAt: new Date(t0).toISOString(),
+        seconds: Math.round(now() / 1000),
+        phases: runs,
+        stats,
+        audit: figures,
+        auditError,
+        settled,
+        checks: results,
+        exits: s.exits,
+        requests: load.records.length,
+      },
+      null,
+      2,
+    ),
+  );
   await writeFile(path.join(runDir, 'requests.ndjson'), load.records.map((r) => JSON.stringify(r)).join('\n') + '\n');
   return pass ? 0 : 1;
 }

@@ -92,9 +92,19 @@ async function insertBatch(batch: typeof plan): Promise<string[]> {
       const verified = r.kind === 'organic' && r.account % 7 !== 0;
       reviews.push([id, app.id, user.id, r.rating, r.title, r.body, app.current_version, verified, at.toISOString()]);
       const payload = {
-        reviewId: id, appId: app.id, userId: user.id, developerId: app.developer_id, rating: r.rating, title: r.title, body: r.body,
-        appVersion: app.current_version, revision: 1, verified, accountCreatedAt: new Date(user.created_at).toISOString(),
-        writtenAt: at.toISOString(), createdAt: at.toISOString(),
+        reviewId: id,
+        appId: app.id,
+        userId: user.id,
+        developerId: app.developer_id,
+        rating: r.rating,
+        title: r.title,
+        body: r.body,
+        appVersion: app.current_version,
+        revision: 1,
+        verified,
+        accountCreatedAt: new Date(user.created_at).toISOString(),
+        writtenAt: at.toISOString(),
+        createdAt: at.toISOString(),
       };
       events.push([uuidv7(), 'review.created', id, JSON.stringify(payload), new Date().toISOString()]);
     }
@@ -124,11 +134,15 @@ async function pending(): Promise<number> {
 let worker: ReturnType<typeof spawn>;
 let peakRss = 0;
 function startWorker() {
-  worker = spawn(process.execPath, [...(process.env.WORKER_NODE_FLAGS ?? WORKER_NODE_FLAGS).split(' ').filter(Boolean), '--import', 'tsx', 'src/main.ts', 'worker'], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: benchUrl.toString(), ORCHARD_NAMESPACE: namespace, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  worker = spawn(
+    process.execPath,
+    [...(process.env.WORKER_NODE_FLAGS ?? WORKER_NODE_FLAGS).split(' ').filter(Boolean), '--import', 'tsx', 'src/main.ts', 'worker'],
+    {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: benchUrl.toString(), ORCHARD_NAMESPACE: namespace, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
 }
 async function stopWorker() {
   const exited = new Promise((r) => worker.once('exit', r));
@@ -188,7 +202,9 @@ try {
   const r = rows[0];
   const seconds = (new Date(r.last).getTime() - new Date(r.first).getTime()) / 1000;
   console.log(`\nmeasured: ${measured.length} reviews scored in ${seconds.toFixed(2)} s by one worker = ${Math.round(measured.length / seconds)} reviews/s`);
-  console.log(`  actions: ${r.approved} approved, ${r.held} held, ${r.rejected} rejected;  worker peak RSS ${Math.round(peakRss / 2 ** 20)} MB;  bus ${process.env.AMQP_URL ? 'rabbitmq' : 'embedded'}`);
+  console.log(
+    `  actions: ${r.approved} approved, ${r.held} held, ${r.rejected} rejected;  worker peak RSS ${Math.round(peakRss / 2 ** 20)} MB;  bus ${process.env.AMQP_URL ? 'rabbitmq' : 'embedded'}`,
+  );
 } finally {
   clearInterval(rssTimer);
   await stopWorker();

@@ -110,7 +110,10 @@ async function atRate(rate: number, seconds: number): Promise<Omit<LoadResult, '
   const total = Math.round(rate * seconds);
   const latencies: number[] = [];
   const statusCodes: Record<string, number> = {};
-  let errors = 0, non2xx = 0, sent = 0, done = 0;
+  let errors = 0,
+    non2xx = 0,
+    sent = 0,
+    done = 0;
   const start = performance.now();
   await new Promise<void>((resolve) => {
     const send = (due: number) => {
@@ -125,7 +128,10 @@ async function atRate(rate: number, seconds: number): Promise<Omit<LoadResult, '
           if (++done === total) resolve();
         });
       });
-      req.on('error', () => { errors++; if (++done === total) resolve(); });
+      req.on('error', () => {
+        errors++;
+        if (++done === total) resolve();
+      });
       req.end(r.body);
     };
     const tick = () => {
@@ -139,5 +145,15 @@ async function atRate(rate: number, seconds: number): Promise<Omit<LoadResult, '
   latencies.sort((a, b) => a - b);
   const at = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0);
   const secondsTaken = (performance.now() - start) / 1000;
-  return { requestsPerSecond: total / secondsTaken, p50Ms: at(0.5), p99Ms: at(0.99), requests: total, errors, timeouts: 0, non2xx, statusCodes, seconds: secondsTaken };
+  return {
+    requestsPerSecond: total / secondsTaken,
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+    requests: total,
+    errors,
+    timeouts: 0,
+    non2xx,
+    statusCodes,
+    seconds: secondsTaken,
+  };
 }

@@ -82,7 +82,14 @@ const { values: flags } = parseArgs({
   },
 });
 if (flags.help) {
-  console.log(readFileSync(new URL(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).slice(0, 10).map((l) => l.slice(3)).join('\n'));
+  console.log(
+    readFileSync(new URL(import.meta.url), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('//'))
+      .slice(0, 10)
+      .map((l) => l.slice(3))
+      .join('\n'),
+  );
   process.exit(0);
 }
 const positive = (name: string, v: string | undefined, max = Infinity, min = 1) => {
@@ -107,7 +114,16 @@ if (!dbName || dbName === 'postgres') throw new Error(`DATABASE_URL must name a 
 
 /** Storefronts of the users and their shares (the charts bench's countries, weighted by its download shares). */
 const COUNTRIES: [string, number][] = [
-  ['US', 1.0], ['GB', 0.22], ['DE', 0.2], ['FR', 0.15], ['JP', 0.3], ['CA', 0.12], ['AU', 0.1], ['BR', 0.18], ['IN', 0.25], ['ES', 0.1],
+  ['US', 1.0],
+  ['GB', 0.22],
+  ['DE', 0.2],
+  ['FR', 0.15],
+  ['JP', 0.3],
+  ['CA', 0.12],
+  ['AU', 0.1],
+  ['BR', 0.18],
+  ['IN', 0.25],
+  ['ES', 0.1],
 ];
 /** Library size: log-normal (median ~12, mean ~20), 2% of the users own nothing, capped. */
 const LIB = { mu: Math.log(12.5), sigma: 0.995, empty: 0.02, cap: 500 };
@@ -195,7 +211,13 @@ function prefixer(): (s: string) => string {
   };
 }
 
-const orchardEnv: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: benchUrl, ORCHARD_DATA_DIR: DATA_DIR, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', DEMO_APPS: '0' };
+const orchardEnv: NodeJS.ProcessEnv = {
+  ...process.env,
+  DATABASE_URL: benchUrl,
+  ORCHARD_DATA_DIR: DATA_DIR,
+  LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  DEMO_APPS: '0',
+};
 const orchard = (args: string[], echo = true) => run(process.execPath, ['bin/orchard.js', ...args], orchardEnv, echo);
 
 // ---------------------------------------------------------------- database
@@ -210,7 +232,9 @@ async function connect(): Promise<pg.Client> {
 }
 
 async function readMarker(db: pg.Client): Promise<Marker | null> {
-  const { rows } = await db.query<{ c: string | null }>(`SELECT shobj_description(oid, 'pg_database') AS c FROM pg_database WHERE datname = current_database()`);
+  const { rows } = await db.query<{ c: string | null }>(
+    `SELECT shobj_description(oid, 'pg_database') AS c FROM pg_database WHERE datname = current_database()`,
+  );
   try {
     const m = JSON.parse(rows[0]?.c ?? 'null');
     return m && typeof m === 'object' ? m : null;
@@ -328,10 +352,9 @@ async function appRanks(db: pg.Client): Promise<{ slug: string; n: number; off: 
 
 /** Removes a previous (maybe half-done) generation: the bench users, every transaction, session and neighbour. */
 async function clearLibraries(db: pg.Client): Promise<void> {
-  const { rows } = await db.query<{ t: string }>(
-    `SELECT t FROM unnest($1::text[]) t WHERE to_regclass(t) IS NOT NULL`,
-    [['transactions', 'sessions', 'app_neighbors', 'recs_builds', 'recs_live', 'recs_app_owners']],
-  );
+  const { rows } = await db.query<{ t: string }>(`SELECT t FROM unnest($1::text[]) t WHERE to_regclass(t) IS NOT NULL`, [
+    ['transactions', 'sessions', 'app_neighbors', 'recs_builds', 'recs_live', 'recs_app_owners'],
+  ]);
   await db.query(`TRUNCATE ${rows.map((r) => r.t).join(', ')} CASCADE`);
   const n = await db.query(`DELETE FROM users WHERE email LIKE $1`, [`%@${EMAIL_DOMAIN}`]);
   if (n.rowCount) console.log(`  removed ${fmtInt(n.rowCount)} users and every transaction of an earlier generation`);
@@ -343,7 +366,8 @@ async function generateLibraries(db: pg.Client, marker: Marker | null): Promise<
   const NOW = `timestamptz '${genNow}'`;
   const freeGb = freeGbAt(ROOT);
   console.log(
-    `\ngenerating ${fmtInt(N)} users and their libraries (~${fmtInt(N * 20)} transactions expected)` + (freeGb !== null ? `; ${freeGb.toFixed(0)} GB free on the disk` : ''),
+    `\ngenerating ${fmtInt(N)} users and their libraries (~${fmtInt(N * 20)} transactions expected)` +
+      (freeGb !== null ? `; ${freeGb.toFixed(0)} GB free on the disk` : ''),
   );
   const t0 = performance.now();
   await db.query(`SET maintenance_work_mem = '1GB'`);
@@ -456,7 +480,9 @@ function freeGbAt(p: string): number | null {
 
 async function libraryTotals(db: pg.Client): Promise<Totals> {
   const live = `kind = 'app' AND environment = 'Production' AND revocation_date IS NULL`;
-  const { rows: [u] } = await db.query<Record<string, string>>(`
+  const {
+    rows: [u],
+  } = await db.query<Record<string, string>>(`
     SELECT count(*) AS users, count(*) FILTER (WHERE n > 0) AS with_library, coalesce(sum(n), 0) AS transactions,
            coalesce(avg(n), 0) AS mean, percentile_disc(0.5) WITHIN GROUP (ORDER BY n) AS median,
            percentile_disc(0.99) WITHIN GROUP (ORDER BY n) AS p99, coalesce(max(n), 0) AS max,
@@ -464,13 +490,23 @@ async function libraryTotals(db: pg.Client): Promise<Totals> {
       FROM (SELECT u.id, coalesce(l.n, 0) AS n
               FROM users u LEFT JOIN (SELECT user_id, count(*) AS n FROM transactions WHERE ${live} GROUP BY user_id) l ON l.user_id = u.id
              WHERE u.role = 'user') x`);
-  const { rows: [a] } = await db.query<Record<string, string>>(`
+  const {
+    rows: [a],
+  } = await db.query<Record<string, string>>(`
     SELECT count(*) AS apps, count(*) FILTER (WHERE n >= 2) AS twice, coalesce(max(n), 0) AS top
       FROM (SELECT app_id, count(*) AS n FROM transactions WHERE ${live} GROUP BY app_id) x`);
   return {
-    users: Number(u.users), withLibrary: Number(u.with_library), transactions: Number(u.transactions),
-    meanLibrary: Math.round(Number(u.mean) * 10) / 10, medianLibrary: Number(u.median ?? 0), p99Library: Number(u.p99 ?? 0), maxLibrary: Number(u.max),
-    appsOwned: Number(a.apps), appsOwnedTwice: Number(a.twice), topAppOwners: Number(a.top), pairs: Number(u.pairs),
+    users: Number(u.users),
+    withLibrary: Number(u.with_library),
+    transactions: Number(u.transactions),
+    meanLibrary: Math.round(Number(u.mean) * 10) / 10,
+    medianLibrary: Number(u.median ?? 0),
+    p99Library: Number(u.p99 ?? 0),
+    maxLibrary: Number(u.max),
+    appsOwned: Number(a.apps),
+    appsOwnedTwice: Number(a.twice),
+    topAppOwners: Number(a.top),
+    pairs: Number(u.pairs),
   };
 }
 
@@ -568,10 +604,9 @@ async function measuredOrchard(args: string[]): Promise<Measured> {
   clearInterval(sampler);
   if (timedOut) {
     // the build's statements keep running in the server when only the client dies
-    const { rows } = await mon.query<{ pid: number }>(
-      `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND state <> 'idle'`,
-      [dbName],
-    );
+    const { rows } = await mon.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND state <> 'idle'`, [
+      dbName,
+    ]);
     for (const r of rows) await mon.query('SELECT pg_terminate_backend($1)', [r.pid]);
     if (rows.length) console.log(`  terminated ${rows.length} backend(s) of the stopped build`);
   }
@@ -600,7 +635,16 @@ async function measuredOrchard(args: string[]): Promise<Measured> {
       // not JSON
     }
   }
-  return { code, timedOut, ms, stdout, peakRssMb, report, pgPeakMb: pgPeakKb ? pgPeakKb / 1024 : null, pgTempBytes: temp0 !== null && temp1 !== null ? temp1 - temp0 : null };
+  return {
+    code,
+    timedOut,
+    ms,
+    stdout,
+    peakRssMb,
+    report,
+    pgPeakMb: pgPeakKb ? pgPeakKb / 1024 : null,
+    pgTempBytes: temp0 !== null && temp1 !== null ? temp1 - temp0 : null,
+  };
 }
 
 function printMeasured(label: string, m: Measured) {
@@ -609,7 +653,13 @@ function printMeasured(label: string, m: Measured) {
     `  ${label}: ${secs(m.ms)} wall, peak RSS ${mb(m.peakRssMb)}; PostgreSQL: backends' private memory peak ${mb(m.pgPeakMb)}, temp files ${gb(m.pgTempBytes)}` +
       (m.code !== 0 ? `  ✗ exit ${m.code}${m.timedOut ? ' (timed out)' : ''}` : ''),
   );
-  if (m.report) console.log(`    reported: ${Object.entries(m.report).filter(([k]) => k !== 'id').map(([k, v]) => `${k} ${typeof v === 'number' ? v.toLocaleString('en') : JSON.stringify(v)}`).join(', ')}`);
+  if (m.report)
+    console.log(
+      `    reported: ${Object.entries(m.report)
+        .filter(([k]) => k !== 'id')
+        .map(([k, v]) => `${k} ${typeof v === 'number' ? v.toLocaleString('en') : JSON.stringify(v)}`)
+        .join(', ')}`,
+    );
 }
 
 async function buildPhase(db: pg.Client, totals: Totals) {
@@ -622,14 +672,17 @@ async function buildPhase(db: pg.Client, totals: Totals) {
   if (!hasFull) console.log('  note: `recs build` has no --full yet: every build is a full build; the incremental step is skipped');
   const removed = await db.query(`DELETE FROM transactions WHERE id >= 2000000000000000 AND provider_charge_id = $1`, [NEW_TAG]);
   if (removed.rowCount) console.log(`  removed the ${fmtInt(removed.rowCount)} acquisitions of an earlier incremental step`);
-  console.log(`  ${fmtInt(totals.users)} users, ${fmtInt(totals.transactions)} owned apps, ${fmtInt(totals.pairs)} ordered pairs within the 100 most recent apps`);
+  console.log(
+    `  ${fmtInt(totals.users)} users, ${fmtInt(totals.transactions)} owned apps, ${fmtInt(totals.pairs)} ordered pairs within the 100 most recent apps`,
+  );
 
   const full: Measured[] = [];
   for (let i = 1; i <= opts.runs; i++) {
     console.log(`  node bin/orchard.js ${fullArgs.join(' ')}  (#${i})`);
     const m = await measuredOrchard(fullArgs);
     printMeasured(`${fullArgs.slice(1).join(' ')} #${i}`, m);
-    if (m.code !== 0) throw new Error(`\`orchard ${fullArgs.join(' ')}\` failed (exit ${m.code}${m.timedOut ? `, stopped after --build-timeout ${opts.buildTimeout} s` : ''})`);
+    if (m.code !== 0)
+      throw new Error(`\`orchard ${fullArgs.join(' ')}\` failed (exit ${m.code}${m.timedOut ? `, stopped after --build-timeout ${opts.buildTimeout} s` : ''})`);
     full.push(m);
     // statistics of the previous build id would tell the planner the new one has no rows (nested loops over
     // the whole delta in the incremental build: minutes instead of seconds)
@@ -661,7 +714,9 @@ async function neighbourSample(db: pg.Client) {
   // the live set only, when builds keep theirs apart (recs_live)
   const perBuild = (await db.query(`SELECT to_regclass('recs_live') IS NOT NULL AS ok`)).rows[0].ok as boolean;
   const live = (alias: string) => (perBuild ? `${alias}.build_id = (SELECT build_id FROM recs_live)` : 'true');
-  const { rows: [stats] } = await db.query<{ rows: string; apps: string }>(`SELECT count(*) AS rows, count(DISTINCT app_id) AS apps FROM app_neighbors n WHERE ${live('n')}`);
+  const {
+    rows: [stats],
+  } = await db.query<{ rows: string; apps: string }>(`SELECT count(*) AS rows, count(DISTINCT app_id) AS apps FROM app_neighbors n WHERE ${live('n')}`);
   console.log(`  app_neighbors (live): ${fmtInt(Number(stats.rows))} rows for ${fmtInt(Number(stats.apps))} apps`);
   const tops: { id: string; name: string; category: string }[] = [];
   for (const category of ['games', 'finance']) {
@@ -679,7 +734,9 @@ async function neighbourSample(db: pg.Client) {
         WHERE n.app_id = $1 AND ${live('n')} ORDER BY n.rank LIMIT 5`,
       [t.id],
     );
-    console.log(`  neighbours of ${t.name} (${t.category}): ${rows.map((r) => `${r.name} (${r.category}, ${Number(r.score).toFixed(3)}, ${fmtInt(r.co_users)} co-users)`).join('; ')}`);
+    console.log(
+      `  neighbours of ${t.name} (${t.category}): ${rows.map((r) => `${r.name} (${r.category}, ${Number(r.score).toFixed(3)}, ${fmtInt(r.co_users)} co-users)`).join('; ')}`,
+    );
   }
 }
 
@@ -778,7 +835,9 @@ async function httpPhase(db: pg.Client, apps: number, marker: Marker | null) {
   const left = 60 - now.getUTCMinutes() - now.getUTCSeconds() / 60;
   if (left < windowMin) {
     const waitMs = (left + 0.5) * 60_000;
-    console.log(`\nwaiting ${(waitMs / 60_000).toFixed(1)} min for the next full hour: the HTTP phase takes up to ~${windowMin} min (--http-window) and the server's hourly chart run would land in it`);
+    console.log(
+      `\nwaiting ${(waitMs / 60_000).toFixed(1)} min for the next full hour: the HTTP phase takes up to ~${windowMin} min (--http-window) and the server's hourly chart run would land in it`,
+    );
     await new Promise((r) => setTimeout(r, waitMs));
   }
   const args = ['--apps', String(apps), '--scenarios', 'hello,recs', '--duration', String(opts.duration), '--connections', String(opts.connections)];
@@ -835,7 +894,12 @@ async function maintainRecsTables(db: pg.Client, verbose = true) {
   }
   console.log(
     `\nrecommendation tables (autovacuum ${autovacuum}): ` +
-      tables.map((t) => `${t.relname} ${fmtInt(Number(t.live))} live / ${fmtInt(Number(t.dead))} dead rows, ${t.analyzed ? `analyzed ${t.analyzed.toISOString()}` : 'never analyzed'}`).join('; '),
+      tables
+        .map(
+          (t) =>
+            `${t.relname} ${fmtInt(Number(t.live))} live / ${fmtInt(Number(t.dead))} dead rows, ${t.analyzed ? `analyzed ${t.analyzed.toISOString()}` : 'never analyzed'}`,
+        )
+        .join('; '),
   );
   const plan = async () => {
     const perBuild = tables.some((t) => t.relname === 'recs_live');
@@ -845,7 +909,9 @@ async function maintainRecsTables(db: pg.Client, verbose = true) {
       : `SELECT app_id, other_id, score FROM app_neighbors WHERE app_id = ANY($1::uuid[]) ORDER BY app_id, rank`;
     try {
       const lines = (await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`, [ids])).rows.map((r) => r['QUERY PLAN']);
-      const scans = lines.map((l) => /((?:Parallel )?(?:Seq Scan|Index Only Scan|Index Scan|Bitmap Heap Scan)(?: using \S+)? on app_neighbors)/.exec(l)?.[1]).filter(Boolean);
+      const scans = lines
+        .map((l) => /((?:Parallel )?(?:Seq Scan|Index Only Scan|Index Scan|Bitmap Heap Scan)(?: using \S+)? on app_neighbors)/.exec(l)?.[1])
+        .filter(Boolean);
       const cost = /cost=[\d.]+\.\.([\d.]+)/.exec(lines[0] ?? '')?.[1];
       return `${scans.join(', ') || lines[0]} (estimated cost ${cost})`;
     } catch (err) {

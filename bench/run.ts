@@ -341,7 +341,9 @@ async function main() {
     // heap, V8's default 16 MB semi-space makes scavenges the bottleneck of every hot path
     const serverFlags = (process.env.SERVER_NODE_FLAGS ?? SERVER_NODE_FLAGS).split(' ').filter(Boolean);
     const server = await startServer('orchard', [...serverFlags, 'bin/orchard.js', 'serve', '--no-demo'], orchardEnv);
-    console.log(`orchard ready (${dbLabel}${process.env.REDIS_URL ? ', redis' : ''}${process.env.AMQP_URL ? ', rabbitmq' : ''}; search answer cache ${process.env.SEARCH_ANSWER_CACHE === 'off' ? 'off' : 'on'}); idle RSS ${fmt.mb(rssMb(server.child.pid))} MB`);
+    console.log(
+      `orchard ready (${dbLabel}${process.env.REDIS_URL ? ', redis' : ''}${process.env.AMQP_URL ? ', rabbitmq' : ''}; search answer cache ${process.env.SEARCH_ANSWER_CACHE === 'off' ? 'off' : 'on'}); idle RSS ${fmt.mb(rssMb(server.child.pid))} MB`,
+    );
     try {
       for (const s of orchardScenarios) {
         const r = await runScenario(s, server, sample);
@@ -358,7 +360,12 @@ async function main() {
     }
   }
 
-  console.log('\nsummary' + (catalog ? ` (${catalog.apps.toLocaleString('en')} apps on ${dbLabel}${catalog.seedSeconds !== null ? `, seeded in ${catalog.seedSeconds.toFixed(1)} s` : ''})` : ''));
+  console.log(
+    '\nsummary' +
+      (catalog
+        ? ` (${catalog.apps.toLocaleString('en')} apps on ${dbLabel}${catalog.seedSeconds !== null ? `, seeded in ${catalog.seedSeconds.toFixed(1)} s` : ''})`
+        : ''),
+  );
   console.log(table(results));
   const report = {
     at: new Date().toISOString(),

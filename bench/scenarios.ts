@@ -65,8 +65,7 @@ export const SCENARIOS: Scenario[] = [
     name: 'category-browse',
     target: 'orchard',
     what: 'GET /api/v1/apps?category=<top-level>&sort=<any>&limit=25',
-    requests: ({ sample }) =>
-      sample.topCategories.flatMap((c) => SORTS.map((sort) => ({ path: `/api/v1/apps?category=${c}&sort=${sort}&limit=25` }))),
+    requests: ({ sample }) => sample.topCategories.flatMap((c) => SORTS.map((sort) => ({ path: `/api/v1/apps?category=${c}&sort=${sort}&limit=25` }))),
   },
   {
     name: 'search',
@@ -105,7 +104,10 @@ export const SCENARIOS: Scenario[] = [
     requests: async ({ sample, baseUrl }) => {
       await searchIndexReady(baseUrl);
       const step = Math.max(1, Math.floor(sample.publishedAppIds.length / 2000));
-      return sample.publishedAppIds.filter((_, i) => i % step === 0).slice(0, 2000).map((id) => ({ path: `/api/v1/apps/${id}/similar?limit=10` }));
+      return sample.publishedAppIds
+        .filter((_, i) => i % step === 0)
+        .slice(0, 2000)
+        .map((id) => ({ path: `/api/v1/apps/${id}/similar?limit=10` }));
     },
   },
   ...PURCHASE_SCENARIOS,
@@ -158,14 +160,15 @@ export async function loadSample(db: Db): Promise<Sample> {
 }
 
 async function searchQueries(db: Db): Promise<string[]> {
-  const { rows } = await db.query<{ name: string; keywords: string[] }>(
-    `SELECT name, keywords FROM apps WHERE status = 'published' ORDER BY id LIMIT 2000`,
-  );
+  const { rows } = await db.query<{ name: string; keywords: string[] }>(`SELECT name, keywords FROM apps WHERE status = 'published' ORDER BY id LIMIT 2000`);
   const words = (s: string) => s.toLowerCase().match(/[\p{L}\p{N}]{3,}/gu) ?? [];
   const nameWords = new Set(rows.flatMap((r) => words(r.name)));
   const counts = new Map<string, number>();
   for (const r of rows) for (const w of [...words(r.name), ...r.keywords.flatMap(words)]) counts.set(w, (counts.get(w) ?? 0) + 1);
-  const common = [...counts].sort((a, b) => b[1] - a[1]).slice(0, 100).map(([w]) => w);
+  const common = [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 100)
+    .map(([w]) => w);
   // each query once (case-insensitively): the pool is drawn uniformly, duplicates would only skew it
   const seen = new Set<string>();
   return [...rows.slice(0, 500).map((r) => r.name), ...[...nameWords].slice(0, 500), ...common].filter((q) => {

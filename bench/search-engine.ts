@@ -29,12 +29,18 @@ const gc = () => (globalThis as { gc?: () => void }).gc?.();
 // Deterministic PRNG for the query mix.
 let rs = 0x9e3779b9 ^ seed;
 const rand = () => {
-  rs ^= rs << 13; rs ^= rs >>> 17; rs ^= rs << 5;
+  rs ^= rs << 13;
+  rs ^= rs >>> 17;
+  rs ^= rs << 5;
   return (rs >>> 0) / 2 ** 32;
 };
 const pick = <T>(a: T[]): T => a[Math.floor(rand() * a.length)];
 
-interface QuerySpec { cls: string; q: string; filters?: SearchFilters }
+interface QuerySpec {
+  cls: string;
+  q: string;
+  filters?: SearchFilters;
+}
 
 function typo(w: string): string {
   if (w.length < 4) return w;
@@ -146,7 +152,9 @@ async function main(): Promise<void> {
   const buildCpu = process.cpuUsage(cpu0);
   gc();
   const rssBuilt = process.memoryUsage().rss;
-  console.log(`build: ${buildS.toFixed(1)} s wall (${((buildCpu.user + buildCpu.system) / 1e6).toFixed(1)} s CPU, load avg ${(await import('node:os')).loadavg()[0].toFixed(1)}); RSS after build ${mb(rssBuilt)} (${mb(rssBefore)} before it: node + generated docs, released during the build)`);
+  console.log(
+    `build: ${buildS.toFixed(1)} s wall (${((buildCpu.user + buildCpu.system) / 1e6).toFixed(1)} s CPU, load avg ${(await import('node:os')).loadavg()[0].toFixed(1)}); RSS after build ${mb(rssBuilt)} (${mb(rssBefore)} before it: node + generated docs, released during the build)`,
+  );
   if (args.includes('--build-only')) return;
   const inproc = runQueries(engine, specs);
   t = performance.now();
@@ -163,7 +171,12 @@ async function main(): Promise<void> {
   else unlinkSync(snapshot);
 }
 
-interface ChildResult { loadS: number; rss: number; size: number; report: ReturnType<typeof runQueries> }
+interface ChildResult {
+  loadS: number;
+  rss: number;
+  size: number;
+  report: ReturnType<typeof runQueries>;
+}
 
 function inChild(specs: QuerySpec[]): ChildResult {
   const r = spawnSync(process.execPath, ['--expose-gc', '--max-old-space-size=6144', '--import', 'tsx', fileURLToPath(import.meta.url), ...args], {
@@ -179,7 +192,9 @@ function print(title: string, rep: ReturnType<typeof runQueries>): void {
   console.log(`${title} (avg hits/query ${rep.avgHits.toFixed(1)})`);
   console.log('  class          n      p50 ms   p99 ms   mean ms   max ms');
   for (const [k, v] of Object.entries(rep.classes)) {
-    console.log(`  ${k.padEnd(13)} ${String(v.n).padStart(5)} ${v.p50.toFixed(3).padStart(9)} ${v.p99.toFixed(3).padStart(8)} ${v.mean.toFixed(3).padStart(9)} ${v.max.toFixed(2).padStart(8)}`);
+    console.log(
+      `  ${k.padEnd(13)} ${String(v.n).padStart(5)} ${v.p50.toFixed(3).padStart(9)} ${v.p99.toFixed(3).padStart(8)} ${v.mean.toFixed(3).padStart(9)} ${v.max.toFixed(2).padStart(8)}`,
+    );
   }
 }
 

@@ -51,7 +51,9 @@ for (const c of classes) {
 }
 console.log(line);
 const okCount = ev.queries.filter((o) => o.ndcg10 >= NDCG_TARGET).length;
-console.log(`${pad('overall', 12)} ${String(ev.overall.n).padStart(7)}  ${f3(ev.overall.mean.ndcg10).padStart(8)}  ${f3(ev.overall.mean.recall50).padStart(9)}  ${`${okCount}`.padStart(5)}`);
+console.log(
+  `${pad('overall', 12)} ${String(ev.overall.n).padStart(7)}  ${f3(ev.overall.mean.ndcg10).padStart(8)}  ${f3(ev.overall.mean.recall50).padStart(9)}  ${`${okCount}`.padStart(5)}`,
+);
 const ms = ev.queries.map((o) => o.ms).sort((a, b) => a - b);
 const pct = (p: number) => ms[Math.min(ms.length - 1, Math.floor(p * ms.length))] ?? 0;
 console.log(`(last column: queries with NDCG@10 ≥ ${NDCG_TARGET}; search latency here p50 ${pct(0.5).toFixed(1)} ms, max ${pct(1).toFixed(1)} ms)\n`);
@@ -73,7 +75,9 @@ const n = Number(flags.worst);
 console.log(`\nThe ${n} worst queries (NDCG@10, recall@50); [g] = judged grade of a returned app:`);
 for (const o of ev.worst(n)) {
   const { query } = o;
-  console.log(`\n${query.id}  q=${JSON.stringify(query.q)}${query.filters ? ` filters=${JSON.stringify(query.filters)}` : ''}  NDCG@10 ${o.ndcg10.toFixed(3)}  recall@50 ${o.recall50.toFixed(3)}`);
+  console.log(
+    `\n${query.id}  q=${JSON.stringify(query.q)}${query.filters ? ` filters=${JSON.stringify(query.filters)}` : ''}  NDCG@10 ${o.ndcg10.toFixed(3)}  recall@50 ${o.recall50.toFixed(3)}`,
+  );
   console.log(`  rule: ${query.note.replace(/ Grade 3:.*$/, '')}`);
   const got = o.hits.slice(0, 10);
   console.log(`  got (top 10 of ${o.hits.length}): ${got.length ? got.map((id) => describe(id, o)).join(' | ') : '(nothing)'}`);
@@ -95,9 +99,19 @@ if (perClass > 0) {
       .sort((a, b) => a.ndcg10 - b.ndcg10 || a.recall50 - b.recall50)
       .slice(0, perClass);
     for (const o of worst) {
-      const got = o.hits.slice(0, 5).map((id) => describe(id, o)).join(' | ') || '(nothing)';
-      const want = Object.entries(o.query.relevant).filter(([, g]) => g === 3).slice(0, 3).map(([id]) => name(id)).join(' | ');
-      console.log(`  ${o.query.id.padEnd(12)} ${o.ndcg10.toFixed(2)} ${JSON.stringify(o.query.q)}${o.query.filters ? ` ${JSON.stringify(o.query.filters)}` : ''}: got ${got}; want ${want}`);
+      const got =
+        o.hits
+          .slice(0, 5)
+          .map((id) => describe(id, o))
+          .join(' | ') || '(nothing)';
+      const want = Object.entries(o.query.relevant)
+        .filter(([, g]) => g === 3)
+        .slice(0, 3)
+        .map(([id]) => name(id))
+        .join(' | ');
+      console.log(
+        `  ${o.query.id.padEnd(12)} ${o.ndcg10.toFixed(2)} ${JSON.stringify(o.query.q)}${o.query.filters ? ` ${JSON.stringify(o.query.filters)}` : ''}: got ${got}; want ${want}`,
+      );
     }
   }
 }

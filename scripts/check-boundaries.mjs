@@ -43,23 +43,37 @@ for (const f of files.filter((f) => f.endsWith('.sql'))) {
 const viewOwner = new Map();
 for (const f of files.filter((f) => f.endsWith('.sql'))) {
   const owner = ownerOf(f);
-  for (const m of readFileSync(f, 'utf8').matchAll(/CREATE\s+(?:OR\s+REPLACE\s+)?VIEW\s+([a-z_][a-z0-9_]*)/gi)) viewOwner.set(m[1].toLowerCase(), { owner, file: f });
+  for (const m of readFileSync(f, 'utf8').matchAll(/CREATE\s+(?:OR\s+REPLACE\s+)?VIEW\s+([a-z_][a-z0-9_]*)/gi))
+    viewOwner.set(m[1].toLowerCase(), { owner, file: f });
 }
 const misplacedViews = [...viewOwner].filter(([view, { owner }]) => {
   const prefix = view.split('_')[0];
   return [...new Set([...tableOwner.values()])].includes(prefix) && prefix !== owner;
 });
 const tableNames = [...tableOwner.keys()].sort((a, b) => b.length - a.length);
-const tableRef = new RegExp(`\\b(?:FROM|JOIN|INTO|UPDATE|TABLE|EXISTS|ON CONFLICT ON|COPY|TRUNCATE|DELETE FROM|ALTER TABLE|INDEX[^;]*? ON)\\s+(${tableNames.join('|')})\\b`, 'gi');
+const tableRef = new RegExp(
+  `\\b(?:FROM|JOIN|INTO|UPDATE|TABLE|EXISTS|ON CONFLICT ON|COPY|TRUNCATE|DELETE FROM|ALTER TABLE|INDEX[^;]*? ON)\\s+(${tableNames.join('|')})\\b`,
+  'gi',
+);
 const sqlFiles = files.filter((f) => f.endsWith('.sql'));
 
-const violations = { tables: misplacedViews.map(([view, { file }]) => `${rel(file)} creates view ${view}, named after another module`), deep: [], seed: [], platform: [], events: [], http: [] };
+const violations = {
+  tables: misplacedViews.map(([view, { file }]) => `${rel(file)} creates view ${view}, named after another module`),
+  deep: [],
+  seed: [],
+  platform: [],
+  events: [],
+  http: [],
+};
 
 /** The text with comments blanked (line numbers kept): prose naming a table is not a reference to it. */
 function withoutComments(text, sql) {
   const blank = (m) => m.replace(/[^\n]/g, ' ');
   if (sql) return text.replace(/--[^\n]*/g, blank);
-  return text.replace(/\/\*[\s\S]*?\*\//g, blank).replace(/^\s*\/\/[^\n]*/gm, blank).replace(/\s\/\/ [^\n'"`]*$/gm, blank);
+  return text
+    .replace(/\/\*[\s\S]*?\*\//g, blank)
+    .replace(/^\s*\/\/[^\n]*/gm, blank)
+    .replace(/\s\/\/ [^\n'"`]*$/gm, blank);
 }
 
 // SQL in .ts files and migrations naming another owner's table (platform tables are everyone's)
@@ -89,7 +103,7 @@ for (const f of files.filter((f) => f.endsWith('.ts'))) {
     const tRel = path.relative(src, target).split(path.sep);
     const where = `${rel(f)} imports ${spec}`;
     if (tRel[0] === 'modules' && tRel[1] !== owner && !(tRel.length === 3 && tRel[2] === 'index.ts')) violations.deep.push(where);
-    if ((owner && owner !== null) && (tRel[0] === 'seed' || tRel[0] === 'labs')) violations.seed.push(where);
+    if (owner && owner !== null && (tRel[0] === 'seed' || tRel[0] === 'labs')) violations.seed.push(where);
     if (owner === 'platform' && tRel[0] === 'modules') violations.platform.push(where);
   }
   // modules publish through their typed catalogue (eventRecorder), never the untyped recordEvent(s)

@@ -20,9 +20,7 @@ if (!files.length) {
 }
 // --no-wasm-code-gc: Node 24's V8 can abort when it frees dead WebAssembly code, and every embedded test
 // opens and closes PGlite instances (see src/platform/db/pglite.ts, which sets it too). The runner passes the flag on to each test file.
-const r = spawnSync(
-  process.execPath,
-  ['--no-wasm-code-gc', '--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...flags, ...files],
-  { stdio: 'inherit' },
-);
+const r = spawnSync(process.execPath, ['--no-wasm-code-gc', '--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...flags, ...files], {
+  stdio: 'inherit',
+});
 process.exit(r.status ?? 1);

@@ -41,7 +41,10 @@ export const migrationDirs = [
 ];
 
 /** Builds every module once: their services, routes and bus subscriptions. Used by serve and worker alike. */
-export function createModules(config: Config, infra: Infra, options: {
+export function createModules(
+  config: Config,
+  infra: Infra,
+  options: {
     purchases?: Pick<PurchasesModuleDeps, 'limits' | 'payments'>;
     notifications?: DeliveryOptions;
     /** The time reviews are stamped with (the integrity simulator moves it); the wall clock by default. */
@@ -62,13 +65,31 @@ export function createModules(config: Config, infra: Infra, options: {
   // serverapi reads the notifications module's appAppleId only at request time, so the forward reference is fine
   const serverapi = createServerApi({ ...deps, purchases, appAppleId: (appId) => notifications.appAppleId(appId) });
   const notifications = createNotifications({
-    ...deps, purchases, authenticate: serverapi.authenticate, signedRenewalInfo: serverapi.subscriptions.signedRenewalInfo, delivery: options.notifications, scheduler,
+    ...deps,
+    purchases,
+    authenticate: serverapi.authenticate,
+    signedRenewalInfo: serverapi.subscriptions.signedRenewalInfo,
+    delivery: options.notifications,
+    scheduler,
   });
   const reviews = createReviews({ ...deps, purchases, clock: options.clock });
   const integrity = createIntegrity({ ...deps, reviews, scoring: options.scoreReviews ?? true });
   const rankings = createRankings({ ...deps, catalog: catalog.service, search: search.service });
   const recommendations = createRecommendations({ ...deps, catalog: catalog.service, search: search.service, rankings: rankings.service });
-  const modules = { identity, catalog, search, purchases, payouts, library, serverapi, notifications, reviews, integrity, rankings, recommendations } satisfies Record<string, ModuleParts>;
+  const modules = {
+    identity,
+    catalog,
+    search,
+    purchases,
+    payouts,
+    library,
+    serverapi,
+    notifications,
+    reviews,
+    integrity,
+    rankings,
+    recommendations,
+  } satisfies Record<string, ModuleParts>;
   return { ...modules, scheduler };
 }
 export type Modules = ReturnType<typeof createModules>;
@@ -85,7 +106,10 @@ export function moduleParts(modules: Modules): ModuleParts[] {
  */
 export async function startEvents(infra: Infra, modules: Modules, opts: { relay: boolean; consume: boolean }): Promise<void> {
   const parts = moduleParts(modules);
-  registerConsumers(infra.bus, parts.flatMap((m) => m.consumers ?? []));
+  registerConsumers(
+    infra.bus,
+    parts.flatMap((m) => m.consumers ?? []),
+  );
   for (const m of parts) if (m.onEventGap) infra.bus.onBroadcastGap(() => m.onEventGap!());
   await infra.bus.start(opts);
 }
@@ -150,10 +174,7 @@ export async function buildApp(
   });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
-    infra.metrics.httpDuration.observe(
-      { method: req.method, route, status: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
+    infra.metrics.httpDuration.observe({ method: req.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     // a 500 is a bug; a 503 (a dependency away, draining, not ready yet) is expected and says when to retry
     if (reply.statusCode === 500) req.log.error({ method: req.method, url: req.url, status: reply.statusCode }, 'request failed');
     else if (reply.statusCode > 500 && route !== '/ready') req.log.warn({ method: req.method, url: req.url, status: reply.statusCode }, 'request not served');
@@ -176,7 +197,9 @@ export async function buildApp(
   stateGauge(infra.metrics, 'orchard_search_index_ready', '1 once this process has its search index loaded (until then searches are degraded)', () =>
     modules.search.service.state === 'ready' ? 1 : 0,
   );
-  stateGauge(infra.metrics, 'orchard_cache_degraded', '1 while this process serves without its cache (Redis unreachable)', () => (infra.cache.status().degraded ? 1 : 0));
+  stateGauge(infra.metrics, 'orchard_cache_degraded', '1 while this process serves without its cache (Redis unreachable)', () =>
+    infra.cache.status().degraded ? 1 : 0,
+  );
   const probe = async (fn: () => Promise<void>): Promise<string> => {
     try {
       await Promise.race([fn(), new Promise((_, rej) => setTimeout(() => rej(new Error('timeout')), 2000).unref())]);

@@ -127,9 +127,11 @@ export async function createInfra(config: Config, opts: InfraOptions = {}): Prom
     ? createPostgresDb(config.databaseUrl, { max: opts.dbPoolSize ?? config.databasePoolSize })
     : await createPgliteDb(opts.inMemoryDb ? undefined : path.join(config.dataDir, 'pglite'));
   const cache = config.redisUrl ? createRedisCache(config.redisUrl, `${config.namespace}:`, { logger }) : createMemoryCache();
-  const bus = typedBus<OrchardEvents>(config.amqpUrl
-    ? createRabbitBus({ db, url: config.amqpUrl, namespace: config.namespace, logger, deleteTopologyOnStop: opts.deleteBusTopologyOnStop })
-    : createInProcessBus({ db, logger }));
+  const bus = typedBus<OrchardEvents>(
+    config.amqpUrl
+      ? createRabbitBus({ db, url: config.amqpUrl, namespace: config.namespace, logger, deleteTopologyOnStop: opts.deleteBusTopologyOnStop })
+      : createInProcessBus({ db, logger }),
+  );
   const blobs = createFsBlobs(path.join(config.dataDir, 'blobs'));
   const metrics = createMetrics();
   logger.info({ db: db.kind, cache: cache.kind, bus: bus.kind, dataDir: config.dataDir }, 'infrastructure ready');

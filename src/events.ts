@@ -13,7 +13,15 @@ import type { RecommendationsEvents } from './modules/recommendations/index.ts';
 import type { ReviewsEvents } from './modules/reviews/index.ts';
 
 type Catalogues = [
-  IdentityEvents, CatalogEvents, PurchasesEvents, PayoutsEvents, LibraryEvents, ReviewsEvents, IntegrityEvents, RankingsEvents, RecommendationsEvents,
+  IdentityEvents,
+  CatalogEvents,
+  PurchasesEvents,
+  PayoutsEvents,
+  LibraryEvents,
+  ReviewsEvents,
+  IntegrityEvents,
+  RankingsEvents,
+  RecommendationsEvents,
 ];
 
 type Join<L extends EventMap[]> = L extends [infer H extends EventMap, ...infer T extends EventMap[]] ? H & Join<T> : unknown;

@@ -79,7 +79,10 @@ program
   .command('serve')
   .description('HTTP API, event consumers and scheduled jobs (with --api-only and AMQP_URL: the HTTP API alone, beside `orchard worker` processes)')
   .option('--no-demo', 'do not seed demo data into an empty catalog')
-  .option('--api-only', 'serve HTTP only; run `orchard worker` for consumers and jobs (needs AMQP_URL: the embedded bus has no other process to hand events to)')
+  .option(
+    '--api-only',
+    'serve HTTP only; run `orchard worker` for consumers and jobs (needs AMQP_URL: the embedded bus has no other process to hand events to)',
+  )
   .action(async (opts: { demo: boolean; apiOnly?: boolean }) => {
     const config = loadConfig();
     const infra = await open(config);
@@ -97,10 +100,14 @@ program
     const stopWorkers = apiOnly ? null : await startWorkers(infra, modules, true);
     if (apiOnly) await startEvents(infra, modules, { relay: true, consume: false });
     await app.listen({ host: config.host, port: config.port });
-    onShutdown(infra, async () => {
-      await app.close();
-      await stopWorkers?.();
-    }, lifecycle);
+    onShutdown(
+      infra,
+      async () => {
+        await app.close();
+        await stopWorkers?.();
+      },
+      lifecycle,
+    );
     console.log(`\nOrchard is up: ${config.publicBaseUrl}  (API docs: ${config.publicBaseUrl}/docs)`);
     console.log('Demo accounts (password for all: ' + DEMO_ACCOUNTS[0].password + '):');
     for (const a of DEMO_ACCOUNTS) console.log(`  ${a.role.padEnd(9)} ${a.email}`);
@@ -153,7 +160,9 @@ program
       const modules = createModules(config, infra);
       if (opts.rebuildSignals) {
         const r = await rebuildSignals(infra.db);
-        console.log(`signals rebuilt from ${r.dailyRows.toLocaleString('en')} daily rows into ${r.pairs.toLocaleString('en')} (app, country) pairs in ${r.seconds.toFixed(1)} s`);
+        console.log(
+          `signals rebuilt from ${r.dailyRows.toLocaleString('en')} daily rows into ${r.pairs.toLocaleString('en')} (app, country) pairs in ${r.seconds.toFixed(1)} s`,
+        );
       }
       const r = await modules.rankings.compute();
       if (r.status !== 'done') {
@@ -162,7 +171,11 @@ program
         return;
       }
       console.log(`charts computed: ${r.charts!.toLocaleString('en')} charts, ${r.entries!.toLocaleString('en')} entries in ${r.seconds!.toFixed(1)} s`);
-      console.log(`  phases (s): ${Object.entries(r.phases ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+      console.log(
+        `  phases (s): ${Object.entries(r.phases ?? {})
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`,
+      );
       // ranking.computed is in the outbox: a running serve or worker relays it, and every process reads the new run
     } finally {
       await infra.close();
@@ -172,7 +185,9 @@ program
 const recs = program.command('recs').description('recommendations: the co-download batch job and its evaluation');
 recs
   .command('build')
-  .description("fold new acquisitions into every app's co-download neighbours, or rebuild them from all libraries (workers do it every 10 minutes, fully once a day)")
+  .description(
+    "fold new acquisitions into every app's co-download neighbours, or rebuild them from all libraries (workers do it every 10 minutes, fully once a day)",
+  )
   .option('--full', 'rebuild from every library even when an incremental build would do')
   .option('--json', 'print the result as one JSON line (with the peak RSS)')
   .action(async (opts: { full?: boolean; json?: boolean }) => {
@@ -191,9 +206,19 @@ recs
         return;
       }
       const n = (x: number) => x.toLocaleString('en');
-      if (r.kind === 'full') console.log(`full build (${r.reason}): ${n(r.neighbors)} neighbours for ${n(r.apps)} apps from ${n(r.libraries)} libraries in ${r.seconds.toFixed(1)} s`);
-      else console.log(`incremental build: ${n(r.acquisitions ?? 0)} new acquisitions in ${n(r.libraries)} libraries; ${n(r.apps)} apps' neighbours rewritten in ${r.seconds.toFixed(1)} s`);
-      console.log(`  phases (s): ${Object.entries(r.phases).map(([k, v]) => `${k} ${v}`).join(', ')}; peak RSS ${n(maxRssMb)} MB`);
+      if (r.kind === 'full')
+        console.log(
+          `full build (${r.reason}): ${n(r.neighbors)} neighbours for ${n(r.apps)} apps from ${n(r.libraries)} libraries in ${r.seconds.toFixed(1)} s`,
+        );
+      else
+        console.log(
+          `incremental build: ${n(r.acquisitions ?? 0)} new acquisitions in ${n(r.libraries)} libraries; ${n(r.apps)} apps' neighbours rewritten in ${r.seconds.toFixed(1)} s`,
+        );
+      console.log(
+        `  phases (s): ${Object.entries(r.phases)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}; peak RSS ${n(maxRssMb)} MB`,
+      );
     } finally {
       await infra.close();
     }
@@ -232,20 +257,21 @@ program
     }
   });
 
-
 const share = (v: string) => {
   const n = Number(v);
   if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('must be a share between 0 and 1');
   return n;
 };
 /** "a,b,c" -> the named non-negative integers. */
-const counts = <K extends string>(...names: K[]) => (v: string): Record<K, number> => {
-  const parts = v.split(',').map(Number);
-  if (parts.length !== names.length || parts.some((n) => !Number.isInteger(n) || n < 0)) {
-    throw new InvalidArgumentError(`must be ${names.length} non-negative integers: ${names.join(',')}`);
-  }
-  return Object.fromEntries(names.map((n, i) => [n, parts[i]])) as Record<K, number>;
-};
+const counts =
+  <K extends string>(...names: K[]) =>
+  (v: string): Record<K, number> => {
+    const parts = v.split(',').map(Number);
+    if (parts.length !== names.length || parts.some((n) => !Number.isInteger(n) || n < 0)) {
+      throw new InvalidArgumentError(`must be ${names.length} non-negative integers: ${names.join(',')}`);
+    }
+    return Object.fromEntries(names.map((n, i) => [n, parts[i]])) as Record<K, number>;
+  };
 
 const integrity = program.command('integrity').description('review integrity: learn from moderators, measure against simulated attacks');
 integrity
@@ -257,7 +283,9 @@ integrity
     try {
       const r = await createModules(config, infra).integrity.service.train();
       if (!r.trained) {
-        console.log(`not enough labels yet: ${r.labels.genuine} genuine and ${r.labels.fake} fake (need ${r.needed.total} with ${r.needed.perClass} of each); reviews are still scored with the seed weights`);
+        console.log(
+          `not enough labels yet: ${r.labels.genuine} genuine and ${r.labels.fake} fake (need ${r.needed.total} with ${r.needed.perClass} of each); reviews are still scored with the seed weights`,
+        );
       } else {
         const m = r.metrics;
         console.log(`model logistic-v${r.version} trained on ${r.labels.genuine + r.labels.fake} labels (${r.labels.genuine} genuine, ${r.labels.fake} fake)`);

@@ -37,8 +37,16 @@ const BAD_BODIES: { what: string; headers: Record<string, string>; payload: stri
   { what: 'JSON array', headers: { 'content-type': 'application/json' }, payload: '[1,2,3]' },
   { what: 'wrong types', headers: { 'content-type': 'application/json' }, payload: '{"name": 5, "amountMilli": "x", "prices": "none", "email": []}' },
   { what: 'unknown field', headers: { 'content-type': 'application/json' }, payload: '{"surprise": true}' },
-  { what: 'negative and fractional money', headers: { 'content-type': 'application/json' }, payload: '{"prices":[{"country":"US","amountMilli":-1,"currency":"USD"},{"country":"GB","amountMilli":0.5,"currency":"GBP"}]}' },
-  { what: 'NUL characters', headers: { 'content-type': 'application/json' }, payload: '{"name": "a\\u0000b", "email": "x\\u0000@example.test", "nested": [{"k\\u0000": "v"}]}' },
+  {
+    what: 'negative and fractional money',
+    headers: { 'content-type': 'application/json' },
+    payload: '{"prices":[{"country":"US","amountMilli":-1,"currency":"USD"},{"country":"GB","amountMilli":0.5,"currency":"GBP"}]}',
+  },
+  {
+    what: 'NUL characters',
+    headers: { 'content-type': 'application/json' },
+    payload: '{"name": "a\\u0000b", "email": "x\\u0000@example.test", "nested": [{"k\\u0000": "v"}]}',
+  },
   { what: 'text/plain', headers: { 'content-type': 'text/plain' }, payload: 'hello' },
   { what: 'garbage bytes as an image', headers: { 'content-type': 'image/png' }, payload: Buffer.from('definitely not a png') },
   { what: 'oversized JSON', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ name: 'x'.repeat(1_100_000) }) },
@@ -96,7 +104,12 @@ describe('bad-input sweep over every route (embedded)', () => {
     // An admin who is also a developer passes every session guard; their app's SDK key and API key pass the others.
     const both = await makeDeveloper(t.app, 'Sweep Studio');
     await t.infra.db.query(`UPDATE users SET role = 'admin' WHERE id = $1`, [both.user.id]);
-    const login = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: both.user.email, password: both.password }, remoteAddress: randomIp() });
+    const login = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { email: both.user.email, password: both.password },
+      remoteAddress: randomIp(),
+    });
     ownToken = ok(login).session.token; // a new session: the old one's cached principal still says developer
     const app = await createDraft(send, ownToken);
     ownAppId = app.id;
@@ -127,7 +140,10 @@ describe('bad-input sweep over every route (embedded)', () => {
   test('the document lists the routes of every module', () => {
     assert.ok(routes.length >= 30, `only ${routes.length} routes documented`);
     for (const prefix of ['/api/v1/auth/', '/api/v1/developer/apps', '/api/v1/admin/', '/api/v1/apps']) {
-      assert.ok(routes.some((r) => r.url.startsWith(prefix)), `no route under ${prefix}`);
+      assert.ok(
+        routes.some((r) => r.url.startsWith(prefix)),
+        `no route under ${prefix}`,
+      );
     }
   });
 
@@ -217,7 +233,7 @@ describe('bad-input sweep over every route (embedded)', () => {
     assert.deepEqual(failures, []);
   });
 
-  test('the operator\'s cases: by-bundle/%00, register and login with NUL, anonymous', async () => {
+  test("the operator's cases: by-bundle/%00, register and login with NUL, anonymous", async () => {
     const byBundle = await t.app.inject({ method: 'GET', url: '/api/v1/apps/by-bundle/%00' });
     assert.equal(byBundle.statusCode, 400, byBundle.body);
     assert.deepEqual(byBundle.json().error.code, 'INVALID_CHARACTER');
@@ -237,11 +253,13 @@ describe('bad-input sweep over every route (embedded)', () => {
     const send = sender(t.app);
     ok(await send('PUT', `/developer/apps/${ownAppId}/icon`, { token: ownToken, body: PNG, headers: { 'content-type': 'image/png' } }));
     const version = ok(await send('POST', `/developer/apps/${ownAppId}/versions`, { token: ownToken, body: { version: '1.0', minOsVersion: '17.0' } }), 201);
-    ok(await send('PUT', `/developer/apps/${ownAppId}/versions/${version.id}/binary`, {
-      token: ownToken,
-      body: Buffer.alloc(4096),
-      headers: { 'content-type': 'application/octet-stream' },
-    }));
+    ok(
+      await send('PUT', `/developer/apps/${ownAppId}/versions/${version.id}/binary`, {
+        token: ownToken,
+        body: Buffer.alloc(4096),
+        headers: { 'content-type': 'application/octet-stream' },
+      }),
+    );
   });
 
   test('data headers: an Idempotency-Key with a NUL is refused by its shape check', async () => {

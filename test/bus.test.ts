@@ -41,11 +41,9 @@ async function effects(db: Db, consumer?: string): Promise<{ total: number; dist
   return rows[0];
 }
 
-const publish = (db: Db, type: string, payload: Record<string, unknown> = {}) =>
-  db.tx((q) => recordEvent(q, type, payload, null));
+const publish = (db: Db, type: string, payload: Record<string, unknown> = {}) => db.tx((q) => recordEvent(q, type, payload, null));
 
-const unpublished = async (db: Db) =>
-  (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL')).rows[0].n;
+const unpublished = async (db: Db) => (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL')).rows[0].n;
 
 /** Counts onDelivery outcomes. */
 function outcomes() {
@@ -76,7 +74,10 @@ for (const kind of kinds()) {
         await eventually(async () => (await effects(infra.db)).total === 1);
         assert.deepEqual(seen, ['committed']);
         const { rows } = await infra.db.query<{ event_id: string }>('SELECT event_id FROM effects');
-        assert.deepEqual(rows.map((r) => r.event_id), [marker.id]);
+        assert.deepEqual(
+          rows.map((r) => r.event_id),
+          [marker.id],
+        );
         assert.equal((await infra.db.query('SELECT * FROM outbox')).rows.length, 1);
         await bus.stop();
       }));
@@ -124,7 +125,10 @@ for (const kind of kinds()) {
         await bus.start({ relay: true, consume: true });
         bus.nudge();
         await eventually(async () => (await effects(infra.db)).total === 19 && (await bus.listDeadLetters()).length === 1, 15_000);
-        assert.ok(sizes.some((n) => n > 1), `batches of ${sizes.join(', ')}`);
+        assert.ok(
+          sizes.some((n) => n > 1),
+          `batches of ${sizes.join(', ')}`,
+        );
         assert.ok(sizes.every((n) => n <= 8));
         const [letter] = await bus.listDeadLetters();
         assert.equal(letter.event.payload.i, 13); // only the poisoned event failed; its batch-mates were applied alone
@@ -166,9 +170,15 @@ for (const kind of kinds()) {
         assert.match(letter.error, /boom/);
         assert.ok(!Number.isNaN(Date.parse(letter.failedAt)));
         // Listing does not consume, and works from a bus that was never started (`orchard dlq list`).
-        assert.deepEqual((await bus.listDeadLetters()).map((l) => l.id), [letter.id]);
+        assert.deepEqual(
+          (await bus.listDeadLetters()).map((l) => l.id),
+          [letter.id],
+        );
         const cli = makeBus(infra, { deleteTopologyOnStop: false });
-        assert.deepEqual((await cli.listDeadLetters(10)).map((l) => [l.id, l.consumer]), [[letter.id, 'fragile']]);
+        assert.deepEqual(
+          (await cli.listDeadLetters(10)).map((l) => [l.id, l.consumer]),
+          [[letter.id, 'fragile']],
+        );
         await cli.stop();
         assert.equal((await effects(infra.db)).total, 0);
 
@@ -189,7 +199,10 @@ for (const kind of kinds()) {
         const seenA: string[] = [];
         const seenB: string[] = [];
         let durableRuns = 0;
-        for (const [bus, seen] of [[a, seenA], [b, seenB]] as const) {
+        for (const [bus, seen] of [
+          [a, seenA],
+          [b, seenB],
+        ] as const) {
           bus.broadcast(['app.changed'], async (e) => void seen.push(e.id));
           bus.broadcast(['app.changed'], async () => {
             throw new Error('a failing cache handler is only logged');

@@ -18,7 +18,9 @@ const PURCHASE_MAX = 3;
 /** Every request must answer within this while Redis is gone (the operator saw 10 s and more). */
 const BUDGET_MS = 1500;
 
-describe('Redis outages: requests keep working without the cache', { skip: !redisUrl && 'ORCHARD_TEST_REDIS_URL is unset: this suite needs a real Redis' }, () => {
+describe('Redis outages: requests keep working without the cache', {
+  skip: !redisUrl && 'ORCHARD_TEST_REDIS_URL is unset: this suite needs a real Redis',
+}, () => {
   let proxy: TcpProxy;
   let t: TestApp;
   let send: Send;
@@ -36,7 +38,8 @@ describe('Redis outages: requests keep working without the cache', { skip: !redi
     dropDb = scratch?.drop;
     t = await createTestApp('embedded', {
       config: { limits: LIMITS, redisUrl: proxy.url(redisUrl!), databaseUrl: scratch?.url, amqpUrl: productionUrls.amqp },
-      modules: (infra) => createModules(infra.config, infra, { purchases: { limits: { purchases: { name: 'purchase', max: PURCHASE_MAX, windowMs: 60_000 } } } }),
+      modules: (infra) =>
+        createModules(infra.config, infra, { purchases: { limits: { purchases: { name: 'purchase', max: PURCHASE_MAX, windowMs: 60_000 } } } }),
     });
     direct = new Redis(redisUrl!, { keyPrefix: `${t.infra.config.namespace}:` });
     send = sender(t.app);
@@ -85,7 +88,7 @@ describe('Redis outages: requests keep working without the cache', { skip: !redi
   const login = (user: TestUser) =>
     t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: user.user.email, password: user.password }, remoteAddress: randomIp() });
 
-  test('flushing a namespace (too many lost writes) deletes its entries, keeps its counters and locks, and no one else\'s', async () => {
+  test("flushing a namespace (too many lost writes) deletes its entries, keeps its counters and locks, and no one else's", async () => {
     const ns = `${t.infra.config.namespace}-flush*:`; // a glob character in the prefix must not widen the match
     const mine = new Redis(redisUrl!, { keyPrefix: ns });
     const neighbour = new Redis(redisUrl!, { keyPrefix: `${t.infra.config.namespace}-flushX:` });
@@ -156,7 +159,10 @@ describe('Redis outages: requests keep working without the cache', { skip: !redi
       assert.equal((await quick('GET /me (revoked)', send('GET', '/me', { token: second }))).statusCode, 401);
 
       const renamed = `${nameBefore} ${fault}`;
-      const patched = await quick('PATCH app', send('PATCH', `/developer/apps/${freeApp.id}`, { token: dev.token, body: { name: renamed }, headers: { 'if-match': etag } }));
+      const patched = await quick(
+        'PATCH app',
+        send('PATCH', `/developer/apps/${freeApp.id}`, { token: dev.token, body: { name: renamed }, headers: { 'if-match': etag } }),
+      );
       assert.equal(patched.statusCode, 200, patched.body);
       assert.equal((await quick('GET app detail', send('GET', `/apps/${freeApp.id}`))).json().name, renamed);
 

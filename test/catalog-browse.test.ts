@@ -74,9 +74,7 @@ for (const kind of kinds()) {
           r,
         );
       }
-      await t.infra.db.query(
-        `INSERT INTO app_prices (app_id, country, amount_milli, currency) SELECT id, 'US', 1990, 'USD' FROM apps WHERE NOT is_free`,
-      );
+      await t.infra.db.query(`INSERT INTO app_prices (app_id, country, amount_milli, currency) SELECT id, 'US', 1990, 'USD' FROM apps WHERE NOT is_free`);
     });
     after(async () => {
       await t?.close();
@@ -94,10 +92,17 @@ for (const kind of kinds()) {
         const all = ok(await send('GET', `/apps?category=games&sort=${sort}&limit=100`)).items as Item[];
         assert.equal(all.length, GAMES);
         assert.equal(new Set(all.map((i) => i.id)).size, GAMES);
-        if (sort === 'popular' || sort === 'rating') assert.deepEqual(all.map((i) => i.id), [...all].sort(sorted[sort]).map((i) => i.id));
+        if (sort === 'popular' || sort === 'rating')
+          assert.deepEqual(
+            all.map((i) => i.id),
+            [...all].sort(sorted[sort]).map((i) => i.id),
+          );
         if (sort === 'newest') assert.ok(all.every((item, i) => i === 0 || sorted.newest(all[i - 1], item) <= 0));
         const paged = await walk(`category=games&sort=${sort}`, 7);
-        assert.deepEqual(paged.map((i) => i.id), all.map((i) => i.id));
+        assert.deepEqual(
+          paged.map((i) => i.id),
+          all.map((i) => i.id),
+        );
       });
     }
 

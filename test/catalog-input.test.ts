@@ -71,7 +71,14 @@ for (const kind of kinds()) {
       expectError(await send('GET', '/apps/not-a-uuid'), 400, 'VALIDATION_FAILED');
       expectError(await send('GET', '/developer/apps/123', { token: dev.token }), 400, 'VALIDATION_FAILED');
       expectError(await send('GET', `/developer/apps/${appId}/versions/x/binary`, { token: dev.token }), 404, 'ROUTE_NOT_FOUND');
-      expectError(await send('PUT', `/developer/apps/${appId}/versions/nope/binary`, { token: dev.token, body: Buffer.from('x'), headers: { 'content-type': 'application/octet-stream' } }), 400);
+      expectError(
+        await send('PUT', `/developer/apps/${appId}/versions/nope/binary`, {
+          token: dev.token,
+          body: Buffer.from('x'),
+          headers: { 'content-type': 'application/octet-stream' },
+        }),
+        400,
+      );
       expectError(await send('GET', '/apps/01900000-0000-7000-8000-000000000000'), 404, 'NOT_FOUND');
       expectError(await send('GET', '/apps/by-bundle/com.nobody.nothing'), 404, 'NOT_FOUND');
       expectError(await send('PUT', `/developer/apps/${appId}/screenshots/iphone/order`, { token: dev.token, body: { ids: ['x'] } }), 400, 'VALIDATION_FAILED');
@@ -97,17 +104,32 @@ for (const kind of kinds()) {
       assert.deepEqual(ok(await send('GET', `/developer/apps/${paidId}`, { token: dev.token })).prices, []);
       ok(await put(price({ amountMilli: 0 })));
       const product = (prices: unknown) =>
-        send('POST', `/developer/apps/${paidId}/products`, { token: dev.token, body: { productId: `p${Math.random().toString(36).slice(2)}`, referenceName: 'P', type: 'consumable', prices } });
+        send('POST', `/developer/apps/${paidId}/products`, {
+          token: dev.token,
+          body: { productId: `p${Math.random().toString(36).slice(2)}`, referenceName: 'P', type: 'consumable', prices },
+        });
       expectError(await product(price({ amountMilli: -5 })), 400, 'VALIDATION_FAILED');
       expectError(await product(price({ currency: 'GBP' })), 422, 'CURRENCY_MISMATCH');
-      expectError(await send('POST', `/developer/apps/${paidId}/products`, { token: dev.token, body: { productId: 'bad id', referenceName: 'P', type: 'consumable' } }), 400, 'INVALID_PRODUCT_ID');
-      expectError(await send('POST', `/developer/apps/${paidId}/products`, { token: dev.token, body: { productId: 'x', referenceName: 'P', type: 'gift' } }), 400, 'VALIDATION_FAILED');
-      expectError(await send('PUT', `/developer/apps/${paidId}/products/01900000-0000-7000-8000-000000000000/prices`, { token: dev.token, body: { prices: [] } }), 404);
+      expectError(
+        await send('POST', `/developer/apps/${paidId}/products`, { token: dev.token, body: { productId: 'bad id', referenceName: 'P', type: 'consumable' } }),
+        400,
+        'INVALID_PRODUCT_ID',
+      );
+      expectError(
+        await send('POST', `/developer/apps/${paidId}/products`, { token: dev.token, body: { productId: 'x', referenceName: 'P', type: 'gift' } }),
+        400,
+        'VALIDATION_FAILED',
+      );
+      expectError(
+        await send('PUT', `/developer/apps/${paidId}/products/01900000-0000-7000-8000-000000000000/prices`, { token: dev.token, body: { prices: [] } }),
+        404,
+      );
     });
 
     test('versions: dotted numeric strings and valid permissions', async () => {
       const other = (await createDraft(send, dev.token)).id;
-      const post = (body: object) => send('POST', `/developer/apps/${other}/versions`, { token: dev.token, body: { version: '1.0', minOsVersion: '17.0', ...body } });
+      const post = (body: object) =>
+        send('POST', `/developer/apps/${other}/versions`, { token: dev.token, body: { version: '1.0', minOsVersion: '17.0', ...body } });
       for (const version of ['1.0-beta', 'v1', '1..0', '01.0', '1.2.3.4.5', ' 1.0', '']) {
         const err = expectError(await post({ version }), 400);
         assert.ok(['INVALID_VERSION', 'VALIDATION_FAILED'].includes((err as { code: string }).code));
@@ -140,8 +162,14 @@ for (const kind of kinds()) {
       expectError(await icon(PNG, { 'content-type': 'application/octet-stream' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
       expectError(await icon(PNG, { 'content-type': 'text/plain' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
       expectError(await icon(PNG, {}), 415);
-      assert.match(expectError(await icon(Buffer.from('<html>not an image</html>'), { 'content-type': 'image/png' }), 400, 'INVALID_IMAGE').message, /not a PNG image/);
-      assert.match(expectError(await icon(JPEG, { 'content-type': 'image/png' }), 400, 'INVALID_IMAGE').message, /image\/jpeg but Content-Type says image\/png/);
+      assert.match(
+        expectError(await icon(Buffer.from('<html>not an image</html>'), { 'content-type': 'image/png' }), 400, 'INVALID_IMAGE').message,
+        /not a PNG image/,
+      );
+      assert.match(
+        expectError(await icon(JPEG, { 'content-type': 'image/png' }), 400, 'INVALID_IMAGE').message,
+        /image\/jpeg but Content-Type says image\/png/,
+      );
       expectError(await icon(Buffer.alloc(0), { 'content-type': 'image/png' }), 400, 'INVALID_IMAGE');
 
       // too big: refused on the declared length, and also when streamed without one
@@ -160,7 +188,15 @@ for (const kind of kinds()) {
         headers: { 'content-type': 'image/png' },
       });
       expectError(shot, 413, 'PAYLOAD_TOO_LARGE');
-      expectError(await send('POST', `/developer/apps/${appId}/screenshots/iphone`, { token: dev.token, body: Buffer.from('GIF89a....'), headers: { 'content-type': 'image/jpeg' } }), 400, 'INVALID_IMAGE');
+      expectError(
+        await send('POST', `/developer/apps/${appId}/screenshots/iphone`, {
+          token: dev.token,
+          body: Buffer.from('GIF89a....'),
+          headers: { 'content-type': 'image/jpeg' },
+        }),
+        400,
+        'INVALID_IMAGE',
+      );
 
       // binaries: octet-stream only, capped
       const binary = (body: unknown, headers: Record<string, string>) =>

@@ -62,17 +62,24 @@ for (const kind of kinds()) {
 
       const versionId = await prepareForReview(send, dev.token, draft.id, { paid: true, permissions: ['camera', 'location'] });
       ok(await send('POST', `/developer/apps/${draft.id}/screenshots/iphone`, { token: dev.token, body: PNG, headers: { 'content-type': 'image/png' } }), 201);
-      ok(await send('POST', `/developer/apps/${draft.id}/screenshots/iphone`, { token: dev.token, body: JPEG, headers: { 'content-type': 'image/jpeg' } }), 201);
+      ok(
+        await send('POST', `/developer/apps/${draft.id}/screenshots/iphone`, { token: dev.token, body: JPEG, headers: { 'content-type': 'image/jpeg' } }),
+        201,
+      );
       ok(await send('POST', `/developer/apps/${draft.id}/screenshots/ipad`, { token: dev.token, body: PNG, headers: { 'content-type': 'image/png' } }), 201);
 
       const submitted = ok(await send('POST', `/developer/apps/${draft.id}/submit`, { token: dev.token }));
       assert.deepEqual(submitted, { id: draft.id, status: 'in_review', version: { id: versionId, version: '1.0', status: 'in_review' } });
       expectError(await send('POST', `/developer/apps/${draft.id}/submit`, { token: dev.token }), 409, 'INVALID_STATE');
-      expectError(await send('PUT', `/developer/apps/${draft.id}/versions/${versionId}/binary`, {
-        token: dev.token,
-        body: Buffer.from('new build'),
-        headers: { 'content-type': 'application/octet-stream' },
-      }), 409, 'VERSION_LOCKED');
+      expectError(
+        await send('PUT', `/developer/apps/${draft.id}/versions/${versionId}/binary`, {
+          token: dev.token,
+          body: Buffer.from('new build'),
+          headers: { 'content-type': 'application/octet-stream' },
+        }),
+        409,
+        'VERSION_LOCKED',
+      );
 
       // the reviewer sees it in the queue with the permission diff (a first release: everything is added)
       const queue = ok(await send('GET', '/admin/review-queue', { token: admin.token }));
@@ -196,7 +203,10 @@ for (const kind of kinds()) {
 
       // later versions are diffed against the current one
       const v3 = ok(
-        await send('POST', `/developer/apps/${id}/versions`, { token: dev.token, body: { version: '2.0', minOsVersion: '18', permissions: ['camera', 'microphone'] } }),
+        await send('POST', `/developer/apps/${id}/versions`, {
+          token: dev.token,
+          body: { version: '2.0', minOsVersion: '18', permissions: ['camera', 'microphone'] },
+        }),
         201,
       );
       assert.deepEqual(v3.permissionDiff, { added: ['microphone'], removed: ['location'] });
@@ -230,7 +240,11 @@ for (const kind of kinds()) {
       }
       assert.equal(ok(await send('GET', `/developer/apps/${a.id}`, { token: dev.token })).status, 'removed');
       const etag = String((await send('GET', `/developer/apps/${a.id}`, { token: dev.token })).headers.etag);
-      expectError(await send('PATCH', `/developer/apps/${a.id}`, { token: dev.token, body: { name: 'Back' }, headers: { 'if-match': etag } }), 409, 'APP_REMOVED');
+      expectError(
+        await send('PATCH', `/developer/apps/${a.id}`, { token: dev.token, body: { name: 'Back' }, headers: { 'if-match': etag } }),
+        409,
+        'APP_REMOVED',
+      );
       expectError(await send('POST', `/developer/apps/${a.id}/remove`, { token: dev.token }), 409, 'APP_REMOVED');
     });
 
@@ -304,7 +318,9 @@ for (const kind of kinds()) {
         400,
         'SUBCATEGORY_MISMATCH',
       );
-      const moved = ok(await send('PATCH', `/developer/apps/${id}`, { token: dev.token, body: { category: 'finance', subcategory: null }, headers: { 'if-match': '"2"' } }));
+      const moved = ok(
+        await send('PATCH', `/developer/apps/${id}`, { token: dev.token, body: { category: 'finance', subcategory: null }, headers: { 'if-match': '"2"' } }),
+      );
       assert.deepEqual([moved.category.slug, moved.subcategory, moved.revision], ['finance', null, 3]);
     });
 
@@ -355,20 +371,44 @@ for (const kind of kinds()) {
       const { id } = await createDraft(send, dev.token);
       const ids: string[] = [];
       for (let i = 0; i < 3; i++) {
-        const m = ok(await send('POST', `/developer/apps/${id}/screenshots/iphone`, { token: dev.token, body: PNG, headers: { 'content-type': 'image/png' } }), 201);
+        const m = ok(
+          await send('POST', `/developer/apps/${id}/screenshots/iphone`, { token: dev.token, body: PNG, headers: { 'content-type': 'image/png' } }),
+          201,
+        );
         assert.equal(m.position, i);
         ids.push(m.id);
       }
-      expectError(await send('PUT', `/developer/apps/${id}/screenshots/iphone/order`, { token: dev.token, body: { ids: ids.slice(1) } }), 422, 'ORDER_MISMATCH');
-      expectError(await send('PUT', `/developer/apps/${id}/screenshots/iphone/order`, { token: dev.token, body: { ids: [ids[0], ids[0], ids[1]] } }), 422, 'ORDER_MISMATCH');
+      expectError(
+        await send('PUT', `/developer/apps/${id}/screenshots/iphone/order`, { token: dev.token, body: { ids: ids.slice(1) } }),
+        422,
+        'ORDER_MISMATCH',
+      );
+      expectError(
+        await send('PUT', `/developer/apps/${id}/screenshots/iphone/order`, { token: dev.token, body: { ids: [ids[0], ids[0], ids[1]] } }),
+        422,
+        'ORDER_MISMATCH',
+      );
       const reordered = ok(await send('PUT', `/developer/apps/${id}/screenshots/iphone/order`, { token: dev.token, body: { ids: [ids[2], ids[0], ids[1]] } }));
-      assert.deepEqual(reordered.items.map((m: { id: string }) => m.id), [ids[2], ids[0], ids[1]]);
+      assert.deepEqual(
+        reordered.items.map((m: { id: string }) => m.id),
+        [ids[2], ids[0], ids[1]],
+      );
       ok(await send('DELETE', `/developer/apps/${id}/screenshots/${ids[0]}`, { token: dev.token }), 204);
       expectError(await send('DELETE', `/developer/apps/${id}/screenshots/${ids[0]}`, { token: dev.token }), 404);
       const left = ok(await send('GET', `/developer/apps/${id}/media`, { token: dev.token })).items;
-      assert.deepEqual(left.map((m: { id: string; position: number }) => [m.id, m.position]), [[ids[2], 0], [ids[1], 1]]);
+      assert.deepEqual(
+        left.map((m: { id: string; position: number }) => [m.id, m.position]),
+        [
+          [ids[2], 0],
+          [ids[1], 1],
+        ],
+      );
       expectError(await send('PUT', `/developer/apps/${id}/screenshots/watch/order`, { token: dev.token, body: { ids: [ids[1]] } }), 422, 'ORDER_MISMATCH');
-      expectError(await send('POST', `/developer/apps/${id}/screenshots/fridge`, { token: dev.token, body: PNG, headers: { 'content-type': 'image/png' } }), 400, 'VALIDATION_FAILED');
+      expectError(
+        await send('POST', `/developer/apps/${id}/screenshots/fridge`, { token: dev.token, body: PNG, headers: { 'content-type': 'image/png' } }),
+        400,
+        'VALIDATION_FAILED',
+      );
     });
 
     test('in-app products with prices, summarised in the detail', async () => {
@@ -376,13 +416,21 @@ for (const kind of kinds()) {
       const gems = ok(
         await send('POST', `/developer/apps/${id}/products`, {
           token: dev.token,
-          body: { productId: 'com.test.gems100', referenceName: '100 Gems', type: 'consumable', prices: [{ country: 'US', currency: 'USD', amountMilli: 1990 }] },
+          body: {
+            productId: 'com.test.gems100',
+            referenceName: '100 Gems',
+            type: 'consumable',
+            prices: [{ country: 'US', currency: 'USD', amountMilli: 1990 }],
+          },
         }),
         201,
       );
       assert.deepEqual(gems.prices, [{ country: 'US', currency: 'USD', amountMilli: 1990, tier: null }]);
       expectError(
-        await send('POST', `/developer/apps/${id}/products`, { token: dev.token, body: { productId: 'com.test.gems100', referenceName: 'Again', type: 'consumable' } }),
+        await send('POST', `/developer/apps/${id}/products`, {
+          token: dev.token,
+          body: { productId: 'com.test.gems100', referenceName: 'Again', type: 'consumable' },
+        }),
         409,
         'PRODUCT_ID_TAKEN',
       );
@@ -409,10 +457,18 @@ for (const kind of kinds()) {
       const repriced = ok(
         await send('PUT', `/developer/apps/${id}/products/${gems.id}/prices`, {
           token: dev.token,
-          body: { prices: [{ country: 'JP', currency: 'JPY', amountMilli: 300000 }, { country: 'US', currency: 'USD', amountMilli: 2990 }] },
+          body: {
+            prices: [
+              { country: 'JP', currency: 'JPY', amountMilli: 300000 },
+              { country: 'US', currency: 'USD', amountMilli: 2990 },
+            ],
+          },
         }),
       );
-      assert.deepEqual(repriced.prices.map((p: { amountMilli: number }) => p.amountMilli), [300000, 2990]);
+      assert.deepEqual(
+        repriced.prices.map((p: { amountMilli: number }) => p.amountMilli),
+        [300000, 2990],
+      );
       const detail = ok(await send('GET', `/apps/${id}`));
       assert.equal(detail.inAppPurchases.count, 2);
       assert.equal(detail.inAppPurchases.hasSubscriptions, true);
@@ -428,9 +484,13 @@ for (const kind of kinds()) {
         'APP_IS_FREE',
       );
       const paid = await createDraft(send, dev.token, { isFree: false });
-      ok(await send('PUT', `/developer/apps/${paid.id}/prices`, { token: dev.token, body: { prices: [{ country: 'US', currency: 'USD', amountMilli: 990 }] } }));
+      ok(
+        await send('PUT', `/developer/apps/${paid.id}/prices`, { token: dev.token, body: { prices: [{ country: 'US', currency: 'USD', amountMilli: 990 }] } }),
+      );
       ok(await send('PUT', `/developer/apps/${paid.id}/prices`, { token: dev.token, body: { prices: [{ country: 'GB', currency: 'GBP', amountMilli: 0 }] } }));
-      assert.deepEqual(ok(await send('GET', `/developer/apps/${paid.id}`, { token: dev.token })).prices, [{ country: 'GB', currency: 'GBP', amountMilli: 0, tier: null }]);
+      assert.deepEqual(ok(await send('GET', `/developer/apps/${paid.id}`, { token: dev.token })).prices, [
+        { country: 'GB', currency: 'GBP', amountMilli: 0, tier: null },
+      ]);
       ok(await send('PATCH', `/developer/apps/${paid.id}`, { token: dev.token, body: { isFree: true }, headers: { 'if-match': '"1"' } }));
       const after = ok(await send('GET', `/developer/apps/${paid.id}`, { token: dev.token }));
       assert.deepEqual([after.isFree, after.prices], [true, []]);
@@ -444,7 +504,15 @@ for (const kind of kinds()) {
         [id],
       );
       const changes = rows.filter((r) => r.type === 'app.changed').map((r) => `${r.payload.change}:${r.payload.status}`);
-      assert.deepEqual(changes, ['created:draft', 'icon:draft', 'version:draft', 'binary:draft', 'submitted:in_review', 'approved:approved', 'published:published']);
+      assert.deepEqual(changes, [
+        'created:draft',
+        'icon:draft',
+        'version:draft',
+        'binary:draft',
+        'submitted:in_review',
+        'approved:approved',
+        'published:published',
+      ]);
       assert.ok(rows.some((r) => r.type === 'app.submitted'));
       assert.ok(rows.some((r) => r.type === 'app.reviewed'));
     });

@@ -56,7 +56,7 @@ describe('requests the HTTP parser refuses', () => {
     assert.equal(typeof body.error.message, 'string');
   }
 
-  test('a path of about 10,000 characters with a few KiB of headers (the operator\'s case): 414 URI_TOO_LONG', async () => {
+  test("a path of about 10,000 characters with a few KiB of headers (the operator's case): 414 URI_TOO_LONG", async () => {
     const res = await get(`/api/v1/search?q=${'a'.repeat(10_000)}`, `Cookie: session=${'c'.repeat(7_000)}\r\n`);
     assertOrchardError(res, 414, 'URI_TOO_LONG');
   });
@@ -73,7 +73,7 @@ describe('requests the HTTP parser refuses', () => {
     assertOrchardError(await get('/api/v1/categories', 'User-Agent: a\u0000b\r\n'), 400, 'BAD_REQUEST');
   });
 
-  test('on Apple\'s paths, Apple\'s error format', async () => {
+  test("on Apple's paths, Apple's error format", async () => {
     const res = await get(`/inApps/v1/transactions/${'1'.repeat(20_000)}`);
     assert.equal(res.status, 414);
     assert.equal(res.headers.connection, 'close');

@@ -99,13 +99,19 @@ for (const kind of kinds()) {
 
     test('the country list matches the storefronts table', async () => {
       const { rows } = await t.infra.db.query<{ country: string }>('SELECT country FROM storefronts ORDER BY country');
-      assert.deepEqual(rows.map((r) => r.country), [...STOREFRONT_COUNTRIES].sort());
+      assert.deepEqual(
+        rows.map((r) => r.country),
+        [...STOREFRONT_COUNTRIES].sort(),
+      );
     });
 
     test('register: records user.registered in the outbox', async () => {
       const { user } = await registerUser(app);
       const { rows } = await t.infra.db.query('SELECT type, payload FROM outbox WHERE aggregate_id = $1', [user.id]);
-      assert.deepEqual(rows.map((r) => r.type), ['user.registered']);
+      assert.deepEqual(
+        rows.map((r) => r.type),
+        ['user.registered'],
+      );
       assert.equal(rows[0].payload.userId, user.id);
     });
 
@@ -205,7 +211,10 @@ for (const kind of kinds()) {
       assert.equal(principal?.userId, user.id);
 
       const { rows } = await t.infra.db.query('SELECT type FROM outbox WHERE aggregate_id = $1', [dev.developer.id]);
-      assert.deepEqual(rows.map((r) => r.type), ['developer.enrolled']);
+      assert.deepEqual(
+        rows.map((r) => r.type),
+        ['developer.enrolled'],
+      );
 
       const again = await send({ method: 'POST', url: '/api/v1/me/developer', token, payload: { companyName: 'Acme 2' } });
       assert.equal(again.statusCode, 409);
@@ -238,10 +247,7 @@ for (const kind of kinds()) {
 
     test('tokens are stored only as their sha256', async () => {
       const { user, token } = await registerUser(app);
-      const { rows } = await t.infra.db.query(
-        `SELECT encode(token_hash, 'hex') AS hash, s.*::text AS whole FROM sessions s WHERE user_id = $1`,
-        [user.id],
-      );
+      const { rows } = await t.infra.db.query(`SELECT encode(token_hash, 'hex') AS hash, s.*::text AS whole FROM sessions s WHERE user_id = $1`, [user.id]);
       assert.equal(rows.length, 1);
       assert.equal(rows[0].hash, sha256hex(token));
       assert.ok(!rows[0].whole.includes(token.slice(4)));
@@ -335,7 +341,14 @@ for (const kind of kinds()) {
       const { service } = t.modules.identity;
       const createdAt = new Date('2020-01-02T03:04:05.000Z');
       const email = uniqueEmail();
-      const user = await service.createUser({ email, passwordHash: await hashPassword('seeded password'), displayName: 'Seeded', createdAt, role: 'admin', country: 'JP' });
+      const user = await service.createUser({
+        email,
+        passwordHash: await hashPassword('seeded password'),
+        displayName: 'Seeded',
+        createdAt,
+        role: 'admin',
+        country: 'JP',
+      });
       assert.equal(user.createdAt, createdAt.toISOString());
       assert.deepEqual(await service.getUser(user.id), user);
       assert.equal(user.role, 'admin');

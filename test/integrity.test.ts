@@ -83,7 +83,9 @@ for (const kind of kinds()) {
       assert.equal(edited.revision, 2);
       const after = await scored(bob.token, app.id);
       assert.equal(after.revision, 2);
-      const { rows } = await t.infra.db.query<{ revision: number; rating: number }>('SELECT revision, rating FROM integrity_reviews WHERE review_id = $1', [first.id]);
+      const { rows } = await t.infra.db.query<{ revision: number; rating: number }>('SELECT revision, rating FROM integrity_reviews WHERE review_id = $1', [
+        first.id,
+      ]);
       assert.deepEqual(rows[0], { revision: 2, rating: 2 });
     });
 
@@ -107,9 +109,18 @@ for (const kind of kinds()) {
       expectError(await send('POST', `/admin/reviews/${randomUUID()}/decision`, { token: admin.token, body: { decision: 'approve' } }), 404);
       expectError(await send('POST', `/admin/reviews/not-a-uuid/decision`, { token: admin.token, body: { decision: 'approve' } }), 400);
       expectError(await send('POST', `/admin/reviews/${one.reviewId}/decision`, { token: alice.token, body: { decision: 'approve' } }), 403);
-      expectError(await send('POST', `/admin/reviews/${one.reviewId}/decision`, { token: admin.token, body: { decision: 'approve', revision: one.revision + 1 } }), 409, 'REVIEW_EDITED');
+      expectError(
+        await send('POST', `/admin/reviews/${one.reviewId}/decision`, { token: admin.token, body: { decision: 'approve', revision: one.revision + 1 } }),
+        409,
+        'REVIEW_EDITED',
+      );
 
-      const approved = ok(await send('POST', `/admin/reviews/${one.reviewId}/decision`, { token: admin.token, body: { decision: 'approve', revision: one.revision, note: 'checked' } }));
+      const approved = ok(
+        await send('POST', `/admin/reviews/${one.reviewId}/decision`, {
+          token: admin.token,
+          body: { decision: 'approve', revision: one.revision, note: 'checked' },
+        }),
+      );
       assert.equal(approved.status, 'approved');
       assert.equal(approved.moderatedBy, admin.user.id);
       const rejectedOne = mineHeld[1];
@@ -119,7 +130,13 @@ for (const kind of kinds()) {
         'SELECT review_id, genuine, features, feature_names FROM integrity_labels WHERE review_id = ANY($1::uuid[]) ORDER BY genuine DESC',
         [[one.reviewId, rejectedOne.reviewId]],
       );
-      assert.deepEqual(rows.map((r) => [r.review_id, r.genuine]), [[one.reviewId, true], [rejectedOne.reviewId, false]]);
+      assert.deepEqual(
+        rows.map((r) => [r.review_id, r.genuine]),
+        [
+          [one.reviewId, true],
+          [rejectedOne.reviewId, false],
+        ],
+      );
       assert.equal(rows[0].features.length, FEATURE_NAMES.length);
       assert.deepEqual(rows[0].feature_names, [...FEATURE_NAMES]);
       const summary = ok(await send('GET', `/apps/${target.id}/ratings`));
@@ -162,7 +179,12 @@ for (const kind of kinds()) {
         const sig = minhash(text);
         const id = randomUUID();
         const when = new Date(at - minutesBefore * 60_000);
-        await recordScored(t.infra.db, { reviewId: id, appId: onApp, userId: user, rating: 1, revision: 1, firstWrittenAt: when, writtenAt: when }, encodeSignature(sig), [...lshBands(sig), ...sentenceKeys(text)]);
+        await recordScored(
+          t.infra.db,
+          { reviewId: id, appId: onApp, userId: user, rating: 1, revision: 1, firstWrittenAt: when, writtenAt: when },
+          encodeSignature(sig),
+          [...lshBands(sig), ...sentenceKeys(text)],
+        );
         return id;
       };
       for (let d = 2; d <= 11; d++) await put(d * 1440, `history ${d} of the app with its own words number ${d * 13}`); // 10 days, one a day
@@ -170,7 +192,12 @@ for (const kind of kinds()) {
       await put(60, FARM);
       await put(-60, FARM); // written after: must not count
       const sig = minhash(FARM);
-      const facts = await gatherFacts(t.infra.db, { reviewId: randomUUID(), appId, userId, rating: 5, revision: 1, firstWrittenAt: new Date(at), writtenAt: new Date(at) }, lshBands(sig), sentenceKeys(FARM));
+      const facts = await gatherFacts(
+        t.infra.db,
+        { reviewId: randomUUID(), appId, userId, rating: 5, revision: 1, firstWrittenAt: new Date(at), writtenAt: new Date(at) },
+        lshBands(sig),
+        sentenceKeys(FARM),
+      );
       assert.equal(facts.authorReviewsInPrior24h, 1);
       assert.equal(facts.windowCount, 1); // the FARM copy an hour before (the later one does not count)
       assert.equal(facts.window.length, 1);

@@ -29,8 +29,7 @@ for (const kind of kinds()) {
 
     const db = () => t.infra.db;
     const download = (token: string, appId: string) => send('POST', `/apps/${appId}/download`, { token });
-    const fetchUrl = (url: string, headers: Record<string, string> = {}, method: 'GET' | 'HEAD' = 'GET') =>
-      t.app.inject({ method, url: pathOf(url), headers });
+    const fetchUrl = (url: string, headers: Record<string, string> = {}, method: 'GET' | 'HEAD' = 'GET') => t.app.inject({ method, url: pathOf(url), headers });
     const dayRow = (appId: string) =>
       db()
         .query<{ first_downloads: number; redownloads: number; updates: number }>(
@@ -40,8 +39,7 @@ for (const kind of kinds()) {
         .then((r) => r.rows[0]);
     const downloadCount = async (appId: string) =>
       Number((await db().query<{ n: string }>('SELECT download_count AS n FROM apps WHERE id = $1', [appId])).rows[0].n);
-    const downloadEvents = async () =>
-      Number((await db().query<{ n: string }>(`SELECT count(*) AS n FROM outbox WHERE type = 'app.downloaded'`)).rows[0].n);
+    const downloadEvents = async () => Number((await db().query<{ n: string }>(`SELECT count(*) AS n FROM outbox WHERE type = 'app.downloaded'`)).rows[0].n);
 
     before(async () => {
       t = await createTestApp(kind, { config: { limits: LIMITS } });
@@ -171,7 +169,16 @@ for (const kind of kinds()) {
       const path = pathOf(link.url);
       const token = path.split('/').pop()!;
       const flip = (s: string, i: number) => s.slice(0, i) + (s[i] === 'A' ? 'B' : 'A') + s.slice(i + 1);
-      for (const bad of [flip(token, 5), flip(token, 60), flip(token, token.length - 3), token.slice(0, -1), 'x', 'a.b', `${token}.x`, token.replace('.', '')]) {
+      for (const bad of [
+        flip(token, 5),
+        flip(token, 60),
+        flip(token, token.length - 3),
+        token.slice(0, -1),
+        'x',
+        'a.b',
+        `${token}.x`,
+        token.replace('.', ''),
+      ]) {
         for (const method of ['GET', 'HEAD'] as const) {
           const res = await t.app.inject({ method, url: `/api/v1/downloads/${bad}` });
           assert.equal(res.statusCode, 403, `${method} ${bad}: ${res.statusCode} ${res.body}`);
@@ -224,7 +231,12 @@ for (const kind of kinds()) {
       );
       assert.deepEqual(
         events.rows.map((r) => [r.payload.userId, r.payload.kind]),
-        [[carol.user.id, 'first'], [carol.user.id, 'redownload'], [dave.user.id, 'first'], [carol.user.id, 'update']],
+        [
+          [carol.user.id, 'first'],
+          [carol.user.id, 'redownload'],
+          [dave.user.id, 'first'],
+          [carol.user.id, 'update'],
+        ],
       );
       assert.equal(events.rows[0].payload.day, today());
 
@@ -251,8 +263,12 @@ for (const kind of kinds()) {
       const app = await publishApp(send, dev.token, admin.token, { name: 'Busy App' });
       const announcements = async (appId: string) =>
         Number(
-          (await db().query<{ n: string }>(`SELECT count(*) AS n FROM outbox WHERE type = 'app.changed' AND aggregate_id = $1 AND payload->>'change' = 'downloads'`, [appId]))
-            .rows[0].n,
+          (
+            await db().query<{ n: string }>(
+              `SELECT count(*) AS n FROM outbox WHERE type = 'app.changed' AND aggregate_id = $1 AND payload->>'change' = 'downloads'`,
+              [appId],
+            )
+          ).rows[0].n,
         );
       const users = await Promise.all([registerUser(t.app), registerUser(t.app), registerUser(t.app)]);
       for (const u of users) {
@@ -291,7 +307,10 @@ for (const kind of kinds()) {
       assert.ok(stats.days.slice(0, -1).every((d: { firstDownloads: number }) => d.firstDownloads === 0));
 
       const window = ok(await send('GET', `/developer/apps/${app.id}/downloads?from=2025-12-30&to=2026-01-02`, { token: dev.token }));
-      assert.deepEqual(window.days.map((d: { day: string }) => d.day), ['2025-12-30', '2025-12-31', '2026-01-01', '2026-01-02']);
+      assert.deepEqual(
+        window.days.map((d: { day: string }) => d.day),
+        ['2025-12-30', '2025-12-31', '2026-01-01', '2026-01-02'],
+      );
 
       expectError(await send('GET', `/developer/apps/${app.id}/downloads`, { token: otherDev.token }), 404, 'NOT_FOUND');
       expectError(await send('GET', `/developer/apps/${app.id}/downloads`, { token: bob.token }), 403, 'FORBIDDEN');
@@ -362,7 +381,16 @@ for (const kind of kinds()) {
 
     test('updates: every bad entry is a 400 that names it', async () => {
       const post = (body: unknown) => send('POST', '/me/updates', { token: alice.token, body });
-      const e1 = expectError(await post({ installed: [{ appId: freeApp.id, version: '1.0' }, { appId: freeApp.id, version: '1.0-beta' }] }), 400, 'INVALID_VERSION');
+      const e1 = expectError(
+        await post({
+          installed: [
+            { appId: freeApp.id, version: '1.0' },
+            { appId: freeApp.id, version: '1.0-beta' },
+          ],
+        }),
+        400,
+        'INVALID_VERSION',
+      );
       assert.match(e1.message, /installed\[1\]\.version/);
       expectError(await post({ installed: [{ appId: freeApp.id, version: '01.0' }] }), 400, 'INVALID_VERSION');
       expectError(await post({ installed: [{ appId: freeApp.id, version: '1.0.0.0.0' }] }), 400, 'INVALID_VERSION');
@@ -435,7 +463,10 @@ for (const kind of kinds()) {
       assert.equal(free.currentVersion, detail.currentVersion.version);
 
       const apps = ok(await send('GET', '/me/library?kind=app', { token: frank.token }));
-      assert.deepEqual(apps.items.map((i: { appId: string }) => i.appId), [paidApp.id, freeApp.id]);
+      assert.deepEqual(
+        apps.items.map((i: { appId: string }) => i.appId),
+        [paidApp.id, freeApp.id],
+      );
       assert.deepEqual(ok(await send('GET', '/me/library', { token: lapsed.token })).items, []);
     });
 

@@ -13,8 +13,6 @@ import { OrchardClient, type CreatedKey } from './support/apple.ts';
 import { createTestApp, makeAdmin, makeDeveloper, registerUser, type TestApp, type TestUser } from './support/app.ts';
 import { LIMITS, expectError, ok, publishApp, sender, type Send } from './support/catalog.ts';
 
-
-
 async function eventually<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -44,7 +42,10 @@ for (const kind of kinds()) {
     before(async () => {
       t = await createTestApp(kind, {
         config: { limits: LIMITS },
-        modules: (infra) => createModules(infra.config, infra, { notifications: { retryScheduleMs: [150, 300, 600], pollMs: 50, timeoutMs: 2000, settleMs: 300, allowPrivateAddresses: true } }),
+        modules: (infra) =>
+          createModules(infra.config, infra, {
+            notifications: { retryScheduleMs: [150, 300, 600], pollMs: 50, timeoutMs: 2000, settleMs: 300, allowPrivateAddresses: true },
+          }),
       });
       t.modules.scheduler.start(t.modules.notifications.jobs);
       send = sender(t.app);
@@ -69,10 +70,20 @@ for (const kind of kinds()) {
       otherDev = await makeDeveloper(t.app, 'Other Studio');
       admin = await makeAdmin(t.infra, t.app);
       app = await publishApp(send, dev.token, admin.token, { name: 'Notified Pro', isFree: false });
-      ok(await send('POST', `/developer/apps/${app.id}/products`, {
-        token: dev.token,
-        body: { productId: 'pro.monthly', referenceName: 'pro', type: 'auto_renewable', subscriptionPeriod: 'P1M', subscriptionGroup: 'pro', prices: [{ country: 'US', currency: 'USD', amountMilli: 2990 }] },
-      }), 201);
+      ok(
+        await send('POST', `/developer/apps/${app.id}/products`, {
+          token: dev.token,
+          body: {
+            productId: 'pro.monthly',
+            referenceName: 'pro',
+            type: 'auto_renewable',
+            subscriptionPeriod: 'P1M',
+            subscriptionGroup: 'pro',
+            prices: [{ country: 'US', currency: 'USD', amountMilli: 2990 }],
+          },
+        }),
+        201,
+      );
       rootDer = (await t.app.inject({ method: 'GET', url: '/.well-known/orchard/receipt-root.cer' })).rawPayload;
     });
     after(async () => {
@@ -104,29 +115,42 @@ for (const kind of kinds()) {
       const verifier = new SignedDataVerifier([rootDer], false, Environment.PRODUCTION, app.bundleId, appAppleId);
 
       const buyer = await registerUser(t.app);
-      const purchase = ok(await send('POST', '/purchases', {
-        token: buyer.token,
-        body: { appId: app.id, productId: 'pro.monthly', price: { amountMilli: 2990, currency: 'USD' } },
-        headers: { 'idempotency-key': randomUUID() },
-      }), 201).purchase;
+      const purchase = ok(
+        await send('POST', '/purchases', {
+          token: buyer.token,
+          body: { appId: app.id, productId: 'pro.monthly', price: { amountMilli: 2990, currency: 'USD' } },
+          headers: { 'idempotency-key': randomUUID() },
+        }),
+        201,
+      ).purchase;
       const original = purchase.transactionId as string;
-      const { rows } = await t.infra.db.query<{ end: Date }>('SELECT current_period_end AS end FROM subscriptions WHERE original_transaction_id = $1', [original]);
+      const { rows } = await t.infra.db.query<{ end: Date }>('SELECT current_period_end AS end FROM subscriptions WHERE original_transaction_id = $1', [
+        original,
+      ]);
       const renewals = await t.modules.purchases.subscriptions.runRenewals(new Date(new Date(rows[0].end).getTime() + 1000));
       assert.equal(renewals.renewed, 1);
-      ok(await send('POST', `/admin/transactions/${original}/refund`, { token: admin.token, body: { reason: 1 }, headers: { 'idempotency-key': randomUUID() } }));
+      ok(
+        await send('POST', `/admin/transactions/${original}/refund`, { token: admin.token, body: { reason: 1 }, headers: { 'idempotency-key': randomUUID() } }),
+      );
 
       await eventually('four deliveries', () => (received.length >= 4 ? true : undefined));
       await new Promise((r) => setTimeout(r, 300)); // nothing more should come
       assert.equal(received.length, 4);
       const decoded: ResponseBodyV2DecodedPayload[] = [];
       for (const r of received) decoded.push(await verifier.verifyAndDecodeNotification(r.body.signedPayload));
-      assert.deepEqual(decoded.map((d) => [d.notificationType, d.subtype]), [
-        ['SUBSCRIBED', 'INITIAL_BUY'],
-        ['SUBSCRIBED', 'INITIAL_BUY'],
-        ['DID_RENEW', undefined],
-        ['REFUND', undefined],
-      ]);
-      assert.deepEqual(received.map((r) => r.status), [500, 200, 200, 200]);
+      assert.deepEqual(
+        decoded.map((d) => [d.notificationType, d.subtype]),
+        [
+          ['SUBSCRIBED', 'INITIAL_BUY'],
+          ['SUBSCRIBED', 'INITIAL_BUY'],
+          ['DID_RENEW', undefined],
+          ['REFUND', undefined],
+        ],
+      );
+      assert.deepEqual(
+        received.map((r) => r.status),
+        [500, 200, 200, 200],
+      );
       assert.equal(received[0].body.signedPayload, received[1].body.signedPayload); // a retry re-sends the same notification
       assert.equal(decoded[0].version, '2.0');
       assert.equal(decoded[0].data?.environment, 'Production');
@@ -136,7 +160,10 @@ for (const kind of kinds()) {
 
       const txs = [];
       for (const d of decoded.slice(1)) txs.push(await verifier.verifyAndDecodeTransaction(d.data!.signedTransactionInfo!));
-      assert.deepEqual(txs.map((x) => x.originalTransactionId), [original, original, original]);
+      assert.deepEqual(
+        txs.map((x) => x.originalTransactionId),
+        [original, original, original],
+      );
       assert.equal(txs[0].transactionId, original);
       assert.notEqual(txs[1].transactionId, original);
       assert.equal(txs[1].transactionReason, 'RENEWAL');
@@ -155,18 +182,38 @@ for (const kind of kinds()) {
       assert.equal(history.notificationHistory!.length, 3);
       const [subscribed, renewed, refunded] = history.notificationHistory!;
       assert.equal(subscribed.signedPayload, received[0].body.signedPayload);
-      assert.deepEqual(subscribed.sendAttempts!.map((a) => a.sendAttemptResult), ['UNSUCCESSFUL_HTTP_RESPONSE_CODE', 'SUCCESS']);
+      assert.deepEqual(
+        subscribed.sendAttempts!.map((a) => a.sendAttemptResult),
+        ['UNSUCCESSFUL_HTTP_RESPONSE_CODE', 'SUCCESS'],
+      );
       assert.ok(subscribed.sendAttempts![0].attemptDate! <= subscribed.sendAttempts![1].attemptDate!);
-      assert.deepEqual(renewed.sendAttempts!.map((a) => a.sendAttemptResult), ['SUCCESS']);
+      assert.deepEqual(
+        renewed.sendAttempts!.map((a) => a.sendAttemptResult),
+        ['SUCCESS'],
+      );
       assert.equal(refunded.signedPayload, received[3].body.signedPayload);
 
-      const refunds = await client.getNotificationHistory(null, { startDate: Date.now() - 3_600_000, endDate: Date.now() + 60_000, notificationType: NotificationTypeV2.REFUND });
-      assert.deepEqual(refunds.notificationHistory!.map((h) => h.signedPayload), [received[3].body.signedPayload]);
-      const byTransaction = await client.getNotificationHistory(null, { startDate: Date.now() - 3_600_000, endDate: Date.now() + 60_000, transactionId: txs[1].transactionId });
+      const refunds = await client.getNotificationHistory(null, {
+        startDate: Date.now() - 3_600_000,
+        endDate: Date.now() + 60_000,
+        notificationType: NotificationTypeV2.REFUND,
+      });
+      assert.deepEqual(
+        refunds.notificationHistory!.map((h) => h.signedPayload),
+        [received[3].body.signedPayload],
+      );
+      const byTransaction = await client.getNotificationHistory(null, {
+        startDate: Date.now() - 3_600_000,
+        endDate: Date.now() + 60_000,
+        transactionId: txs[1].transactionId,
+      });
       assert.equal(byTransaction.notificationHistory!.length, 3);
       const failures = await client.getNotificationHistory(null, { startDate: Date.now() - 3_600_000, endDate: Date.now() + 60_000, onlyFailures: true });
       assert.equal(failures.notificationHistory!.length, 1);
-      await assert.rejects(() => client.getNotificationHistory(null, { startDate: Date.now(), endDate: Date.now() - 1000 }), (err: { httpStatusCode?: number; apiError?: number }) => err.httpStatusCode === 400 && err.apiError === 4000013);
+      await assert.rejects(
+        () => client.getNotificationHistory(null, { startDate: Date.now(), endDate: Date.now() - 1000 }),
+        (err: { httpStatusCode?: number; apiError?: number }) => err.httpStatusCode === 400 && err.apiError === 4000013,
+      );
 
       // Request a Test Notification, then its status
       const { testNotificationToken } = await client.requestTestNotification();
@@ -179,19 +226,28 @@ for (const kind of kinds()) {
         return s.sendAttempts?.length ? s : undefined;
       });
       assert.equal(status.signedPayload, received[4].body.signedPayload);
-      assert.deepEqual(status.sendAttempts!.map((a) => a.sendAttemptResult), ['SUCCESS']);
-      await assert.rejects(() => client.getTestNotificationStatus('nope'), (err: { httpStatusCode?: number }) => err.httpStatusCode === 404);
+      assert.deepEqual(
+        status.sendAttempts!.map((a) => a.sendAttemptResult),
+        ['SUCCESS'],
+      );
+      await assert.rejects(
+        () => client.getTestNotificationStatus('nope'),
+        (err: { httpStatusCode?: number }) => err.httpStatusCode === 404,
+      );
     });
 
-    test('Sandbox and Production notifications are kept apart: each base URL\'s history and test notifications are its own', async () => {
+    test("Sandbox and Production notifications are kept apart: each base URL's history and test notifications are its own", async () => {
       const since = Date.now() - 1000;
       const { appAppleId } = ok(await send('PUT', `/developer/apps/${app.id}/notifications-url`, { token: dev.token, body: { url: receiverUrl } }));
       const buyApp = async (environment: 'Sandbox' | 'Production') =>
-        ok(await send('POST', '/purchases', {
-          token: (await registerUser(t.app)).token,
-          body: { appId: app.id, environment, price: { amountMilli: 990, currency: 'USD' } },
-          headers: { 'idempotency-key': randomUUID() },
-        }), 201).purchase.transactionId as string;
+        ok(
+          await send('POST', '/purchases', {
+            token: (await registerUser(t.app)).token,
+            body: { appId: app.id, environment, price: { amountMilli: 990, currency: 'USD' } },
+            headers: { 'idempotency-key': randomUUID() },
+          }),
+          201,
+        ).purchase.transactionId as string;
       const sandboxTransaction = await buyApp('Sandbox');
       const productionTransaction = await buyApp('Production');
       for (const id of [sandboxTransaction, productionTransaction]) {
@@ -211,7 +267,7 @@ for (const kind of kinds()) {
       /** The transaction ids of every notification in one base URL's history, each verified for that environment. */
       const history = async (client: OrchardClient, environment: 'Production' | 'Sandbox') => {
         const ids: string[] = [];
-        for (let token: string | null = null; ;) {
+        for (let token: string | null = null; ; ) {
           const page = await client.getNotificationHistory(token, { startDate: since, endDate: Date.now() + 60_000 });
           for (const item of page.notificationHistory!) {
             const decoded = await verifiers[environment].verifyAndDecodeNotification(item.signedPayload!); // rejects the other environment's
@@ -235,7 +291,10 @@ for (const kind of kinds()) {
         return s.sendAttempts?.length ? s : undefined;
       });
       assert.equal((await verifiers.Sandbox.verifyAndDecodeNotification(status.signedPayload!)).notificationType, 'TEST');
-      await assert.rejects(() => production.getTestNotificationStatus(testNotificationToken!), (err: { httpStatusCode?: number }) => err.httpStatusCode === 404);
+      await assert.rejects(
+        () => production.getTestNotificationStatus(testNotificationToken!),
+        (err: { httpStatusCode?: number }) => err.httpStatusCode === 404,
+      );
     });
 
     test('nothing is recorded for an app without a URL; the retry schedule ends in failed', async () => {
@@ -244,9 +303,17 @@ for (const kind of kinds()) {
       const consumed = await count(`SELECT count(*)::int AS n FROM processed_events WHERE consumer = 'notifications'`);
       const other = await publishApp(send, otherDev.token, admin.token, { name: 'Silent App', isFree: false });
       const buyer = await registerUser(t.app);
-      ok(await send('POST', '/purchases', { token: buyer.token, body: { appId: other.id, price: { amountMilli: 990, currency: 'USD' } }, headers: { 'idempotency-key': randomUUID() } }), 201);
+      ok(
+        await send('POST', '/purchases', {
+          token: buyer.token,
+          body: { appId: other.id, price: { amountMilli: 990, currency: 'USD' } },
+          headers: { 'idempotency-key': randomUUID() },
+        }),
+        201,
+      );
       await eventually('the purchase event to be consumed', async () =>
-        (await count(`SELECT count(*)::int AS n FROM processed_events WHERE consumer = 'notifications'`)) > consumed ? true : undefined);
+        (await count(`SELECT count(*)::int AS n FROM processed_events WHERE consumer = 'notifications'`)) > consumed ? true : undefined,
+      );
       assert.equal(await count('SELECT count(*)::int AS n FROM notifications'), before);
       // a URL nobody listens on: every attempt fails, then the notification is failed
       const dead = http.createServer();
@@ -255,15 +322,27 @@ for (const kind of kinds()) {
       await new Promise((resolve) => dead.close(resolve));
       ok(await send('PUT', `/developer/apps/${other.id}/notifications-url`, { token: otherDev.token, body: { url: deadUrl } }));
 
-      const purchase = ok(await send('POST', '/purchases', { token: (await registerUser(t.app)).token, body: { appId: other.id, price: { amountMilli: 990, currency: 'USD' } }, headers: { 'idempotency-key': randomUUID() } }), 201).purchase;
+      const purchase = ok(
+        await send('POST', '/purchases', {
+          token: (await registerUser(t.app)).token,
+          body: { appId: other.id, price: { amountMilli: 990, currency: 'USD' } },
+          headers: { 'idempotency-key': randomUUID() },
+        }),
+        201,
+      ).purchase;
       const final = await eventually('the notification to fail', async () => {
-        const { rows } = await t.infra.db.query<{ status: string; attempts: number; type: string }>('SELECT status, attempts, type FROM notifications WHERE transaction_id = $1', [purchase.transactionId]);
+        const { rows } = await t.infra.db.query<{ status: string; attempts: number; type: string }>(
+          'SELECT status, attempts, type FROM notifications WHERE transaction_id = $1',
+          [purchase.transactionId],
+        );
         return rows[0]?.status === 'failed' ? rows[0] : undefined;
       });
       assert.equal(final.type, 'ONE_TIME_CHARGE');
       assert.equal(final.attempts, 4); // the first attempt and three retries
       const { rows: attempts } = await t.infra.db.query<{ result: string }>(
-        'SELECT a.result FROM notification_attempts a JOIN notifications n ON n.id = a.notification_id WHERE n.transaction_id = $1', [purchase.transactionId]);
+        'SELECT a.result FROM notification_attempts a JOIN notifications n ON n.id = a.notification_id WHERE n.transaction_id = $1',
+        [purchase.transactionId],
+      );
       assert.ok(attempts.every((a) => a.result !== 'SUCCESS'));
     });
   });

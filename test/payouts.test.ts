@@ -14,17 +14,7 @@ import { DomainError } from '../src/platform/errors.ts';
 import { kinds } from './support/infra.ts';
 import { createTestApp, makeAdmin, registerUser, type TestApp, type TestUser } from './support/app.ts';
 import { expectError, ok, sender, type Send } from './support/catalog.ts';
-import {
-  datesIn,
-  makeSeller,
-  payoutsOf,
-  recordRefund,
-  recordSale,
-  recordSales,
-  unpaidProceedsLines,
-  type Sale,
-  type Seller,
-} from './support/payouts.ts';
+import { datesIn, makeSeller, payoutsOf, recordRefund, recordSale, recordSales, unpaidProceedsLines, type Sale, type Seller } from './support/payouts.ts';
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
@@ -80,7 +70,11 @@ for (const kind of kinds()) {
       const lateRefund = sales[50]; // refunded in February: it belongs to February's payout
       await recordRefund(t.infra.db, lateRefund, '2024-02-03T10:00:00Z');
       const february = await recordSale(t.infra.db, seller, { at: '2024-02-01T00:00:00.000Z', priceMilli: 2990 });
-      await recordSales(t.infra.db, seller, datesIn('2024-01', 5).map((at) => ({ at, priceMilli: 990, environment: 'Sandbox' as const })));
+      await recordSales(
+        t.infra.db,
+        seller,
+        datesIn('2024-01', 5).map((at) => ({ at, priceMilli: 990, environment: 'Sandbox' as const })),
+      );
 
       const expected = sum(sales.map((s) => s.proceedsMilli)) - sum(refunded.map((s) => s.proceedsMilli));
       assert.ok(expected > 100_000, 'a realistic amount');
@@ -139,7 +133,10 @@ for (const kind of kinds()) {
           WHERE developer_id = $1 AND account = 'developer_proceeds' AND payout_id IS NULL GROUP BY environment ORDER BY environment`,
         [seller.developerId],
       );
-      assert.deepEqual(unpaid, [{ environment: 'Production', n: 2 }, { environment: 'Sandbox', n: 5 }]);
+      assert.deepEqual(unpaid, [
+        { environment: 'Production', n: 2 },
+        { environment: 'Sandbox', n: 5 },
+      ]);
 
       const feb = ok(await close('2024-02'));
       assert.deepEqual(feb.totals, [{ currency: 'USD', payouts: 1, amountMilli: february.proceedsMilli - lateRefund.proceedsMilli }]);
@@ -151,7 +148,11 @@ for (const kind of kinds()) {
       const b = await makeSeller(t, 'Euro Apps');
       const booked: Record<string, number> = {};
       const book = async (seller: Seller, period: string, currency: string, prices: number[]) => {
-        const sales = await recordSales(t.infra.db, seller, datesIn(period, prices.length).map((at, i) => ({ at, priceMilli: prices[i], currency })));
+        const sales = await recordSales(
+          t.infra.db,
+          seller,
+          datesIn(period, prices.length).map((at, i) => ({ at, priceMilli: prices[i], currency })),
+        );
         const key = `${seller.developerId}/${period}/${currency}`;
         booked[key] = (booked[key] ?? 0) + sum(sales.map((s) => s.proceedsMilli));
       };
@@ -228,8 +229,16 @@ for (const kind of kinds()) {
         // overlapping periods closed at once (March's run also takes every line before April's end): each line is paid once
         const overlap = await makeSeller(t, 'Race Four');
         const lines = [
-          ...(await recordSales(t.infra.db, overlap, datesIn('2022-05', 30).map((at, n) => ({ at, priceMilli: 500 + n })))),
-          ...(await recordSales(t.infra.db, overlap, datesIn('2022-06', 30).map((at, n) => ({ at, priceMilli: 700 + n })))),
+          ...(await recordSales(
+            t.infra.db,
+            overlap,
+            datesIn('2022-05', 30).map((at, n) => ({ at, priceMilli: 500 + n })),
+          )),
+          ...(await recordSales(
+            t.infra.db,
+            overlap,
+            datesIn('2022-06', 30).map((at, n) => ({ at, priceMilli: 700 + n })),
+          )),
         ];
         await Promise.all([
           t.modules.payouts.service.closePeriod('2022-06'),
@@ -316,12 +325,18 @@ for (const kind of kinds()) {
       for (const period of [current, next, '2999-12']) {
         const err = expectError(await close(period), 422, 'PERIOD_OPEN');
         assert.match(err.message, new RegExp(current));
-        await assert.rejects(t.modules.payouts.service.closePeriod(period), (e) => e instanceof DomainError && e.code === 'PERIOD_OPEN' && toHttpError(e).status === 422);
+        await assert.rejects(
+          t.modules.payouts.service.closePeriod(period),
+          (e) => e instanceof DomainError && e.code === 'PERIOD_OPEN' && toHttpError(e).status === 422,
+        );
       }
       for (const period of ['2024-13', '2024-00', '24-01', '2024-1', '2024-01-01', '1999-12', '', 202401]) {
         expectError(await close(period as string), 400, 'VALIDATION_FAILED');
       }
-      await assert.rejects(t.modules.payouts.service.closePeriod('2024-13'), (e) => e instanceof DomainError && e.code === 'BAD_PERIOD' && toHttpError(e).status === 400);
+      await assert.rejects(
+        t.modules.payouts.service.closePeriod('2024-13'),
+        (e) => e instanceof DomainError && e.code === 'BAD_PERIOD' && toHttpError(e).status === 400,
+      );
       expectError(await send('POST', '/admin/payouts', { token: admin.token, body: {}, headers: { 'idempotency-key': 'k' } }), 400, 'VALIDATION_FAILED');
       expectError(
         await send('POST', '/admin/payouts', { token: admin.token, body: { period: '2020-01', extra: 1 }, headers: { 'idempotency-key': 'k' } }),

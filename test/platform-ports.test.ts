@@ -78,16 +78,23 @@ for (const kind of kinds()) {
         }),
       );
       const { rows } = await db.query<{ id: number }>('SELECT id FROM port_t ORDER BY id');
-      assert.deepEqual(rows.map((r) => r.id), [1, 2]);
+      assert.deepEqual(
+        rows.map((r) => r.id),
+        [1, 2],
+      );
     });
 
     test('db: COPY loads arrays, json, nulls, escapes; bigint comes back as a number', async () => {
       const { db } = infra;
       await db.query('CREATE TABLE port_copy (a text[], b text, c bigint, d timestamptz, e jsonb)');
-      const n = await db.copyRows('port_copy', ['a', 'b', 'c', 'd', 'e'], [
-        [['x y', 'q"t', 'back\\slash'], 'tab\there\nline', 12_345_678_901, new Date(0), { k: [1] }],
-        [[], null, 0, null, null],
-      ]);
+      const n = await db.copyRows(
+        'port_copy',
+        ['a', 'b', 'c', 'd', 'e'],
+        [
+          [['x y', 'q"t', 'back\\slash'], 'tab\there\nline', 12_345_678_901, new Date(0), { k: [1] }],
+          [[], null, 0, null, null],
+        ],
+      );
       assert.equal(n, 2);
       const { rows } = await db.query('SELECT * FROM port_copy ORDER BY c DESC');
       assert.deepEqual(rows[0].a, ['x y', 'q"t', 'back\\slash']);
@@ -100,10 +107,11 @@ for (const kind of kinds()) {
 
     test('db: the same parameterised statement runs many times (prepared once per connection)', async () => {
       const { db } = infra;
-      const results = await Promise.all(
-        Array.from({ length: 30 }, (_, i) => db.query<{ n: number }>('SELECT $1::int * 2 AS n', [i])),
+      const results = await Promise.all(Array.from({ length: 30 }, (_, i) => db.query<{ n: number }>('SELECT $1::int * 2 AS n', [i])));
+      assert.deepEqual(
+        results.map((r) => r.rows[0].n),
+        Array.from({ length: 30 }, (_, i) => i * 2),
       );
-      assert.deepEqual(results.map((r) => r.rows[0].n), Array.from({ length: 30 }, (_, i) => i * 2));
     });
   });
 }

@@ -18,10 +18,11 @@ import { LIMITS, expectError, ok, publishApp, sender, type Send } from './suppor
 
 test('reconciliation settings come from the environment, with defaults', () => {
   assert.deepEqual(reconcileSettingsFromEnv({}), { lockSeconds: 60, graceSeconds: 1, intervalSeconds: 60 });
-  assert.deepEqual(
-    reconcileSettingsFromEnv({ PURCHASE_LOCK_SECONDS: '10', RECONCILE_INTERVAL_SECONDS: '5', RECONCILE_GRACE_SECONDS: '0' }),
-    { lockSeconds: 10, graceSeconds: 0, intervalSeconds: 5 },
-  );
+  assert.deepEqual(reconcileSettingsFromEnv({ PURCHASE_LOCK_SECONDS: '10', RECONCILE_INTERVAL_SECONDS: '5', RECONCILE_GRACE_SECONDS: '0' }), {
+    lockSeconds: 10,
+    graceSeconds: 0,
+    intervalSeconds: 5,
+  });
   assert.throws(() => reconcileSettingsFromEnv({ PURCHASE_LOCK_SECONDS: 'soon' }), /PURCHASE_LOCK_SECONDS must be a number/);
   assert.throws(() => reconcileSettingsFromEnv({ RECONCILE_INTERVAL_SECONDS: '0' }), /RECONCILE_INTERVAL_SECONDS/);
 });
@@ -68,7 +69,8 @@ for (const kind of kinds()) {
       } finally {
         await db().query(`ALTER TABLE ${table} DROP CONSTRAINT ${name}`);
       }
-      const order = (await db().query(`SELECT id, status, transaction_id FROM purchases WHERE user_id = $1 AND idempotency_key = $2`, [user.user.id, key])).rows[0];
+      const order = (await db().query(`SELECT id, status, transaction_id FROM purchases WHERE user_id = $1 AND idempotency_key = $2`, [user.user.id, key]))
+        .rows[0];
       assert.equal(order?.status, 'pending', 'the crash left the order pending');
       await expireLock(order.id);
       return { key, orderId: order.id as string, transactionId: String(order.transaction_id) };
@@ -134,7 +136,14 @@ for (const kind of kinds()) {
       assert.equal(txn.provider_charge_id, charge.id);
       assert.equal(txn.product_id, 'pro.lifetime');
       const lines = (await db().query(`SELECT account, amount_milli FROM ledger_lines WHERE transaction_id = $1 ORDER BY account`, [transactionId])).rows;
-      assert.deepEqual(lines.map((l) => [l.account, Number(l.amount_milli)]), [['customer_payment', -49_990], ['developer_proceeds', 34_993], ['store_commission', 14_997]]);
+      assert.deepEqual(
+        lines.map((l) => [l.account, Number(l.amount_milli)]),
+        [
+          ['customer_payment', -49_990],
+          ['developer_proceeds', 34_993],
+          ['store_commission', 14_997],
+        ],
+      );
       const events = await db().query(`SELECT payload FROM outbox WHERE type = 'purchase.completed' AND aggregate_id = $1`, [orderId]);
       assert.equal(events.rows.length, 1);
       assert.equal(events.rows[0].payload.transactionId, transactionId);
@@ -148,7 +157,10 @@ for (const kind of kinds()) {
       const verified = ok(await send('POST', '/receipts/verify', { body: { signedTransaction: replay.json().signedTransaction } }));
       assert.deepEqual([verified.valid, verified.status], [true, 'active']);
       const ent = ok(await send('GET', `/me/entitlements?appId=${paidApp.id}`, { token: user.token }));
-      assert.deepEqual(ent.entitlements.map((e: { entitlement: string }) => e.entitlement), ['pro.lifetime']);
+      assert.deepEqual(
+        ent.entitlements.map((e: { entitlement: string }) => e.entitlement),
+        ['pro.lifetime'],
+      );
       assert.equal((await chargesOf(user)).length, 1, 'charged once');
 
       const reconciled = await metric('orchard_orders_reconciled_total');
@@ -198,7 +210,10 @@ for (const kind of kinds()) {
     test('declined: the order is failed with the decline its key replays; a new key may try again', async () => {
       const user = await registerUser(t.app);
       const { key, orderId } = await crashed(user, DECLINED, 'decline');
-      assert.deepEqual((await chargesOf(user)).map((c) => c.status), ['declined']);
+      assert.deepEqual(
+        (await chargesOf(user)).map((c) => c.status),
+        ['declined'],
+      );
       const report = await commerce().reconcile();
       assert.ok(report && report.failed >= 1, JSON.stringify(report));
       const order = await orderOf(orderId);
@@ -271,7 +286,10 @@ for (const kind of kinds()) {
       // the cache lock: a process that cannot take it skips its turn
       const passes = await Promise.all([commerce().reconcile(), commerce().reconcile()]);
       assert.equal(passes.filter((p) => p === null).length, 1, 'the second pass skipped its turn');
-      assert.ok(passes.some((p) => p && p.completed >= 5), JSON.stringify(passes));
+      assert.ok(
+        passes.some((p) => p && p.completed >= 5),
+        JSON.stringify(passes),
+      );
 
       // Past the lock (a pass that outlived it, or a process that missed it) reconcilers meet on the orders: each is claimed once.
       const second = [];
@@ -339,7 +357,11 @@ for (const kind of kinds()) {
       const skewedCharge = (await orderOf(skewed.purchase.id)).provider_charge_id;
       await db().query('UPDATE sandbox_charges SET amount_milli = amount_milli + 10 WHERE id = $1', [skewedCharge]);
       const stray = await commerce().sandbox.charge({
-        idempotencyKey: `purchase:${user.user.id}:${randomUUID()}`, amountMilli: 1990, currency: 'USD', environment: 'Production', customerId: user.user.id,
+        idempotencyKey: `purchase:${user.user.id}:${randomUUID()}`,
+        amountMilli: 1990,
+        currency: 'USD',
+        environment: 'Production',
+        customerId: user.user.id,
         description: 'charged, and the order never written',
       });
       assert.equal(stray.status, 'succeeded');
@@ -348,14 +370,23 @@ for (const kind of kinds()) {
       const to = new Date(Date.now() + 60_000);
       const check = await commerce().compareBooks({ from, to });
       const found = check.mismatches.map((m) => [m.kind, m.subject]).sort();
-      assert.deepEqual(found, [
-        ['amount_mismatch', skewedCharge],
-        ['charge_missing', missing.purchase.transactionId],
-        ['charge_without_order', strayId],
-      ].sort());
+      assert.deepEqual(
+        found,
+        [
+          ['amount_mismatch', skewedCharge],
+          ['charge_missing', missing.purchase.transactionId],
+          ['charge_without_order', strayId],
+        ].sort(),
+      );
       assert.ok(check.chargesChecked >= 5 && check.transactionsChecked >= 5, JSON.stringify(check));
       const skew = check.mismatches.find((m) => m.kind === 'amount_mismatch')!;
-      assert.deepEqual([skew.provider, skew.order], [{ amountMilli: 2000, currency: 'USD' }, { amountMilli: 1990, currency: 'USD' }]);
+      assert.deepEqual(
+        [skew.provider, skew.order],
+        [
+          { amountMilli: 2000, currency: 'USD' },
+          { amountMilli: 1990, currency: 'USD' },
+        ],
+      );
 
       const gauge = await metric('orchard_payment_mismatches');
       assert.deepEqual(Object.fromEntries(gauge.map((v) => [v.labels.kind, v.value])), { charge_without_order: 1, amount_mismatch: 1, charge_missing: 1 });
@@ -374,7 +405,10 @@ for (const kind of kinds()) {
       const gone = listed.items.find((m: { kind: string }) => m.kind === 'charge_missing');
       assert.deepEqual([gone.transactionId, gone.chargeId, gone.purchaseId], [missing.purchase.transactionId, missingCharge, missing.purchase.id]);
       const onlyStray = ok(await send('GET', '/admin/payments/mismatches?kind=charge_without_order', { token: admin.token }));
-      assert.deepEqual(onlyStray.items.map((m: { chargeId: string }) => m.chargeId), [strayId]);
+      assert.deepEqual(
+        onlyStray.items.map((m: { chargeId: string }) => m.chargeId),
+        [strayId],
+      );
       const page1 = ok(await send('GET', '/admin/payments/mismatches?limit=2', { token: admin.token }));
       const page2 = ok(await send('GET', `/admin/payments/mismatches?limit=2&cursor=${page1.nextCursor}`, { token: admin.token }));
       assert.equal(page1.items.length + page2.items.length, 3);

@@ -43,7 +43,13 @@ for (const kind of kinds()) {
       t = await createTestApp(kind, {
         config: { limits: LIMITS },
         // fast breaker and small limits, so the failure paths are cheap to reach
-        modules: (infra) => createModules(infra.config, infra, { purchases: { limits: { purchases: { name: 'purchase', max: 1000, windowMs: 60_000 } }, payments: { retries: 1, initialBackoffMs: 5, halfOpenAfterMs: 300, attemptTimeoutMs: 500 } } }),
+        modules: (infra) =>
+          createModules(infra.config, infra, {
+            purchases: {
+              limits: { purchases: { name: 'purchase', max: 1000, windowMs: 60_000 } },
+              payments: { retries: 1, initialBackoffMs: 5, halfOpenAfterMs: 300, attemptTimeoutMs: 500 },
+            },
+          }),
       });
       send = sender(t.app);
       dev = await makeDeveloper(t.app, 'Orchard Labs');
@@ -84,11 +90,23 @@ for (const kind of kinds()) {
       assert.equal(decoded.environment, 'Production');
       assert.equal(decoded.transactionReason, 'PURCHASE');
 
-      const lines = (await db().query(`SELECT account, amount_milli FROM ledger_lines WHERE transaction_id = $1 ORDER BY account`, [body.purchase.transactionId])).rows;
-      assert.deepEqual(lines.map((l) => [l.account, Number(l.amount_milli)]), [['customer_payment', -990], ['developer_proceeds', 693], ['store_commission', 297]]);
+      const lines = (
+        await db().query(`SELECT account, amount_milli FROM ledger_lines WHERE transaction_id = $1 ORDER BY account`, [body.purchase.transactionId])
+      ).rows;
+      assert.deepEqual(
+        lines.map((l) => [l.account, Number(l.amount_milli)]),
+        [
+          ['customer_payment', -990],
+          ['developer_proceeds', 693],
+          ['store_commission', 297],
+        ],
+      );
 
       const ent = ok(await send('GET', `/me/entitlements?appId=${paidApp.id}`, { token: user.token }));
-      assert.deepEqual(ent.entitlements.map((e: { entitlement: string }) => e.entitlement), ['app']);
+      assert.deepEqual(
+        ent.entitlements.map((e: { entitlement: string }) => e.entitlement),
+        ['app'],
+      );
       expectError(await buy(user.token, { appId: paidApp.id, price: { amountMilli: 990, currency: 'USD' } }), 409, 'ALREADY_PURCHASED');
     });
 
@@ -205,7 +223,11 @@ for (const kind of kinds()) {
       expectError(await buy(de.token, { appId: paidApp.id, price }), 422, 'PRICE_MISMATCH'); // DE pays EUR
       ok(await buy(de.token, { appId: paidApp.id, price: { amountMilli: 990, currency: 'EUR' } }), 201);
       expectError(await buy(jp.token, { appId: paidApp.id, price }), 422, 'NOT_SOLD_IN_STOREFRONT');
-      expectError(await buy(user.token, { appId: paidApp.id, productId: 'pro.lifetime', quantity: 2, price: { amountMilli: 49_990, currency: 'USD' } }), 422, 'QUANTITY_NOT_ALLOWED');
+      expectError(
+        await buy(user.token, { appId: paidApp.id, productId: 'pro.lifetime', quantity: 2, price: { amountMilli: 49_990, currency: 'USD' } }),
+        422,
+        'QUANTITY_NOT_ALLOWED',
+      );
       expectError(await buy(user.token, { appId: randomUUID(), price }), 404, 'NOT_FOUND');
       expectError(await buy(user.token, { appId: paidApp.id, productId: 'no.such', price }), 404, 'NOT_FOUND');
       const draft = await createDraft(send, dev.token, { isFree: false });
@@ -218,7 +240,10 @@ for (const kind of kinds()) {
       expectError(await buy(user.token, { appId: paidApp.id, price, environment: 'Staging' }), 400, 'VALIDATION_FAILED');
       expectError(await buy(user.token, { appId: paidApp.id, price, appAccountToken: 'nope' }), 400, 'VALIDATION_FAILED');
       const malformed = await t.app.inject({
-        method: 'POST', url: '/api/v1/purchases', payload: '{"appId":', headers: { authorization: `Bearer ${user.token}`, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+        method: 'POST',
+        url: '/api/v1/purchases',
+        payload: '{"appId":',
+        headers: { authorization: `Bearer ${user.token}`, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
       });
       expectError(malformed, 400, 'INVALID_JSON');
       expectError(await send('POST', '/purchases', { body: { appId: paidApp.id, price }, headers: { 'idempotency-key': randomUUID() } }), 401);
@@ -236,7 +261,9 @@ for (const kind of kinds()) {
       const user = await registerUser(t.app);
       // warm this process's offer cache at the old price
       expectError(await buy(user.token, { appId: app.id, price: { amountMilli: 1, currency: 'USD' } }), 422, 'PRICE_MISMATCH');
-      ok(await send('PUT', `/developer/apps/${app.id}/prices`, { token: dev.token, body: { prices: [{ country: 'US', currency: 'USD', amountMilli: 1990 }] } }));
+      ok(
+        await send('PUT', `/developer/apps/${app.id}/prices`, { token: dev.token, body: { prices: [{ country: 'US', currency: 'USD', amountMilli: 1990 }] } }),
+      );
       const deadline = Date.now() + 5000;
       let res = await buy(user.token, { appId: app.id, price: { amountMilli: 990, currency: 'USD' } });
       while (res.statusCode !== 422 && Date.now() < deadline) {
@@ -251,7 +278,10 @@ for (const kind of kinds()) {
 
     test('Sandbox purchases are tagged Sandbox everywhere and grant nothing in Production', async () => {
       const user = await registerUser(t.app);
-      const body = ok(await buy(user.token, { appId: paidApp.id, productId: 'pro.lifetime', environment: 'Sandbox', price: { amountMilli: 49_990, currency: 'USD' } }), 201);
+      const body = ok(
+        await buy(user.token, { appId: paidApp.id, productId: 'pro.lifetime', environment: 'Sandbox', price: { amountMilli: 49_990, currency: 'USD' } }),
+        201,
+      );
       assert.equal(body.purchase.environment, 'Sandbox');
       const decoded = await verifier(paidApp.bundleId, AppleEnvironment.SANDBOX).verifyAndDecodeTransaction(body.signedTransaction);
       assert.equal(decoded.environment, 'Sandbox');
@@ -311,7 +341,10 @@ for (const kind of kinds()) {
         `SELECT account, sum(amount_milli)::bigint AS total FROM ledger_lines WHERE transaction_id = $1 GROUP BY account ORDER BY account`,
         [purchase.transactionId],
       );
-      assert.deepEqual(sums.rows.map((x) => Number(x.total)), [0, 0, 0]);
+      assert.deepEqual(
+        sums.rows.map((x) => Number(x.total)),
+        [0, 0, 0],
+      );
       const v = ok(await send('POST', '/receipts/verify', { body: { signedTransaction } }));
       assert.equal(v.status, 'revoked');
       ok(await buy(user.token, { appId: paidApp.id, price: { amountMilli: 990, currency: 'USD' } }), 201);
@@ -322,12 +355,21 @@ for (const kind of kinds()) {
       expectError(await send('POST', `/apps/${paidApp.id}/download`, { token: user.token }), 403, 'NOT_OWNED');
       const { purchase } = ok(await buy(user.token, { appId: paidApp.id, price: { amountMilli: 990, currency: 'USD' } }), 201);
       const library = ok(await send('GET', '/me/library', { token: user.token }));
-      assert.deepEqual(library.items.map((i: { appId: string }) => i.appId), [paidApp.id]);
+      assert.deepEqual(
+        library.items.map((i: { appId: string }) => i.appId),
+        [paidApp.id],
+      );
       const link = ok(await send('POST', `/apps/${paidApp.id}/download`, { token: user.token }));
       const file = await t.app.inject({ method: 'GET', url: new URL(link.url).pathname });
       assert.equal(file.statusCode, 200);
       assert.equal(file.rawPayload.length, link.size);
-      ok(await send('POST', `/admin/transactions/${purchase.transactionId}/refund`, { token: admin.token, body: {}, headers: { 'idempotency-key': randomUUID() } }));
+      ok(
+        await send('POST', `/admin/transactions/${purchase.transactionId}/refund`, {
+          token: admin.token,
+          body: {},
+          headers: { 'idempotency-key': randomUUID() },
+        }),
+      );
       expectError(await send('POST', `/apps/${paidApp.id}/download`, { token: user.token }), 403, 'NOT_OWNED');
       assert.deepEqual(ok(await send('GET', '/me/library', { token: user.token })).items, []);
     });
@@ -337,7 +379,13 @@ for (const kind of kinds()) {
         ok(await send('PUT', `/developer/apps/${paidApp.id}/products/${products[id]}/entitlements`, { token: dev.token, body: { entitlements: ['pro'] } }));
       }
       const stranger = await makeDeveloper(t.app, 'Not Yours');
-      expectError(await send('PUT', `/developer/apps/${paidApp.id}/products/${products['pro.lifetime']}/entitlements`, { token: stranger.token, body: { entitlements: ['x'] } }), 404);
+      expectError(
+        await send('PUT', `/developer/apps/${paidApp.id}/products/${products['pro.lifetime']}/entitlements`, {
+          token: stranger.token,
+          body: { entitlements: ['x'] },
+        }),
+        404,
+      );
       try {
         const user = await registerUser(t.app);
         const life = ok(await buy(user.token, { appId: paidApp.id, productId: 'pro.lifetime', price: { amountMilli: 49_990, currency: 'USD' } }), 201);
@@ -347,10 +395,19 @@ for (const kind of kinds()) {
         assert.equal(ent.entitlements[0].entitlement, 'pro');
         assert.equal(ent.entitlements[0].grantedBy.length, 2);
         assert.equal(ent.entitlements[0].expiresDate, null, 'the lifetime grant never ends');
-        ok(await send('POST', `/admin/transactions/${life.purchase.transactionId}/refund`, { token: admin.token, body: {}, headers: { 'idempotency-key': randomUUID() } }));
+        ok(
+          await send('POST', `/admin/transactions/${life.purchase.transactionId}/refund`, {
+            token: admin.token,
+            body: {},
+            headers: { 'idempotency-key': randomUUID() },
+          }),
+        );
         ent = ok(await send('GET', `/me/entitlements?appId=${paidApp.id}`, { token: user.token }));
         assert.equal(ent.entitlements.length, 1);
-        assert.deepEqual(ent.entitlements[0].grantedBy.map((g: { productId: string }) => g.productId), ['pro.monthly']);
+        assert.deepEqual(
+          ent.entitlements[0].grantedBy.map((g: { productId: string }) => g.productId),
+          ['pro.monthly'],
+        );
       } finally {
         for (const id of ['pro.lifetime', 'pro.monthly']) {
           ok(await send('PUT', `/developer/apps/${paidApp.id}/products/${products[id]}/entitlements`, { token: dev.token, body: { entitlements: [] } }));
@@ -362,7 +419,11 @@ for (const kind of kinds()) {
       const subs = t.modules.purchases.subscriptions;
       const user = await registerUser(t.app);
       const first = ok(await buy(user.token, { appId: paidApp.id, productId: 'pro.monthly', price: { amountMilli: 2990, currency: 'USD' } }), 201);
-      expectError(await buy(user.token, { appId: paidApp.id, productId: 'pro.yearly', price: { amountMilli: 29_990, currency: 'USD' } }), 409, 'ALREADY_PURCHASED');
+      expectError(
+        await buy(user.token, { appId: paidApp.id, productId: 'pro.yearly', price: { amountMilli: 29_990, currency: 'USD' } }),
+        409,
+        'ALREADY_PURCHASED',
+      );
       const subId = first.purchase.subscriptionId;
       let sub = ok(await send('GET', `/me/subscriptions/${subId}`, { token: user.token }));
       assert.equal(sub.status, 'active');
@@ -379,17 +440,25 @@ for (const kind of kinds()) {
         sub = ok(await send('GET', `/me/subscriptions/${subId}`, { token: user.token }));
         now = new Date(sub.currentPeriodEnd);
       }
-      const txs = (await db().query(
-        `SELECT t.transaction_reason, t.period_index, l.commission_rate_pct FROM transactions t
+      const txs = (
+        await db().query(
+          `SELECT t.transaction_reason, t.period_index, l.commission_rate_pct FROM transactions t
            JOIN ledger_lines l ON l.transaction_id = t.id AND l.account = 'store_commission'
           WHERE t.original_transaction_id = $1 ORDER BY t.period_index`,
-        [first.purchase.transactionId],
-      )).rows;
+          [first.purchase.transactionId],
+        )
+      ).rows;
       assert.equal(txs.length, 14);
-      assert.deepEqual(txs.map((x) => x.period_index), Array.from({ length: 14 }, (_, i) => i));
+      assert.deepEqual(
+        txs.map((x) => x.period_index),
+        Array.from({ length: 14 }, (_, i) => i),
+      );
       assert.equal(txs[0].transaction_reason, 'PURCHASE');
       assert.ok(txs.slice(1).every((x) => x.transaction_reason === 'RENEWAL'));
-      assert.deepEqual(txs.map((x) => x.commission_rate_pct), [...Array(12).fill(30), 15, 15]);
+      assert.deepEqual(
+        txs.map((x) => x.commission_rate_pct),
+        [...Array(12).fill(30), 15, 15],
+      );
 
       // every transaction, renewals included, comes signed (StoreKit's Transaction.all), newest first, in pages
       const seen: string[] = [];
@@ -408,7 +477,10 @@ for (const kind of kinds()) {
         cursor = page.nextCursor;
       } while (cursor);
       assert.equal(seen.length, 14);
-      assert.deepEqual(seen, [...seen].sort((a, b) => (BigInt(b) > BigInt(a) ? 1 : -1)));
+      assert.deepEqual(
+        seen,
+        [...seen].sort((a, b) => (BigInt(b) > BigInt(a) ? 1 : -1)),
+      );
       assert.deepEqual(ok(await send('GET', `/me/transactions?appId=${paidApp.id}`, { token: other.token })).items, []);
       expectError(await send('GET', `/me/transactions?appId=${paidApp.id}&cursor=nope`, { token: user.token }), 400, 'BAD_CURSOR');
       expectError(await send('GET', `/me/transactions?appId=${paidApp.id}&limit=1000`, { token: user.token }), 400, 'VALIDATION_FAILED');

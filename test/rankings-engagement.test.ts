@@ -43,7 +43,8 @@ for (const kind of kinds()) {
 
     const db = () => t.infra.db;
     const keysUrl = (id: string) => `/developer/apps/${id}/sdk-keys`;
-    const createKey = async (id = appId, token = dev.token) => ok(await send('POST', keysUrl(id), { token }), 201) as { id: string; key: string; createdAt: string };
+    const createKey = async (id = appId, token = dev.token) =>
+      ok(await send('POST', keysUrl(id), { token }), 201) as { id: string; key: string; createdAt: string };
     const ingest = (body: unknown, sdkKey: string | null = key, url = INGEST) =>
       t.app.inject({
         method: 'POST',
@@ -147,7 +148,10 @@ for (const kind of kinds()) {
       const { items } = ok(await send('GET', keysUrl(id), { token: dev.token }));
       assert.equal(items.length, 6);
       assert.equal(items[0].id, sixth.id, 'active keys first, newest first');
-      assert.deepEqual(items.slice(0, 5).map((k: { revokedAt: unknown }) => k.revokedAt), [null, null, null, null, null]);
+      assert.deepEqual(
+        items.slice(0, 5).map((k: { revokedAt: unknown }) => k.revokedAt),
+        [null, null, null, null, null],
+      );
       assert.equal(items[5].id, made[2].id);
       expectError(await send('POST', keysUrl(id), { token: dev.token }), 409, 'TOO_MANY_SDK_KEYS');
     });
@@ -180,21 +184,27 @@ for (const kind of kinds()) {
         [appId, batch.map((s) => hashedId(appId, s.sessionId))],
       );
       assert.equal(rows.length, 3);
-      assert.deepEqual(rows.map((r) => r.seconds), [0, 120, 86_400]);
+      assert.deepEqual(
+        rows.map((r) => r.seconds),
+        [0, 120, 86_400],
+      );
       assert.equal(rows[0].install_key, hashedId(appId, 'device-install-alpha'));
       assert.equal(rows[2].install_key, rows[0].install_key);
       assert.equal(rows[1].install_key, hashedId(appId, 'device-install-beta'));
       assert.equal(rows[1].day, batch[2].startedAt.slice(0, 10));
-      assert.deepEqual(rows.map((r) => r.country), ['DE', 'GB', 'US']);
+      assert.deepEqual(
+        rows.map((r) => r.country),
+        ['DE', 'GB', 'US'],
+      );
       // nothing of the developer's identifiers is kept as sent
       const raw = await db().query<{ n: number }>(
         `SELECT count(*)::int AS n FROM engagement_sessions s WHERE s::text LIKE '%device-install%' OR s::text LIKE '%sess-%'`,
       );
       assert.equal(raw.rows[0].n, 0);
-      const installs = await db().query<{ first_day: string }>(
-        'SELECT first_day::text FROM engagement_installs WHERE app_id = $1 AND install_key = $2',
-        [appId, hashedId(appId, 'device-install-beta')],
-      );
+      const installs = await db().query<{ first_day: string }>('SELECT first_day::text FROM engagement_installs WHERE app_id = $1 AND install_key = $2', [
+        appId,
+        hashedId(appId, 'device-install-beta'),
+      ]);
       assert.equal(installs.rows[0].first_day, batch[2].startedAt.slice(0, 10));
     });
 
@@ -225,27 +235,123 @@ for (const kind of kinds()) {
         { what: 'malformed JSON', body: '{"sessions": [', status: 400, code: 'INVALID_JSON' },
         { what: 'a JSON array', body: [session()], status: 400, code: 'VALIDATION_FAILED' },
         { what: 'sessions not an array', body: { sessions: 'many' }, status: 400, code: 'VALIDATION_FAILED', mentions: /sessions/ },
-        { what: 'duration as a string', body: { sessions: [session({ durationSeconds: '60' as unknown as number })] }, status: 400, code: 'VALIDATION_FAILED', mentions: /sessions\.0\.durationSeconds/ },
-        { what: 'fractional duration', body: { sessions: [session({ durationSeconds: 1.5 })] }, status: 400, code: 'VALIDATION_FAILED', mentions: /durationSeconds/ },
-        { what: 'negative duration', body: { sessions: [session({ durationSeconds: -1 })] }, status: 400, code: 'VALIDATION_FAILED', mentions: /durationSeconds/ },
-        { what: 'duration over a day', body: { sessions: [session({ durationSeconds: 86_401 })] }, status: 400, code: 'VALIDATION_FAILED', mentions: /durationSeconds/ },
-        { what: 'a number as session id', body: { sessions: [session({ sessionId: 12345678 as unknown as string })] }, status: 400, code: 'VALIDATION_FAILED', mentions: /sessionId/ },
+        {
+          what: 'duration as a string',
+          body: { sessions: [session({ durationSeconds: '60' as unknown as number })] },
+          status: 400,
+          code: 'VALIDATION_FAILED',
+          mentions: /sessions\.0\.durationSeconds/,
+        },
+        {
+          what: 'fractional duration',
+          body: { sessions: [session({ durationSeconds: 1.5 })] },
+          status: 400,
+          code: 'VALIDATION_FAILED',
+          mentions: /durationSeconds/,
+        },
+        {
+          what: 'negative duration',
+          body: { sessions: [session({ durationSeconds: -1 })] },
+          status: 400,
+          code: 'VALIDATION_FAILED',
+          mentions: /durationSeconds/,
+        },
+        {
+          what: 'duration over a day',
+          body: { sessions: [session({ durationSeconds: 86_401 })] },
+          status: 400,
+          code: 'VALIDATION_FAILED',
+          mentions: /durationSeconds/,
+        },
+        {
+          what: 'a number as session id',
+          body: { sessions: [session({ sessionId: 12345678 as unknown as string })] },
+          status: 400,
+          code: 'VALIDATION_FAILED',
+          mentions: /sessionId/,
+        },
         { what: 'a short session id', body: { sessions: [session({ sessionId: 'short' })] }, status: 400, code: 'VALIDATION_FAILED', mentions: /sessionId/ },
-        { what: 'a long install id', body: { sessions: [session({ installId: 'i'.repeat(65) })] }, status: 400, code: 'VALIDATION_FAILED', mentions: /installId/ },
-        { what: 'a bad charset in an id', body: { sessions: [session({ installId: 'install id with spaces' })] }, status: 400, code: 'VALIDATION_FAILED', mentions: /installId/ },
-        { what: 'a missing field', body: { sessions: [{ ...session(), country: undefined }] }, status: 400, code: 'VALIDATION_FAILED', mentions: /missing required field 'country'/ },
-        { what: 'an unknown top-level field', body: { sessions: [session()], extra: 1 }, status: 400, code: 'VALIDATION_FAILED', mentions: /unknown field 'extra'/ },
-        { what: 'an unknown session field', body: { sessions: [session(), { ...session(), userId: 'u1' }] }, status: 400, code: 'VALIDATION_FAILED', mentions: /sessions\.1 has unknown field 'userId'/ },
+        {
+          what: 'a long install id',
+          body: { sessions: [session({ installId: 'i'.repeat(65) })] },
+          status: 400,
+          code: 'VALIDATION_FAILED',
+          mentions: /installId/,
+        },
+        {
+          what: 'a bad charset in an id',
+          body: { sessions: [session({ installId: 'install id with spaces' })] },
+          status: 400,
+          code: 'VALIDATION_FAILED',
+          mentions: /installId/,
+        },
+        {
+          what: 'a missing field',
+          body: { sessions: [{ ...session(), country: undefined }] },
+          status: 400,
+          code: 'VALIDATION_FAILED',
+          mentions: /missing required field 'country'/,
+        },
+        {
+          what: 'an unknown top-level field',
+          body: { sessions: [session()], extra: 1 },
+          status: 400,
+          code: 'VALIDATION_FAILED',
+          mentions: /unknown field 'extra'/,
+        },
+        {
+          what: 'an unknown session field',
+          body: { sessions: [session(), { ...session(), userId: 'u1' }] },
+          status: 400,
+          code: 'VALIDATION_FAILED',
+          mentions: /sessions\.1 has unknown field 'userId'/,
+        },
         { what: 'an empty batch', body: { sessions: [] }, status: 400, code: 'VALIDATION_FAILED', mentions: /sessions/ },
         { what: 'no sessions at all', body: {}, status: 400, code: 'VALIDATION_FAILED', mentions: /missing required field 'sessions'/ },
-        { what: 'too many sessions', body: { sessions: Array.from({ length: 501 }, () => session()) }, status: 400, code: 'VALIDATION_FAILED', mentions: /500/ },
+        {
+          what: 'too many sessions',
+          body: { sessions: Array.from({ length: 501 }, () => session()) },
+          status: 400,
+          code: 'VALIDATION_FAILED',
+          mentions: /500/,
+        },
         { what: 'an oversized body', body: big, status: 413, code: 'BODY_TOO_LARGE' },
         { what: 'a lowercase country', body: { sessions: [session({ country: 'us' })] }, status: 400, code: 'VALIDATION_FAILED', mentions: /country/ },
-        { what: 'an unknown storefront', body: { sessions: [session(), session({ country: 'XX' })] }, status: 400, code: 'VALIDATION_FAILED', mentions: /body\.sessions\.1\.country 'XX' is not an Orchard storefront/ },
-        { what: 'a start in the future', body: { sessions: [session(), session(), session({}, -10 * MINUTE)] }, status: 400, code: 'VALIDATION_FAILED', mentions: /body\.sessions\.2\.startedAt .* in the future/ },
-        { what: 'a start older than 30 days', body: { sessions: [session({}, 31 * DAY)] }, status: 400, code: 'VALIDATION_FAILED', mentions: /body\.sessions\.0\.startedAt .*older than 30 days/ },
-        { what: 'a start that is not a date-time', body: { sessions: [session({ startedAt: 'yesterday' })] }, status: 400, code: 'VALIDATION_FAILED', mentions: /startedAt/ },
-        { what: 'a date without a time', body: { sessions: [session({ startedAt: '2024-01-01' })] }, status: 400, code: 'VALIDATION_FAILED', mentions: /startedAt/ },
+        {
+          what: 'an unknown storefront',
+          body: { sessions: [session(), session({ country: 'XX' })] },
+          status: 400,
+          code: 'VALIDATION_FAILED',
+          mentions: /body\.sessions\.1\.country 'XX' is not an Orchard storefront/,
+        },
+        {
+          what: 'a start in the future',
+          body: { sessions: [session(), session(), session({}, -10 * MINUTE)] },
+          status: 400,
+          code: 'VALIDATION_FAILED',
+          mentions: /body\.sessions\.2\.startedAt .* in the future/,
+        },
+        {
+          what: 'a start older than 30 days',
+          body: { sessions: [session({}, 31 * DAY)] },
+          status: 400,
+          code: 'VALIDATION_FAILED',
+          mentions: /body\.sessions\.0\.startedAt .*older than 30 days/,
+        },
+        {
+          what: 'a start that is not a date-time',
+          body: { sessions: [session({ startedAt: 'yesterday' })] },
+          status: 400,
+          code: 'VALIDATION_FAILED',
+          mentions: /startedAt/,
+        },
+        {
+          what: 'a date without a time',
+          body: { sessions: [session({ startedAt: '2024-01-01' })] },
+          status: 400,
+          code: 'VALIDATION_FAILED',
+          mentions: /startedAt/,
+        },
       ];
       for (const c of cases) {
         const res = await ingest(c.body);
@@ -255,7 +361,12 @@ for (const kind of kinds()) {
       // the good sessions of a bad batch are not stored either
       assert.equal(await storedSessions(), count);
 
-      const plainText = await t.app.inject({ method: 'POST', url: INGEST, headers: { authorization: `Bearer ${key}`, 'content-type': 'text/plain' }, payload: 'hello' });
+      const plainText = await t.app.inject({
+        method: 'POST',
+        url: INGEST,
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'text/plain' },
+        payload: 'hello',
+      });
       expectError(plainText, 415, 'UNSUPPORTED_MEDIA_TYPE');
     });
 
@@ -266,7 +377,12 @@ for (const kind of kinds()) {
       expectError(await ingest(body, 'osk_' + 'A'.repeat(43)), 401, 'INVALID_SDK_KEY');
       expectError(await ingest(body, 'osk_short'), 401, 'INVALID_SDK_KEY');
       expectError(await ingest(body, dev.token), 401, 'INVALID_SDK_KEY');
-      const basic = await t.app.inject({ method: 'POST', url: INGEST, headers: { authorization: `Basic ${key}`, 'content-type': 'application/json' }, payload: body });
+      const basic = await t.app.inject({
+        method: 'POST',
+        url: INGEST,
+        headers: { authorization: `Basic ${key}`, 'content-type': 'application/json' },
+        payload: body,
+      });
       expectError(basic, 401, 'INVALID_SDK_KEY');
       // 401 comes first, even for a body that is bad too
       expectError(await ingest('{"sessions": [', null), 401, 'UNAUTHENTICATED');
@@ -364,7 +480,15 @@ for (const kind of kinds()) {
 
       const daily = async (appId: string) =>
         (
-          await db().query<{ country: string; day: string; active_users: number; sessions: number; session_seconds: string; first_downloads: number; revenue_milli: string }>(
+          await db().query<{
+            country: string;
+            day: string;
+            active_users: number;
+            sessions: number;
+            session_seconds: string;
+            first_downloads: number;
+            revenue_milli: string;
+          }>(
             `SELECT country, day::text AS day, active_users, sessions, session_seconds::text, first_downloads, revenue_milli::text
                FROM app_daily_stats WHERE app_id = $1 ORDER BY day, country`,
             [appId],

@@ -25,19 +25,38 @@ async function writeHistory(db: Queryable, rows: { appId: string; country?: stri
      ON CONFLICT (app_id, country, day) DO UPDATE SET first_downloads = app_daily_stats.first_downloads + EXCLUDED.first_downloads,
        unique_downloaders = app_daily_stats.unique_downloaders + EXCLUDED.unique_downloaders,
        trusted_downloads = app_daily_stats.trusted_downloads + EXCLUDED.trusted_downloads, revenue_milli = app_daily_stats.revenue_milli + EXCLUDED.revenue_milli`,
-    [rows.map((r) => r.appId), rows.map((r) => r.country ?? 'US'), rows.map((r) => dayAgo(r.daysAgo)), rows.map((r) => r.downloads), rows.map((r) => r.revenue ?? 0)],
+    [
+      rows.map((r) => r.appId),
+      rows.map((r) => r.country ?? 'US'),
+      rows.map((r) => dayAgo(r.daysAgo)),
+      rows.map((r) => r.downloads),
+      rows.map((r) => r.revenue ?? 0),
+    ],
   );
 }
 
 /** Published apps written straight into the catalog's tables (the simulation needs dozens; the API path is tested above). */
-async function insertApps(db: Queryable, developerId: string, apps: { id: string; category: string; isFree?: boolean; publishedDaysAgo?: number; ratings?: number }[]) {
+async function insertApps(
+  db: Queryable,
+  developerId: string,
+  apps: { id: string; category: string; isFree?: boolean; publishedDaysAgo?: number; ratings?: number }[],
+) {
   await db.query(
     `INSERT INTO apps (id, developer_id, bundle_id, name, category, is_free, status, current_version, rating_count, rating_average, published_at)
      SELECT id, $1, 'sim.' || id, 'Sim ' || left(id::text, 8), category, free, 'published', '1.0', ratings, 4.2, now() - make_interval(days => age)
        FROM unnest($2::uuid[], $3::text[], $4::bool[], $5::int[], $6::int[]) AS a (id, category, free, age, ratings)`,
-    [developerId, apps.map((a) => a.id), apps.map((a) => a.category), apps.map((a) => a.isFree ?? true), apps.map((a) => a.publishedDaysAgo ?? 400), apps.map((a) => a.ratings ?? 200)],
+    [
+      developerId,
+      apps.map((a) => a.id),
+      apps.map((a) => a.category),
+      apps.map((a) => a.isFree ?? true),
+      apps.map((a) => a.publishedDaysAgo ?? 400),
+      apps.map((a) => a.ratings ?? 200),
+    ],
   );
-  await db.query(`INSERT INTO app_engagement (app_id, dau, mau, day7_retention, avg_session_minutes) SELECT unnest($1::uuid[]), 100, 400, 0.3, 6`, [apps.map((a) => a.id)]);
+  await db.query(`INSERT INTO app_engagement (app_id, dau, mau, day7_retention, avg_session_minutes) SELECT unnest($1::uuid[]), 100, 400, 0.3, 6`, [
+    apps.map((a) => a.id),
+  ]);
 }
 
 /** Accounts written straight: `count` of them created `ageDays` ago; with `otherApps`, each has already got that many apps. */
@@ -53,7 +72,9 @@ async function insertAccounts(db: Queryable, count: number, ageDays: number, oth
 }
 
 const firstDownload = (appId: string, userId: string) => ({
-  type: 'app.downloaded', aggregateId: appId, payload: { appId, versionId: randomUUID(), userId, kind: 'first', day: today(), firstToday: true },
+  type: 'app.downloaded',
+  aggregateId: appId,
+  payload: { appId, versionId: randomUUID(), userId, kind: 'first', day: today(), firstToday: true },
 });
 
 describe('chart signals (pure)', () => {
@@ -87,10 +108,19 @@ for (const kind of kinds()) {
     let paid: { id: string };
     const db = () => t.infra.db;
     const stats = (appId: string, country = 'US') =>
-      db().query<{ first_downloads: number; redownloads: number; unique_downloaders: number; trusted_downloads: number; fresh_downloads: number; revenue_milli: string }>(
-        'SELECT first_downloads, redownloads, unique_downloaders, trusted_downloads, fresh_downloads, revenue_milli FROM app_daily_stats WHERE app_id = $1 AND country = $2 AND day = $3',
-        [appId, country, today()],
-      ).then((r) => r.rows[0]);
+      db()
+        .query<{
+          first_downloads: number;
+          redownloads: number;
+          unique_downloaders: number;
+          trusted_downloads: number;
+          fresh_downloads: number;
+          revenue_milli: string;
+        }>(
+          'SELECT first_downloads, redownloads, unique_downloaders, trusted_downloads, fresh_downloads, revenue_milli FROM app_daily_stats WHERE app_id = $1 AND country = $2 AND day = $3',
+          [appId, country, today()],
+        )
+        .then((r) => r.rows[0]);
 
     before(async () => {
       t = await createTestApp(kind);
@@ -146,12 +176,18 @@ for (const kind of kinds()) {
     test('sales add revenue in the storefront, refunds take it back, Sandbox never counts', async () => {
       const [buyer] = await insertAccounts(db(), 1, 100, 2);
       const sale = (type: string, price: number, environment = 'Production') => ({
-        type, aggregateId: paid.id,
+        type,
+        aggregateId: paid.id,
         payload: { userId: buyer, appId: paid.id, transactionId: '1', priceMilli: price, currency: 'EUR', environment, storefront: 'DE' },
       });
-      await t.infra.db.tx((q) => recordEvents(q, [
-        sale('purchase.completed', 990), sale('purchase.completed', 5000, 'Sandbox'), sale('subscription.renewed', 2990), sale('transaction.revoked', 990),
-      ]));
+      await t.infra.db.tx((q) =>
+        recordEvents(q, [
+          sale('purchase.completed', 990),
+          sale('purchase.completed', 5000, 'Sandbox'),
+          sale('subscription.renewed', 2990),
+          sale('transaction.revoked', 990),
+        ]),
+      );
       t.infra.bus.nudge();
       const row = await eventually(async () => {
         const r = await stats(paid.id, 'DE');
@@ -167,7 +203,9 @@ for (const kind of kinds()) {
         ...Array.from({ length: 14 }, (_, d) => ({ appId: paid.id, daysAgo: d, downloads: 20, revenue: 20 * 990 })),
       ]);
       await rebuildSignals(db());
-      const { rows: sig } = await db().query<{ downloads_week: number }>(`SELECT downloads_week FROM app_chart_signals WHERE app_id = $1 AND country = 'US'`, [small.id]);
+      const { rows: sig } = await db().query<{ downloads_week: number }>(`SELECT downloads_week FROM app_chart_signals WHERE app_id = $1 AND country = 'US'`, [
+        small.id,
+      ]);
       const expected = Array.from({ length: 14 }, (_, d) => 40 * decay(d, 7)).reduce((a, b) => a + b, 0);
       assert.ok(Math.abs(sig[0].downloads_week - expected) < 0.05, `${sig[0].downloads_week} vs ${expected}`);
 
@@ -176,22 +214,34 @@ for (const kind of kinds()) {
       t.modules.rankings.service.onComputed();
 
       const page = ok(await send('GET', '/charts?chart=top-free&category=games&country=US'));
-      assert.deepEqual(page.items.map((i: any) => i.app.id), [big.id, small.id]);
-      assert.deepEqual(page.items.map((i: any) => i.rank), [1, 2]);
+      assert.deepEqual(
+        page.items.map((i: any) => i.app.id),
+        [big.id, small.id],
+      );
+      assert.deepEqual(
+        page.items.map((i: any) => i.rank),
+        [1, 2],
+      );
       assert.equal(page.items[0].app.name, 'Big Puzzle');
       assert.ok(page.computedAt);
       const overall = ok(await send('GET', '/charts?chart=top-free'));
       assert.equal(overall.category, null);
       assert.equal(overall.items[0].app.id, big.id);
       const paidChart = ok(await send('GET', '/charts?chart=top-paid&category=games'));
-      assert.deepEqual(paidChart.items.map((i: any) => i.app.id), [paid.id]);
+      assert.deepEqual(
+        paidChart.items.map((i: any) => i.app.id),
+        [paid.id],
+      );
       const grossing = ok(await send('GET', '/charts?chart=top-grossing&country=US'));
       assert.equal(grossing.items[0].app.id, paid.id);
 
       const first = ok(await send('GET', '/charts?chart=top-free&category=games&limit=1'));
       assert.equal(first.items.length, 1);
       const second = ok(await send('GET', `/charts?chart=top-free&category=games&limit=1&cursor=${first.nextCursor}`));
-      assert.deepEqual(second.items.map((i: any) => i.rank), [2]);
+      assert.deepEqual(
+        second.items.map((i: any) => i.rank),
+        [2],
+      );
       assert.equal(second.nextCursor, null);
 
       const positions = ok(await send('GET', `/apps/${big.id}/charts`));
@@ -238,7 +288,9 @@ for (const kind of kinds()) {
       const firstTry = await t.modules.rankings.scheduleThisHour(new Date(slot.getTime() + 60_000));
       const secondTry = await t.modules.rankings.scheduleThisHour(new Date(slot.getTime() + 120_000));
       assert.deepEqual([firstTry, secondTry], [true, false]);
-      const { rows } = await db().query<{ n: number }>(`SELECT count(*)::int AS n FROM outbox WHERE type = 'ranking.compute' AND payload->>'slot' = $1`, [slot.toISOString()]);
+      const { rows } = await db().query<{ n: number }>(`SELECT count(*)::int AS n FROM outbox WHERE type = 'ranking.compute' AND payload->>'slot' = $1`, [
+        slot.toISOString(),
+      ]);
       assert.equal(rows[0].n, 1);
       await eventually(async () => {
         const r = await db().query<{ status: string }>('SELECT status FROM chart_runs WHERE slot = $1', [slot]);
@@ -266,13 +318,14 @@ for (const kind of kinds()) {
       await writeHistory(db(), [
         ...incumbents.flatMap((app, k) => Array.from({ length: 30 }, (_, d) => ({ appId: app.id, daysAgo: d + 1, downloads: Math.round(600 / (k + 1)) }))),
         ...Array.from({ length: 30 }, (_, d) => ({ appId: riser.id, daysAgo: d + 2, downloads: 5 })),
-        { appId: riser.id, daysAgo: 1, downloads: 80 }, { appId: riser.id, daysAgo: 0, downloads: 120 },
+        { appId: riser.id, daysAgo: 1, downloads: 80 },
+        { appId: riser.id, daysAgo: 0, downloads: 120 },
         { appId: newcomer.id, daysAgo: 1, downloads: 30 },
       ]);
       await rebuildSignals(db());
-      const { rows: fifth } = await db().query<{ v: number }>(
-        `SELECT downloads_week AS v FROM app_chart_signals WHERE app_id = $1 AND country = 'US'`, [incumbents[4].id],
-      );
+      const { rows: fifth } = await db().query<{ v: number }>(`SELECT downloads_week AS v FROM app_chart_signals WHERE app_id = $1 AND country = 'US'`, [
+        incumbents[4].id,
+      ]);
       const volume = Math.round(fifth[0].v); // the #5 app's velocity, delivered today by each campaign
       assert.ok(volume > 10 * BURST_FLOOR);
 
@@ -282,7 +335,10 @@ for (const kind of kinds()) {
       for (let i = 0; i < events.length; i += 500) await t.infra.db.tx((q) => recordEvents(q, events.slice(i, i + 500)));
       t.infra.bus.nudge();
       await eventually(async () => {
-        const { rows } = await db().query<{ n: number }>('SELECT coalesce(sum(first_downloads), 0)::int AS n FROM app_daily_stats WHERE app_id = ANY($1) AND day = $2', [[botTarget.id, organicTarget.id], today()]);
+        const { rows } = await db().query<{ n: number }>(
+          'SELECT coalesce(sum(first_downloads), 0)::int AS n FROM app_daily_stats WHERE app_id = ANY($1) AND day = $2',
+          [[botTarget.id, organicTarget.id], today()],
+        );
         return rows[0].n === 2 * volume;
       }, 60_000);
       const bot = await stats(botTarget.id);
@@ -303,7 +359,7 @@ for (const kind of kinds()) {
       assert.ok(organicRank !== null && organicRank <= 10, `organic rise ranked ${organicRank}`);
       assert.ok(botRank === null || botRank > 10, `bot campaign ranked ${botRank}`);
       // trending is growth, not volume: the small riser leads it, the steady #1 is not trending at all
-      assert.equal(await rankOf(riser.id, 'trending') !== null && (await rankOf(riser.id, 'trending'))! <= 2, true);
+      assert.equal((await rankOf(riser.id, 'trending')) !== null && (await rankOf(riser.id, 'trending'))! <= 2, true);
       assert.equal(await rankOf(incumbents[0].id, 'trending'), null);
       // "new" is new apps only: the newcomer is there, apps published long ago are not
       assert.equal(await rankOf(newcomer.id, 'new'), 1);

@@ -35,18 +35,45 @@ for (const kind of kinds()) {
       dev = await makeDeveloper(t.app, 'Aurora Labs');
       admin = await makeAdmin(t.infra, t.app);
       const photo = (name: string, description: string) => ({ name, description, category: 'photo-video', subcategory: null });
-      apps.editor = (await publishApp(send, dev.token, admin.token, photo('Aurora Photo Editor', 'Edit photos: crop, exposure, colour, portrait retouching.'))).id;
-      apps.filters = (await publishApp(send, dev.token, admin.token, photo('Aurora Photo Filters', 'Photo filters and colour presets for your portrait photos.'))).id;
+      apps.editor = (
+        await publishApp(send, dev.token, admin.token, photo('Aurora Photo Editor', 'Edit photos: crop, exposure, colour, portrait retouching.'))
+      ).id;
+      apps.filters = (
+        await publishApp(send, dev.token, admin.token, photo('Aurora Photo Filters', 'Photo filters and colour presets for your portrait photos.'))
+      ).id;
       apps.collage = (await publishApp(send, dev.token, admin.token, photo('Aurora Photo Collage', 'Collage layouts for photos, with crop and colour.'))).id;
-      apps.retouch = (await publishApp(send, dev.token, admin.token, photo('Aurora Photo Retouch', 'Portrait retouching for photos: crop, colour, exposure.'))).id;
-      apps.quest = (await publishApp(send, dev.token, admin.token, { name: 'Zebra Quest', description: 'Slide tiles until the zebra is whole.', category: 'games', subcategory: 'games-puzzle' })).id;
+      apps.retouch = (
+        await publishApp(send, dev.token, admin.token, photo('Aurora Photo Retouch', 'Portrait retouching for photos: crop, colour, exposure.'))
+      ).id;
+      apps.quest = (
+        await publishApp(send, dev.token, admin.token, {
+          name: 'Zebra Quest',
+          description: 'Slide tiles until the zebra is whole.',
+          category: 'games',
+          subcategory: 'games-puzzle',
+        })
+      ).id;
       // nothing in common with anything: other developer, other category, its own words, nobody owns it
       const other = await makeDeveloper(t.app, 'Quietwerk');
-      apps.metronome = (await publishApp(send, other.token, admin.token, { name: 'Xylo Metronome', description: 'Tempo ticks, bpm tapping, xylophone clicks.', category: 'music', subcategory: null })).id;
+      apps.metronome = (
+        await publishApp(send, other.token, admin.token, {
+          name: 'Xylo Metronome',
+          description: 'Tempo ticks, bpm tapping, xylophone clicks.',
+          category: 'music',
+          subcategory: null,
+        })
+      ).id;
       draft = (await createDraft(send, dev.token, photo('Aurora Photo Editor Plus', 'Edit photos: crop, exposure, colour, portrait retouching.'))).id;
 
       // libraries, oldest first: editor goes with filters (3 users) and quest (2), filters with collage (2), retouch with editor (2)
-      const libraries: Key[][] = [['editor', 'filters', 'quest'], ['editor', 'filters', 'retouch'], ['editor', 'filters'], ['filters', 'collage'], ['collage', 'filters'], ['editor', 'quest', 'retouch']];
+      const libraries: Key[][] = [
+        ['editor', 'filters', 'quest'],
+        ['editor', 'filters', 'retouch'],
+        ['editor', 'filters'],
+        ['filters', 'collage'],
+        ['collage', 'filters'],
+        ['editor', 'quest', 'retouch'],
+      ];
       const start = Date.now() - 100 * HOUR;
       for (const [u, library] of libraries.entries()) {
         const user = await registerUser(t.app);
@@ -73,7 +100,10 @@ for (const kind of kinds()) {
       assert.ok(ids.includes(apps.filters), `co-downloaded and alike: ${JSON.stringify(d.similarApps.map((i: any) => i.name))}`);
       assert.ok(ids.includes(apps.quest), 'co-downloaded, other category');
       assert.ok(!ids.includes(apps.editor), 'never the app itself');
-      assert.ok(ids.every((id: string) => publicIds().has(id)), 'only published apps');
+      assert.ok(
+        ids.every((id: string) => publicIds().has(id)),
+        'only published apps',
+      );
       assert.ok(ids.length <= 10);
       const endpoint = ok(await send('GET', `/apps/${apps.editor}/recommendations`));
       assert.deepEqual(d.similarApps, endpoint.items, 'the same summaries as the recommendations endpoint (US)');

@@ -22,21 +22,40 @@ for (const kind of kinds()) {
     const users: TestUser[] = [];
     const db = () => t.infra.db;
     const neighborsTable = async () =>
-      (await db().query<{ app_id: string; rank: number; other_id: string; score: number; co_users: number }>(
-        `SELECT n.app_id, n.rank, n.other_id, n.score, n.co_users FROM app_neighbors n JOIN recs_live l ON l.build_id = n.build_id
+      (
+        await db().query<{ app_id: string; rank: number; other_id: string; score: number; co_users: number }>(
+          `SELECT n.app_id, n.rank, n.other_id, n.score, n.co_users FROM app_neighbors n JOIN recs_live l ON l.build_id = n.build_id
           ORDER BY n.app_id, n.rank`,
-      )).rows;
+        )
+      ).rows;
 
     before(async () => {
       t = await createTestApp(kind);
       send = sender(t.app);
       dev = await makeDeveloper(t.app);
       admin = await makeAdmin(t.infra, t.app);
-      for (const [k, category] of [['a', 'photo-video'], ['b', 'photo-video'], ['c', 'photo-video'], ['d', 'games'], ['e', 'games']] as const) {
-        apps[k] = (await publishApp(send, dev.token, admin.token, { name: `App ${k.toUpperCase()}`, category, subcategory: category === 'games' ? 'games-puzzle' : null })).id;
+      for (const [k, category] of [
+        ['a', 'photo-video'],
+        ['b', 'photo-video'],
+        ['c', 'photo-video'],
+        ['d', 'games'],
+        ['e', 'games'],
+      ] as const) {
+        apps[k] = (
+          await publishApp(send, dev.token, admin.token, {
+            name: `App ${k.toUpperCase()}`,
+            category,
+            subcategory: category === 'games' ? 'games-puzzle' : null,
+          })
+        ).id;
       }
       // libraries, oldest acquisition first: A and B go together (3 users), B and C (2), the rest once
-      const libraries = [['a', 'b', 'c'], ['a', 'b', 'd'], ['a', 'b'], ['b', 'c']] as const;
+      const libraries = [
+        ['a', 'b', 'c'],
+        ['a', 'b', 'd'],
+        ['a', 'b'],
+        ['b', 'c'],
+      ] as const;
       const start = Date.now() - 100 * HOUR;
       for (const [u, library] of libraries.entries()) {
         const user = await registerUser(t.app);
@@ -53,10 +72,20 @@ for (const kind of kinds()) {
       const rows = await neighborsTable();
       const of = (x: string) => rows.filter((r) => r.app_id === apps[x as 'a']).map((r) => [r.other_id, Math.round(r.score * 1e4) / 1e4, r.co_users]);
       assert.deepEqual(of('a'), [[apps.b, Math.round((3 / Math.sqrt(3 * 4)) * 1e4) / 1e4, 3]]);
-      assert.deepEqual(of('b'), [[apps.a, Math.round((3 / Math.sqrt(4 * 3)) * 1e4) / 1e4, 3], [apps.c, Math.round((2 / Math.sqrt(4 * 2)) * 1e4) / 1e4, 2]]);
+      assert.deepEqual(of('b'), [
+        [apps.a, Math.round((3 / Math.sqrt(4 * 3)) * 1e4) / 1e4, 3],
+        [apps.c, Math.round((2 / Math.sqrt(4 * 2)) * 1e4) / 1e4, 2],
+      ]);
       assert.deepEqual(of('d'), [], 'd was got with a and b by one user only');
       // the SQL job and the pure reference agree
-      const reference = neighborsFromLibraries([['c', 'b', 'a'], ['d', 'b', 'a'], ['b', 'a'], ['c', 'b']].map((l) => l.map((x) => apps[x as 'a'])));
+      const reference = neighborsFromLibraries(
+        [
+          ['c', 'b', 'a'],
+          ['d', 'b', 'a'],
+          ['b', 'a'],
+          ['c', 'b'],
+        ].map((l) => l.map((x) => apps[x as 'a'])),
+      );
       for (const r of rows) assert.ok(Math.abs(reference.get(r.app_id)![r.rank - 1].score - r.score) < 1e-6);
       assert.equal((await t.modules.recommendations.build({ full: true, settleMs: 0 }))?.reason, 'asked');
       assert.deepEqual(await neighborsTable(), rows, 'a rebuild over the same libraries is identical');
@@ -133,7 +162,10 @@ for (const kind of kinds()) {
       expectError(await send('GET', '/me/recommendations?country=usa', { token: users[1].token }), 400);
       const similar = ok(await send('GET', `/apps/${apps.b}/recommendations`));
       assert.ok(similar.items.every((i: any) => i.id !== apps.b));
-      assert.ok(similar.items.some((i: any) => i.id === apps.a), JSON.stringify(similar.items.map((i: any) => i.name)));
+      assert.ok(
+        similar.items.some((i: any) => i.id === apps.a),
+        JSON.stringify(similar.items.map((i: any) => i.name)),
+      );
       expectError(await send('GET', `/apps/${randomUUID()}/recommendations`), 404);
       expectError(await send('GET', '/apps/nope/recommendations'), 400);
       expectError(await send('GET', `/apps/${apps.b}/recommendations?limit=31`), 400);

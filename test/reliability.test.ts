@@ -29,7 +29,11 @@ describe('a PostgreSQL reset: 503 with Retry-After, never a crash or a 500, and 
   const buyers: TestUser[] = [];
   let paid: { id: string };
   const buy = (appId: string, buyer = user) =>
-    send('POST', '/purchases', { token: buyer.token, body: { appId, price: { amountMilli: 990, currency: 'USD' } }, headers: { 'idempotency-key': randomUUID() } });
+    send('POST', '/purchases', {
+      token: buyer.token,
+      body: { appId, price: { amountMilli: 990, currency: 'USD' } },
+      headers: { 'idempotency-key': randomUUID() },
+    });
 
   before(async () => {
     const pgTarget = target(productionUrls.db!);

@@ -235,7 +235,11 @@ for (const kind of kinds()) {
       for (const [i, rating] of [5, 1, 4, 2, 3, 5, 4].entries()) made.push(await approvedReview(shop.id, { rating, title: `Review ${i}` }, `Sorter ${i}`));
       const voters = await Promise.all([0, 1, 2].map(() => user('Voter')));
       // helpful counts 3, 2, 1 on reviews 3, 0, 6
-      for (const [n, idx] of [[3, 3], [2, 0], [1, 6]] as const) {
+      for (const [n, idx] of [
+        [3, 3],
+        [2, 0],
+        [1, 6],
+      ] as const) {
         for (const v of voters.slice(0, n)) ok(await send('PUT', `/reviews/${made[idx].review.id}/helpful`, { token: v.token }));
       }
       const pending = await user('Pending');
@@ -254,7 +258,11 @@ for (const kind of kinds()) {
       };
       const byRecency = (a: any, b: any) => (a.updatedAt === b.updatedAt ? (a.id < b.id ? 1 : -1) : a.updatedAt < b.updatedAt ? 1 : -1);
       const expect = (key: (r: any) => number) => [...made.map((m) => m.review)].map((r) => ({ ...r, k: key(r) }));
-      const helpful = new Map([[made[3].review.id, 3], [made[0].review.id, 2], [made[6].review.id, 1]]);
+      const helpful = new Map([
+        [made[3].review.id, 3],
+        [made[0].review.id, 2],
+        [made[6].review.id, 1],
+      ]);
       const cases: [string | null, (r: any) => number][] = [
         [null, (r) => helpful.get(r.id) ?? 0],
         ['recent', () => 0],
@@ -264,7 +272,11 @@ for (const kind of kinds()) {
       for (const [sort, key] of cases) {
         const got = await everything(sort);
         const want = expect(key).sort((a, b) => (a.k === b.k ? byRecency(a, b) : b.k - a.k));
-        assert.deepEqual(got.map((r) => r.id), want.map((r) => r.id), `sort ${sort ?? 'default'}`);
+        assert.deepEqual(
+          got.map((r) => r.id),
+          want.map((r) => r.id),
+          `sort ${sort ?? 'default'}`,
+        );
       }
       const top = (await everything(null))[0];
       assert.equal(top.helpfulCount, 3);
@@ -348,7 +360,13 @@ for (const kind of kinds()) {
       assert.equal(again.alreadyReported, true);
       assert.equal(again.reason, 'spam', 'the first report stands');
       expectError(await report(author.token), 403, 'OWN_REVIEW');
-      for (const bad of [{}, { reason: 'boring' }, { reason: 'spam', note: 'x'.repeat(501) }, { reason: 'spam', extra: 1 }, { reason: 'spam', note: 'a\u0000' }]) {
+      for (const bad of [
+        {},
+        { reason: 'boring' },
+        { reason: 'spam', note: 'x'.repeat(501) },
+        { reason: 'spam', extra: 1 },
+        { reason: 'spam', note: 'a\u0000' },
+      ]) {
         expectError(await report(reporters[1].token, bad), 400);
       }
       expectError(await report(reporters[1].token, { reason: 'spam' }, randomUUID()), 404);
@@ -400,7 +418,10 @@ for (const kind of kinds()) {
       assert.equal((await send('DELETE', url, { token: dev.token })).statusCode, 204);
       expectError(await send('DELETE', url, { token: dev.token }), 404);
       assert.equal(ok(await send('GET', `/apps/${app.id}/reviews/mine`, { token: author.token })).developerResponse, null);
-      assert.deepEqual((await events(r.id, 'review.responded')).map((e) => e.payload.action), ['created', 'updated', 'deleted']);
+      assert.deepEqual(
+        (await events(r.id, 'review.responded')).map((e) => e.payload.action),
+        ['created', 'updated', 'deleted'],
+      );
       const again = ok(await send('PUT', url, { token: dev.token, body: { body: 'Back again.' } }));
       assert.equal(again.developerResponse.updatedAt, null, 'after a removal the next response is a first one');
     });
@@ -411,9 +432,18 @@ for (const kind of kinds()) {
       const kim = await user('Kim');
       const pending = ok(await write(kim.token, mine.id, review({ rating: 3 })), 201);
       const page = ok(await send('GET', `/developer/apps/${mine.id}/reviews`, { token: dev.token }));
-      assert.deepEqual(page.items.map((i: any) => [i.id, i.status]).sort(), [[approved.id, 'approved'], [pending.id, 'pending']].sort());
+      assert.deepEqual(
+        page.items.map((i: any) => [i.id, i.status]).sort(),
+        [
+          [approved.id, 'approved'],
+          [pending.id, 'pending'],
+        ].sort(),
+      );
       const onlyPending = ok(await send('GET', `/developer/apps/${mine.id}/reviews?status=pending`, { token: dev.token }));
-      assert.deepEqual(onlyPending.items.map((i: any) => i.id), [pending.id]);
+      assert.deepEqual(
+        onlyPending.items.map((i: any) => i.id),
+        [pending.id],
+      );
       expectError(await send('GET', `/developer/apps/${mine.id}/reviews`, { token: otherDev.token }), 404);
       expectError(await send('GET', `/developer/apps/${mine.id}/reviews`, { token: kim.token }), 403);
       expectError(await send('GET', `/developer/apps/${mine.id}/reviews?status=odd`, { token: dev.token }), 400);
@@ -427,12 +457,24 @@ for (const kind of kinds()) {
       const max = await user('Max');
       const r1 = ok(await write(liz.token, rated.id, review({ rating: 4 })), 201);
       const r2 = ok(await write(max.token, rated.id, review({ rating: 5 })), 201);
-      assert.deepEqual(await ratings(rated.id), { appId: rated.id, count: 0, average: 0, histogram: { 1: 0, 2: 0, 3: 0, 4: 0, 5: 0 }, bayesianAverage: PRIOR_MEAN });
+      assert.deepEqual(await ratings(rated.id), {
+        appId: rated.id,
+        count: 0,
+        average: 0,
+        histogram: { 1: 0, 2: 0, 3: 0, 4: 0, 5: 0 },
+        bayesianAverage: PRIOR_MEAN,
+      });
 
       const integrity = { score: 0.91, signals: [{ name: 'velocity', score: 1 }], action: 'approve' as const, model: 'seed-v1' };
       assert.equal(await verdict({ reviewId: r1.id, revision: 1, by: 'integrity', integrity }), true);
       let s = await assertSummaryExact(rated.id);
-      assert.deepEqual(s, { appId: rated.id, count: 1, average: 4, histogram: { 1: 0, 2: 0, 3: 0, 4: 1, 5: 0 }, bayesianAverage: round2((PRIOR_WEIGHT * PRIOR_MEAN + 4) / (PRIOR_WEIGHT + 1)) });
+      assert.deepEqual(s, {
+        appId: rated.id,
+        count: 1,
+        average: 4,
+        histogram: { 1: 0, 2: 0, 3: 0, 4: 1, 5: 0 },
+        bayesianAverage: round2((PRIOR_WEIGHT * PRIOR_MEAN + 4) / (PRIOR_WEIGHT + 1)),
+      });
       assert.equal(await verdict({ reviewId: r1.id, revision: 1, by: 'integrity', integrity }), true); // again: no change
       assert.equal((await ratings(rated.id)).count, 1);
 
@@ -469,9 +511,10 @@ for (const kind of kinds()) {
       expectError(await send('DELETE', `/apps/${rated.id}/reviews/mine`, { token: max.token }), 404);
       expectError(await send('GET', `/apps/${rated.id}/reviews/mine`, { token: max.token }), 404);
       assert.equal(await verdict({ reviewId: r2.id }), false, 'a deleted review takes no verdict');
-      assert.deepEqual((await events(r2.id, 'review.deleted')).map((e) => e.payload), [
-        { reviewId: r2.id, appId: rated.id, userId: max.user.id, previousStatus: 'approved' },
-      ]);
+      assert.deepEqual(
+        (await events(r2.id, 'review.deleted')).map((e) => e.payload),
+        [{ reviewId: r2.id, appId: rated.id, userId: max.user.id, previousStatus: 'approved' }],
+      );
 
       const moderated = (await events(r1.id, 'review.moderated')).map((e) => [e.payload.previousStatus, e.payload.status, e.payload.by]);
       // integrity's first verdicts on pending revisions are not events of their own; later changes are
@@ -498,7 +541,13 @@ for (const kind of kinds()) {
       for (let i = 0; i < 3; i++) {
         const u = await user(`Held ${i}`);
         const r = ok(await write(u.token, queued.id, review({ title: `Held ${i}` })), 201);
-        await verdict({ reviewId: r.id, revision: 1, status: 'held', by: 'integrity', integrity: { score: 0.4, signals: {}, action: 'manual_review', model: 'm' } });
+        await verdict({
+          reviewId: r.id,
+          revision: 1,
+          status: 'held',
+          by: 'integrity',
+          integrity: { score: 0.4, signals: {}, action: 'manual_review', model: 'm' },
+        });
         ids.push(r.id);
       }
       const seen: string[] = [];
@@ -541,7 +590,7 @@ describe('reviews over the demo seed (embedded)', () => {
   });
   after(async () => t?.close());
 
-  test("seeded ratings have a summary of the same count and average, and the first real review adds to it", async () => {
+  test('seeded ratings have a summary of the same count and average, and the first real review adds to it', async () => {
     const { rows } = await t.infra.db.query<{ id: string; rating_count: number; rating_average: number; count: number | null; sum: string | null }>(
       `SELECT a.id, a.rating_count, a.rating_average, s.count, s.sum FROM apps a LEFT JOIN app_rating_summaries s ON s.app_id = a.id`,
     );
@@ -552,7 +601,10 @@ describe('reviews over the demo seed (embedded)', () => {
         continue;
       }
       assert.equal(r.count, r.rating_count);
-      assert.ok(Math.abs(Number(r.sum) / r.rating_count - r.rating_average) <= 0.5 / r.rating_count + 1e-9, `${r.id}: ${r.sum}/${r.count} vs ${r.rating_average}`);
+      assert.ok(
+        Math.abs(Number(r.sum) / r.rating_count - r.rating_average) <= 0.5 / r.rating_count + 1e-9,
+        `${r.id}: ${r.sum}/${r.count} vs ${r.rating_average}`,
+      );
     }
     const send = sender(t.app);
     const target = (
@@ -569,7 +621,9 @@ describe('reviews over the demo seed (embedded)', () => {
     await t.modules.reviews.mirrorRatings();
     assert.equal(afterwards.count, before.count + 1);
     assert.equal(afterwards.histogram['1'], before.histogram['1'] + 1);
-    const app = (await t.infra.db.query<{ rating_count: number; rating_average: number }>('SELECT rating_count, rating_average FROM apps WHERE id = $1', [target.id])).rows[0];
+    const app = (
+      await t.infra.db.query<{ rating_count: number; rating_average: number }>('SELECT rating_count, rating_average FROM apps WHERE id = $1', [target.id])
+    ).rows[0];
     assert.equal(app.rating_count, target.rating_count + 1);
     assert.equal(round2(app.rating_average), round2((Number(target.sum) + 1) / (target.rating_count + 1)));
   });

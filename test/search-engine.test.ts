@@ -20,7 +20,18 @@ test('snapshot round-trip gives the same results', async () => {
   for (const d of docs.slice(-100)) e.upsert(d); // delta gets merged by save
   e.remove(docs[0].id);
   e.recordQuery('chat group');
-  const queries = [docs[5].name, 'game', 'photo editor', 'chat', 'manage projects', docs[10].bundleId, 'scrabble blst', 'learn math', docs[30].developer, docs[docs.length - 5].developer];
+  const queries = [
+    docs[5].name,
+    'game',
+    'photo editor',
+    'chat',
+    'manage projects',
+    docs[10].bundleId,
+    'scrabble blst',
+    'learn math',
+    docs[30].developer,
+    docs[docs.length - 5].developer,
+  ];
   const run = (x: SearchEngine) => ({
     s: queries.map((q) => x.search(q, opts({ limit: 10 }))),
     f: x.search('game', opts({ filters: { category: 'games', price: 'free' } })),
@@ -33,7 +44,10 @@ test('snapshot round-trip gives the same results', async () => {
     const file = path.join(dir, 'search.snap');
     await e.save(file); // merges the delta: its float scores become 8-bit impacts, so only the leaders must hold
     const before = run(e);
-    assert.deepEqual(before.s.map((r) => r.hits[0]?.id), unmerged.s.map((r) => r.hits[0]?.id));
+    assert.deepEqual(
+      before.s.map((r) => r.hits[0]?.id),
+      unmerged.s.map((r) => r.hits[0]?.id),
+    );
     const loaded = await loadEngine(file);
     assert.equal(loaded.size, e.size);
     assert.deepEqual(run(loaded), before);
@@ -48,14 +62,25 @@ test('snapshot round-trip gives the same results', async () => {
 test('seeded catalog: every app is found first by its exact name', () => {
   const docs = [...syntheticSearchDocs(2000, 3)];
   const e = buildEngine(docs);
-  const words = (name: string) => name.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
-  const namesWith = (ws: string[]) => docs.filter((x) => { const n = words(x.name); return ws.every((w) => n.includes(w)); }).length;
+  const words = (name: string) =>
+    name
+      .toLowerCase()
+      .split(/[^a-z0-9]+/)
+      .filter(Boolean);
+  const namesWith = (ws: string[]) =>
+    docs.filter((x) => {
+      const n = words(x.name);
+      return ws.every((w) => n.includes(w));
+    }).length;
   for (const d of docs.slice(0, 300)) {
     const r = e.search(d.name, opts({ limit: 50 }));
     // a distinctive name is navigational: exact matches first. A generic word that is some app's whole
     // name ("Budget+") is not: that app is then one of the name matches, ranked by quality.
     if (namesWith(words(d.name)) <= 5) assert.equal(r.hits[0].exact, true, d.name);
-    assert.ok(r.hits.filter((h) => h.exact).some((h) => h.id === d.id), d.name);
+    assert.ok(
+      r.hits.filter((h) => h.exact).some((h) => h.id === d.id),
+      d.name,
+    );
     const b = e.search(d.bundleId, opts());
     assert.equal(b.hits[0].id, d.id);
   }
@@ -82,7 +107,11 @@ test('pruned retrieval (tiers, block maxima) returns exactly the exhaustive top-
     const heap = new TopK(k);
     x.retrieveAll(words.map(group), null, heap);
     const got = Array.from(heap.score.subarray(0, heap.size)).sort((a, b) => b - a);
-    assert.deepEqual(got.map((v) => v.toFixed(5)), exhaustive.slice(0, k).map((v) => v.toFixed(5)), q);
+    assert.deepEqual(
+      got.map((v) => v.toFixed(5)),
+      exhaustive.slice(0, k).map((v) => v.toFixed(5)),
+      q,
+    );
     // the same within a category, its doc list leading the intersection
     for (const category of ['games', 'productivity']) {
       const inCat = new Set(docs.map((d) => d.category));
@@ -97,7 +126,11 @@ test('pruned retrieval (tiers, block maxima) returns exactly the exhaustive top-
       const h = new TopK(k);
       x.retrieveAll(words.map(group), x.compileFilter({ category }), h, x.categoryGroup(category));
       const g2 = Array.from(h.score.subarray(0, h.size)).sort((a, b) => b - a);
-      assert.deepEqual(g2.map((v) => v.toFixed(5)), filtered.slice(0, k).map((v) => v.toFixed(5)), `${q} in ${category}`);
+      assert.deepEqual(
+        g2.map((v) => v.toFixed(5)),
+        filtered.slice(0, k).map((v) => v.toFixed(5)),
+        `${q} in ${category}`,
+      );
     }
   }
 });

@@ -105,10 +105,22 @@ const engines: { name: string; factory: () => EngineFactory | undefined }[] = [
 
 describe('summary cache', () => {
   const detail = (id: string, name: string, extra: object = {}) =>
-    Buffer.from(JSON.stringify({
-      id, bundleId: `com.x.${id}`, name, subtitle: null, description: 'long text '.repeat(100), developer: { id: 'd', name: 'Dev' },
-      category: { slug: 'games', name: 'Games' }, iconUrl: null, rating: { average: 4.5, count: 2 }, isFree: true, prices: [], ...extra,
-    }));
+    Buffer.from(
+      JSON.stringify({
+        id,
+        bundleId: `com.x.${id}`,
+        name,
+        subtitle: null,
+        description: 'long text '.repeat(100),
+        developer: { id: 'd', name: 'Dev' },
+        category: { slug: 'games', name: 'Games' },
+        iconUrl: null,
+        rating: { average: 4.5, count: 2 },
+        isFree: true,
+        prices: [],
+        ...extra,
+      }),
+    );
   /** A stand-in catalog: details by id; batched reads can be held to race them with invalidations. */
   const fakeCatalog = (names: Record<string, string>) => {
     const c = {
@@ -132,18 +144,34 @@ describe('summary cache', () => {
     catalog.l1.set('b', detail('b', 'Beta'));
     const cache = new SummaryCache(catalog as unknown as CatalogService);
     const first = parse(await cache.json(['c', 'x', 'b', 'a'], 'US'));
-    assert.deepEqual(first.map((s) => s.name), ['Gamma', 'Beta', 'Alpha']);
+    assert.deepEqual(
+      first.map((s) => s.name),
+      ['Gamma', 'Beta', 'Alpha'],
+    );
     assert.deepEqual(first[0], {
-      id: 'c', bundleId: 'com.x.c', name: 'Gamma', subtitle: null, developer: { id: 'd', name: 'Dev' }, category: 'games',
-      iconUrl: null, rating: { average: 4.5, count: 2 }, isFree: true,
+      id: 'c',
+      bundleId: 'com.x.c',
+      name: 'Gamma',
+      subtitle: null,
+      developer: { id: 'd', name: 'Dev' },
+      category: 'games',
+      iconUrl: null,
+      rating: { average: 4.5, count: 2 },
+      isFree: true,
     });
     assert.deepEqual(catalog.batches, [['c', 'x', 'a']]);
     assert.equal(cache.size, 3);
     names.a = 'Renamed';
-    assert.deepEqual(parse(await cache.json(['a', 'b', 'c'], 'US')).map((s) => s.name), ['Alpha', 'Beta', 'Gamma']);
+    assert.deepEqual(
+      parse(await cache.json(['a', 'b', 'c'], 'US')).map((s) => s.name),
+      ['Alpha', 'Beta', 'Gamma'],
+    );
     assert.equal(catalog.batches.length, 1);
     cache.invalidate('a'); // app.changed
-    assert.deepEqual(parse(await cache.json(['a', 'b'], 'US')).map((s) => s.name), ['Renamed', 'Beta']);
+    assert.deepEqual(
+      parse(await cache.json(['a', 'b'], 'US')).map((s) => s.name),
+      ['Renamed', 'Beta'],
+    );
     cache.clear(); // a broadcast gap
     assert.equal(cache.size, 0);
   });
@@ -157,7 +185,10 @@ describe('summary cache', () => {
     await new Promise((r) => setImmediate(r));
     cache.invalidate('a');
     release();
-    assert.deepEqual(parse(await pending).map((s) => s.name), ['Old']);
+    assert.deepEqual(
+      parse(await pending).map((s) => s.name),
+      ['Old'],
+    );
     assert.equal(cache.size, 0);
     catalog.gate = new Promise((r) => (release = r));
     const again = cache.json(['a'], 'US');
@@ -172,10 +203,16 @@ describe('summary cache', () => {
 
   test('paid apps: the price of the storefront asked for, spliced in; none where the app has no price', async () => {
     const catalog = fakeCatalog({});
-    catalog.l1.set('p', detail('p', 'Paid "Quoted" \\ ✏️', {
-      isFree: false,
-      prices: [{ country: 'DE', currency: 'EUR', amountMilli: 1090, tier: null }, { country: 'US', currency: 'USD', amountMilli: 990, tier: 1 }],
-    }));
+    catalog.l1.set(
+      'p',
+      detail('p', 'Paid "Quoted" \\ ✏️', {
+        isFree: false,
+        prices: [
+          { country: 'DE', currency: 'EUR', amountMilli: 1090, tier: null },
+          { country: 'US', currency: 'USD', amountMilli: 990, tier: 1 },
+        ],
+      }),
+    );
     const cache = new SummaryCache(catalog as unknown as CatalogService);
     const one = async (country: string) => parse(await cache.json(['p'], country))[0];
     assert.deepEqual((await one('US')).price, { amountMilli: 990, currency: 'USD' });
@@ -214,18 +251,36 @@ for (const kind of kinds()) {
         send = sender(t.app);
         dev = await makeDeveloper(t.app, 'Northwind Labs');
         admin = await makeAdmin(t.infra, t.app);
-        apps.aurora = (await publishApp(send, dev.token, admin.token, {
-          name: 'Aurora Photo Editor', category: 'photo-video', subcategory: null, keywords: ['filters', 'camera'],
-          description: 'Edit pictures with beautiful filters.', subtitle: 'Pictures made lovely',
-        })).id;
-        apps.gem = (await publishApp(send, dev.token, admin.token, {
-          name: 'Gem Miner', category: 'games', subcategory: 'games-puzzle', isFree: false, keywords: ['gems', 'mining'],
-          description: 'Dig for gems in a puzzle mine.',
-        })).id; // priced in US and DE only
-        apps.quest = (await publishApp(send, dev.token, admin.token, {
-          name: 'Puzzle Quest', category: 'games', subcategory: 'games-puzzle', keywords: ['puzzle', 'gems'],
-          description: 'Match gems to win battles.', ageRating: '13+',
-        })).id;
+        apps.aurora = (
+          await publishApp(send, dev.token, admin.token, {
+            name: 'Aurora Photo Editor',
+            category: 'photo-video',
+            subcategory: null,
+            keywords: ['filters', 'camera'],
+            description: 'Edit pictures with beautiful filters.',
+            subtitle: 'Pictures made lovely',
+          })
+        ).id;
+        apps.gem = (
+          await publishApp(send, dev.token, admin.token, {
+            name: 'Gem Miner',
+            category: 'games',
+            subcategory: 'games-puzzle',
+            isFree: false,
+            keywords: ['gems', 'mining'],
+            description: 'Dig for gems in a puzzle mine.',
+          })
+        ).id; // priced in US and DE only
+        apps.quest = (
+          await publishApp(send, dev.token, admin.token, {
+            name: 'Puzzle Quest',
+            category: 'games',
+            subcategory: 'games-puzzle',
+            keywords: ['puzzle', 'gems'],
+            description: 'Match gems to win battles.',
+            ageRating: '13+',
+          })
+        ).id;
         draftId = (await createDraft(send, dev.token, { name: 'Aurora Secret Draft', category: 'photo-video', subcategory: null })).id;
         // ratings are kept by another module: set them directly
         await t.infra.db.query('UPDATE apps SET rating_average = 4.6, rating_count = 10 WHERE id = $1', [apps.quest]);
@@ -361,10 +416,15 @@ for (const kind of kinds()) {
 
       test('suggest, recorded queries and similar (index)', async () => {
         const s = ok(await send('GET', '/search/suggest?q=aur'));
-        assert.ok(s.suggestions.some((x: { appId?: string }) => x.appId === apps.aurora), JSON.stringify(s));
+        assert.ok(
+          s.suggestions.some((x: { appId?: string }) => x.appId === apps.aurora),
+          JSON.stringify(s),
+        );
         await search('q=puzzle%20quest');
         await eventually(async () =>
-          ok(await send('GET', '/search/suggest?q=puzzle%20q')).suggestions.some((x: { kind: string; text: string }) => x.kind === 'query' && x.text.toLowerCase() === 'puzzle quest'),
+          ok(await send('GET', '/search/suggest?q=puzzle%20q')).suggestions.some(
+            (x: { kind: string; text: string }) => x.kind === 'query' && x.text.toLowerCase() === 'puzzle quest',
+          ),
         );
         const sim = ok(await send('GET', `/apps/${apps.quest}/similar?limit=5`));
         assert.equal(sim.degraded, false);
@@ -429,7 +489,10 @@ for (const kind of kinds()) {
         // changed after the snapshot: a newly published app, a removed one
         const { id } = await publishApp(send, dev.token, admin.token, { name: 'Yonder Trail Maps', category: 'navigation', subcategory: null });
         ok(await send('POST', `/developer/apps/${apps.gem}/remove`, { token: dev.token }));
-        const restarted = new SearchService({ ...t.infra, config: t.infra.config, catalog: t.modules.catalog.service }, engine.factory() ?? defaultEngineFactory(path.dirname(service().snapshotPath)));
+        const restarted = new SearchService(
+          { ...t.infra, config: t.infra.config, catalog: t.modules.catalog.service },
+          engine.factory() ?? defaultEngineFactory(path.dirname(service().snapshotPath)),
+        );
         await restarted.start();
         try {
           assert.equal(restarted.state, 'ready');
@@ -448,10 +511,13 @@ for (const kind of kinds()) {
         const real = engine.factory() ?? defaultEngineFactory(path.dirname(service().snapshotPath));
         const broken = new FakeEngine();
         broken.failing = true;
-        const restarted = new SearchService({ ...t.infra, config: t.infra.config, catalog: t.modules.catalog.service }, {
-          build: (batches, onProgress) => real.build(batches, onProgress),
-          load: async () => broken,
-        });
+        const restarted = new SearchService(
+          { ...t.infra, config: t.infra.config, catalog: t.modules.catalog.service },
+          {
+            build: (batches, onProgress) => real.build(batches, onProgress),
+            load: async () => broken,
+          },
+        );
         await restarted.start();
         try {
           assert.equal(restarted.state, 'ready');
@@ -508,15 +574,18 @@ for (const kind of kinds()) {
 
       test('an engine that throws: answered by the fallback, degraded', async () => {
         const fake = new FakeEngine();
-        const failing = new SearchService({ ...t.infra, config: t.infra.config, catalog: t.modules.catalog.service }, {
-          build: async () => {
-            fake.failing = true;
-            return fake;
+        const failing = new SearchService(
+          { ...t.infra, config: t.infra.config, catalog: t.modules.catalog.service },
+          {
+            build: async () => {
+              fake.failing = true;
+              return fake;
+            },
+            load: async () => {
+              throw new Error('no snapshot');
+            },
           },
-          load: async () => {
-            throw new Error('no snapshot');
-          },
-        });
+        );
         await failing.start();
         assert.equal(failing.state, 'ready');
         const page = await failing.search({ q: 'aurora' });

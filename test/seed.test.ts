@@ -24,12 +24,21 @@ async function digest(infra: TestInfra): Promise<Record<string, string>> {
   return out;
 }
 
-const count = async (infra: TestInfra, sql: string, params: unknown[] = []) =>
-  Number((await infra.db.query<{ n: number }>(sql, params)).rows[0].n);
+const count = async (infra: TestInfra, sql: string, params: unknown[] = []) => Number((await infra.db.query<{ n: number }>(sql, params)).rows[0].n);
 
 describe('seed: generators', () => {
   test('the same (seed, index) gives the same row; another seed gives another', () => {
-    const plan = { seed: 7, baseTime: Date.UTC(2026, 0, 1), apps: 0, users: 1, developers: 0, passwordHash: 'h', storefronts: [{ country: 'US', currency: 'USD' }], prices: [], icons: [] };
+    const plan = {
+      seed: 7,
+      baseTime: Date.UTC(2026, 0, 1),
+      apps: 0,
+      users: 1,
+      developers: 0,
+      passwordHash: 'h',
+      storefronts: [{ country: 'US', currency: 'USD' }],
+      prices: [],
+      icons: [],
+    };
     const a = emptyRows();
     const b = emptyRows();
     const c = emptyRows();
@@ -121,11 +130,20 @@ for (const kind of kinds()) {
       }
       const storefronts = await count(infra, 'SELECT count(*) AS n FROM storefronts');
       assert.equal(
-        await count(infra, `SELECT count(*) AS n FROM apps a WHERE (SELECT count(*) FROM app_prices p WHERE p.app_id = a.id) <> CASE WHEN a.is_free THEN 0 ELSE $1::int END`, [storefronts]),
+        await count(
+          infra,
+          `SELECT count(*) AS n FROM apps a WHERE (SELECT count(*) FROM app_prices p WHERE p.app_id = a.id) <> CASE WHEN a.is_free THEN 0 ELSE $1::int END`,
+          [storefronts],
+        ),
         0,
       );
-      assert.ok(await count(infra, 'SELECT count(*) AS n FROM apps WHERE NOT is_free') > 0);
-      assert.equal(await count(infra, `SELECT count(*) AS n FROM in_app_products i WHERE (SELECT count(*) FROM in_app_prices p WHERE p.product_id = i.id) <> $1::int`, [storefronts]), 0);
+      assert.ok((await count(infra, 'SELECT count(*) AS n FROM apps WHERE NOT is_free')) > 0);
+      assert.equal(
+        await count(infra, `SELECT count(*) AS n FROM in_app_products i WHERE (SELECT count(*) FROM in_app_prices p WHERE p.product_id = i.id) <> $1::int`, [
+          storefronts,
+        ]),
+        0,
+      );
       const types = (await infra.db.query<{ type: string }>('SELECT DISTINCT type FROM in_app_products')).rows.map((r) => r.type);
       assert.ok(types.includes('consumable') && types.includes('auto_renewable'), `types: ${types}`);
     });
@@ -140,7 +158,7 @@ for (const kind of kinds()) {
         ),
         0,
       );
-      assert.ok(await count(infra, `SELECT count(*) AS n FROM apps WHERE status = 'published'`) > APPS * 0.8);
+      assert.ok((await count(infra, `SELECT count(*) AS n FROM apps WHERE status = 'published'`)) > APPS * 0.8);
       assert.equal(await count(infra, `SELECT count(*) AS n FROM apps WHERE status = 'draft' AND published_at IS NOT NULL`), 0);
     });
 

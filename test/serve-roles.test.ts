@@ -12,7 +12,8 @@ import { createInfra, loadConfig } from '../src/config.ts';
 import { createModules, startEvents } from '../src/app.ts';
 import { createScratchDatabase, eventually, productionUrls } from './support/infra.ts';
 
-const skip = productionUrls.db && productionUrls.redis && productionUrls.amqp ? false : 'needs ORCHARD_TEST_DATABASE_URL, _REDIS_URL and _AMQP_URL (see .ci/run)';
+const skip =
+  productionUrls.db && productionUrls.redis && productionUrls.amqp ? false : 'needs ORCHARD_TEST_DATABASE_URL, _REDIS_URL and _AMQP_URL (see .ci/run)';
 const root = path.resolve(import.meta.dirname, '..');
 
 async function freePort(): Promise<number> {
@@ -57,8 +58,12 @@ describe('serve on the production adapters', { skip }, () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'orchard-serve-'));
     const namespace = `orchard-serve-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
     const env = {
-      DATABASE_URL: scratch.url, REDIS_URL: productionUrls.redis!, AMQP_URL: productionUrls.amqp!,
-      ORCHARD_NAMESPACE: namespace, ORCHARD_DATA_DIR: dataDir, DEMO_APPS: '0',
+      DATABASE_URL: scratch.url,
+      REDIS_URL: productionUrls.redis!,
+      AMQP_URL: productionUrls.amqp!,
+      ORCHARD_NAMESPACE: namespace,
+      ORCHARD_DATA_DIR: dataDir,
+      DEMO_APPS: '0',
     };
     cleanups.push(async () => {
       // The same modules declare the same queues: a bus that deletes what it declared removes them.
@@ -72,7 +77,8 @@ describe('serve on the production adapters', { skip }, () => {
     return env;
   }
 
-  const consumersOf = async (base: string) => (await (await fetch(`${base}/health/details`)).json()).bus.consumers as { consumer: string; attached: number | null }[];
+  const consumersOf = async (base: string) =>
+    (await (await fetch(`${base}/health/details`)).json()).bus.consumers as { consumer: string; attached: number | null }[];
 
   test('a lone serve consumes every durable queue; SIGTERM drains and exits 0', async () => {
     const s = await serve(await deployment(), []);

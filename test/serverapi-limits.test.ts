@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { IN_APPS_LIMIT } from '../src/modules/serverapi/index.ts';
 import { createTestApp, randomIp } from './support/app.ts';
 
-test('over the per-address limit, /inApps answers 429 in Apple\'s format with Retry-After', async () => {
+test("over the per-address limit, /inApps answers 429 in Apple's format with Retry-After", async () => {
   const t = await createTestApp('embedded');
   try {
     const ip = randomIp();
@@ -14,13 +14,17 @@ test('over the per-address limit, /inApps answers 429 in Apple\'s format with Re
     assert.equal(limited.statusCode, 429);
     assert.equal(limited.json().errorCode, 4290000);
     assert.ok(Number(limited.headers['retry-after']) >= 1);
-    assert.equal((await t.app.inject({ method: 'GET', url: '/inApps/v1/transactions/1', remoteAddress: randomIp() })).statusCode, 401, 'other addresses are not affected');
+    assert.equal(
+      (await t.app.inject({ method: 'GET', url: '/inApps/v1/transactions/1', remoteAddress: randomIp() })).statusCode,
+      401,
+      'other addresses are not affected',
+    );
   } finally {
     await t.close();
   }
 });
 
-test('unknown /inApps paths answer 404 in Apple\'s format too', async () => {
+test("unknown /inApps paths answer 404 in Apple's format too", async () => {
   const t = await createTestApp('embedded');
   try {
     const res = await t.app.inject({ method: 'GET', url: '/inApps/v9/nothing-here' });

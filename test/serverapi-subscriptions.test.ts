@@ -4,21 +4,11 @@
 import { test, describe, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import {
-  APIError,
-  APIException,
-  AutoRenewStatus,
-  Environment,
-  ExpirationIntent,
-  SignedDataVerifier,
-  Status,
-} from '@apple/app-store-server-library';
+import { APIError, APIException, AutoRenewStatus, Environment, ExpirationIntent, SignedDataVerifier, Status } from '@apple/app-store-server-library';
 import { kinds } from './support/infra.ts';
 import { OrchardClient, type CreatedKey } from './support/apple.ts';
 import { createTestApp, makeAdmin, makeDeveloper, registerUser, type TestApp, type TestUser } from './support/app.ts';
 import { LIMITS, ok, publishApp, sender, type Send } from './support/catalog.ts';
-
-
 
 async function rejectsWith(fn: () => Promise<unknown>, status: number, apiError: APIError) {
   await assert.rejects(fn, (err: unknown) => {
@@ -57,13 +47,20 @@ for (const kind of kinds()) {
       const admin = await makeAdmin(t.infra, t.app);
       app = await publishApp(send, dev.token, admin.token, { name: 'Pro Notes' });
       otherApp = await publishApp(send, otherDev.token, admin.token, { name: 'Elsewhere' });
-      ok(await send('POST', `/developer/apps/${app.id}/products`, {
-        token: dev.token,
-        body: {
-          productId: 'pro.monthly', referenceName: 'pro monthly', type: 'auto_renewable', subscriptionPeriod: 'P1M', subscriptionGroup: 'pro',
-          prices: [{ country: 'US', currency: 'USD', amountMilli: 2990 }],
-        },
-      }), 201);
+      ok(
+        await send('POST', `/developer/apps/${app.id}/products`, {
+          token: dev.token,
+          body: {
+            productId: 'pro.monthly',
+            referenceName: 'pro monthly',
+            type: 'auto_renewable',
+            subscriptionPeriod: 'P1M',
+            subscriptionGroup: 'pro',
+            prices: [{ country: 'US', currency: 'USD', amountMilli: 2990 }],
+          },
+        }),
+        201,
+      );
       key = ok(await send('POST', '/developer/api-keys', { token: dev.token }), 201);
       rootDer = (await t.app.inject({ method: 'GET', url: '/.well-known/orchard/receipt-root.cer' })).rawPayload;
     });
@@ -129,7 +126,7 @@ for (const kind of kinds()) {
       assert.equal((await statuses([Status.ACTIVE])).length, 0);
     });
 
-    test('a customer without subscriptions gets no groups; unknown, foreign and malformed ids get Apple\'s errors', async () => {
+    test("a customer without subscriptions gets no groups; unknown, foreign and malformed ids get Apple's errors", async () => {
       const client = new OrchardClient(baseUrl, key, app.bundleId);
       const appBuyer = await registerUser(t.app);
       const download = await buy(appBuyer.token, { appId: app.id });

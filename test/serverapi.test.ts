@@ -5,21 +5,11 @@ import { test, describe, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { importPKCS8, SignJWT } from 'jose';
-import {
-  APIError,
-  APIException,
-  Environment,
-  GetTransactionHistoryVersion,
-  Order,
-  ProductType,
-  SignedDataVerifier,
-} from '@apple/app-store-server-library';
+import { APIError, APIException, Environment, GetTransactionHistoryVersion, Order, ProductType, SignedDataVerifier } from '@apple/app-store-server-library';
 import { kinds } from './support/infra.ts';
 import { OrchardClient, type CreatedKey } from './support/apple.ts';
 import { createTestApp, makeAdmin, makeDeveloper, registerUser, type TestApp, type TestUser } from './support/app.ts';
 import { LIMITS, expectError, ok, publishApp, sender, type Send } from './support/catalog.ts';
-
-
 
 /** Runs fn, which must fail with Apple's APIException of this status (and code, when Apple defines one). */
 async function rejectsWith(fn: () => Promise<unknown>, status: number, apiError: APIError | null) {
@@ -76,16 +66,20 @@ for (const kind of kinds()) {
       const admin = await makeAdmin(t.infra, t.app);
       app = await publishApp(send, dev.token, admin.token, { name: 'Gem Miner', isFree: false });
       otherApp = await publishApp(send, otherDev.token, admin.token, { name: 'Other Thing' });
-      ok(await send('POST', `/developer/apps/${app.id}/products`, {
-        token: dev.token,
-        body: { productId: 'gems.10', referenceName: 'gems', type: 'consumable', prices: [{ country: 'US', currency: 'USD', amountMilli: 990 }] },
-      }), 201);
+      ok(
+        await send('POST', `/developer/apps/${app.id}/products`, {
+          token: dev.token,
+          body: { productId: 'gems.10', referenceName: 'gems', type: 'consumable', prices: [{ country: 'US', currency: 'USD', amountMilli: 990 }] },
+        }),
+        201,
+      );
       key = await createKey(dev.token);
 
       buyer = await registerUser(t.app);
       appTransactionId = await buy(buyer.token, { appId: app.id, price: { amountMilli: 990, currency: 'USD' } });
       gemTransactionIds = [];
-      for (let i = 0; i < 24; i++) gemTransactionIds.push(await buy(buyer.token, { appId: app.id, productId: 'gems.10', price: { amountMilli: 990, currency: 'USD' } }));
+      for (let i = 0; i < 24; i++)
+        gemTransactionIds.push(await buy(buyer.token, { appId: app.id, productId: 'gems.10', price: { amountMilli: 990, currency: 'USD' } }));
       // another customer's purchase of the same app: never in the buyer's history
       await buy((await registerUser(t.app)).token, { appId: app.id, productId: 'gems.10', price: { amountMilli: 990, currency: 'USD' } });
 
@@ -122,7 +116,7 @@ for (const kind of kinds()) {
       expectError(await send('DELETE', `/developer/api-keys/${key.keyId}`, { token: admin.token }), 403, 'NOT_A_DEVELOPER');
     });
 
-    test('Get Transaction Info: a signedTransactionInfo Apple\'s SignedDataVerifier accepts', async () => {
+    test("Get Transaction Info: a signedTransactionInfo Apple's SignedDataVerifier accepts", async () => {
       const client = new OrchardClient(baseUrl, key, app.bundleId);
       const info = await client.getTransactionInfo(appTransactionId);
       const decoded = await verifier(app.bundleId).verifyAndDecodeTransaction(info.signedTransactionInfo!);
@@ -152,7 +146,9 @@ for (const kind of kinds()) {
         assert.deepEqual(seen, sort === Order.ASCENDING ? expected : [...expected].reverse());
       }
       // appAppleId, as in Apple's HistoryResponse: the one this app's notifications carry
-      const { appAppleId } = ok(await send('PUT', `/developer/apps/${app.id}/notifications-url`, { token: dev.token, body: { url: 'https://example.test/hook' } }));
+      const { appAppleId } = ok(
+        await send('PUT', `/developer/apps/${app.id}/notifications-url`, { token: dev.token, body: { url: 'https://example.test/hook' } }),
+      );
       for (const version of [GetTransactionHistoryVersion.V1, GetTransactionHistoryVersion.V2]) {
         assert.equal((await client.getTransactionHistory(appTransactionId, null, {}, version)).appAppleId, appAppleId);
       }
@@ -162,7 +158,7 @@ for (const kind of kinds()) {
       assert.equal(consumables.hasMore, false);
     });
 
-    test('refused requests get Apple\'s errors: unknown or foreign transactions, malformed ids and revisions', async () => {
+    test("refused requests get Apple's errors: unknown or foreign transactions, malformed ids and revisions", async () => {
       const client = new OrchardClient(baseUrl, key, app.bundleId);
       await rejectsWith(() => client.getTransactionInfo('999999999'), 404, APIError.TRANSACTION_ID_NOT_FOUND);
       const foreign = await buy((await registerUser(t.app)).token, { appId: otherApp.id });
@@ -175,7 +171,7 @@ for (const kind of kinds()) {
       assert.deepEqual([res.status, (await res.json()).errorCode], [400, APIError.INVALID_SORT]);
     });
 
-    test('refused tokens get 401 (Apple defines no error code for it): revoked key, expired, too long-lived, another developer\'s bundle id, bad signature', async () => {
+    test("refused tokens get 401 (Apple defines no error code for it): revoked key, expired, too long-lived, another developer's bundle id, bad signature", async () => {
       const path = `/inApps/v1/transactions/${appTransactionId}`;
       const expect401 = async (token: string, why: RegExp) => {
         const res = await rawGet(path, token);
@@ -207,8 +203,13 @@ for (const kind of kinds()) {
       await rejectsWith(() => client.getTransactionInfo(appTransactionId), 401, null);
     });
 
-    test('Sandbox: <baseUrl>/sandbox answers Sandbox transactions only and <baseUrl> Production ones only, as Apple\'s two hosts', async () => {
-      const sandboxTransactionId = await buy(buyer.token, { appId: app.id, productId: 'gems.10', environment: 'Sandbox', price: { amountMilli: 990, currency: 'USD' } });
+    test("Sandbox: <baseUrl>/sandbox answers Sandbox transactions only and <baseUrl> Production ones only, as Apple's two hosts", async () => {
+      const sandboxTransactionId = await buy(buyer.token, {
+        appId: app.id,
+        productId: 'gems.10',
+        environment: 'Sandbox',
+        price: { amountMilli: 990, currency: 'USD' },
+      });
       const production = new OrchardClient(baseUrl, key, app.bundleId);
       const sandbox = new OrchardClient(`${baseUrl}/sandbox`, key, app.bundleId);
       await rejectsWith(() => production.getTransactionInfo(sandboxTransactionId), 404, APIError.TRANSACTION_ID_NOT_FOUND);
@@ -224,7 +225,7 @@ for (const kind of kinds()) {
       assert.equal(history.signedTransactions!.length, 1);
       // the production history of the same customer never lists it
       const productionIds: string[] = [];
-      for (let revision: string | null = null; ;) {
+      for (let revision: string | null = null; ; ) {
         const page = await production.getTransactionHistory(appTransactionId, revision, {}, GetTransactionHistoryVersion.V2);
         for (const jws of page.signedTransactions!) productionIds.push((await verifier(app.bundleId).verifyAndDecodeTransaction(jws)).transactionId!);
         revision = page.revision!;

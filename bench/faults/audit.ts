@@ -133,11 +133,9 @@ export async function audit(url: string, acknowledgedTransactionIds: string[], r
       ),
       chargedMilli: await count(c, `SELECT coalesce(sum(amount_milli), 0) FROM sandbox_charges WHERE status = 'succeeded'`),
       pending: await count(c, `SELECT count(*) FROM purchases WHERE status = 'pending'`),
-      stuckPending: await count(
-        c,
-        `SELECT count(*) FROM purchases WHERE status = 'pending' AND locked_until < now() - make_interval(secs => $1)`,
-        [reconcileIntervalS],
-      ),
+      stuckPending: await count(c, `SELECT count(*) FROM purchases WHERE status = 'pending' AND locked_until < now() - make_interval(secs => $1)`, [
+        reconcileIntervalS,
+      ]),
       chargesWithoutOrder: await count(
         c,
         `SELECT count(*) FROM sandbox_charges c WHERE c.status = 'succeeded' AND NOT EXISTS

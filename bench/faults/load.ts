@@ -129,14 +129,29 @@ export class PurchaseLoad {
       if (!pair) return;
       [buyer, item] = pair;
       key = randomUUID();
-      const body = JSON.stringify(item.amountMilli === null ? { appId: item.appId } : { appId: item.appId, price: { amountMilli: item.amountMilli, currency: 'USD' } });
+      const body = JSON.stringify(
+        item.amountMilli === null ? { appId: item.appId } : { appId: item.appId, price: { amountMilli: item.amountMilli, currency: 'USD' } },
+      );
       this.keys.set(key, { first: this.records.length, body, ok: null });
     }
     const state = this.keys.get(key)!;
     const rec: RequestRecord = {
-      i: this.records.length, phase: this.phase, port, replayOf, key, buyer, appId: item.appId,
+      i: this.records.length,
+      phase: this.phase,
+      port,
+      replayOf,
+      key,
+      buyer,
+      appId: item.appId,
       paid: replayOf !== null ? this.records[replayOf].paid : item.amountMilli !== null,
-      sentAt: now, latencyMs: null, status: null, transactionId: null, code: null, retryAfter: null, netError: null, mismatch: null,
+      sentAt: now,
+      latencyMs: null,
+      status: null,
+      transactionId: null,
+      code: null,
+      retryAfter: null,
+      netError: null,
+      mismatch: null,
     };
     this.records.push(rec);
     if (replayOf === null) this.fresh.push(rec.i);
@@ -197,9 +212,10 @@ export class PurchaseLoad {
       const canonical = `${status} ${canonicalJson(body)}`;
       if (!state.ok) state.ok = { canonical, at: doneAt, transactionId: rec.transactionId };
       else if (state.ok.canonical !== canonical) {
-        rec.mismatch = rec.transactionId !== state.ok.transactionId
-          ? `another transaction (${rec.transactionId} vs ${state.ok.transactionId})`
-          : 'same transaction, different body';
+        rec.mismatch =
+          rec.transactionId !== state.ok.transactionId
+            ? `another transaction (${rec.transactionId} vs ${state.ok.transactionId})`
+            : 'same transaction, different body';
       }
       return;
     }
@@ -221,7 +237,10 @@ function netErrorOf(err: unknown): string {
 export function canonicalJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
   if (v && typeof v === 'object') {
-    return `{${Object.keys(v as object).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
+    return `{${Object.keys(v as object)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(v);
 }

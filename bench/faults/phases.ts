@@ -153,7 +153,9 @@ export const PHASES: Phase[] = [
       const inFlight: RequestRecord[] = c.load.inFlightTo(c.ports.b);
       const sentAt = c.now();
       const exit = await c.sup.signal('serve-b', 'SIGTERM', 'SIGTERM (fault)', 20_000);
-      ev(`serve-b SIGTERM at ${fmt(sentAt)} with ${inFlight.length} in flight: exit code ${exit?.code} signal ${exit?.signal} after ${Math.round(c.now() - sentAt)} ms`);
+      ev(
+        `serve-b SIGTERM at ${fmt(sentAt)} with ${inFlight.length} in flight: exit code ${exit?.code} signal ${exit?.signal} after ${Math.round(c.now() - sentAt)} ms`,
+      );
       c.sup.restart('serve-b');
       const took = await waitHealthy(c.ports.b, 60_000, () => c.sup.running('serve-b'));
       const faultEnd = c.now();

@@ -62,7 +62,12 @@ export class Supervisor {
       proc.once('exit', (code, signal) => {
         const expected = m.expecting !== null || this.shuttingDown;
         const rec: ExitRecord = {
-          name, pid: proc.pid ?? -1, code, signal, at: this.now(), expected,
+          name,
+          pid: proc.pid ?? -1,
+          code,
+          signal,
+          at: this.now(),
+          expected,
           reason: m.expecting ?? (this.shuttingDown ? 'suite shutdown' : 'UNEXPECTED'),
         };
         m.expecting = null;

@@ -12,13 +12,25 @@ parentPort!.on('message', async (m: { id: number; name: string; cmd: string }) =
     if (!p) throw new Error(`no proxy ${m.name}`);
     const before = p.connections();
     switch (m.cmd) {
-      case 'reset': p.reset(); break;
-      case 'stall': p.stall(); break;
-      case 'down': p.down(); break;
-      case 'resume': p.resume(); break;
-      case 'connections': break;
-      case 'close': await p.close(); break;
-      default: throw new Error(`unknown command ${m.cmd}`);
+      case 'reset':
+        p.reset();
+        break;
+      case 'stall':
+        p.stall();
+        break;
+      case 'down':
+        p.down();
+        break;
+      case 'resume':
+        p.resume();
+        break;
+      case 'connections':
+        break;
+      case 'close':
+        await p.close();
+        break;
+      default:
+        throw new Error(`unknown command ${m.cmd}`);
     }
     parentPort!.postMessage({ type: 'reply', id: m.id, result: before });
   } catch (err) {

@@ -50,8 +50,6 @@ export const stale = (code: string, message: string, details?: unknown) => new D
 export const tooLarge = (code: string, message: string, details?: unknown) => new DomainError('too_large', code, message, { details });
 export const rejected = (code: string, message: string, details?: unknown) => new DomainError('rejected', code, message, { details });
 export const declined = (code: string, message: string, details?: unknown) => new DomainError('payment_declined', code, message, { details });
-export const limited = (code: string, message: string, retryAfterSeconds: number) =>
-  new DomainError('limited', code, message, { retryAfterSeconds });
+export const limited = (code: string, message: string, retryAfterSeconds: number) => new DomainError('limited', code, message, { retryAfterSeconds });
 /** A dependency of this request cannot serve now (see also UnavailableError, for the platform's ports). */
-export const unavailable = (code: string, message: string, retryAfterSeconds?: number) =>
-  new DomainError('unavailable', code, message, { retryAfterSeconds });
+export const unavailable = (code: string, message: string, retryAfterSeconds?: number) => new DomainError('unavailable', code, message, { retryAfterSeconds });

@@ -107,9 +107,7 @@ export function uuidv7(rng: Rng, ms: number): string {
   const r3 = rng.uint32();
   const h8 = (n: number) => (n >>> 0).toString(16).padStart(8, '0');
   const h4 = (n: number) => (n & 0xffff).toString(16).padStart(4, '0');
-  return (
-    h8(hi) + '-' + h4(lo) + '-' + h4(0x7000 | (r1 & 0x0fff)) + '-' + h4(0x8000 | ((r1 >>> 12) & 0x3fff)) + '-' + h4(r2) + h8(r3)
-  );
+  return h8(hi) + '-' + h4(lo) + '-' + h4(0x7000 | (r1 & 0x0fff)) + '-' + h4(0x8000 | ((r1 >>> 12) & 0x3fff)) + '-' + h4(r2) + h8(r3);
 }
 
 /** Draws from fixed weights in O(log n): build once, sample many times. */

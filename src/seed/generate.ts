@@ -5,31 +5,51 @@ import { THEMES } from './themes.ts';
 import { binaryOfSize } from './binaries.ts';
 import { TIER_USD_MILLI, type Storefront } from './prices.ts';
 import { plausibleHistogram } from '../modules/reviews/index.ts';
-import {
-  appName,
-  companyName,
-  companySlug,
-  description,
-  keywords,
-  personName,
-  releaseNotes,
-  slugify,
-  subtitle,
-  topicOf,
-} from './text.ts';
+import { appName, companyName, companySlug, description, keywords, personName, releaseNotes, slugify, subtitle, topicOf } from './text.ts';
 
 /** Table -> the columns its rows carry, in order. */
 export const COLUMNS = {
   users: ['id', 'email', 'display_name', 'password_hash', 'role', 'country', 'created_at', 'password_changed_at'],
   developers: ['id', 'user_id', 'company_name', 'website', 'verified', 'created_at'],
   apps: [
-    'id', 'developer_id', 'bundle_id', 'name', 'subtitle', 'description', 'keywords', 'category', 'subcategory',
-    'age_rating', 'is_free', 'status', 'review_note', 'revision', 'current_version', 'rating_count', 'rating_average',
-    'download_count', 'created_at', 'updated_at', 'published_at',
+    'id',
+    'developer_id',
+    'bundle_id',
+    'name',
+    'subtitle',
+    'description',
+    'keywords',
+    'category',
+    'subcategory',
+    'age_rating',
+    'is_free',
+    'status',
+    'review_note',
+    'revision',
+    'current_version',
+    'rating_count',
+    'rating_average',
+    'download_count',
+    'created_at',
+    'updated_at',
+    'published_at',
   ],
   app_versions: [
-    'id', 'app_id', 'version', 'release_notes', 'min_os_version', 'permissions', 'binary_sha256', 'binary_size',
-    'status', 'review_note', 'created_at', 'published_at', 'submitted_at', 'reviewed_at', 'reviewed_by',
+    'id',
+    'app_id',
+    'version',
+    'release_notes',
+    'min_os_version',
+    'permissions',
+    'binary_sha256',
+    'binary_size',
+    'status',
+    'review_note',
+    'created_at',
+    'published_at',
+    'submitted_at',
+    'reviewed_at',
+    'reviewed_by',
   ],
   app_media: ['id', 'app_id', 'kind', 'device_type', 'position', 'sha256', 'size_bytes', 'content_type', 'created_at'],
   app_prices: ['app_id', 'country', 'tier', 'amount_milli', 'currency'],
@@ -80,8 +100,26 @@ export interface Plan {
 export const developerCount = (apps: number) => Math.max(1, Math.round(apps / 8));
 
 const COUNTRY_SHARE: Record<string, number> = {
-  US: 30, GB: 7, DE: 7, FR: 5, JP: 7, CN: 6, KR: 3, IN: 5, BR: 4, CA: 3, AU: 3, MX: 2, IT: 3, ES: 3, NL: 2,
-  SE: 1, CH: 1, PL: 1.5, TR: 1.5, NO: 1,
+  US: 30,
+  GB: 7,
+  DE: 7,
+  FR: 5,
+  JP: 7,
+  CN: 6,
+  KR: 3,
+  IN: 5,
+  BR: 4,
+  CA: 3,
+  AU: 3,
+  MX: 2,
+  IT: 3,
+  ES: 3,
+  NL: 2,
+  SE: 1,
+  CH: 1,
+  PL: 1.5,
+  TR: 1.5,
+  NO: 1,
 };
 const countryTables = new WeakMap<Storefront[], Weighted<string>>();
 function country(plan: Plan, rng: Rng): string {
@@ -178,7 +216,12 @@ function ageRating(rng: Rng, category: string, subcategory: string | null): stri
 
 type AppStatus = 'draft' | 'in_review' | 'approved' | 'rejected' | 'published' | 'removed';
 const APP_STATUS = new Weighted<AppStatus>([
-  ['published', 94.5], ['draft', 2.5], ['in_review', 1.5], ['approved', 0.3], ['rejected', 0.8], ['removed', 0.4],
+  ['published', 94.5],
+  ['draft', 2.5],
+  ['in_review', 1.5],
+  ['approved', 0.3],
+  ['rejected', 0.8],
+  ['removed', 0.4],
 ]);
 const REJECTIONS = [
   'Guideline 2.1 - App Completeness: the app crashed on launch during review.',
@@ -375,9 +418,24 @@ type IapType = 'consumable' | 'non_consumable' | 'auto_renewable' | 'non_renewin
 
 const CONSUMABLES = ['Coins', 'Gems', 'Credits', 'Lives', 'Hints', 'Tokens', 'Energy', 'Boosts'];
 /** [how many, tier index]: bigger packs cost more (0.99 ... 99.99 USD). */
-const CONSUMABLE_PACKS = [[100, 0], [250, 1], [500, 4], [1200, 9], [2500, 14], [6500, 16], [14000, 24]] as const;
+const CONSUMABLE_PACKS = [
+  [100, 0],
+  [250, 1],
+  [500, 4],
+  [1200, 9],
+  [2500, 14],
+  [6500, 16],
+  [14000, 24],
+] as const;
 const UNLOCKS = ['Remove Ads', 'Pro Upgrade', 'Unlock All Levels', 'Premium Themes', 'Lifetime Access', 'Full Version', 'Sticker Pack'];
-const PERIODS = new Weighted([['P1W', 8], ['P1M', 50], ['P2M', 2], ['P3M', 8], ['P6M', 6], ['P1Y', 26]] as const);
+const PERIODS = new Weighted([
+  ['P1W', 8],
+  ['P1M', 50],
+  ['P2M', 2],
+  ['P3M', 8],
+  ['P6M', 6],
+  ['P1Y', 26],
+] as const);
 const PERIOD_MONTHS: Record<string, number> = { P1W: 0.25, P1M: 1, P2M: 2, P3M: 3, P6M: 6, P1Y: 10 }; // a year costs ~10 months
 const PERIOD_NAMES: Record<string, string> = { P1W: 'Weekly', P1M: 'Monthly', P2M: '2 Months', P3M: 'Quarterly', P6M: '6 Months', P1Y: 'Yearly' };
 

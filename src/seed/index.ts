@@ -136,7 +136,13 @@ async function generate(count: number, batchSize: number, make: (i: number) => u
 }
 
 /** Parents before children; tables of one stage are loaded in parallel. */
-const STAGES: Table[][] = [['users'], ['developers'], ['apps'], ['app_versions', 'app_media', 'app_prices', 'in_app_products', 'app_rating_summaries'], ['in_app_prices']];
+const STAGES: Table[][] = [
+  ['users'],
+  ['developers'],
+  ['apps'],
+  ['app_versions', 'app_media', 'app_prices', 'in_app_products', 'app_rating_summaries'],
+  ['in_app_prices'],
+];
 
 /**
  * Writes batches in the background while the caller generates the next ones, at most `parallel` at a

@@ -21,17 +21,45 @@ import {
 
 // The storefronts table of the catalog migration, in the order the seed reads it (ORDER BY country).
 const STOREFRONTS: Storefront[] = [
-  ['AU', 'AUD'], ['BR', 'BRL'], ['CA', 'CAD'], ['CH', 'CHF'], ['CN', 'CNY'], ['DE', 'EUR'], ['ES', 'EUR'],
-  ['FR', 'EUR'], ['GB', 'GBP'], ['IN', 'INR'], ['IT', 'EUR'], ['JP', 'JPY'], ['KR', 'KRW'], ['MX', 'MXN'],
-  ['NL', 'EUR'], ['NO', 'NOK'], ['PL', 'PLN'], ['SE', 'SEK'], ['TR', 'TRY'], ['US', 'USD'],
+  ['AU', 'AUD'],
+  ['BR', 'BRL'],
+  ['CA', 'CAD'],
+  ['CH', 'CHF'],
+  ['CN', 'CNY'],
+  ['DE', 'EUR'],
+  ['ES', 'EUR'],
+  ['FR', 'EUR'],
+  ['GB', 'GBP'],
+  ['IN', 'INR'],
+  ['IT', 'EUR'],
+  ['JP', 'JPY'],
+  ['KR', 'KRW'],
+  ['MX', 'MXN'],
+  ['NL', 'EUR'],
+  ['NO', 'NOK'],
+  ['PL', 'PLN'],
+  ['SE', 'SEK'],
+  ['TR', 'TRY'],
+  ['US', 'USD'],
 ].map(([country, currency]) => ({ country, currency }) as Storefront);
 
 const column = (name: (typeof COLUMNS.apps)[number]) => COLUMNS.apps.indexOf(name);
 const A = {
-  id: column('id'), developer_id: column('developer_id'), bundle_id: column('bundle_id'), name: column('name'),
-  subtitle: column('subtitle'), description: column('description'), keywords: column('keywords'), category: column('category'),
-  subcategory: column('subcategory'), age_rating: column('age_rating'), is_free: column('is_free'), status: column('status'),
-  rating_count: column('rating_count'), rating_average: column('rating_average'), download_count: column('download_count'),
+  id: column('id'),
+  developer_id: column('developer_id'),
+  bundle_id: column('bundle_id'),
+  name: column('name'),
+  subtitle: column('subtitle'),
+  description: column('description'),
+  keywords: column('keywords'),
+  category: column('category'),
+  subcategory: column('subcategory'),
+  age_rating: column('age_rating'),
+  is_free: column('is_free'),
+  status: column('status'),
+  rating_count: column('rating_count'),
+  rating_average: column('rating_average'),
+  download_count: column('download_count'),
 };
 
 /** Published apps of the seeded catalog of `apps` apps, in seed order. */

@@ -6,7 +6,12 @@ import type { Db } from '../platform/db/index.ts';
 import { rebuildSignals } from '../modules/rankings/index.ts';
 
 const DAYS = 30;
-const COUNTRIES: [string, number][] = [['US', 1], ['GB', 0.3], ['DE', 0.25], ['JP', 0.2]];
+const COUNTRIES: [string, number][] = [
+  ['US', 1],
+  ['GB', 0.3],
+  ['DE', 0.25],
+  ['JP', 0.2],
+];
 
 export async function seedStatistics(db: Db): Promise<{ dailyRows: number }> {
   const unit = (salt: string) => `(abs(hashtext(a.id::text || ${salt})) % 100000) / 100000.0`;

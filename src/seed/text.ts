@@ -83,19 +83,43 @@ const WORDS = zipf(VOCABULARY, 1.0);
 const COMMON = new Set(COMMON_WORDS);
 
 const title = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
-const ascii = (s: string) => s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/ı/g, 'i');
+const ascii = (s: string) =>
+  s
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/ı/g, 'i');
 
 /** Lower-case letters and digits only: for bundle ids, domains and emails. */
-export const slugify = (s: string) => ascii(s).toLowerCase().replace(/[^a-z0-9]+/g, '');
+export const slugify = (s: string) =>
+  ascii(s)
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '');
 
 const ADJECTIVES = `simple fast beautiful smart easy powerful friendly private clean modern handy
-  reliable elegant playful relaxing accurate personal quick complete`.trim().split(/\s+/);
+  reliable elegant playful relaxing accurate personal quick complete`
+  .trim()
+  .split(/\s+/);
 const NAME_WORDS = `Pixel Budget Smart Happy Daily Super Tiny Bright Quick Zen Pocket Magic Easy Simple
   Little Golden Blue Red Green Silver Swift Clever Lucky Cosmic Epic Mega Ultra Neo Nova Hyper Wild
-  Cozy Sunny Fresh Pure Bold Prime True My Go Total Instant Royal Brave Mighty Happy Open Free`.trim().split(/\s+/);
+  Cozy Sunny Fresh Pure Bold Prime True My Go Total Instant Royal Brave Mighty Happy Open Free`
+  .trim()
+  .split(/\s+/);
 const NAME_SUFFIXES = new Weighted([
-  ['Pro', 30], ['Lite', 10], ['HD', 6], ['Plus', 10], ['Studio', 5], ['2', 6], ['X', 4], ['Go', 5],
-  ['Max', 4], ['Classic', 5], ['Deluxe', 3], ['Premium', 3], ['Free', 4], ['Edition', 1], ['Mobile', 2],
+  ['Pro', 30],
+  ['Lite', 10],
+  ['HD', 6],
+  ['Plus', 10],
+  ['Studio', 5],
+  ['2', 6],
+  ['X', 4],
+  ['Go', 5],
+  ['Max', 4],
+  ['Classic', 5],
+  ['Deluxe', 3],
+  ['Premium', 3],
+  ['Free', 4],
+  ['Edition', 1],
+  ['Mobile', 2],
 ] as const);
 
 function brand(rng: Rng): string {
@@ -104,7 +128,12 @@ function brand(rng: Rng): string {
     // reduplication with a vowel change: TikTak, ZigZag, BipBop
     const c1 = rng.pick(['T', 'Z', 'B', 'P', 'K', 'D', 'F', 'M', 'W']);
     const c2 = rng.pick(['k', 'g', 'p', 'm', 'n', 't', 'z']);
-    const [v1, v2] = rng.pick([['i', 'a'], ['i', 'o'], ['e', 'o'], ['u', 'a']]);
+    const [v1, v2] = rng.pick([
+      ['i', 'a'],
+      ['i', 'o'],
+      ['e', 'o'],
+      ['u', 'a'],
+    ]);
     return c1 + v1 + c2 + c1 + v2 + c2;
   }
   if (style === 1) return title(syllableWord(rng)) + rng.pick(['ly', 'io', 'ify', 'a', 'o', 'oo', 'eo', '']);
@@ -152,7 +181,10 @@ export function appName(rng: Rng, topic: Topic, category: string): string {
     ])();
   }
   if (r < 0.87 && category === 'games') return `${rng.pick(['Clash', 'Rise', 'Age', 'Legends', 'Tales', 'Heroes'])} of ${noun().replace(/s?$/, 's')}`;
-  if (r < 0.9) return rng.pick(['Zeta', 'Kivo', 'Drop', 'Loop', 'Vibe', 'Orbit', 'Nimbus', 'Echo', 'Halo', 'Axis', 'Pulse', 'Tiki']) + (rng.chance(0.1) ? '' : ' ' + noun());
+  if (r < 0.9)
+    return (
+      rng.pick(['Zeta', 'Kivo', 'Drop', 'Loop', 'Vibe', 'Orbit', 'Nimbus', 'Echo', 'Halo', 'Axis', 'Pulse', 'Tiki']) + (rng.chance(0.1) ? '' : ' ' + noun())
+    );
   if (r < 0.92) return `${rng.pick(ACCENTED_WORDS)} ${noun()}`;
   return `${noun()} ${rng.pick(['Tracker', 'Planner', 'Master', 'Buddy', 'Guide', 'Maker', 'Manager', 'Finder', 'Quest', 'Simulator'])}`;
 }
@@ -232,7 +264,11 @@ export function keywords(rng: Rng, name: string, topic: Topic): string[] {
   return [...set];
 }
 
-const slugSplit = (s: string) => ascii(s).toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
+const slugSplit = (s: string) =>
+  ascii(s)
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
 
 const LEGAL = ['Pty Ltd', 'Inc.', 'LLC', 'Ltd', 'GmbH', 'AB', 'Co.', 'S.A.', 'Oy', 'K.K.', 'SAS', 'B.V.']; // longest first where one ends another
 const COMPANY_WORDS = ['Labs', 'Studios', 'Software', 'Apps', 'Games', 'Media', 'Interactive', 'Technologies', 'Digital', 'Works', 'Mobile', 'Systems'];

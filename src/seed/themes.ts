@@ -20,14 +20,18 @@ const w = (s: string) => s.trim().split(/\s+/);
 export const THEMES: Record<string, Theme> = {
   books: {
     weight: 2.2,
-    nouns: w('book books reading novel novels ebook audiobook chapter library author story stories poetry comics manga bookmark shelf page pages series fiction classics narrator'),
+    nouns: w(
+      'book books reading novel novels ebook audiobook chapter library author story stories poetry comics manga bookmark shelf page pages series fiction classics narrator',
+    ),
     verbs: w('read listen discover borrow highlight annotate collect finish'),
     names: w('Reader Shelf Chapter Page Story Novel Library Book Tale Audible Verse Ink Bookmark'),
     permissions: w('notifications network'),
   },
   business: {
     weight: 9,
-    nouns: w('invoice invoices meeting meetings client clients team teams project projects contract payroll crm lead leads sales report reports receipt expense document documents signature workflow employee shift schedule office'),
+    nouns: w(
+      'invoice invoices meeting meetings client clients team teams project projects contract payroll crm lead leads sales report reports receipt expense document documents signature workflow employee shift schedule office',
+    ),
     verbs: w('manage track sign scan schedule invoice collaborate approve automate'),
     names: w('Desk Office Invoice Deal Pipeline Ledger Team Shift Meeting Sign Docs Work Hub Suite Flow Pro'),
     permissions: w('camera contacts calendar notifications network files'),
@@ -41,41 +45,59 @@ export const THEMES: Record<string, Theme> = {
   },
   education: {
     weight: 8.5,
-    nouns: w('lesson lessons course courses quiz quizzes language languages vocabulary grammar math algebra science history flashcards exam exams student students teacher homework spelling alphabet geography physics chemistry'),
+    nouns: w(
+      'lesson lessons course courses quiz quizzes language languages vocabulary grammar math algebra science history flashcards exam exams student students teacher homework spelling alphabet geography physics chemistry',
+    ),
     verbs: w('learn study practise memorize master review teach improve'),
     names: w('Learn Study Quiz Tutor Academy Class Lesson Flash Brain Genius Scholar Mentor Campus Lingo'),
     permissions: w('microphone notifications network'),
   },
   entertainment: {
     weight: 6,
-    nouns: w('video videos movie movies show shows stream streaming episode episodes trailer tickets celebrity fun jokes memes wallpaper ringtone ringtones soundboard cinema'),
+    nouns: w(
+      'video videos movie movies show shows stream streaming episode episodes trailer tickets celebrity fun jokes memes wallpaper ringtone ringtones soundboard cinema',
+    ),
     verbs: w('watch stream enjoy laugh share discover binge'),
     names: w('Flix Stream Show Cinema Fun Joke Meme Star Scene Reel Tube Party Buzz'),
     permissions: w('notifications network photos'),
   },
   finance: {
     weight: 3.2,
-    nouns: w('budget budgets money expense expenses spending savings bank banking account accounts bill bills stock stocks crypto wallet tax taxes loan invest investing portfolio transfer payment payments credit debt'),
+    nouns: w(
+      'budget budgets money expense expenses spending savings bank banking account accounts bill bills stock stocks crypto wallet tax taxes loan invest investing portfolio transfer payment payments credit debt',
+    ),
     verbs: w('budget save invest track transfer pay split grow'),
     names: w('Budget Money Coin Cash Wallet Ledger Penny Buck Vault Wealth Pocket Fund Spend Invest Bank'),
     permissions: w('camera face-id notifications network location'),
   },
   'food-drink': {
     weight: 3.8,
-    nouns: w('recipe recipes cooking meal meals dinner lunch breakfast restaurant restaurants delivery grocery groceries coffee wine cocktail baking diet menu kitchen ingredients vegan'),
+    nouns: w(
+      'recipe recipes cooking meal meals dinner lunch breakfast restaurant restaurants delivery grocery groceries coffee wine cocktail baking diet menu kitchen ingredients vegan',
+    ),
     verbs: w('cook order bake plan discover taste reserve'),
     names: w('Recipe Chef Kitchen Meal Bite Taste Dish Spoon Fork Grill Bake Brew Menu Feast Snack'),
     permissions: w('location notifications camera network'),
   },
   games: {
     weight: 22,
-    nouns: w('game games level levels player players puzzle puzzles battle battles hero heroes quest quests world worlds coins boss bosses multiplayer challenge challenges tournament leaderboard'),
+    nouns: w(
+      'game games level levels player players puzzle puzzles battle battles hero heroes quest quests world worlds coins boss bosses multiplayer challenge challenges tournament leaderboard',
+    ),
     verbs: w('play battle build explore collect solve race conquer survive'),
     names: w('Quest Legends Clash Saga Heroes Blast Rush Kingdom Empire Tales Arena Dash Craft Wars Mania Run'),
     permissions: w('game-center notifications network'),
     subcategories: {
-      'games-action': { weight: 10, nouns: w('shooter combat ninja zombie zombies sword gun arena'), names: w('Strike Shadow Fury Ninja Zombie Shooter Blade') },
-      'games-adventure': { weight: 7, nouns: w('adventure island treasure mystery escape dungeon map'), names: w('Odyssey Voyage Escape Mystery Treasure Island Realm') },
+      'games-action': {
+        weight: 10,
+        nouns: w('shooter combat ninja zombie zombies sword gun arena'),
+        names: w('Strike Shadow Fury Ninja Zombie Shooter Blade'),
+      },
+      'games-adventure': {
+        weight: 7,
+        nouns: w('adventure island treasure mystery escape dungeon map'),
+        names: w('Odyssey Voyage Escape Mystery Treasure Island Realm'),
+      },
       'games-arcade': { weight: 9, nouns: w('arcade retro pixel jump runner flappy highscore'), names: w('Pixel Retro Jump Flappy Neon Arcade Bounce') },
       'games-board': { weight: 3, nouns: w('chess checkers board dice backgammon ludo go'), names: w('Chess Checkers Ludo Dice Board Gammon') },
       'games-card': { weight: 4, nouns: w('card cards solitaire poker deck klondike spider'), names: w('Solitaire Poker Deck Spades Hearts Rummy') },
@@ -83,9 +105,17 @@ export const THEMES: Record<string, Theme> = {
       'games-casual': { weight: 16, nouns: w('casual match merge idle tap relaxing cute pets'), names: w('Merge Match Idle Tap Candy Bubble Pop') },
       'games-family': { weight: 4, nouns: w('family party friends kids coloring pets farm'), names: w('Family Party Farm Pets Buddies Town') },
       'games-music': { weight: 2, nouns: w('rhythm beat piano tiles songs dance drum'), names: w('Beat Rhythm Tiles Piano Dance Drum') },
-      'games-puzzle': { weight: 14, nouns: w('puzzle sudoku crossword logic blocks jigsaw brain riddles'), names: w('Sudoku Blocks Logic Jigsaw Brain Riddle Maze') },
+      'games-puzzle': {
+        weight: 14,
+        nouns: w('puzzle sudoku crossword logic blocks jigsaw brain riddles'),
+        names: w('Sudoku Blocks Logic Jigsaw Brain Riddle Maze'),
+      },
       'games-racing': { weight: 4, nouns: w('racing cars drift speed track motorbike rally'), names: w('Racer Drift Speed Turbo Rally Nitro Moto') },
-      'games-role-playing': { weight: 6, nouns: w('rpg dragon dragons magic guild fantasy loot'), names: w('Dragon Realm Guild Legends Fantasy Chronicles Rune') },
+      'games-role-playing': {
+        weight: 6,
+        nouns: w('rpg dragon dragons magic guild fantasy loot'),
+        names: w('Dragon Realm Guild Legends Fantasy Chronicles Rune'),
+      },
       'games-simulation': { weight: 6, nouns: w('simulator city tycoon farm life flight builder'), names: w('Tycoon Simulator City Farm Life Sim') },
       'games-sports': { weight: 4, nouns: w('soccer football basketball golf tennis league stadium'), names: w('Soccer Golf Hoops Tennis League Striker') },
       'games-strategy': { weight: 6, nouns: w('strategy empire army tower defense kingdom war'), names: w('Empire Tower Defense Kingdom Throne Tactics') },
@@ -102,7 +132,9 @@ export const THEMES: Record<string, Theme> = {
   },
   'health-fitness': {
     weight: 5.5,
-    nouns: w('workout workouts fitness training steps running yoga meditation sleep calories weight diet water habit habits heart exercise exercises gym cycling stretching'),
+    nouns: w(
+      'workout workouts fitness training steps running yoga meditation sleep calories weight diet water habit habits heart exercise exercises gym cycling stretching',
+    ),
     verbs: w('train run track meditate sleep stretch breathe lose'),
     names: w('Fit Workout Yoga Run Step Calm Sleep Pulse Gym Habit Body Zen Active Coach Strong'),
     permissions: w('health motion location notifications bluetooth'),
@@ -141,7 +173,9 @@ export const THEMES: Record<string, Theme> = {
   },
   medical: {
     weight: 2,
-    nouns: w('doctor doctors patient patients symptoms medication medications pharmacy pill pills appointment clinic hospital diagnosis nurse blood pressure glucose therapy'),
+    nouns: w(
+      'doctor doctors patient patients symptoms medication medications pharmacy pill pills appointment clinic hospital diagnosis nurse blood pressure glucose therapy',
+    ),
     verbs: w('monitor remind consult book track check'),
     names: w('Med Doctor Clinic Pill Care Health Dose Nurse Pharmacy Vital Rx'),
     permissions: w('health notifications camera bluetooth'),
@@ -276,7 +310,9 @@ voiceover dynamic type large font fonts size sizes colorful vibrant bright soft 
 
 /** Word parts for growing the vocabulary into thousands of plausible, searchable words. */
 export const WORD_PARTS = {
-  prefixes: w('re un pre over under micro multi auto hyper inter co sub super ultra omni neo trans mega meta mini pro post anti out up down cross poly mono tele'),
+  prefixes: w(
+    're un pre over under micro multi auto hyper inter co sub super ultra omni neo trans mega meta mini pro post anti out up down cross poly mono tele',
+  ),
   roots: w(`
     sync track scan form port graph note task plan chart book link snap frame shape fold spark pulse
     flow stream cast print view mark tag map path route grid block chain stack sheet page script code

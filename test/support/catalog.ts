@@ -8,10 +8,7 @@ import { bearer } from './app.ts';
 export const LIMITS = { bodyBytes: 1 << 20, iconBytes: 64 * 1024, screenshotBytes: 128 * 1024, binaryBytes: 1 << 20 };
 
 /** A real 1x1 PNG, and bytes that start like a JPEG. */
-export const PNG = Buffer.from(
-  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
-  'base64',
-);
+export const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
 export const JPEG = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), randomBytes(64)]);
 
 export type Send = (
@@ -95,7 +92,12 @@ export async function prepareForReview(
     ok(
       await send('PUT', `/developer/apps/${appId}/prices`, {
         token: devToken,
-        body: { prices: [{ country: 'US', currency: 'USD', amountMilli: 990, tier: 1 }, { country: 'DE', currency: 'EUR', amountMilli: 990 }] },
+        body: {
+          prices: [
+            { country: 'US', currency: 'USD', amountMilli: 990, tier: 1 },
+            { country: 'DE', currency: 'EUR', amountMilli: 990 },
+          ],
+        },
       }),
     );
   }

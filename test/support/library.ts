@@ -51,7 +51,15 @@ export async function grantProduct(
        FROM in_app_products p JOIN apps a ON a.id = p.app_id, (SELECT nextval('transaction_ids') AS id) n
       WHERE p.id = $2
      RETURNING id`,
-    [userId, productUuid, opts.environment ?? 'Production', opts.priceMilli ?? 990, opts.purchasedAt ?? new Date(), opts.renewalOf ?? null, opts.expiresAt ?? null],
+    [
+      userId,
+      productUuid,
+      opts.environment ?? 'Production',
+      opts.priceMilli ?? 990,
+      opts.purchasedAt ?? new Date(),
+      opts.renewalOf ?? null,
+      opts.expiresAt ?? null,
+    ],
   );
   if (!rows[0]) throw new Error(`no product ${productUuid}`);
   return String(rows[0].id);
@@ -83,10 +91,19 @@ export async function publishUpdate(
   build: Buffer = randomBytes(3000),
 ): Promise<void> {
   const created = ok(
-    await send('POST', `/developer/apps/${appId}/versions`, { token: devToken, body: { version, releaseNotes: `What is new in ${version}`, minOsVersion: '17.0' } }),
+    await send('POST', `/developer/apps/${appId}/versions`, {
+      token: devToken,
+      body: { version, releaseNotes: `What is new in ${version}`, minOsVersion: '17.0' },
+    }),
     201,
   );
-  ok(await send('PUT', `/developer/apps/${appId}/versions/${created.id}/binary`, { token: devToken, body: build, headers: { 'content-type': 'application/octet-stream' } }));
+  ok(
+    await send('PUT', `/developer/apps/${appId}/versions/${created.id}/binary`, {
+      token: devToken,
+      body: build,
+      headers: { 'content-type': 'application/octet-stream' },
+    }),
+  );
   ok(await send('POST', `/developer/apps/${appId}/submit`, { token: devToken }));
   ok(await send('POST', `/admin/apps/${appId}/approve`, { token: adminToken }));
   ok(await send('POST', `/developer/apps/${appId}/publish`, { token: devToken }));

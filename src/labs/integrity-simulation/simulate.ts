@@ -75,25 +75,35 @@ export async function simulate(target: SimulationTarget, options: SimulationOpti
   await waitForScores(target, world.reviews.length);
   const drainSeconds = (performance.now() - drained) / 1000;
 
-  const { rows } = await target.db.query<{ id: string; status: string; integrity_score: number; integrity_signals: { name: string; score: number }[]; title: string; body: string }>(
-    'SELECT id, status, integrity_score, integrity_signals, title, body FROM reviews WHERE id = ANY($1::uuid[])',
-    [[...kindOf.keys()]],
-  );
+  const { rows } = await target.db.query<{
+    id: string;
+    status: string;
+    integrity_score: number;
+    integrity_signals: { name: string; score: number }[];
+    title: string;
+    body: string;
+  }>('SELECT id, status, integrity_score, integrity_signals, title, body FROM reviews WHERE id = ANY($1::uuid[])', [[...kindOf.keys()]]);
   const decided = rows.map((r) => ({ kind: kindOf.get(r.id)!, status: r.status }));
   const seconds = { setup: setupSeconds, submit: submitSeconds, drain: drainSeconds };
   if (!explain) return { ...summarise(decided), seconds };
   const mistakes = rows
     .filter((r) => (kindOf.get(r.id) === 'organic') !== (r.status === 'approved'))
-    .map((r) => ({ kind: kindOf.get(r.id)!, status: r.status, score: r.integrity_score, signals: r.integrity_signals.map((s) => ({ name: s.name, score: s.score })), title: r.title, body: r.body }));
+    .map((r) => ({
+      kind: kindOf.get(r.id)!,
+      status: r.status,
+      score: r.integrity_score,
+      signals: r.integrity_signals.map((s) => ({ name: s.name, score: s.score })),
+      title: r.title,
+      body: r.body,
+    }));
   return { ...summarise(decided), seconds, mistakes };
 }
 
 /** Free published apps: anyone can own them through the purchase API. */
 async function pickApps(db: Db, n: number): Promise<string[]> {
-  const { rows } = await db.query<{ id: string }>(
-    `SELECT a.id FROM apps a WHERE a.status = 'published' AND a.is_free ORDER BY a.published_at, a.id LIMIT $1`,
-    [n],
-  );
+  const { rows } = await db.query<{ id: string }>(`SELECT a.id FROM apps a WHERE a.status = 'published' AND a.is_free ORDER BY a.published_at, a.id LIMIT $1`, [
+    n,
+  ]);
   if (rows.length < n) throw new Error(`the simulation needs ${n} free published apps; the catalog has ${rows.length}`);
   return rows.map((r) => r.id);
 }
@@ -175,7 +185,9 @@ export function formatReport(r: SimulationReport): string {
   const lines = [
     '| reviews | n | approved | held | rejected | caught (held + rejected) |',
     '|---|---|---|---|---|---|',
-    ...r.rows.map((k) => `| ${k.kind} | ${k.reviews} | ${k.approved} | ${k.held} | ${k.rejected} | ${k.reviews ? pct((k.held + k.rejected) / k.reviews) : '-'} |`),
+    ...r.rows.map(
+      (k) => `| ${k.kind} | ${k.reviews} | ${k.approved} | ${k.held} | ${k.rejected} | ${k.reviews ? pct((k.held + k.rejected) / k.reviews) : '-'} |`,
+    ),
     '',
     `attack reviews: ${r.attack.reviews}   precision ${r.attack.precision.toFixed(3)}   recall ${r.attack.recall.toFixed(3)}   F1 ${r.attack.f1.toFixed(3)}`,
     `organic reviews: ${r.organic.reviews}   rejected ${pct(r.organic.rejectedShare)}   held ${pct(r.organic.heldShare)}`,

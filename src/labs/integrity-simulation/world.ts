@@ -87,9 +87,32 @@ export interface World {
 // ---------- text ----------
 
 const FEATURES = [
-  'sync', 'offline mode', 'widget', 'dark mode', 'search', 'export to PDF', 'notifications', 'the editor', 'sharing', 'backup',
-  'the calendar view', 'reminders', 'the timer', 'playlists', 'the map', 'iCloud sync', 'Apple Watch app', 'the keyboard shortcuts',
-  'tags', 'the import tool', 'the charts', 'multi-device login', 'the camera', 'filters', 'the tutorial', 'family sharing',
+  'sync',
+  'offline mode',
+  'widget',
+  'dark mode',
+  'search',
+  'export to PDF',
+  'notifications',
+  'the editor',
+  'sharing',
+  'backup',
+  'the calendar view',
+  'reminders',
+  'the timer',
+  'playlists',
+  'the map',
+  'iCloud sync',
+  'Apple Watch app',
+  'the keyboard shortcuts',
+  'tags',
+  'the import tool',
+  'the charts',
+  'multi-device login',
+  'the camera',
+  'filters',
+  'the tutorial',
+  'family sharing',
 ];
 const DEVICES = ['iPhone 13', 'iPhone 15 Pro', 'iPad Air', 'iPad mini', 'iPhone SE', 'iPhone 12', 'M2 iPad Pro', 'iPhone 14'];
 const PRAISE = [
@@ -119,19 +142,57 @@ const CRITIQUE = [
   '{f} is slow with more than {n} items.',
 ];
 const OPENERS = ['', '', '', 'Overall solid. ', 'Honest review: ', 'Update: ', 'Long time user. ', 'Mixed feelings. ', 'So far so good. ', 'Pretty useful. '];
-const SHORT_ORGANIC = ['Love it', 'Great app', 'Works great', 'Very useful', 'Does the job', 'Not bad', 'Good', 'Useful app', 'Meh', 'Could be better', 'Nice', 'Fantastic'];
-const ORGANIC_TITLES = ['Solid', 'Good but', 'Useful', 'Needs work', 'Great for work', 'My go-to app', 'Almost perfect', 'Frustrating', 'Does what it says', 'Recommended', 'Please fix', 'Handy'];
+const SHORT_ORGANIC = [
+  'Love it',
+  'Great app',
+  'Works great',
+  'Very useful',
+  'Does the job',
+  'Not bad',
+  'Good',
+  'Useful app',
+  'Meh',
+  'Could be better',
+  'Nice',
+  'Fantastic',
+];
+const ORGANIC_TITLES = [
+  'Solid',
+  'Good but',
+  'Useful',
+  'Needs work',
+  'Great for work',
+  'My go-to app',
+  'Almost perfect',
+  'Frustrating',
+  'Does what it says',
+  'Recommended',
+  'Please fix',
+  'Handy',
+];
 
 const BOMB_TITLES = ['Terrible', 'Do not download', 'Scam', 'Worst app ever', 'Garbage', 'Avoid'];
 const BOMB_LINES = [
-  'Worst app ever, do not download!', 'Total scam, waste of money.', 'Garbage app. Avoid!!', 'Uninstalled immediately, terrible.',
-  'Do not download this app, it is a scam.', 'Horrible, the developers do not care.', 'One star is too much.', 'Absolute trash!!!',
-  'Boycott this developer.', 'Deleted it. Awful.',
+  'Worst app ever, do not download!',
+  'Total scam, waste of money.',
+  'Garbage app. Avoid!!',
+  'Uninstalled immediately, terrible.',
+  'Do not download this app, it is a scam.',
+  'Horrible, the developers do not care.',
+  'One star is too much.',
+  'Absolute trash!!!',
+  'Boycott this developer.',
+  'Deleted it. Awful.',
 ];
 const FARM_TITLES = ['Best app ever', 'Amazing!!!', 'Must have', '5 stars', 'Awesome app', 'Love it!!'];
 const FARM_LINES = [
-  'Amazing app, best app ever! 5 stars!', 'Great app, love it, must download!', 'Awesome app highly recommend to everyone!',
-  'Best app ever!!! Must have!', 'Love it love it love it. Five stars.', 'Super great app, highly recommend!', 'Perfect app, must download now!',
+  'Amazing app, best app ever! 5 stars!',
+  'Great app, love it, must download!',
+  'Awesome app highly recommend to everyone!',
+  'Best app ever!!! Must have!',
+  'Love it love it love it. Five stars.',
+  'Super great app, highly recommend!',
+  'Perfect app, must download now!',
   'This is the best app, amazing, awesome!',
 ];
 const RING_TEXTS = [
@@ -144,9 +205,26 @@ const RING_TEXTS = [
 // People write about their own circumstances: most sentences carry a clause of their own, which is what makes
 // organic text original (a farm's template sentences come back word for word).
 const CLAUSES = [
-  'on my {d}', 'since {m}', 'for about {n} weeks now', 'after the {v} update', 'at work', 'with my kids', 'on the train every morning',
-  'when I travel', 'for my small business', 'in {m}', 'with {n} projects', 'since I switched phones', 'for school', 'on weekends',
-  'for {n} days straight', 'in the evenings', 'with my partner', 'for my running club', 'while cooking', 'at the gym',
+  'on my {d}',
+  'since {m}',
+  'for about {n} weeks now',
+  'after the {v} update',
+  'at work',
+  'with my kids',
+  'on the train every morning',
+  'when I travel',
+  'for my small business',
+  'in {m}',
+  'with {n} projects',
+  'since I switched phones',
+  'for school',
+  'on weekends',
+  'for {n} days straight',
+  'in the evenings',
+  'with my partner',
+  'for my running club',
+  'while cooking',
+  'at the gym',
 ];
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 
@@ -249,7 +327,15 @@ export function generateWorld(options: SimulationOptions): World {
     for (let i = 0; i < o.bombing.reviews; i++) {
       const at = start + rngAtk.next() * o.bombing.hours * HOUR;
       const a = attacker(at, [app]);
-      reviews.push({ kind: 'bombing', campaign: `bombing-${c}`, account: a.key, app, at, rating: rngAtk.chance(0.9) ? 1 : 2, ...campaignText(rngAtk, BOMB_TITLES, BOMB_LINES) });
+      reviews.push({
+        kind: 'bombing',
+        campaign: `bombing-${c}`,
+        account: a.key,
+        app,
+        at,
+        rating: rngAtk.chance(0.9) ? 1 : 2,
+        ...campaignText(rngAtk, BOMB_TITLES, BOMB_LINES),
+      });
     }
   }
   for (let c = 0; c < o.farm.campaigns; c++) {

@@ -27,7 +27,10 @@ test('the synthetic world is deterministic, coherent and heavy-tailed', () => {
   const median = sizes[sizes.length >> 1];
   assert.ok(median >= 7 && median <= 13, `median library ${median}`);
   assert.ok(sizes.at(-1)! > 3 * median, 'a heavy tail of big libraries');
-  assert.ok(sizes.some((n) => n === 2), 'some users with two apps (cold start after the hold-out)');
+  assert.ok(
+    sizes.some((n) => n === 2),
+    'some users with two apps (cold start after the hold-out)',
+  );
 });
 
 test('holdOut hides the most recent app and nothing else', () => {

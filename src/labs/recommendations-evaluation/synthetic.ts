@@ -78,7 +78,10 @@ export function syntheticWorld(options: SyntheticOptions = {}): SyntheticWorld {
   for (let i = 0; i < o.apps; i++) {
     apps.push({ id: `app-${String(i + 1).padStart(width, '0')}`, category: CATEGORY_WEIGHTS.pick(worldRng), popularity: 0 });
   }
-  const order = worldRng.sample(apps.map((_, i) => i), apps.length);
+  const order = worldRng.sample(
+    apps.map((_, i) => i),
+    apps.length,
+  );
   order.forEach((appIndex, rank) => (apps[appIndex].popularity = 1 / Math.pow(rank + 1, o.zipf)));
   const global = zipf(order, o.zipf); // indexes, most popular first
 
@@ -87,7 +90,8 @@ export function syntheticWorld(options: SyntheticOptions = {}): SyntheticWorld {
   apps.forEach((a, i) => byCategory.get(a.category)!.push(i));
   const usedCategories = CATEGORY_NAMES.filter((c) => byCategory.get(c)!.length > 0);
   const inCategory = new Map<string, Weighted<number>>();
-  for (const c of usedCategories) inCategory.set(c, new Weighted(byCategory.get(c)!.map((i) => [i, Math.pow(apps[i].popularity, o.categoryPopularity)] as const)));
+  for (const c of usedCategories)
+    inCategory.set(c, new Weighted(byCategory.get(c)!.map((i) => [i, Math.pow(apps[i].popularity, o.categoryPopularity)] as const)));
   const categoryPick = new Weighted(usedCategories.map((c) => [c, THEMES[c].weight] as const));
 
   // Affinity clusters: each category's apps, shuffled, cut into groups of 2–6; some gain an outsider.

@@ -34,9 +34,6 @@ export function evaluate(engine: Pick<SearchEngine, 'search'>, judged: readonly 
   return {
     ...agg,
     queries,
-    worst: (n) =>
-      [...queries]
-        .sort((a, b) => a.ndcg10 - b.ndcg10 || a.recall50 - b.recall50 || (a.query.id < b.query.id ? -1 : 1))
-        .slice(0, n),
+    worst: (n) => [...queries].sort((a, b) => a.ndcg10 - b.ndcg10 || a.recall50 - b.recall50 || (a.query.id < b.query.id ? -1 : 1)).slice(0, n),
   };
 }

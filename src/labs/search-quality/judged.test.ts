@@ -28,7 +28,10 @@ test('judged.json: every entry is well-formed with grades 1..3, at most 30 apps 
     assert.ok(j.note.length > 0, j.id);
     const grades = Object.values(j.relevant);
     assert.ok(grades.length >= 1 && grades.length <= 30, `${j.id}: ${grades.length} relevant`);
-    assert.ok(grades.every((g) => Number.isInteger(g) && g >= 1 && g <= 3), `${j.id}: grades ${grades}`);
+    assert.ok(
+      grades.every((g) => Number.isInteger(g) && g >= 1 && g <= 3),
+      `${j.id}: grades ${grades}`,
+    );
     assert.ok(grades.includes(3), `${j.id}: no grade 3`);
   }
 });
@@ -46,7 +49,9 @@ test('judged.json: every relevant id is an app of syntheticSearchDocs(100000, 42
 
 test('judged.json: typo queries are misspelled (not the names they mean)', () => {
   for (const j of judged.filter((x) => x.class === 'typo')) {
-    const meant = Object.entries(j.relevant).filter(([, g]) => g === 3).map(([id]) => byId.get(id)!.name.toLowerCase());
+    const meant = Object.entries(j.relevant)
+      .filter(([, g]) => g === 3)
+      .map(([id]) => byId.get(id)!.name.toLowerCase());
     assert.ok(!meant.includes(j.q.toLowerCase()), `${j.id}: "${j.q}" is not misspelled`);
   }
   assert.equal(editDistance('recipe', 'recipe'), 0);

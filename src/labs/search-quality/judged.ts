@@ -30,7 +30,11 @@ export function loadJudged(path: URL | string = JUDGED_PATH): JudgedQuery[] {
 
 /** Accents folded (é → e, ı → i), lower case. */
 export const fold = (s: string) =>
-  s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/ı/g, 'i').toLowerCase();
+  s
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/ı/g, 'i')
+    .toLowerCase();
 
 const words = (s: string) => s.split(/[^a-z0-9]+/).filter(Boolean);
 
@@ -39,7 +43,10 @@ const words = (s: string) => s.split(/[^a-z0-9]+/).filter(Boolean);
  * 1weather; "weather.io" → weather, io; "Café Crème" → cafe, creme.
  */
 export function nameTokens(name: string): Set<string> {
-  const ascii = name.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/ı/g, 'i');
+  const ascii = name
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/ı/g, 'i');
   const split = ascii
     .replace(/([a-z])([A-Z])/g, '$1 $2')
     .replace(/([A-Za-z])(\d)/g, '$1 $2')

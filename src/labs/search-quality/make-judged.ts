@@ -136,16 +136,18 @@ function byPopularity(a: App, b: App): number {
 const fmt = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(0)}k` : String(n));
 
 /** Words that say nothing about one app: everyday, store and topic words. */
-const GENERIC = new Set<string>([
-  ...COMMON_WORDS,
-  ...APP_WORDS,
-  ...Object.values(THEMES).flatMap((t) => [
-    ...t.nouns,
-    ...t.verbs,
-    ...t.names,
-    ...Object.values(t.subcategories ?? {}).flatMap((s) => [...s.nouns, ...s.names]),
-  ]),
-].flatMap(textTokens));
+const GENERIC = new Set<string>(
+  [
+    ...COMMON_WORDS,
+    ...APP_WORDS,
+    ...Object.values(THEMES).flatMap((t) => [
+      ...t.nouns,
+      ...t.verbs,
+      ...t.names,
+      ...Object.values(t.subcategories ?? {}).flatMap((s) => [...s.nouns, ...s.names]),
+    ]),
+  ].flatMap(textTokens),
+);
 
 /** Name suffixes and brand endings, never the word a user remembers. */
 const SUFFIXES = new Set(textTokens('pro lite hd plus studio x go max classic deluxe premium free edition mobile hub ly io ify kit box lab app up mate pal'));
@@ -177,7 +179,10 @@ type Relevant = Map<App, number>;
 function finish(cls: QueryClass, q: string, relevant: Relevant, note: string, filters?: SearchFilters): Omit<JudgedQuery, 'id'> {
   const entries = [...relevant].slice(0, CAP);
   if (!entries.some(([, g]) => g === 3)) throw new Error(`${cls} "${q}": no grade-3 app`);
-  const top = entries.filter(([, g]) => g === 3).slice(0, 5).map(([a]) => a.doc.name);
+  const top = entries
+    .filter(([, g]) => g === 3)
+    .slice(0, 5)
+    .map(([a]) => a.doc.name);
   const more = entries.filter(([, g]) => g === 3).length - top.length;
   return {
     class: cls,
@@ -313,7 +318,14 @@ const editsFor = (word: string, i: number) => (word.length <= 5 ? 1 : i % 2 === 
 // ---------------------------------------------------------------- the query specs written by hand
 
 const SYNONYMS: ConceptSpec[] = [
-  { q: 'picture editor', concepts: [['photo', 'pic', 'picture', 'image', 'snap'], ['editor', 'edit', 'editing', 'retouch']], categories: ['photo-video'] },
+  {
+    q: 'picture editor',
+    concepts: [
+      ['photo', 'pic', 'picture', 'image', 'snap'],
+      ['editor', 'edit', 'editing', 'retouch'],
+    ],
+    categories: ['photo-video'],
+  },
   { q: 'pictures', concepts: [['photo', 'pic', 'picture', 'image']], categories: ['photo-video'] },
   { q: 'image filters', concepts: [['photo', 'pic', 'picture', 'image'], ['filter']], categories: ['photo-video'] },
   { q: 'film', concepts: [['film', 'movie', 'cinema', 'flix']], categories: ['entertainment'] },
@@ -453,7 +465,10 @@ function wordCandidates(cat: Catalog): { word: string; app: App }[] {
 function partialQueries(cat: Catalog, rng: Rng, words: { word: string; app: App }[], usedWords: Set<string>): Draft[] {
   const drafts: Draft[] = [];
   // one word
-  for (const { word } of rng.sample(words.filter((w) => !usedWords.has(w.word)), Math.ceil(PER_CLASS / 2))) {
+  for (const { word } of rng.sample(
+    words.filter((w) => !usedWords.has(w.word)),
+    Math.ceil(PER_CLASS / 2),
+  )) {
     usedWords.add(word);
     const { relevant, note } = partialRelevance(cat, [word]);
     drafts.push(finish('partial', word, relevant, note));
@@ -546,7 +561,10 @@ export function makeJudged(docs: Iterable<SearchDoc>): JudgedQuery[] {
   const words = wordCandidates(cat);
   const usedWords = new Set<string>();
   const partial = partialQueries(cat, rng('partial'), words, usedWords);
-  const typoWords = rng('typo-words').sample(words.filter((w) => !usedWords.has(w.word)), PER_CLASS);
+  const typoWords = rng('typo-words').sample(
+    words.filter((w) => !usedWords.has(w.word)),
+    PER_CLASS,
+  );
 
   const drafts: Draft[] = [
     ...exactQueries(cat, exactNames),

@@ -2,8 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { aggregate, dcgAtK, idealDcgAtK, ndcgAtK, recallAtK } from './metrics.ts';
 
-const close = (actual: number, expected: number, eps = 1e-9) =>
-  assert.ok(Math.abs(actual - expected) < eps, `expected ${expected}, got ${actual}`);
+const close = (actual: number, expected: number, eps = 1e-9) => assert.ok(Math.abs(actual - expected) < eps, `expected ${expected}, got ${actual}`);
 
 test('DCG uses gain 2^rel − 1 and a log2(rank + 1) discount', () => {
   // grades 3, 0, 2 at ranks 1..3: 7/1 + 0/log2(3) + 3/log2(4) = 7 + 1.5 = 8.5

@@ -159,6 +159,9 @@ test('detailsOf shares loads in flight with detail() and other batches; a raced 
 
 test('detailsOf: a failing load fails the call, and the next call loads again', async () => {
   const c = new CatalogCache(createMemoryCache(), logger);
-  await assert.rejects(c.detailsOf(['a1'], async () => Promise.reject(new Error('db down'))), /db down/);
+  await assert.rejects(
+    c.detailsOf(['a1'], async () => Promise.reject(new Error('db down'))),
+    /db down/,
+  );
   assert.deepEqual((await c.detailsOf(['a1'], async (ids) => new Map(ids.map((id) => [id, 'ok'])))).map(String), ['ok']);
 });

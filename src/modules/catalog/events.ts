@@ -4,8 +4,21 @@ import type { AppStatus } from './workflow.ts';
 
 /** What changed in an app: a developer's edit, a review step, or a counter another module keeps (counters.ts). */
 export type AppChange =
-  | 'created' | 'metadata' | 'icon' | 'screenshots' | 'version' | 'binary' | 'prices' | 'products'
-  | 'submitted' | 'approved' | 'rejected' | 'published' | 'removed' | 'ratings' | 'downloads';
+  | 'created'
+  | 'metadata'
+  | 'icon'
+  | 'screenshots'
+  | 'version'
+  | 'binary'
+  | 'prices'
+  | 'products'
+  | 'submitted'
+  | 'approved'
+  | 'rejected'
+  | 'published'
+  | 'removed'
+  | 'ratings'
+  | 'downloads';
 
 /** app.changed: every change to an app; consumers re-read what they need. aggregateId: the app id. */
 export interface AppChangedPayload {

@@ -4,7 +4,19 @@ import { isBundleId, isProductId } from './identifiers.ts';
 
 test('bundle ids are reverse-DNS', () => {
   for (const ok of ['com.example.app', 'io.orchard.Notes-2', 'com.x', 'org.example.a1.b2']) assert.ok(isBundleId(ok), ok);
-  for (const bad of ['app', 'com.', '.com.app', 'com..app', '1com.app', 'com.-app', 'com.app-', 'com.ex ample', 'com.exa_mple', 'com.app/x', `com.${'a'.repeat(152)}`]) {
+  for (const bad of [
+    'app',
+    'com.',
+    '.com.app',
+    'com..app',
+    '1com.app',
+    'com.-app',
+    'com.app-',
+    'com.ex ample',
+    'com.exa_mple',
+    'com.app/x',
+    `com.${'a'.repeat(152)}`,
+  ]) {
     assert.ok(!isBundleId(bad), bad);
   }
 });

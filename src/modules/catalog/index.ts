@@ -40,7 +40,11 @@ export function createCatalog(deps: CatalogDeps) {
   ];
   const routes: FastifyPluginAsync<{ guards: Guards }> = catalogRoutes(service, deps.config);
   return {
-    name: 'catalog', migrations: catalogMigrations, routes, consumers, service,
+    name: 'catalog',
+    migrations: catalogMigrations,
+    routes,
+    consumers,
+    service,
     // Broadcasts missed while the broker link was down could leave stale copies here: drop them all.
     onEventGap: () => service.cache.clearLocal(),
   };

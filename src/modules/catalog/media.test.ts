@@ -37,7 +37,13 @@ test('mediaTypeOf', () => {
 
 test('expectImage passes matching bytes through unchanged, even split into 1-byte chunks', async () => {
   assert.deepEqual(await run([PNG], 'image/png'), PNG);
-  assert.deepEqual(await run([...PNG].map((b) => Buffer.from([b])), 'image/png'), PNG);
+  assert.deepEqual(
+    await run(
+      [...PNG].map((b) => Buffer.from([b])),
+      'image/png',
+    ),
+    PNG,
+  );
   assert.deepEqual(await run([JPEG], 'image/jpeg'), JPEG);
 });
 

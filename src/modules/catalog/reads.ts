@@ -3,16 +3,7 @@ import type { Queryable } from '../../platform/db/index.ts';
 import { takePage } from '../../platform/http/pagination.ts';
 import { decodeBrowseCursor, decodeTimeCursor, encodeBrowseCursor, encodeTimeCursor, type BrowseSort } from './cursor.ts';
 import type { Reference } from './reference.ts';
-import type {
-  BrowseItem,
-  BrowseQuery,
-  DeveloperApp,
-  MediaItem,
-  Product,
-  PublicApp,
-  ReviewItem,
-  Version,
-} from './schemas.ts';
+import type { BrowseItem, BrowseQuery, DeveloperApp, MediaItem, Product, PublicApp, ReviewItem, Version } from './schemas.ts';
 import { compareVersions, diffPermissions } from './versioning.ts';
 import type { AppStatus, VersionStatus } from './workflow.ts';
 
@@ -66,7 +57,6 @@ interface AppRow {
   iap_subscriptions: boolean;
   iap_items: { productId: string; referenceName: string; type: string; subscriptionPeriod: string | null }[] | null;
 }
-
 
 const DETAIL_SQL = `
 SELECT a.id, a.developer_id, a.bundle_id, a.name, a.subtitle, a.description, a.keywords, a.category, a.subcategory,

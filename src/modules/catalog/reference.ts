@@ -41,10 +41,7 @@ export async function loadReference(db: Queryable): Promise<Reference> {
       subcategories: cats.rows.filter((r) => r.parent_slug === top.slug).map((s) => ({ slug: s.slug, name: s.name })),
     }));
   const storefronts = new Map(
-    fronts.rows.map((r) => [
-      r.country,
-      { country: r.country, alpha3: r.alpha3, currency: r.currency, appleStorefrontId: r.apple_storefront_id, name: r.name },
-    ]),
+    fronts.rows.map((r) => [r.country, { country: r.country, alpha3: r.alpha3, currency: r.currency, appleStorefrontId: r.apple_storefront_id, name: r.name }]),
   );
   return { categories, storefronts, categoryTreeJson: JSON.stringify(tree), storefrontsJson: JSON.stringify([...storefronts.values()]) };
 }

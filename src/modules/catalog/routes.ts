@@ -73,8 +73,10 @@ const publicRoutes: FastifyPluginAsyncTypebox<Options> = async (app, { guards, s
     sendJson(reply, await service.categoryTreeJson()),
   );
 
-  app.get('/storefronts', { schema: { tags, summary: 'Storefronts: country, currency, Apple storefront id', response: { 200: S.Storefronts } } }, async (_req, reply) =>
-    sendJson(reply, await service.storefrontsJson()),
+  app.get(
+    '/storefronts',
+    { schema: { tags, summary: 'Storefronts: country, currency, Apple storefront id', response: { 200: S.Storefronts } } },
+    async (_req, reply) => sendJson(reply, await service.storefrontsJson()),
   );
 
   app.get(
@@ -86,7 +88,14 @@ const publicRoutes: FastifyPluginAsyncTypebox<Options> = async (app, { guards, s
   // The hottest path: an L1 hit answers synchronously, with no auth work and no await.
   app.get(
     '/apps/:id',
-    { schema: { tags, summary: 'App detail (published apps; drafts for their developer and admins)', params: S.IdParams, response: { 200: S.PublicApp, ...errors } } },
+    {
+      schema: {
+        tags,
+        summary: 'App detail (published apps; drafts for their developer and admins)',
+        params: S.IdParams,
+        response: { 200: S.PublicApp, ...errors },
+      },
+    },
     (req, reply) => {
       const l1 = service.peekPublicDetail(req.params.id);
       if (l1?.length) {
@@ -180,7 +189,11 @@ const developerRoutes: FastifyPluginAsyncTypebox<Options> = async (app, { guards
     async (req, reply) => {
       const ifMatch = parseIfMatch(req.headers['if-match']);
       if (ifMatch.kind !== 'revisions') {
-        throw new AppError(428, 'PRECONDITION_REQUIRED', 'Send If-Match with the ETag of GET /api/v1/developer/apps/:id, so that concurrent edits are not lost.');
+        throw new AppError(
+          428,
+          'PRECONDITION_REQUIRED',
+          'Send If-Match with the ETag of GET /api/v1/developer/apps/:id, so that concurrent edits are not lost.',
+        );
       }
       try {
         const { app: updated, etag } = await service.updateApp(me(req), req.params.id, ifMatch.revisions, req.body);
@@ -277,7 +290,15 @@ const developerRoutes: FastifyPluginAsyncTypebox<Options> = async (app, { guards
 
   app.get(
     '/developer/apps/:id/versions',
-    { schema: { tags, security, summary: 'Versions of my app, newest first, with permission diffs', params: S.IdParams, response: { 200: S.VersionList, ...errors } } },
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Versions of my app, newest first, with permission diffs',
+        params: S.IdParams,
+        response: { 200: S.VersionList, ...errors },
+      },
+    },
     async (req) => ({ items: await service.listVersions(me(req), req.params.id) }),
   );
 
@@ -358,7 +379,14 @@ const developerRoutes: FastifyPluginAsyncTypebox<Options> = async (app, { guards
   app.put(
     '/developer/apps/:id/products/:productId/prices',
     {
-      schema: { tags, security, summary: "Replace an in-app product's prices", params: S.ProductParams, body: S.PricesBody, response: { 200: S.Product, ...errors } },
+      schema: {
+        tags,
+        security,
+        summary: "Replace an in-app product's prices",
+        params: S.ProductParams,
+        body: S.PricesBody,
+        response: { 200: S.Product, ...errors },
+      },
     },
     async (req) => service.setProductPrices(me(req), req.params.id, req.params.productId, req.body.prices),
   );
@@ -367,7 +395,15 @@ const developerRoutes: FastifyPluginAsyncTypebox<Options> = async (app, { guards
 
   app.post(
     '/developer/apps/:id/submit',
-    { schema: { tags, security, summary: 'Submit the open version for review (422 lists what is missing)', params: S.IdParams, response: { 200: S.StatusResult, ...errors } } },
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Submit the open version for review (422 lists what is missing)',
+        params: S.IdParams,
+        response: { 200: S.StatusResult, ...errors },
+      },
+    },
     async (req) => service.submit(me(req), req.params.id),
   );
 
@@ -387,7 +423,15 @@ const adminRoutes: FastifyPluginAsyncTypebox<Options> = async (app, { guards, se
 
   app.get(
     '/admin/review-queue',
-    { schema: { tags, security, summary: 'Versions waiting for review, oldest first, with permission diffs', querystring: S.PageQuery, response: { 200: S.ReviewQueue, ...errors } } },
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Versions waiting for review, oldest first, with permission diffs',
+        querystring: S.PageQuery,
+        response: { 200: S.ReviewQueue, ...errors },
+      },
+    },
     async (req) => service.reviewQueue(req.query.limit, req.query.cursor),
   );
 
@@ -399,7 +443,16 @@ const adminRoutes: FastifyPluginAsyncTypebox<Options> = async (app, { guards, se
 
   app.post(
     '/admin/apps/:id/reject',
-    { schema: { tags, security, summary: 'Reject the version in review, with a reason', params: S.IdParams, body: S.RejectBody, response: { 200: S.StatusResult, ...errors } } },
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Reject the version in review, with a reason',
+        params: S.IdParams,
+        body: S.RejectBody,
+        response: { 200: S.StatusResult, ...errors },
+      },
+    },
     async (req) => service.review(principalOf(req), req.params.id, 'rejected', req.body.reason),
   );
 

@@ -136,10 +136,9 @@ export const Price = Type.Object({ country: Type.String(), currency: Type.String
 export const Prices = Type.Object({ prices: Type.Array(Price) });
 const Developer = Type.Object({ id: Uuid, name: Type.String() });
 const Rating = Type.Object({ average: Type.Number(), count: Type.Integer() });
-const Screenshots = Type.Object(
-  Object.fromEntries(DEVICE_TYPES.map((d) => [d, Type.Optional(Type.Array(Type.String()))])),
-  { description: 'screenshot URLs in display order, by device type (only types that have some)' },
-);
+const Screenshots = Type.Object(Object.fromEntries(DEVICE_TYPES.map((d) => [d, Type.Optional(Type.Array(Type.String()))])), {
+  description: 'screenshot URLs in display order, by device type (only types that have some)',
+});
 
 export const PublicApp = Type.Object({
   id: Uuid,
@@ -178,20 +177,16 @@ export const PublicApp = Type.Object({
   updatedAt: Timestamp,
   publishedAt: Nullable(Timestamp),
   chartPositions: Type.Optional(
-    Type.Array(
-      Type.Object({ chart: Type.String(), country: Type.String(), category: Nullable(Type.String()), rank: Type.Integer() }),
-      { description: "the app's places in the current charts (top 100 of each; category null: overall), present when it is in any; added by the charts module" },
-    ),
+    Type.Array(Type.Object({ chart: Type.String(), country: Type.String(), category: Nullable(Type.String()), rank: Type.Integer() }), {
+      description: "the app's places in the current charts (top 100 of each; category null: overall), present when it is in any; added by the charts module",
+    }),
   ),
   similarApps: Type.Optional(
-    Type.Array(
-      Type.Object({ id: Uuid, name: Type.String() }, { additionalProperties: true }),
-      {
-        maxItems: 10,
-        description:
-          'up to 10 apps like this one: the app summaries (US prices) of GET /apps/{id}/recommendations; absent while they are being computed (a later read has them); added by the recommendations module',
-      },
-    ),
+    Type.Array(Type.Object({ id: Uuid, name: Type.String() }, { additionalProperties: true }), {
+      maxItems: 10,
+      description:
+        'up to 10 apps like this one: the app summaries (US prices) of GET /apps/{id}/recommendations; absent while they are being computed (a later read has them); added by the recommendations module',
+    }),
   ),
 });
 export type PublicApp = Static<typeof PublicApp>;

@@ -182,9 +182,7 @@ export class CatalogService {
     }
     decodeBrowseCursor(sort, query.cursor); // 400 on a bad cursor before anything is cached
     const pageKey = [query.category ?? '', query.subcategory ?? '', sort, query.price ?? '', country, limit, query.cursor ?? ''].join('|');
-    return this.cache.page(scope, pageKey, async () =>
-      JSON.stringify(await reads.browseApps(this.deps.db, { ...query, sort, limit, country }, this.mediaUrl)),
-    );
+    return this.cache.page(scope, pageKey, async () => JSON.stringify(await reads.browseApps(this.deps.db, { ...query, sort, limit, country }, this.mediaUrl)));
   }
 
   /** Content type of a stored icon or screenshot; null when no app media has this hash (binaries are never served). */
@@ -393,7 +391,10 @@ export class CatalogService {
     if (!parseVersion(input.minOsVersion)) throw invalid('INVALID_VERSION', `minOsVersion must be ${VERSION_RULE}; got '${input.minOsVersion}'.`);
     const bad = (input.permissions ?? []).find((p) => !isPermission(p));
     if (bad !== undefined) {
-      throw invalid('INVALID_PERMISSION', `Permission '${bad}' is not valid: lowercase letters, digits, '.', '_' or '-', starting with a letter (e.g. location.always).`);
+      throw invalid(
+        'INVALID_PERMISSION',
+        `Permission '${bad}' is not valid: lowercase letters, digits, '.', '_' or '-', starting with a letter (e.g. location.always).`,
+      );
     }
     const permissions = normalizePermissions(input.permissions ?? []);
     const id = uuidv7();
@@ -401,16 +402,23 @@ export class CatalogService {
       const { rows } = await q.query<{ version: string; status: string }>('SELECT version, status FROM app_versions WHERE app_id = $1', [appId]);
       const open = rows.find((r) => r.status !== 'published');
       if (open) {
-        throw conflict('VERSION_IN_PROGRESS', `Version ${open.version} is ${open.status}: publish it (or delete it while draft or rejected) before starting another.`);
+        throw conflict(
+          'VERSION_IN_PROGRESS',
+          `Version ${open.version} is ${open.status}: publish it (or delete it while draft or rejected) before starting another.`,
+        );
       }
       const latest = rows.reduce<string | null>((max, r) => (max === null || compareVersions(r.version, max) > 0 ? r.version : max), null);
       if (latest !== null && compareVersions(input.version, latest) <= 0) {
         throw conflict('VERSION_NOT_NEWER', `Version ${input.version} must be greater than ${latest}, the latest published version.`);
       }
-      await q.query(
-        `INSERT INTO app_versions (id, app_id, version, release_notes, min_os_version, permissions) VALUES ($1, $2, $3, $4, $5, $6)`,
-        [id, appId, input.version, input.releaseNotes ?? '', input.minOsVersion, permissions],
-      );
+      await q.query(`INSERT INTO app_versions (id, app_id, version, release_notes, min_os_version, permissions) VALUES ($1, $2, $3, $4, $5, $6)`, [
+        id,
+        appId,
+        input.version,
+        input.releaseNotes ?? '',
+        input.minOsVersion,
+        permissions,
+      ]);
     });
     return this.version(appId, id);
   }
@@ -524,10 +532,7 @@ export class CatalogService {
       });
       if (missing.length) throw rejected('SUBMISSION_INCOMPLETE', `Before review the app needs: ${missing.join(', ')}.`, { missing });
       await q.query(`UPDATE app_versions SET status = 'in_review', submitted_at = now(), review_note = NULL WHERE id = $1`, [version!.id]);
-      await q.query(`UPDATE apps SET status = $2, review_note = CASE WHEN $2 = 'in_review' THEN NULL ELSE review_note END WHERE id = $1`, [
-        appId,
-        next,
-      ]);
+      await q.query(`UPDATE apps SET status = $2, review_note = CASE WHEN $2 = 'in_review' THEN NULL ELSE review_note END WHERE id = $1`, [appId, next]);
       await catalogEvents.record(q, 'app.submitted', { appId, versionId: version!.id, version: version!.version }, appId);
       return { id: appId, status: next, version: { id: version!.id, version: version!.version, status: 'in_review' as const } };
     });

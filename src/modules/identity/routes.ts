@@ -153,15 +153,11 @@ export function identityRoutes(service: IdentityService, cache: Cache, limits: I
       },
     );
 
-    app.get(
-      '/me',
-      { preHandler: guards.user, schema: { tags, security, summary: 'The signed-in user', response: { 200: User, ...errors } } },
-      async (req) => {
-        const user = await service.getUser(principalOf(req).userId);
-        if (!user) throw notFound('User');
-        return user;
-      },
-    );
+    app.get('/me', { preHandler: guards.user, schema: { tags, security, summary: 'The signed-in user', response: { 200: User, ...errors } } }, async (req) => {
+      const user = await service.getUser(principalOf(req).userId);
+      if (!user) throw notFound('User');
+      return user;
+    });
 
     app.post(
       '/me/password',

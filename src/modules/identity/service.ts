@@ -11,7 +11,26 @@ import { hashPassword, verifyAgainstDummy, verifyPassword } from './passwords.ts
 
 /** The storefront countries (the catalog's `storefronts` table, which is created after identity's tables). */
 export const STOREFRONT_COUNTRIES = [
-  'US', 'GB', 'DE', 'FR', 'IT', 'ES', 'NL', 'SE', 'CH', 'CA', 'AU', 'JP', 'KR', 'CN', 'IN', 'BR', 'MX', 'PL', 'TR', 'NO',
+  'US',
+  'GB',
+  'DE',
+  'FR',
+  'IT',
+  'ES',
+  'NL',
+  'SE',
+  'CH',
+  'CA',
+  'AU',
+  'JP',
+  'KR',
+  'CN',
+  'IN',
+  'BR',
+  'MX',
+  'PL',
+  'TR',
+  'NO',
 ] as const;
 export type Country = (typeof STOREFRONT_COUNTRIES)[number];
 
@@ -178,10 +197,9 @@ export function createIdentityService(deps: { db: Db; cache: Cache; bus: Bus; me
 
   /** After a role change: cached principals of the user's sessions are stale. */
   async function forgetCachedSessions(userId: string) {
-    const { rows } = await db.query<{ hash: string }>(
-      `SELECT encode(token_hash, 'hex') AS hash FROM sessions WHERE user_id = $1 AND revoked_at IS NULL`,
-      [userId],
-    );
+    const { rows } = await db.query<{ hash: string }>(`SELECT encode(token_hash, 'hex') AS hash FROM sessions WHERE user_id = $1 AND revoked_at IS NULL`, [
+      userId,
+    ]);
     if (rows.length) await cache.del(...rows.map((r) => sessionKey(r.hash)));
   }
 
@@ -210,10 +228,7 @@ export function createIdentityService(deps: { db: Db; cache: Cache; bus: Bus; me
     },
 
     async login(email: string, password: string, client: ClientInfo): Promise<{ user: User; session: Session }> {
-      const { rows } = await db.query<{ id: string; password_hash: string }>(
-        'SELECT id, password_hash FROM users WHERE lower(email) = lower($1)',
-        [email],
-      );
+      const { rows } = await db.query<{ id: string; password_hash: string }>('SELECT id, password_hash FROM users WHERE lower(email) = lower($1)', [email]);
       const ok = rows[0] ? await verifyPassword(rows[0].password_hash, password) : await verifyAgainstDummy(password);
       logins.inc({ outcome: ok ? 'success' : 'failure' });
       if (!ok) throw new IdentityError('INVALID_CREDENTIALS', 'The email or password is wrong.');

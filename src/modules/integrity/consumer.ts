@@ -100,7 +100,10 @@ export async function scoreReviews(q: Queryable, submitted: ReviewSubmitted[], d
 
   // a stock phrase's keys would only ever match other stock phrases, which originality ignores
   const keysOf = (b: Prepared) => (isStockPhrase(b.p.body) ? [] : [...b.bands, ...b.sentences]);
-  await recordScoredBatch(q, batch.map((b) => ({ review: b.review, signature: encodeSignature(b.signature), keys: keysOf(b) })));
+  await recordScoredBatch(
+    q,
+    batch.map((b) => ({ review: b.review, signature: encodeSignature(b.signature), keys: keysOf(b) })),
+  );
   await deps.applyVerdicts(
     q,
     batch.map((b, i) => ({
@@ -141,7 +144,12 @@ function withBatchNeighbours(raw: RawFacts, self: Prepared, batch: Prepared[]): 
       }
     }
     if (other.bands.some((k) => bands.has(k))) {
-      out.candidates.push({ reviewId: other.review.reviewId, appId: other.review.appId, userId: other.review.userId, signature: encodeSignature(other.signature) });
+      out.candidates.push({
+        reviewId: other.review.reviewId,
+        appId: other.review.appId,
+        userId: other.review.userId,
+        signature: encodeSignature(other.signature),
+      });
     }
     const shared = other.sentences.filter((k) => sentences.has(k));
     if (shared.length) {
@@ -221,7 +229,10 @@ export function integrityHandler(deps: ConsumerDeps): DurableBatchHandler {
   return async (events: OrchardEvent<any>[], q) => {
     const deleted = new Set(events.filter((e) => e.type === 'review.deleted').map((e) => String(e.payload.reviewId)));
     for (const id of deleted) await forgetReview(q, id);
-    const submitted = events.filter((e) => e.type !== 'review.deleted').map((e) => e.payload as ReviewSubmitted).filter((p) => !deleted.has(p.reviewId));
+    const submitted = events
+      .filter((e) => e.type !== 'review.deleted')
+      .map((e) => e.payload as ReviewSubmitted)
+      .filter((p) => !deleted.has(p.reviewId));
     for (const r of await scoreReviews(q, submitted, deps)) scored.inc({ action: r.action });
   };
 }

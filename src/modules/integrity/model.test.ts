@@ -22,7 +22,6 @@ import { seededRandom } from '../../platform/rng.ts';
 const HOUR = 3_600_000;
 const AT = Date.UTC(2026, 0, 15, 12);
 
-
 const organicFacts: IntegrityFacts = {
   authorReviewsInPrior24h: 0,
   accountAgeDays: 400,
@@ -74,7 +73,10 @@ test('featureVector: from computed signals, stored jsonb arrays or objects; refu
   const v = featureVector(signals, organicReview);
   assert.equal(v.length, FEATURE_NAMES.length);
   assert.ok(v.every(Number.isFinite));
-  assert.deepEqual(v.slice(0, 6), signals.map((s) => s.score));
+  assert.deepEqual(
+    v.slice(0, 6),
+    signals.map((s) => s.score),
+  );
   assert.deepEqual(featureVector(JSON.parse(JSON.stringify(signals.map((s) => ({ ...s, weight: 0.1 })))), organicReview), v);
   assert.deepEqual(featureVector(Object.fromEntries(signals.map((s) => [s.name, s.score])), organicReview), v);
   assert.equal(featureVector(signals, { ...organicReview, rating: 1 })[14], 1);
@@ -103,7 +105,12 @@ test('trainLogistic learns a separable set, deterministically, into plain JSON',
   assert.ok(model.metrics.auc > 0.95, JSON.stringify(model.metrics));
   assert.ok(model.metrics.logLoss < 0.3, JSON.stringify(model.metrics));
   // The informative features carry the weight.
-  const top = model.weights.map((w, i) => [Math.abs(w), i]).sort((a, b) => b[0] - a[0]).slice(0, 2).map(([, i]) => i).sort();
+  const top = model.weights
+    .map((w, i) => [Math.abs(w), i])
+    .sort((a, b) => b[0] - a[0])
+    .slice(0, 2)
+    .map(([, i]) => i)
+    .sort();
   assert.deepEqual(top, [1, 2]);
 
   assert.deepEqual(trainLogistic(examples), model);
@@ -139,8 +146,14 @@ test('analyze without a model: seed weights; organic approved, farm rejected', (
   const organic = analyze(organicFacts, organicReview, null);
   assert.equal(organic.model, 'seed-weights');
   assert.equal(organic.action, 'approve');
-  assert.deepEqual(organic.signals.map((s) => s.name), [...SIGNAL_NAMES]);
-  assert.deepEqual(organic.signals.map((s) => s.weight), SIGNAL_NAMES.map((n) => SEED_WEIGHTS[n]));
+  assert.deepEqual(
+    organic.signals.map((s) => s.name),
+    [...SIGNAL_NAMES],
+  );
+  assert.deepEqual(
+    organic.signals.map((s) => s.weight),
+    SIGNAL_NAMES.map((n) => SEED_WEIGHTS[n]),
+  );
   const sum = organic.signals.reduce((a, s) => a + s.weight * s.score, 0);
   assert.ok(Math.abs(organic.score - sum) < 1e-12);
   assert.ok(organic.signals.every((s) => typeof s.reason === 'string' && s.reason.length > 0));
@@ -177,7 +190,10 @@ test('analyze with a model: its probability, its coefficients, its version', () 
   assert.equal(organic.model, 'logistic-v3');
   assert.equal(organic.score, predictGenuine(model, featureVector(computeSignals(organicFacts, organicReview), organicReview)));
   assert.equal(organic.action, 'approve');
-  assert.deepEqual(organic.signals.map((s) => s.name), [...SIGNAL_NAMES]);
+  assert.deepEqual(
+    organic.signals.map((s) => s.name),
+    [...SIGNAL_NAMES],
+  );
   assert.ok(organic.signals.every((s) => Number.isFinite(s.weight)));
   const farm = analyze(farmFacts, farmReview, model);
   assert.equal(farm.action, 'reject');

@@ -183,7 +183,6 @@ function softplus(z: number): number {
   return z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
 }
 
-
 function shuffled(items: number[], random: () => number): number[] {
   const a = items.slice();
   for (let i = a.length - 1; i > 0; i--) {
@@ -335,10 +334,11 @@ function measure(f: Fit, examples: readonly TrainingExample[]): Omit<ModelMetric
     let j = i;
     while (j + 1 < sorted.length && sorted[j + 1].p === sorted[i].p) j++;
     const rank = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) if (sorted[k].y) {
-      positives++;
-      rankSum += rank;
-    }
+    for (let k = i; k <= j; k++)
+      if (sorted[k].y) {
+        positives++;
+        rankSum += rank;
+      }
     i = j + 1;
   }
   const negatives = sorted.length - positives;
@@ -458,14 +458,21 @@ export function analyze(facts: IntegrityFacts, review: ReviewInput, model: Store
  * Scores a review again from signals already computed (stored with an earlier verdict, some since lowered
  * by what later reviews revealed), under `model` when usable, else the seed weights.
  */
-export function rescore(signals: readonly Signal[], review: ReviewInput, model: StoredModel | null): Omit<IntegrityResult, 'signals'> & { signals: WeightedSignal[] } {
+export function rescore(
+  signals: readonly Signal[],
+  review: ReviewInput,
+  model: StoredModel | null,
+): Omit<IntegrityResult, 'signals'> & { signals: WeightedSignal[] } {
   if (!model || !modelIsUsable(model)) {
     const seeded = scoreWithWeights(signals, SEED_WEIGHTS);
     return { score: seeded.score, action: seeded.action, signals: seeded.signals, model: 'seed-weights' };
   }
   const values = featureVector(signals, review);
   const byName = new Map<string, number>(FEATURE_NAMES.map((name, i) => [name, values[i]]));
-  const score = predictGenuine(model, model.featureNames.map((name) => byName.get(name) as number));
+  const score = predictGenuine(
+    model,
+    model.featureNames.map((name) => byName.get(name) as number),
+  );
   const coefficient = new Map<string, number>(model.featureNames.map((name, j) => [name, model.weights[j] / model.scale[j]]));
   return {
     score,

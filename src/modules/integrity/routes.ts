@@ -24,7 +24,12 @@ const ReviewParams = Type.Object({ reviewId: Type.String({ format: 'uuid' }) });
 const Status = Type.Object({
   scoring: Type.String({ description: "'seed-weights', or 'logistic-v<version>' once a model is trained" }),
   model: Type.Union([
-    Type.Object({ version: Type.Integer(), trainedAt: Type.String({ format: 'date-time' }), labels: Type.Integer(), metrics: Type.Record(Type.String(), Type.Number()) }),
+    Type.Object({
+      version: Type.Integer(),
+      trainedAt: Type.String({ format: 'date-time' }),
+      labels: Type.Integer(),
+      metrics: Type.Record(Type.String(), Type.Number()),
+    }),
     Type.Null(),
   ]),
   labels: Type.Object({ genuine: Type.Integer(), fake: Type.Integer(), needed: Type.Object({ total: Type.Integer(), perClass: Type.Integer() }) }),
@@ -46,13 +51,29 @@ export function integrityRoutes(service: IntegrityService): FastifyPluginAsyncTy
 
     app.get(
       '/admin/reviews',
-      { schema: { tags, security, summary: 'Reviews by status with their integrity score and signals (default: held for manual review), oldest first', querystring: QueueQuery, response: { 200: ModerationPage, ...errors } } },
+      {
+        schema: {
+          tags,
+          security,
+          summary: 'Reviews by status with their integrity score and signals (default: held for manual review), oldest first',
+          querystring: QueueQuery,
+          response: { 200: ModerationPage, ...errors },
+        },
+      },
       async (req) => service.queue({ status: req.query.status ?? 'held', limit: req.query.limit ?? 20, cursor: req.query.cursor }),
     );
 
     app.get(
       '/admin/reviews/:reviewId',
-      { schema: { tags, security, summary: 'One review with its integrity score, signals and reports', params: ReviewParams, response: { 200: ModerationReview, ...errors } } },
+      {
+        schema: {
+          tags,
+          security,
+          summary: 'One review with its integrity score, signals and reports',
+          params: ReviewParams,
+          response: { 200: ModerationReview, ...errors },
+        },
+      },
       async (req) => service.review(req.params.reviewId),
     );
 
@@ -73,7 +94,14 @@ export function integrityRoutes(service: IntegrityService): FastifyPluginAsyncTy
 
     app.get(
       '/admin/integrity',
-      { schema: { tags, security, summary: 'What scores reviews now (seed weights or a trained model), the labels gathered, weights and thresholds', response: { 200: Status, ...errors } } },
+      {
+        schema: {
+          tags,
+          security,
+          summary: 'What scores reviews now (seed weights or a trained model), the labels gathered, weights and thresholds',
+          response: { 200: Status, ...errors },
+        },
+      },
       async () => service.status(),
     );
   };

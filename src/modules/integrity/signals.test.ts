@@ -131,7 +131,10 @@ test('originality: original text 1, copies ~0, cross-app copies at least as bad 
   const lightEdit = similarity(minhash('Great app!!'), minhash('great app'));
   assert.ok(originality({ bestWithinApp: lightEdit, bestAcrossApps: 0, nearDuplicates: 1 }).score < 0.05);
 
-  const unrelated = similarity(minhash('Syncs my calendar with Outlook reliably since the 3.2 update'), minhash('The timer resets when the phone locks, please fix'));
+  const unrelated = similarity(
+    minhash('Syncs my calendar with Outlook reliably since the 3.2 update'),
+    minhash('The timer resets when the phone locks, please fix'),
+  );
   assert.equal(originality({ bestWithinApp: unrelated, bestAcrossApps: 0, nearDuplicates: 0 }).score, 1);
 
   const crossCopy = originality({ bestWithinApp: 0.1, bestAcrossApps: 0.95, nearDuplicates: 1 });

@@ -86,7 +86,11 @@ export function contentQuality(title: string | null | undefined, body: string | 
 /** Account age in days: full trust after 30 days, linear before (min(age / 30, 1)). */
 export function accountAge(ageDays: number): Signal {
   const days = count(ageDays);
-  return signal('account_age', Math.min(days / 30, 1), `account ${days < 1 ? 'less than a day' : `${Math.floor(days)} day${Math.floor(days) === 1 ? '' : 's'}`} old`);
+  return signal(
+    'account_age',
+    Math.min(days / 30, 1),
+    `account ${days < 1 ? 'less than a day' : `${Math.floor(days)} day${Math.floor(days) === 1 ? '' : 's'}`} old`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -148,9 +148,7 @@ export async function gatherFactsBatch(q: Queryable, batch: FactsQuery[]): Promi
     windowCount: row.window_count,
     window: (row.window ?? []).map(([at, rating]) => ({ at: Number(at), rating: Number(rating) })),
     historyReviews: row.history_reviews,
-    historyDays: row.first_day
-      ? Math.max(0, Math.min(HISTORY_DAYS, Math.round((Date.parse(row.window_day) - Date.parse(row.first_day)) / DAY_MS)))
-      : 0,
+    historyDays: row.first_day ? Math.max(0, Math.min(HISTORY_DAYS, Math.round((Date.parse(row.window_day) - Date.parse(row.first_day)) / DAY_MS))) : 0,
     candidates: (row.candidates ?? []).map(([reviewId, appId, userId, sig]) => ({ reviewId, appId, userId, signature: Buffer.from(sig, 'base64') })),
     sentencesSeen: row.sentences_seen,
     sentenceSharers: row.sentence_sharers ?? [],
@@ -255,10 +253,11 @@ export async function latestModel<M>(q: Queryable): Promise<StoredModel<M> | nul
 }
 
 export async function saveModel(q: Queryable, model: unknown, labels: number, metrics: Record<string, number>): Promise<number> {
-  const { rows } = await q.query<{ version: number }>(
-    'INSERT INTO integrity_models (model, labels, metrics) VALUES ($1, $2, $3) RETURNING version',
-    [JSON.stringify(model), labels, JSON.stringify(metrics)],
-  );
+  const { rows } = await q.query<{ version: number }>('INSERT INTO integrity_models (model, labels, metrics) VALUES ($1, $2, $3) RETURNING version', [
+    JSON.stringify(model),
+    labels,
+    JSON.stringify(metrics),
+  ]);
   return rows[0].version;
 }
 

@@ -74,7 +74,9 @@ export class DownloadLinks {
   }
 
   private async mac(payload: Buffer): Promise<Buffer> {
-    return createHmac('sha256', await this.key()).update(payload).digest();
+    return createHmac('sha256', await this.key())
+      .update(payload)
+      .digest();
   }
 }
 

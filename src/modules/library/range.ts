@@ -49,6 +49,9 @@ export function ifRangeHolds(header: string | undefined, etag: string): boolean 
 
 /** A filename that survives any Content-Disposition parser: letters, digits, dots, hyphens and underscores. */
 export function safeFilename(name: string): string {
-  const cleaned = name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, 120);
+  const cleaned = name
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/^[._]+/, '')
+    .slice(0, 120);
   return cleaned || 'download';
 }

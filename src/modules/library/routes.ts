@@ -83,13 +83,20 @@ const downloadRoute: FastifyPluginAsync<Options> = async (app, { service }) => {
     if (matchesNoneMatch(req.headers['if-none-match'], etag)) return reply.code(304).headers(validators).send();
 
     const ifRange = req.headers['if-range'];
-    const range: RangeAnswer =
-      ifRangeHolds(typeof ifRange === 'string' ? ifRange : undefined, etag) ? parseRange(req.headers.range, build.size) : { kind: 'full' };
+    const range: RangeAnswer = ifRangeHolds(typeof ifRange === 'string' ? ifRange : undefined, etag)
+      ? parseRange(req.headers.range, build.size)
+      : { kind: 'full' };
     if (range.kind === 'unsatisfiable') {
-      throw new AppError(416, 'RANGE_NOT_SATISFIABLE', `The range asked for lies outside the build's ${build.size} bytes.`, { size: build.size }, {
-        'content-range': `bytes */${build.size}`,
-        'accept-ranges': 'bytes',
-      });
+      throw new AppError(
+        416,
+        'RANGE_NOT_SATISFIABLE',
+        `The range asked for lies outside the build's ${build.size} bytes.`,
+        { size: build.size },
+        {
+          'content-range': `bytes */${build.size}`,
+          'accept-ranges': 'bytes',
+        },
+      );
     }
     reply.headers({
       ...validators,

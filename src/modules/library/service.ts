@@ -105,10 +105,11 @@ export class LibraryService {
     installed.forEach(checkInstalled);
     const ids = [...new Set(installed.flatMap((i) => (i.appId ? [i.appId.toLowerCase()] : [])))];
     const bundles = [...new Set(installed.flatMap((i) => (i.bundleId ? [i.bundleId] : [])))];
-    const { rows } = await this.deps.db.query<Target>(
-      `${TARGETS} WHERE a.status = 'published' AND (a.id = ANY($2::uuid[]) OR a.bundle_id = ANY($3::text[]))`,
-      [userId, ids, bundles],
-    );
+    const { rows } = await this.deps.db.query<Target>(`${TARGETS} WHERE a.status = 'published' AND (a.id = ANY($2::uuid[]) OR a.bundle_id = ANY($3::text[]))`, [
+      userId,
+      ids,
+      bundles,
+    ]);
     const byId = new Map(rows.map((r) => [r.app_id, r]));
     const byBundle = new Map(rows.map((r) => [r.bundle_id, r]));
 
@@ -130,7 +131,11 @@ export class LibraryService {
     const builds = await Promise.all(newer.map((n) => this.deliverable(n.target)));
     const due = newer.flatMap((n, i) => (builds[i] ? [{ build: builds[i], installedVersion: n.installedVersion }] : []));
     // Clients ask for updates again and again: a version already handed to this user is not counted again.
-    await this.recordDownloads(userId, due.map((d) => d.build), { countRepeats: false });
+    await this.recordDownloads(
+      userId,
+      due.map((d) => d.build),
+      { countRepeats: false },
+    );
     for (const { build, installedVersion } of due) {
       const link = await this.link(userId, build);
       result.updates.push(toUpdate(build, installedVersion, link));
@@ -147,7 +152,10 @@ export class LibraryService {
       if (check.reason === 'expired') {
         throw forbidden('DOWNLOAD_LINK_EXPIRED', 'This download link has expired: ask for a new one with POST /api/v1/apps/:id/download.');
       }
-      throw forbidden('DOWNLOAD_LINK_INVALID', 'This download link is not one this store issued, or it was altered: ask for a new one with POST /api/v1/apps/:id/download.');
+      throw forbidden(
+        'DOWNLOAD_LINK_INVALID',
+        'This download link is not one this store issued, or it was altered: ask for a new one with POST /api/v1/apps/:id/download.',
+      );
     }
     const { versionId, sha256 } = check.grant;
     const [build, blob] = await Promise.all([this.buildName(versionId), this.deps.blobs.stat(sha256)]);
@@ -165,7 +173,10 @@ export class LibraryService {
   async downloadStats(actor: Actor, appId: string, query: DownloadStatsQuery): Promise<DownloadStats> {
     if (!actor.developerId) throw notFound('App');
     const app = (
-      await this.deps.db.query<{ download_count: string }>('SELECT download_count FROM catalog_apps WHERE id = $1 AND developer_id = $2', [appId, actor.developerId])
+      await this.deps.db.query<{ download_count: string }>('SELECT download_count FROM catalog_apps WHERE id = $1 AND developer_id = $2', [
+        appId,
+        actor.developerId,
+      ])
     ).rows[0];
     if (!app) throw notFound('App');
     const to = query.to ?? new Date().toISOString().slice(0, 10);
@@ -211,7 +222,14 @@ export class LibraryService {
       for (const build of [...builds].sort((x, y) => (x.app_id < y.app_id ? -1 : 1))) {
         const classified = await classifyDownload(q, userId, build, opts.countRepeats, day);
         if (!classified) continue;
-        const payload: AppDownloadedPayload = { appId: build.app_id, versionId: build.version_id, userId, kind: classified.kind, day, firstToday: classified.firstToday };
+        const payload: AppDownloadedPayload = {
+          appId: build.app_id,
+          versionId: build.version_id,
+          userId,
+          kind: classified.kind,
+          day,
+          firstToday: classified.firstToday,
+        };
         await libraryEvents.record(q, 'app.downloaded', payload, build.app_id);
         n++;
       }
@@ -240,12 +258,17 @@ export class LibraryService {
  * Null when countRepeats is off and it is not new.
  */
 async function classifyDownload(
-  q: Queryable, userId: string, build: Deliverable, countRepeats: boolean, day: string,
+  q: Queryable,
+  userId: string,
+  build: Deliverable,
+  countRepeats: boolean,
+  day: string,
 ): Promise<{ kind: DownloadKind; firstToday: boolean } | null> {
-  const first = await q.query(
-    `INSERT INTO app_user_downloads (user_id, app_id, last_version) VALUES ($1, $2, $3) ON CONFLICT (user_id, app_id) DO NOTHING`,
-    [userId, build.app_id, build.version],
-  );
+  const first = await q.query(`INSERT INTO app_user_downloads (user_id, app_id, last_version) VALUES ($1, $2, $3) ON CONFLICT (user_id, app_id) DO NOTHING`, [
+    userId,
+    build.app_id,
+    build.version,
+  ]);
   if (first.rowCount) return { kind: 'first', firstToday: true };
   const { rows } = await q.query<{ last_version: string; last_day: string }>(
     `SELECT last_version, to_char(last_downloaded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS last_day

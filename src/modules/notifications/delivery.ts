@@ -29,10 +29,23 @@ export interface DeliveryOptions {
 // A webhook URL is the developer's to choose: without this, it could make the server call its own
 // network (databases, metadata services). Checked on the resolved addresses at every attempt.
 const PRIVATE = new BlockList();
-for (const [net, bits] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.168.0.0', 16]] as const) {
+for (const [net, bits] of [
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.168.0.0', 16],
+] as const) {
   PRIVATE.addSubnet(net, bits, 'ipv4');
 }
-for (const [net, bits] of [['::', 127], ['fc00::', 7], ['fe80::', 10]] as const) PRIVATE.addSubnet(net, bits, 'ipv6');
+for (const [net, bits] of [
+  ['::', 127],
+  ['fc00::', 7],
+  ['fe80::', 10],
+] as const)
+  PRIVATE.addSubnet(net, bits, 'ipv6');
 
 /** True when the host is, or resolves to, a loopback, private or link-local address. */
 export async function isPrivateHost(hostname: string): Promise<boolean> {
@@ -117,7 +130,13 @@ export function createDelivery(db: Db, logger: Pick<Logger, 'error' | 'debug'>, 
       const e = err as Error & { cause?: { code?: string } };
       if (e.name === 'TimeoutError') return { ok: false, httpStatus: null, result: 'TIMED_OUT', error: 'timed out' };
       const code = e.cause?.code ?? '';
-      const result = /CERT|TLS|SSL/.test(code) ? 'TLS_ISSUE' : code === 'ECONNREFUSED' || code === 'ENOTFOUND' ? 'NO_RESPONSE' : code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' ? 'SOCKET_ISSUE' : 'OTHER';
+      const result = /CERT|TLS|SSL/.test(code)
+        ? 'TLS_ISSUE'
+        : code === 'ECONNREFUSED' || code === 'ENOTFOUND'
+          ? 'NO_RESPONSE'
+          : code === 'ECONNRESET' || code === 'UND_ERR_SOCKET'
+            ? 'SOCKET_ISSUE'
+            : 'OTHER';
       return { ok: false, httpStatus: null, result, error: (code || e.message).slice(0, 500) };
     }
   }
@@ -134,12 +153,18 @@ export function createDelivery(db: Db, logger: Pick<Logger, 'error' | 'debug'>, 
     const retryIn = n.type === 'TEST' ? undefined : schedule[attempts - 1];
     const status = outcome.ok ? 'delivered' : retryIn === undefined ? 'failed' : 'pending';
     await db.tx(async (q) => {
-      await q.query(
-        'INSERT INTO notification_attempts (notification_id, attempted_at, http_status, result, error) VALUES ($1, $2, $3, $4, $5)',
-        [n.id, attemptedAt, outcome.httpStatus, outcome.result, outcome.error],
-      );
+      await q.query('INSERT INTO notification_attempts (notification_id, attempted_at, http_status, result, error) VALUES ($1, $2, $3, $4, $5)', [
+        n.id,
+        attemptedAt,
+        outcome.httpStatus,
+        outcome.result,
+        outcome.error,
+      ]);
       await q.query('UPDATE notifications SET status = $2, attempts = $3, next_attempt_at = $4 WHERE id = $1', [
-        n.id, status, attempts, status === 'pending' ? new Date(Date.now() + retryIn!) : attemptedAt,
+        n.id,
+        status,
+        attempts,
+        status === 'pending' ? new Date(Date.now() + retryIn!) : attemptedAt,
       ]);
     });
     logger.debug({ notification: n.id, type: n.type, status, result: outcome.result }, 'notification attempt');

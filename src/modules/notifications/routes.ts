@@ -14,7 +14,7 @@ const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 const UrlBody = Type.Object({ url: Type.String({ minLength: 1, maxLength: 2000, pattern: '^[Hh][Tt][Tt][Pp][Ss]?://' }) }, { additionalProperties: false });
 const UrlSettings = Type.Object({
   url: Type.String(),
-  appAppleId: Type.Integer({ description: 'the appAppleId in every notification\'s data (give it to SignedDataVerifier)' }),
+  appAppleId: Type.Integer({ description: "the appAppleId in every notification's data (give it to SignedDataVerifier)" }),
 });
 
 const SendAttempt = Type.Object({ attemptDate: Type.Integer(), sendAttemptResult: Type.String() });
@@ -44,7 +44,16 @@ export function urlRoutes(service: NotificationsService): FastifyPluginAsync<{ g
     const errors = { '4xx': ErrorBody };
     app.put(
       '/developer/apps/:id/notifications-url',
-      { schema: { tags, security, summary: 'Set the URL where App Store Server Notifications V2 for this app are POSTed', params: IdParams, body: UrlBody, response: { 200: UrlSettings, ...errors } } },
+      {
+        schema: {
+          tags,
+          security,
+          summary: 'Set the URL where App Store Server Notifications V2 for this app are POSTed',
+          params: IdParams,
+          body: UrlBody,
+          response: { 200: UrlSettings, ...errors },
+        },
+      },
       async (req) => service.setUrl(principalOf(req), req.params.id, req.body.url),
     );
     app.delete(

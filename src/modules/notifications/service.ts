@@ -26,7 +26,6 @@ export interface HistoryRequest {
   onlyFailures?: boolean;
 }
 
-
 /** `created` is called after a notification is committed outside the consumer (a TEST one): wake the worker. */
 export function createNotificationsService(
   db: Db,
@@ -85,12 +84,23 @@ export function createNotificationsService(
     await db.query('UPDATE notification_endpoints SET url = NULL, updated_at = now() WHERE app_id = $1', [appId]);
   }
 
-  function sign(kind: { type: string; subtype?: string; status?: number }, id: string, t: Pick<Due, 'bundle_id' | 'environment' | 'app_apple_id'>, extra: Record<string, unknown>) {
+  function sign(
+    kind: { type: string; subtype?: string; status?: number },
+    id: string,
+    t: Pick<Due, 'bundle_id' | 'environment' | 'app_apple_id'>,
+    extra: Record<string, unknown>,
+  ) {
     return commerce.signPayload({
       notificationType: kind.type,
       ...(kind.subtype ? { subtype: kind.subtype } : {}),
       notificationUUID: id,
-      data: { appAppleId: Number(t.app_apple_id), bundleId: t.bundle_id, environment: t.environment, ...extra, ...(kind.status ? { status: kind.status } : {}) },
+      data: {
+        appAppleId: Number(t.app_apple_id),
+        bundleId: t.bundle_id,
+        environment: t.environment,
+        ...extra,
+        ...(kind.status ? { status: kind.status } : {}),
+      },
       version: '2.0',
       signedDate: Date.now(),
     });
@@ -119,7 +129,17 @@ export function createNotificationsService(
     await q.query(
       `INSERT INTO notifications (id, app_id, type, subtype, original_transaction_id, transaction_id, environment, data_status, next_attempt_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`,
-      [event.id, t.app_id, kind.type, kind.subtype ?? null, t.original_transaction_id, t.id, t.environment, kind.status ?? null, new Date(Date.now() + settleMs)],
+      [
+        event.id,
+        t.app_id,
+        kind.type,
+        kind.subtype ?? null,
+        t.original_transaction_id,
+        t.id,
+        t.environment,
+        kind.status ?? null,
+        new Date(Date.now() + settleMs),
+      ],
     );
     return true;
   }
@@ -139,10 +159,13 @@ export function createNotificationsService(
     const token = `${randomUUID()}_${Date.now()}`;
     const target = { bundle_id: client.bundleId, environment: client.environment, app_apple_id: String(await appAppleId(client.appId)) };
     const signedPayload = await sign({ type: 'TEST' }, id, target, {});
-    await db.query(
-      `INSERT INTO notifications (id, app_id, type, environment, signed_payload, test_token) VALUES ($1, $2, 'TEST', $3, $4, $5)`,
-      [id, client.appId, client.environment, signedPayload, token],
-    );
+    await db.query(`INSERT INTO notifications (id, app_id, type, environment, signed_payload, test_token) VALUES ($1, $2, 'TEST', $3, $4, $5)`, [
+      id,
+      client.appId,
+      client.environment,
+      signedPayload,
+      token,
+    ]);
     created();
     return { testNotificationToken: token };
   }
@@ -168,7 +191,8 @@ export function createNotificationsService(
 
   /** Apple's Get Notification History: the client's environment only, oldest first, pages of 20, filtered as Apple's request body says. */
   async function history(client: ApiClient, req: HistoryRequest, paginationToken?: string) {
-    if (req.startDate > req.endDate) throw invalid('START_DATE_AFTER_END_DATE', 'Invalid request. The end date precedes the start date or the dates are the same.');
+    if (req.startDate > req.endDate)
+      throw invalid('START_DATE_AFTER_END_DATE', 'Invalid request. The end date precedes the start date or the dates are the same.');
     let after = '00000000-0000-0000-0000-000000000000';
     if (paginationToken !== undefined) {
       after = Buffer.from(paginationToken, 'base64url').toString();

@@ -147,10 +147,11 @@ export class PayoutsService {
         if (!claimed.rowCount) return { kind: 'already_paid' } as const;
         const taken = await claimPayableLines(q, { payoutId: id, developerId, currency, before: end });
         if (taken.amountMilli <= 0) throw new NotPayable();
-        const { rows } = await q.query<PayoutRow>(
-          'UPDATE payouts SET amount_milli = $2, line_count = $3 WHERE id = $1 RETURNING *',
-          [id, taken.amountMilli, taken.lineCount],
-        );
+        const { rows } = await q.query<PayoutRow>('UPDATE payouts SET amount_milli = $2, line_count = $3 WHERE id = $1 RETURNING *', [
+          id,
+          taken.amountMilli,
+          taken.lineCount,
+        ]);
         const payout = toPayout(rows[0]);
         await payoutsEvents.record(q, 'payout.created', { payoutId: id, developerId, period, currency, amountMilli: payout.amountMilli }, id);
         return { kind: 'paid', payout } as const;

@@ -122,7 +122,13 @@ export function createBooks(deps: {
         const provider = { amountMilli: c.amountMilli, currency: c.currency };
         if (!t) {
           mismatches.push({
-            kind: 'charge_without_order', subject: c.id, chargeId: c.id, transactionId: null, purchaseId: null, provider, order: null,
+            kind: 'charge_without_order',
+            subject: c.id,
+            chargeId: c.id,
+            transactionId: null,
+            purchaseId: null,
+            provider,
+            order: null,
             detail: `Charge ${c.id} (key ${c.idempotencyKey}) of ${c.amountMilli} ${c.currency} succeeded, but no completed order or renewal records it.`,
           });
         } else if (Number(t.price_milli) !== c.amountMilli || t.currency !== c.currency) {
@@ -156,13 +162,21 @@ export function createBooks(deps: {
           continue;
         }
         mismatches.push({
-          kind: 'charge_missing', subject: String(t.id), chargeId: t.provider_charge_id, transactionId: String(t.id), purchaseId: t.purchase_id,
+          kind: 'charge_missing',
+          subject: String(t.id),
+          chargeId: t.provider_charge_id,
+          transactionId: String(t.id),
+          purchaseId: t.purchase_id,
           provider: found?.status === 'succeeded' ? { amountMilli: found.amountMilli, currency: found.currency } : null,
           order: { amountMilli: Number(t.price_milli), currency: t.currency },
           detail: !t.provider_charge_id
             ? `Transaction ${t.id} of ${t.price_milli} ${t.currency} was paid for but records no charge.`
             : `Transaction ${t.id} of ${t.price_milli} ${t.currency} records charge ${t.provider_charge_id}, which the provider ${
-                found?.status === 'succeeded' ? `does not have (its charge for that key is ${found.chargeId})` : found?.status === 'declined' ? 'declined' : 'does not have'
+                found?.status === 'succeeded'
+                  ? `does not have (its charge for that key is ${found.chargeId})`
+                  : found?.status === 'declined'
+                    ? 'declined'
+                    : 'does not have'
               }.`,
         });
       }
@@ -223,9 +237,18 @@ export function createBooks(deps: {
            provider_amount_milli = EXCLUDED.provider_amount_milli, provider_currency = EXCLUDED.provider_currency,
            order_amount_milli = EXCLUDED.order_amount_milli, order_currency = EXCLUDED.order_currency`,
         [
-          column(() => uuidv7()), column((m) => m.kind), column((m) => m.subject), column((m) => m.chargeId), column((m) => m.transactionId),
-          column((m) => m.purchaseId), column((m) => m.provider?.amountMilli ?? null), column((m) => m.provider?.currency ?? null),
-          column((m) => m.order?.amountMilli ?? null), column((m) => m.order?.currency ?? null), check.id, column((m) => m.detail),
+          column(() => uuidv7()),
+          column((m) => m.kind),
+          column((m) => m.subject),
+          column((m) => m.chargeId),
+          column((m) => m.transactionId),
+          column((m) => m.purchaseId),
+          column((m) => m.provider?.amountMilli ?? null),
+          column((m) => m.provider?.currency ?? null),
+          column((m) => m.order?.amountMilli ?? null),
+          column((m) => m.order?.currency ?? null),
+          check.id,
+          column((m) => m.detail),
         ],
       );
     });
@@ -233,8 +256,7 @@ export function createBooks(deps: {
 
   /** The daily run: when no scheduled comparison ran in the last day, one process (a lock) runs it. */
   async function compareDaily(): Promise<BookCheck | null> {
-    const due = async () =>
-      !(await db.query(`SELECT 1 FROM payment_book_checks WHERE scheduled AND ran_at > now() - interval '1 day' LIMIT 1`)).rows.length;
+    const due = async () => !(await db.query(`SELECT 1 FROM payment_book_checks WHERE scheduled AND ran_at > now() - interval '1 day' LIMIT 1`)).rows.length;
     if (!(await due())) return null;
     return (await withLock(deps.cache, 'purchases:books', 30 * 60_000, async () => ((await due()) ? compareBooks(undefined, true) : null))) ?? null;
   }
@@ -248,9 +270,19 @@ export function createBooks(deps: {
       )
     ).rows[0];
     const { rows } = await db.query<{
-      id: string; kind: MismatchKind; charge_id: string | null; transaction_id: string | null; purchase_id: string | null;
-      provider_amount_milli: string | null; provider_currency: string | null; order_amount_milli: string | null; order_currency: string | null;
-      detail: string; first_seen_at: Date; last_seen_at: Date; last_check_id: string;
+      id: string;
+      kind: MismatchKind;
+      charge_id: string | null;
+      transaction_id: string | null;
+      purchase_id: string | null;
+      provider_amount_milli: string | null;
+      provider_currency: string | null;
+      order_amount_milli: string | null;
+      order_currency: string | null;
+      detail: string;
+      first_seen_at: Date;
+      last_seen_at: Date;
+      last_check_id: string;
     }>(
       `SELECT id, kind, charge_id, transaction_id, purchase_id, provider_amount_milli, provider_currency, order_amount_milli, order_currency,
               detail, first_seen_at, last_seen_at, last_check_id
@@ -294,7 +326,11 @@ export function createBooks(deps: {
 
 function amountMismatch(chargeId: string, t: { id: string; price_milli: string; currency: string; purchase_id: string | null }, provider: Money): Mismatch {
   return {
-    kind: 'amount_mismatch', subject: chargeId, chargeId, transactionId: String(t.id), purchaseId: t.purchase_id,
+    kind: 'amount_mismatch',
+    subject: chargeId,
+    chargeId,
+    transactionId: String(t.id),
+    purchaseId: t.purchase_id,
     provider: { amountMilli: provider.amountMilli, currency: provider.currency },
     order: { amountMilli: Number(t.price_milli), currency: t.currency },
     detail: `Charge ${chargeId} is ${provider.amountMilli} ${provider.currency} at the provider, transaction ${t.id} records ${t.price_milli} ${t.currency}.`,

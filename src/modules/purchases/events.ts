@@ -23,8 +23,13 @@ export interface PurchasesEvents {
   /** A period charged. aggregateId: the subscription id. */
   'subscription.renewed': MoneyFacts & { subscriptionId: string; periodIndex: number; expiresDate: string; commissionPct: number };
   'subscription.billing_failed': {
-    subscriptionId: string; userId: string; appId: string; originalTransactionId: string;
-    status: 'grace' | 'billing_retry'; gracePeriodEnd: string | null; declineCode: string;
+    subscriptionId: string;
+    userId: string;
+    appId: string;
+    originalTransactionId: string;
+    status: 'grace' | 'billing_retry';
+    gracePeriodEnd: string | null;
+    declineCode: string;
   };
   'subscription.expired': { subscriptionId: string; userId: string; appId: string; originalTransactionId: string; reason: string };
   'subscription.auto_renew_disabled': { subscriptionId: string; userId: string; originalTransactionId: string };

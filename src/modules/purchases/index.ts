@@ -67,11 +67,23 @@ export function createPurchases(deps: PurchasesModuleDeps) {
   const settings: ReconcileSettings = { ...reconcileSettingsFromEnv(process.env), ...deps.reconcile };
   const onReconciled = reconcileObserver(reconcileMetrics(deps.metrics, db), logger);
   const purchases = createPurchasesService({
-    db, idempotency, offers, payments, signer: getSigner, nudge, lockSeconds: settings.lockSeconds, graceSeconds: settings.graceSeconds, onReconciled,
+    db,
+    idempotency,
+    offers,
+    payments,
+    signer: getSigner,
+    nudge,
+    lockSeconds: settings.lockSeconds,
+    graceSeconds: settings.graceSeconds,
+    onReconciled,
   });
   const reconciler = createReconciler({ cache, purchases, logger, settings });
   const books = createBooks({
-    db, cache, payments, logger, metrics: deps.metrics,
+    db,
+    cache,
+    payments,
+    logger,
+    metrics: deps.metrics,
     settleMs: (settings.lockSeconds + settings.graceSeconds + settings.intervalSeconds) * 1000 + 60_000,
   });
   const subscriptions = createSubscriptions({ db, payments, nudge });
@@ -83,7 +95,9 @@ export function createPurchases(deps: PurchasesModuleDeps) {
     entitlements: (userId: string, appId: string, environment: Environment) => activeEntitlements(db, userId, appId, environment),
 
     async refund(adminId: string, key: string, transactionId: string, reason: RevocationReason) {
-      return idempotency.execute({ userId: adminId, scope: 'refund', key, hash: requestHash([transactionId, reason]) }, () => refunds.refund(transactionId, reason));
+      return idempotency.execute({ userId: adminId, scope: 'refund', key, hash: requestHash([transactionId, reason]) }, () =>
+        refunds.refund(transactionId, reason),
+      );
     },
 
     async setProductEntitlements(actor: Principal, appId: string, productUuid: string, entitlements: string[]) {
@@ -121,7 +135,9 @@ export function createPurchases(deps: PurchasesModuleDeps) {
       let status = 'active';
       if (record.revocationDate) status = 'revoked';
       else if (record.expiresDate && record.expiresDate.getTime() <= now) {
-        const grace = await db.query(`SELECT 1 FROM subscriptions WHERE original_transaction_id = $1 AND status = 'grace' AND grace_until > now()`, [record.originalTransactionId]);
+        const grace = await db.query(`SELECT 1 FROM subscriptions WHERE original_transaction_id = $1 AND status = 'grace' AND grace_until > now()`, [
+          record.originalTransactionId,
+        ]);
         status = grace.rows.length ? 'active' : 'expired';
       }
       return { valid: true, status, transaction: checked.payload };
@@ -162,22 +178,40 @@ export function createPurchases(deps: PurchasesModuleDeps) {
   // The root certificate that signed receipts chain to: clients (and Apple's library) pin it.
   const rootRoutes: FastifyPluginAsync = async (app) => {
     app.get('/.well-known/orchard/receipt-root.pem', { schema: { hide: true } }, async (_req, reply) =>
-      reply.type('application/x-pem-file').header('cache-control', 'public, max-age=86400').send(await commerce.rootCertificate()),
+      reply
+        .type('application/x-pem-file')
+        .header('cache-control', 'public, max-age=86400')
+        .send(await commerce.rootCertificate()),
     );
     app.get('/.well-known/orchard/receipt-root.cer', { schema: { hide: true } }, async (_req, reply) =>
-      reply.type('application/pkix-cert').header('cache-control', 'public, max-age=86400').send(await commerce.rootCertificateDer()),
+      reply
+        .type('application/pkix-cert')
+        .header('cache-control', 'public, max-age=86400')
+        .send(await commerce.rootCertificateDer()),
     );
   };
 
   const limits = { ...DEFAULT_PURCHASE_LIMITS, ...deps.limits };
   const routes: FastifyPluginAsync<{ guards: Guards }> = purchasesRoutes(commerce, cache, limits);
   // Prices, products or status changed somewhere: this process forgets that app's offers.
-  const consumers = [consumersOf<CatalogEvents>().broadcast(['app.changed'], async (event) => {
-    offers.drop(event.payload.appId);
-  })];
+  const consumers = [
+    consumersOf<CatalogEvents>().broadcast(['app.changed'], async (event) => {
+      offers.drop(event.payload.appId);
+    }),
+  ];
   return {
-    name: 'purchases', migrations: purchasesMigrations, routes, rootRoutes, jobs, consumers, onEventGap: () => offers.clear(),
-    ...commerce, sandbox, payments, idempotency, keysReady,
+    name: 'purchases',
+    migrations: purchasesMigrations,
+    routes,
+    rootRoutes,
+    jobs,
+    consumers,
+    onEventGap: () => offers.clear(),
+    ...commerce,
+    sandbox,
+    payments,
+    idempotency,
+    keysReady,
     /** One reconciliation pass over pending orders past their lock; null when another process is running one. */
     reconcile: reconciler.reconcile,
     /** Compares the provider's charges with our transactions over a range (default: the last day of settled orders). */

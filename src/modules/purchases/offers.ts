@@ -72,10 +72,20 @@ export type Offers = ReturnType<typeof createOffers>;
 
 async function readFacts(db: Queryable, appId: string, productId: string | null, country: string): Promise<OfferFacts | null> {
   const { rows } = await db.query<{
-    alpha3: string; apple_storefront_id: number; storefront_currency: string;
-    app_id: string | null; bundle_id: string; developer_id: string; status: string; is_free: boolean;
-    product_uuid: string | null; product_type: Exclude<Kind, 'app'> | null; subscription_period: SubscriptionPeriod | null; subscription_group: string | null;
-    amount_milli: string | null; currency: string | null;
+    alpha3: string;
+    apple_storefront_id: number;
+    storefront_currency: string;
+    app_id: string | null;
+    bundle_id: string;
+    developer_id: string;
+    status: string;
+    is_free: boolean;
+    product_uuid: string | null;
+    product_type: Exclude<Kind, 'app'> | null;
+    subscription_period: SubscriptionPeriod | null;
+    subscription_group: string | null;
+    amount_milli: string | null;
+    currency: string | null;
   }>(
     `SELECT sf.alpha3, sf.apple_storefront_id, sf.currency AS storefront_currency,
             a.id AS app_id, a.bundle_id, a.developer_id, a.status, a.is_free,

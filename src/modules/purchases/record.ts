@@ -21,7 +21,9 @@ export interface TransactionWrite {
   chargeId: string | null;
   /** Ledger lines of the charge at this commission rate; none when the price is 0. */
   commissionPct: number;
-  event: { [K in 'purchase.completed' | 'subscription.renewed']: { type: K; payload: PurchasesEvents[K]; aggregateId: string } }['purchase.completed' | 'subscription.renewed'];
+  event: { [K in 'purchase.completed' | 'subscription.renewed']: { type: K; payload: PurchasesEvents[K]; aggregateId: string } }[
+    | 'purchase.completed'
+    | 'subscription.renewed'];
   /** A purchase: complete this pending order (the guard) and keep the response its Idempotency-Key replays. */
   order?: { id: string; response: { status: number; body: unknown } };
 }
@@ -66,12 +68,14 @@ const LINES = `unnest($${COLUMNS.length + 1}::bigint[], $${COLUMNS.length + 2}::
 
 const statement = (orders: boolean) => `
   WITH input AS (SELECT * FROM ${INPUT}),
-  ${orders
-    ? `done AS (UPDATE purchases p SET status = 'completed', provider_charge_id = i.charge_id, completed_at = now(),
+  ${
+    orders
+      ? `done AS (UPDATE purchases p SET status = 'completed', provider_charge_id = i.charge_id, completed_at = now(),
                        response_status = i.response_status, response = i.response::jsonb
                   FROM input i WHERE p.id = i.order_id AND p.status = 'pending' RETURNING p.id),
        ready AS (SELECT i.* FROM input i JOIN done ON done.id = i.order_id),`
-    : `ready AS (SELECT * FROM input),`}
+      : `ready AS (SELECT * FROM input),`
+  }
   txn AS (
     INSERT INTO transactions (id, original_transaction_id, purchase_id, user_id, app_id, developer_id, product_uuid, product_id, bundle_id,
                               kind, subscription_group, environment, storefront, currency, price_milli, quantity, purchase_date,

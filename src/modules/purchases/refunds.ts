@@ -18,8 +18,14 @@ export function createRefunds(deps: { db: Db; payments: PaymentProvider; signer:
 
   async function refund(transactionId: string, reason: RevocationReason): Promise<StoredResponse> {
     const { rows } = await db.query<{
-      price_milli: string; provider_charge_id: string | null; revocation_date: Date | null; developer_id: string;
-      environment: 'Sandbox' | 'Production'; currency: string; commission_rate_pct: number | null; storefront: string;
+      price_milli: string;
+      provider_charge_id: string | null;
+      revocation_date: Date | null;
+      developer_id: string;
+      environment: 'Sandbox' | 'Production';
+      currency: string;
+      commission_rate_pct: number | null;
+      storefront: string;
     }>(
       `SELECT t.price_milli, t.provider_charge_id, t.revocation_date, t.developer_id, t.environment, t.currency, t.storefront,
               (SELECT l.commission_rate_pct FROM ledger_lines l WHERE l.transaction_id = t.id AND l.entry = 'charge' LIMIT 1) AS commission_rate_pct
@@ -34,13 +40,21 @@ export function createRefunds(deps: { db: Db; payments: PaymentProvider; signer:
       try {
         await payments.refund({ chargeId: t.provider_charge_id, amountMilli: price, idempotencyKey: `refund:${transactionId}` });
       } catch (err) {
-        if (err instanceof RefundRejectedError) throw conflict('REFUND_REJECTED', `The payment provider refused the refund: ${err.message}`, { code: err.code });
+        if (err instanceof RefundRejectedError)
+          throw conflict('REFUND_REJECTED', `The payment provider refused the refund: ${err.message}`, { code: err.code });
         throw err;
       }
     }
     const signer = await deps.signer();
     const body = await db.tx(async (q) => {
-      const revoked = await q.query<{ original_transaction_id: string; period_index: number | null; kind: string; user_id: string; app_id: string; product_id: string }>(
+      const revoked = await q.query<{
+        original_transaction_id: string;
+        period_index: number | null;
+        kind: string;
+        user_id: string;
+        app_id: string;
+        product_id: string;
+      }>(
         `UPDATE transactions SET revocation_date = now(), revocation_reason = $2
           WHERE id = $1 AND revocation_date IS NULL
           RETURNING original_transaction_id, period_index, kind, user_id, app_id, product_id`,
@@ -60,19 +74,24 @@ export function createRefunds(deps: { db: Db; payments: PaymentProvider; signer:
         );
       }
       const record = (await loadTransaction(q, transactionId))!;
-      await purchasesEvents.record(q, 'transaction.revoked', {
+      await purchasesEvents.record(
+        q,
+        'transaction.revoked',
+        {
+          transactionId,
+          originalTransactionId: String(r.original_transaction_id),
+          userId: r.user_id,
+          appId: r.app_id,
+          productId: r.product_id,
+          revocationReason: reason,
+          revocationDate: record.revocationDate!.toISOString(),
+          environment: t.environment,
+          priceMilli: price,
+          currency: t.currency,
+          storefront: t.storefront,
+        },
         transactionId,
-        originalTransactionId: String(r.original_transaction_id),
-        userId: r.user_id,
-        appId: r.app_id,
-        productId: r.product_id,
-        revocationReason: reason,
-        revocationDate: record.revocationDate!.toISOString(),
-        environment: t.environment,
-        priceMilli: price,
-        currency: t.currency,
-        storefront: t.storefront,
-      }, transactionId);
+      );
       return {
         transaction: { id: transactionId, revocationDate: record.revocationDate!.toISOString(), revocationReason: reason },
         signedTransaction: signer.sign(toDecodedPayload(record, new Date())),

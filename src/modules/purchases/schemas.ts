@@ -13,7 +13,9 @@ export { errors };
 export const PurchaseBody = Type.Object(
   {
     appId: Uuid,
-    productId: Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9._-]+$', description: "an in-app product's id; omit to buy or get the app itself" })),
+    productId: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9._-]+$', description: "an in-app product's id; omit to buy or get the app itself" }),
+    ),
     price: Type.Optional(
       Type.Object(
         {
@@ -60,7 +62,9 @@ export const Entitlements = Type.Object({
     Type.Object({
       entitlement: Type.String(),
       expiresDate: Type.Union([Type.String(), Type.Null()]),
-      grantedBy: Type.Array(Type.Object({ transactionId: Type.String(), productId: Type.String(), type: Type.String(), expiresDate: Type.Union([Type.String(), Type.Null()]) })),
+      grantedBy: Type.Array(
+        Type.Object({ transactionId: Type.String(), productId: Type.String(), type: Type.String(), expiresDate: Type.Union([Type.String(), Type.Null()]) }),
+      ),
     }),
   ),
 });

@@ -161,9 +161,22 @@ export function createPurchasesService(deps: PurchasesDeps) {
     const productKey =
       offer.kind === 'app' ? `app:${offer.appId}` : offer.kind === 'auto_renewable' ? `group:${offer.appId}:${offer.group}` : `product:${offer.productUuid}`;
     const created = await reservations.submit({
-      id: uuidv7(), userId, appId: offer.appId, productUuid: offer.productUuid, productKey, kind: offer.kind, environment, storefront: offer.country,
-      currency: offer.currency, unitPriceMilli: offer.amountMilli, priceMilli: offer.amountMilli * (input.quantity ?? 1), quantity: input.quantity ?? 1,
-      appAccountToken: input.appAccountToken ?? null, key, hash, group: offer.group,
+      id: uuidv7(),
+      userId,
+      appId: offer.appId,
+      productUuid: offer.productUuid,
+      productKey,
+      kind: offer.kind,
+      environment,
+      storefront: offer.country,
+      currency: offer.currency,
+      unitPriceMilli: offer.amountMilli,
+      priceMilli: offer.amountMilli * (input.quantity ?? 1),
+      quantity: input.quantity ?? 1,
+      appAccountToken: input.appAccountToken ?? null,
+      key,
+      hash,
+      group: offer.group,
     });
     if (created) return { existing: false, order: created };
 
@@ -183,7 +196,10 @@ export function createPurchasesService(deps: PurchasesDeps) {
       throw conflict('PURCHASE_IN_PROGRESS', 'Another purchase of this item is being processed for you; wait for it to finish.');
     }
     if (other.rows[0] || (offer.kind === 'auto_renewable' && (await liveSubscription(userId, offer, environment)))) {
-      throw conflict('ALREADY_PURCHASED', offer.kind === 'auto_renewable' ? 'You already have an active subscription in this group.' : 'You already own this item.');
+      throw conflict(
+        'ALREADY_PURCHASED',
+        offer.kind === 'auto_renewable' ? 'You already have an active subscription in this group.' : 'You already own this item.',
+      );
     }
     // Nothing else stops an order but the offer itself: its price or publication changed since this
     // process cached it. Read it afresh; the answer says what changed (422 with the new price, or 404).
@@ -213,10 +229,12 @@ export function createPurchasesService(deps: PurchasesDeps) {
   async function storeDecline(orderId: string, code: string, message: string): Promise<StoredResponse> {
     const { status, body } = toHttpError(declined(code, message));
     const response = { status, body };
-    await db.query(
-      `UPDATE purchases SET status = 'failed', failure_code = $2, response_status = $3, response = $4 WHERE id = $1 AND status = 'pending'`,
-      [orderId, code, response.status, JSON.stringify(response.body)],
-    );
+    await db.query(`UPDATE purchases SET status = 'failed', failure_code = $2, response_status = $3, response = $4 WHERE id = $1 AND status = 'pending'`, [
+      orderId,
+      code,
+      response.status,
+      JSON.stringify(response.body),
+    ]);
     return response;
   }
 
@@ -231,7 +249,10 @@ export function createPurchasesService(deps: PurchasesDeps) {
     paid: { environment: Environment; quantity: number; total: number; chargeId: string | null; appAccountToken: string | null },
   ): Promise<StoredResponse> {
     const now = new Date();
-    const writeAll = async (q: Queryable, subscription: { id: string; originalTransactionId: string; originalPurchaseDate: Date; periodIndex: number; periodEnd: Date } | null) => {
+    const writeAll = async (
+      q: Queryable,
+      subscription: { id: string; originalTransactionId: string; originalPurchaseDate: Date; periodIndex: number; periodEnd: Date } | null,
+    ) => {
       const record: StoredTransaction = {
         id: String(order.transaction_id),
         originalTransactionId: String(subscription?.originalTransactionId ?? order.transaction_id),
@@ -269,9 +290,18 @@ export function createPurchasesService(deps: PurchasesDeps) {
           type: 'purchase.completed',
           aggregateId: order.id,
           payload: {
-            purchaseId: order.id, transactionId: record.id, originalTransactionId: record.originalTransactionId, userId, appId: offer.appId,
-            developerId: offer.developerId, productId: offer.productId, kind: offer.kind, environment: paid.environment, priceMilli: paid.total,
-            currency: offer.currency, storefront: offer.country,
+            purchaseId: order.id,
+            transactionId: record.id,
+            originalTransactionId: record.originalTransactionId,
+            userId,
+            appId: offer.appId,
+            developerId: offer.developerId,
+            productId: offer.productId,
+            kind: offer.kind,
+            environment: paid.environment,
+            priceMilli: paid.total,
+            currency: offer.currency,
+            storefront: offer.country,
           },
         },
         order: { id: order.id, response },
@@ -283,9 +313,10 @@ export function createPurchasesService(deps: PurchasesDeps) {
     };
     try {
       // Most purchases are one statement; a subscription also starts (or restarts) its subscription row.
-      const result = offer.kind === 'auto_renewable'
-        ? await db.tx(async (q) => writeAll(q, await startSubscription(q, userId, order, offer, paid, now)))
-        : await writeAll(db, null);
+      const result =
+        offer.kind === 'auto_renewable'
+          ? await db.tx(async (q) => writeAll(q, await startSubscription(q, userId, order, offer, paid, now)))
+          : await writeAll(db, null);
       deps.nudge();
       return result;
     } catch (err) {
@@ -333,7 +364,9 @@ export function createPurchasesService(deps: PurchasesDeps) {
 
   /** The stored response of an order another request with the same key (or reconciliation) completed. */
   async function rebuildResponse(orderId: string): Promise<StoredResponse> {
-    const { rows } = await db.query<{ response_status: number | null; response: unknown }>('SELECT response_status, response FROM purchases WHERE id = $1', [orderId]);
+    const { rows } = await db.query<{ response_status: number | null; response: unknown }>('SELECT response_status, response FROM purchases WHERE id = $1', [
+      orderId,
+    ]);
     // Released by reconciliation while this request was still charging (it outlived its lock and the grace).
     if (!rows[0] || rows[0].response_status === null) throw interrupted();
     return { status: rows[0].response_status, body: rows[0].response };
@@ -392,12 +425,25 @@ export function createPurchasesService(deps: PurchasesDeps) {
       chargeId = found.chargeId;
     }
     const item: OrderItem = {
-      country: o.storefront, alpha3: o.alpha3, appleStorefrontId: o.apple_storefront_id, appId: o.app_id, bundleId: o.bundle_id,
-      developerId: o.developer_id, kind: o.kind, productUuid: o.product_uuid, productId: o.product_id ?? o.bundle_id,
-      period: o.subscription_period, group: o.subscription_group, currency: o.currency,
+      country: o.storefront,
+      alpha3: o.alpha3,
+      appleStorefrontId: o.apple_storefront_id,
+      appId: o.app_id,
+      bundleId: o.bundle_id,
+      developerId: o.developer_id,
+      kind: o.kind,
+      productUuid: o.product_uuid,
+      productId: o.product_id ?? o.bundle_id,
+      period: o.subscription_period,
+      group: o.subscription_group,
+      currency: o.currency,
     };
     const response = await complete(o.user_id, o, item, {
-      environment: o.environment, quantity: o.quantity, total, chargeId, appAccountToken: o.app_account_token,
+      environment: o.environment,
+      quantity: o.quantity,
+      total,
+      chargeId,
+      appAccountToken: o.app_account_token,
     });
     await idempotency.remember(scope, response);
     return 'completed';
@@ -519,9 +565,23 @@ async function insertOrders(db: Queryable, orders: NewOrder[], lockSeconds: numb
      ON CONFLICT DO NOTHING
      RETURNING ${ORDER_COLUMNS}`,
     [
-      column('id'), column('userId'), column('appId'), column('productUuid'), column('productKey'), column('kind'), column('environment'),
-      column('storefront'), column('currency'), column('priceMilli'), column('appAccountToken'), column('key'), column('hash'), column('group'),
-      column('unitPriceMilli'), column('quantity'), lockSeconds,
+      column('id'),
+      column('userId'),
+      column('appId'),
+      column('productUuid'),
+      column('productKey'),
+      column('kind'),
+      column('environment'),
+      column('storefront'),
+      column('currency'),
+      column('priceMilli'),
+      column('appAccountToken'),
+      column('key'),
+      column('hash'),
+      column('group'),
+      column('unitPriceMilli'),
+      column('quantity'),
+      lockSeconds,
     ],
   );
   const byId = new Map(rows.map((r) => [r.id, r]));
@@ -534,8 +594,15 @@ function declined(code: string, message: string) {
 
 /** What makes two purchase requests "the same request" for the Idempotency-Key. */
 function requestHashOf(input: PurchaseInput): string {
-  return requestHash([input.appId, input.productId ?? null, input.price?.amountMilli ?? null, input.price?.currency ?? null,
-    input.quantity ?? 1, input.appAccountToken ?? null, input.environment ?? 'Production']);
+  return requestHash([
+    input.appId,
+    input.productId ?? null,
+    input.price?.amountMilli ?? null,
+    input.price?.currency ?? null,
+    input.quantity ?? 1,
+    input.appAccountToken ?? null,
+    input.environment ?? 'Production',
+  ]);
 }
 
 // ----------------------------------------------------------------- the ledger of refunds, and reading transactions back

@@ -107,11 +107,16 @@ export function createSubscriptions(deps: { db: Db; payments: PaymentProvider; n
         [id, userId, autoRenew],
       );
       if (r.rows[0]) {
-        await purchasesEvents.record(q, autoRenew ? 'subscription.auto_renew_enabled' : 'subscription.auto_renew_disabled', {
-          subscriptionId: id,
-          userId,
-          originalTransactionId: String(r.rows[0].original_transaction_id),
-        }, id);
+        await purchasesEvents.record(
+          q,
+          autoRenew ? 'subscription.auto_renew_enabled' : 'subscription.auto_renew_disabled',
+          {
+            subscriptionId: id,
+            userId,
+            originalTransactionId: String(r.rows[0].original_transaction_id),
+          },
+          id,
+        );
       }
     });
     deps.nudge();
@@ -219,9 +224,18 @@ export function createSubscriptions(deps: { db: Db; payments: PaymentProvider; n
           type: 'subscription.renewed',
           aggregateId: s.id,
           payload: {
-            subscriptionId: s.id, userId: s.user_id, appId: s.app_id, transactionId, originalTransactionId: String(s.original_transaction_id),
-            periodIndex: nextIndex, expiresDate: end.toISOString(), priceMilli: price, currency: s.currency!, commissionPct: commission,
-            environment: s.environment, storefront: s.storefront,
+            subscriptionId: s.id,
+            userId: s.user_id,
+            appId: s.app_id,
+            transactionId,
+            originalTransactionId: String(s.original_transaction_id),
+            periodIndex: nextIndex,
+            expiresDate: end.toISOString(),
+            priceMilli: price,
+            currency: s.currency!,
+            commissionPct: commission,
+            environment: s.environment,
+            storefront: s.storefront,
           },
         },
       });
@@ -241,15 +255,28 @@ export function createSubscriptions(deps: { db: Db; payments: PaymentProvider; n
     const status: SubscriptionStatus = now < graceUntil ? 'grace' : 'billing_retry';
     const attempt = s.retry_count + 1;
     await db.tx(async (q) => {
-      await q.query(
-        `UPDATE subscriptions SET status = $2, grace_until = $3, retry_count = $4, next_attempt_at = $5, updated_at = now() WHERE id = $1`,
-        [s.id, status, graceUntil, attempt, new Date(now.getTime() + retryDelayMs(attempt))],
-      );
+      await q.query(`UPDATE subscriptions SET status = $2, grace_until = $3, retry_count = $4, next_attempt_at = $5, updated_at = now() WHERE id = $1`, [
+        s.id,
+        status,
+        graceUntil,
+        attempt,
+        new Date(now.getTime() + retryDelayMs(attempt)),
+      ]);
       if (status !== s.status) {
-        await purchasesEvents.record(q, 'subscription.billing_failed', {
-          subscriptionId: s.id, userId: s.user_id, appId: s.app_id, originalTransactionId: String(s.original_transaction_id),
-          status, gracePeriodEnd: status === 'grace' ? graceUntil.toISOString() : null, declineCode,
-        }, s.id);
+        await purchasesEvents.record(
+          q,
+          'subscription.billing_failed',
+          {
+            subscriptionId: s.id,
+            userId: s.user_id,
+            appId: s.app_id,
+            originalTransactionId: String(s.original_transaction_id),
+            status,
+            gracePeriodEnd: status === 'grace' ? graceUntil.toISOString() : null,
+            declineCode,
+          },
+          s.id,
+        );
       }
     });
   }
@@ -257,9 +284,18 @@ export function createSubscriptions(deps: { db: Db; payments: PaymentProvider; n
   async function expire(s: SubscriptionRow, reason: string) {
     await db.tx(async (q) => {
       await q.query(`UPDATE subscriptions SET status = 'expired', next_attempt_at = NULL, updated_at = now() WHERE id = $1`, [s.id]);
-      await purchasesEvents.record(q, 'subscription.expired', {
-        subscriptionId: s.id, userId: s.user_id, appId: s.app_id, originalTransactionId: String(s.original_transaction_id), reason,
-      }, s.id);
+      await purchasesEvents.record(
+        q,
+        'subscription.expired',
+        {
+          subscriptionId: s.id,
+          userId: s.user_id,
+          appId: s.app_id,
+          originalTransactionId: String(s.original_transaction_id),
+          reason,
+        },
+        s.id,
+      );
     });
   }
 

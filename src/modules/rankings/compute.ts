@@ -9,8 +9,15 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { Db, Queryable } from '../../platform/db/index.ts';
 import {
-  DEFAULT_WEIGHTS, FRESHNESS_HALF_LIFE_DAYS, grossingWeights, HALF_LIFE_DAYS, RATING_FULL_COUNT, RATING_PRIOR_WEIGHT,
-  TRENDING_MIN_RATE, TRENDING_PRIOR, type Weights,
+  DEFAULT_WEIGHTS,
+  FRESHNESS_HALF_LIFE_DAYS,
+  grossingWeights,
+  HALF_LIFE_DAYS,
+  RATING_FULL_COUNT,
+  RATING_PRIOR_WEIGHT,
+  TRENDING_MIN_RATE,
+  TRENDING_PRIOR,
+  type Weights,
 } from './signals.ts';
 
 export const CHARTS = ['top-free', 'top-paid', 'top-grossing', 'trending', 'new'] as const;
@@ -107,16 +114,30 @@ export async function computeCharts(db: Db, options: RunOptions = {}): Promise<R
       phase('rating mean');
       // Countries are independent (medians are per country), so on PostgreSQL the run is split into groups of
       // countries ranked at once on their own connections; the entries stay invisible until the run is 'done'.
-      const params = (countries: string[] | null) =>
-        [day, globalMean, MIN_VELOCITY, MIN_REVENUE_MILLI, NEW_APP_DAYS, UPDATE_LOOKBACK_DAYS, runId, CHART_SIZE, countries, dayNumber(day)];
+      const params = (countries: string[] | null) => [
+        day,
+        globalMean,
+        MIN_VELOCITY,
+        MIN_REVENUE_MILLI,
+        NEW_APP_DAYS,
+        UPDATE_LOOKBACK_DAYS,
+        runId,
+        CHART_SIZE,
+        countries,
+        dayNumber(day),
+      ];
       const parallelism = db.kind === 'postgres' ? (options.parallelism ?? RUN_PARALLELISM) : 1;
       let entries = 0;
       if (parallelism > 1) {
         const groups = await countryGroups(q, parallelism);
-        const counts = await Promise.all(groups.map((countries) => db.tx(async (g) => {
-          await g.query(`SET LOCAL work_mem = '${RUN_WORK_MEM}'; SET LOCAL enable_mergejoin = off`);
-          return (await g.query(chartsSql(weights, true), params(countries))).rowCount ?? 0;
-        })));
+        const counts = await Promise.all(
+          groups.map((countries) =>
+            db.tx(async (g) => {
+              await g.query(`SET LOCAL work_mem = '${RUN_WORK_MEM}'; SET LOCAL enable_mergejoin = off`);
+              return (await g.query(chartsSql(weights, true), params(countries))).rowCount ?? 0;
+            }),
+          ),
+        );
         entries = counts.reduce((a, b) => a + b, 0);
       } else {
         entries = (await q.query(chartsSql(weights, false), params(null))).rowCount ?? 0;
@@ -134,24 +155,30 @@ export async function computeCharts(db: Db, options: RunOptions = {}): Promise<R
         [runId],
       );
       const result: RunResult = {
-        runId, status: 'done', entries, charts: chartCount[0].n,
-        seconds: Math.round(performance.now() - started) / 1000, phases,
+        runId,
+        status: 'done',
+        entries,
+        charts: chartCount[0].n,
+        seconds: Math.round(performance.now() - started) / 1000,
+        phases,
       };
-      await q.query(
-        `UPDATE chart_runs SET status = 'done', finished_at = now(), stats = $2 WHERE id = $1`,
-        [runId, JSON.stringify({ day, globalMean, weights, ...result })],
-      );
+      await q.query(`UPDATE chart_runs SET status = 'done', finished_at = now(), stats = $2 WHERE id = $1`, [
+        runId,
+        JSON.stringify({ day, globalMean, weights, ...result }),
+      ]);
       return result;
     });
     if (outcome.status === 'done') await pruneRuns(db);
     return outcome;
   } catch (err) {
     await db.query('DELETE FROM chart_entries WHERE run_id = $1', [runId]).catch(() => {});
-    await db.query(
-      `INSERT INTO chart_runs (id, slot, status, started_at, finished_at, stats) VALUES ($1, $2, 'failed', now(), now(), $3)
+    await db
+      .query(
+        `INSERT INTO chart_runs (id, slot, status, started_at, finished_at, stats) VALUES ($1, $2, 'failed', now(), now(), $3)
        ON CONFLICT (id) DO UPDATE SET status = 'failed', finished_at = now(), stats = EXCLUDED.stats`,
-      [runId, options.slot ?? new Date(), JSON.stringify({ error: (err as Error).message })],
-    ).catch(() => {});
+        [runId, options.slot ?? new Date(), JSON.stringify({ error: (err as Error).message })],
+      )
+      .catch(() => {});
     throw err;
   }
 }
@@ -207,7 +234,8 @@ export function chartsSql(w: Weights, countries: boolean): string {
       const category = scope === 'category' ? 'category' : `'${OVERALL}'`;
       const dl = `downloads_${scope}`;
       const rev = `revenue_${scope}`;
-      const score = (x: Weights) => `${dl} * ${x.downloads} + rating * ${x.rating} + engagement * ${x.engagement} + ${rev} * ${x.revenue} + freshness * ${x.freshness}`;
+      const score = (x: Weights) =>
+        `${dl} * ${x.downloads} + rating * ${x.rating} + engagement * ${x.engagement} + ${rev} * ${x.revenue} + freshness * ${x.freshness}`;
       const select = (chart: string, sc: string, where: string) =>
         `SELECT '${chart}'::text AS chart, country, ${category}::text AS category, ${columns(sc, dl, rev)} FROM scored WHERE ${where}`;
       parts.push(

@@ -20,8 +20,7 @@ export const BATCH_BODY_LIMIT_BYTES = 256 * 1024;
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 const Uuid = Type.String({ format: 'uuid' });
 const Timestamp = Type.String({ format: 'date-time' });
-const SdkId = (what: string) =>
-  Type.String({ minLength: 8, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: `${what}: 8 to 64 of A-Z a-z 0-9 _ -` });
+const SdkId = (what: string) => Type.String({ minLength: 8, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: `${what}: 8 to 64 of A-Z a-z 0-9 _ -` });
 
 export const ErrorBody = Type.Object({
   error: Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Unknown()) }),
@@ -46,9 +45,9 @@ export const SdkKeyList = Type.Object({ items: Type.Array(SdkKey) });
 
 export const Session = Type.Object(
   {
-    sessionId: SdkId('the SDK\'s id of the session (a replayed session is counted once)'),
-    installId: SdkId('the SDK\'s id of the install (stored hashed)'),
-    country: Type.String({ pattern: '^[A-Z]{2}$', description: 'the device\'s storefront, ISO 3166-1 alpha-2 (an Orchard storefront)' }),
+    sessionId: SdkId("the SDK's id of the session (a replayed session is counted once)"),
+    installId: SdkId("the SDK's id of the install (stored hashed)"),
+    country: Type.String({ pattern: '^[A-Z]{2}$', description: "the device's storefront, ISO 3166-1 alpha-2 (an Orchard storefront)" }),
     startedAt: Type.String({ format: 'date-time', description: 'ISO 8601; at most 5 minutes ahead, at most 30 days old' }),
     durationSeconds: Type.Integer({ minimum: 0, maximum: 86_400 }),
   },
@@ -56,10 +55,7 @@ export const Session = Type.Object(
 );
 export type SessionInput = Static<typeof Session>;
 
-export const Batch = Type.Object(
-  { sessions: Type.Array(Session, { minItems: 1, maxItems: MAX_BATCH_SESSIONS }) },
-  { additionalProperties: false },
-);
+export const Batch = Type.Object({ sessions: Type.Array(Session, { minItems: 1, maxItems: MAX_BATCH_SESSIONS }) }, { additionalProperties: false });
 export const IngestAnswer = Type.Object({
   accepted: Type.Integer({ description: 'sessions stored by this batch' }),
   duplicates: Type.Integer({ description: 'sessions already stored (a replay), ignored' }),
@@ -136,7 +132,12 @@ const ingestRoutes: FastifyPluginAsyncTypebox<{ service: EngagementService; cach
     if (!header) throw new AppError(401, 'UNAUTHENTICATED', "Send the app's SDK key: Authorization: Bearer osk_...");
     const m = /^Bearer\s+(\S+)$/i.exec(header);
     const key = m ? await service.authenticate(m[1]) : null;
-    if (!key) throw new AppError(401, 'INVALID_SDK_KEY', 'The SDK key is unknown or revoked: use an active key from the developer console (Authorization: Bearer osk_...).');
+    if (!key)
+      throw new AppError(
+        401,
+        'INVALID_SDK_KEY',
+        'The SDK key is unknown or revoked: use an active key from the developer console (Authorization: Bearer osk_...).',
+      );
     await hit(cache, limit, key.keyId);
     keys.set(req, key);
   });

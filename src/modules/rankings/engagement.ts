@@ -157,10 +157,14 @@ export class EngagementService {
       await this.ownApp(q, actor, appId, true);
       const { rows } = await q.query<{ n: number }>('SELECT count(*)::int AS n FROM sdk_keys WHERE app_id = $1 AND revoked_at IS NULL', [appId]);
       if (rows[0].n >= max) {
-        throw conflict('TOO_MANY_SDK_KEYS', `An app has at most ${max} active SDK keys: revoke one first (DELETE /api/v1/developer/apps/${appId}/sdk-keys/<keyId>).`, {
-          active: rows[0].n,
-          max,
-        });
+        throw conflict(
+          'TOO_MANY_SDK_KEYS',
+          `An app has at most ${max} active SDK keys: revoke one first (DELETE /api/v1/developer/apps/${appId}/sdk-keys/<keyId>).`,
+          {
+            active: rows[0].n,
+            max,
+          },
+        );
       }
       const inserted = await q.query<{ created_at: Date }>(
         `INSERT INTO sdk_keys (id, app_id, key_hash) VALUES ($1, $2, decode($3, 'hex')) RETURNING created_at`,
@@ -185,10 +189,10 @@ export class EngagementService {
   /** Revokes a key of the caller's app at once (idempotent: revoking a revoked key changes nothing). */
   async revokeKey(actor: KeyActor, appId: string, keyId: string): Promise<void> {
     await this.ownApp(this.deps.db, actor, appId, false);
-    const { rows } = await this.deps.db.query(
-      `UPDATE sdk_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND app_id = $2 RETURNING id`,
-      [keyId, appId],
-    );
+    const { rows } = await this.deps.db.query(`UPDATE sdk_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND app_id = $2 RETURNING id`, [
+      keyId,
+      appId,
+    ]);
     if (!rows.length) throw notFound('SDK key');
   }
 

@@ -101,8 +101,17 @@ export function createRankings(deps: RankingsDeps) {
     await app.register(engagement.routes, { guards });
   };
   return {
-    name: 'rankings', migrations: rankingsMigrations, routes, consumers, onEventGap: () => service.onComputed(), jobs, drain: async () => void (await running),
-    service, compute, scheduleThisHour, aggregateEngagement: engagement.aggregate,
+    name: 'rankings',
+    migrations: rankingsMigrations,
+    routes,
+    consumers,
+    onEventGap: () => service.onComputed(),
+    jobs,
+    drain: async () => void (await running),
+    service,
+    compute,
+    scheduleThisHour,
+    aggregateEngagement: engagement.aggregate,
   };
 }
 export type Rankings = ReturnType<typeof createRankings>;

@@ -13,9 +13,7 @@ import type { Queryable } from '../../platform/db/index.ts';
 import { accountFacts } from '../identity/index.ts';
 import { flaggedAuthors } from '../reviews/index.ts';
 import { halvingSql } from './compute.ts';
-import {
-  accountTrust, BURST_DISCOUNT, DAY_MS, fold, FRESH_ACCOUNT_DAYS, HALF_LIFE_DAYS, inBurst, type Decayed,
-} from './signals.ts';
+import { accountTrust, BURST_DISCOUNT, DAY_MS, fold, FRESH_ACCOUNT_DAYS, HALF_LIFE_DAYS, inBurst, type Decayed } from './signals.ts';
 
 export const SIGNALS_CONSUMER = 'rankings.signals';
 export const SIGNAL_EVENTS = ['app.downloaded', 'purchase.completed', 'subscription.renewed', 'transaction.revoked'] as const;
@@ -52,9 +50,18 @@ export async function applySignals(events: OrchardEvent<any>[], q: Queryable): P
 
   const downloads = events.filter((e) => e.type === 'app.downloaded');
   const firsts = downloads.filter((e) => e.payload.kind === 'first' && accounts.has(e.payload.userId));
-  const flagged = await flaggedAuthors(q, firsts.map((e) => e.payload.userId));
-  const otherApps = await bumpAccounts(q, firsts.map((e) => e.payload.userId));
-  const today = await dayCounts(q, firsts.map((e) => ({ appId: e.payload.appId, country: accounts.get(e.payload.userId)!.country, day: e.payload.day })));
+  const flagged = await flaggedAuthors(
+    q,
+    firsts.map((e) => e.payload.userId),
+  );
+  const otherApps = await bumpAccounts(
+    q,
+    firsts.map((e) => e.payload.userId),
+  );
+  const today = await dayCounts(
+    q,
+    firsts.map((e) => ({ appId: e.payload.appId, country: accounts.get(e.payload.userId)!.country, day: e.payload.day })),
+  );
 
   for (const e of events) {
     const p = e.payload ?? {};
@@ -112,7 +119,10 @@ async function bumpAccounts(q: Queryable, userIds: string[]): Promise<Map<string
   for (const r of rows) {
     const n = added.get(r.user_id)!;
     const start = r.apps_downloaded - n;
-    before.set(r.user_id, Array.from({ length: n }, (_, i) => start + i));
+    before.set(
+      r.user_id,
+      Array.from({ length: n }, (_, i) => start + i),
+    );
   }
   return before;
 }
@@ -143,8 +153,16 @@ async function write(q: Queryable, rows: DayRow[]): Promise<void> {
        trusted_downloads = s.trusted_downloads + EXCLUDED.trusted_downloads, fresh_downloads = s.fresh_downloads + EXCLUDED.fresh_downloads,
        revenue_milli = s.revenue_milli + EXCLUDED.revenue_milli`,
     [
-      rows.map((r) => r.appId), rows.map((r) => r.country), rows.map((r) => r.day), rows.map((r) => r.first), rows.map((r) => r.redownloads),
-      rows.map((r) => r.updates), rows.map((r) => r.unique), rows.map((r) => r.trusted), rows.map((r) => r.fresh), rows.map((r) => r.revenue),
+      rows.map((r) => r.appId),
+      rows.map((r) => r.country),
+      rows.map((r) => r.day),
+      rows.map((r) => r.first),
+      rows.map((r) => r.redownloads),
+      rows.map((r) => r.updates),
+      rows.map((r) => r.unique),
+      rows.map((r) => r.trusted),
+      rows.map((r) => r.fresh),
+      rows.map((r) => r.revenue),
     ],
   );
   // One fold per (app, country): a statement may not touch a row twice, so the batch's days are folded here first.
@@ -153,7 +171,13 @@ async function write(q: Queryable, rows: DayRow[]): Promise<void> {
     if (r.trusted === 0 && r.revenue === 0) continue;
     const key = `${r.appId}|${r.country}`;
     const day = dayNumber(r.day);
-    const s = sums.get(key) ?? { appId: r.appId, country: r.country, week: { value: 0, lastDay: day }, fast: { value: 0, lastDay: day }, revenue: { value: 0, lastDay: day } };
+    const s = sums.get(key) ?? {
+      appId: r.appId,
+      country: r.country,
+      week: { value: 0, lastDay: day },
+      fast: { value: 0, lastDay: day },
+      revenue: { value: 0, lastDay: day },
+    };
     s.week = fold(s.week, day, r.trusted, HALF_LIFE_DAYS.downloads);
     s.fast = fold(s.fast, day, r.trusted, HALF_LIFE_DAYS.downloadsFast);
     s.revenue = fold(s.revenue, day, r.revenue, HALF_LIFE_DAYS.revenue);
@@ -170,7 +194,14 @@ async function write(q: Queryable, rows: DayRow[]): Promise<void> {
        downloads_week = ${foldSql('downloads_week', HALF_LIFE_DAYS.downloads)},
        downloads_day = ${foldSql('downloads_day', HALF_LIFE_DAYS.downloadsFast)},
        revenue_week = ${foldSql('revenue_week', HALF_LIFE_DAYS.revenue)}`,
-    [list.map((s) => s.appId), list.map((s) => s.country), list.map((s) => s.week.lastDay), list.map((s) => s.week.value), list.map((s) => s.fast.value), list.map((s) => s.revenue.value)],
+    [
+      list.map((s) => s.appId),
+      list.map((s) => s.country),
+      list.map((s) => s.week.lastDay),
+      list.map((s) => s.week.value),
+      list.map((s) => s.fast.value),
+      list.map((s) => s.revenue.value),
+    ],
   );
 }
 

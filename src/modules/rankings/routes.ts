@@ -35,7 +35,14 @@ export function rankingsRoutes(service: RankingsService): FastifyPluginAsync<{ g
 
     app.get(
       '/apps/:id/charts',
-      { schema: { tags, summary: "The app's positions in the current charts (top 100 of each)", params: S.AppParams, response: { 200: S.Positions, ...errors } } },
+      {
+        schema: {
+          tags,
+          summary: "The app's positions in the current charts (top 100 of each)",
+          params: S.AppParams,
+          response: { 200: S.Positions, ...errors },
+        },
+      },
       async (req) => service.positionsOf(req.params.id),
     );
 

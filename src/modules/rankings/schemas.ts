@@ -6,7 +6,9 @@ import { CHART_SIZE, CHARTS } from './compute.ts';
 
 const Uuid = Type.String({ format: 'uuid' });
 const Country = Type.String({ pattern: '^[A-Z]{2}$', description: 'storefront country (ISO 3166-1 alpha-2)' });
-const ChartName = Type.Enum([...CHARTS], { description: 'top-free | top-paid | top-grossing | trending (rising fastest) | new (first published in the last 30 days)' });
+const ChartName = Type.Enum([...CHARTS], {
+  description: 'top-free | top-paid | top-grossing | trending (rising fastest) | new (first published in the last 30 days)',
+});
 const Category = Type.String({ minLength: 1, maxLength: 64, description: 'top-level category slug; absent: the overall chart' });
 
 export const ChartQuery = Type.Object(
@@ -52,9 +54,16 @@ export const HistoryQuery = Type.Object(
 );
 export type HistoryQuery = Static<typeof HistoryQuery>;
 
-const Signals = Type.Object({
-  downloads: Type.Number(), rating: Type.Number(), engagement: Type.Number(), revenue: Type.Number(), freshness: Type.Number(),
-}, { description: 'each signal score before weighting (downloads and revenue: log of the ratio to the median of the chart\'s category or country)' });
+const Signals = Type.Object(
+  {
+    downloads: Type.Number(),
+    rating: Type.Number(),
+    engagement: Type.Number(),
+    revenue: Type.Number(),
+    freshness: Type.Number(),
+  },
+  { description: "each signal score before weighting (downloads and revenue: log of the ratio to the median of the chart's category or country)" },
+);
 
 export const AppChartAnalytics = Type.Object({
   appId: Uuid,

@@ -92,14 +92,18 @@ export class RankingsService {
     const ranked = run ? await this.rankedIds(run.id, query.chart, country, category) : [];
     const slice = ranked.filter(([rank]) => rank > offset).slice(0, limit + 1);
     const page = slice.slice(0, limit);
-    const summaries = await this.deps.search.summaries.json(page.map(([, id]) => id), country);
+    const summaries = await this.deps.search.summaries.json(
+      page.map(([, id]) => id),
+      country,
+    );
     // summaries leave out apps no longer public: pair them back by id
     const byId = new Map(summaries.map((json) => [json.slice(7, 43), json]));
     const items = page.filter(([, id]) => byId.has(id)).map(([rank, id]) => `{"rank":${rank},"app":${byId.get(id)}}`);
     const last = page[page.length - 1];
     const next = slice.length > limit && run && last ? JSON.stringify(encodeCursor({ r: run.id, o: last[0] })) : 'null';
-    const json = `{"chart":"${query.chart}","country":"${country}","category":${category === OVERALL ? 'null' : JSON.stringify(category)},`
-      + `"computedAt":${run ? `"${run.computedAt}"` : 'null'},"items":[${items.join(',')}],"nextCursor":${next}}`;
+    const json =
+      `{"chart":"${query.chart}","country":"${country}","category":${category === OVERALL ? 'null' : JSON.stringify(category)},` +
+      `"computedAt":${run ? `"${run.computedAt}"` : 'null'},"items":[${items.join(',')}],"nextCursor":${next}}`;
     const bytes = Buffer.from(json);
     this.pages.set(key, bytes);
     return bytes;
@@ -128,7 +132,9 @@ export class RankingsService {
   positionsMember(appId: string): string | undefined {
     const run = this.run?.value;
     if (!run || Date.now() - (this.run?.at ?? 0) >= RUN_TTL_MS || this.positions?.runId !== run.id) {
-      void this.currentRun().then((r) => r && this.loadPositions(r.id)).catch(() => {});
+      void this.currentRun()
+        .then((r) => r && this.loadPositions(r.id))
+        .catch(() => {});
     }
     return this.positions?.members.get(appId);
   }
@@ -152,11 +158,24 @@ export class RankingsService {
     };
     const f1 = filters(3);
     const current = run
-      ? (await this.deps.db.query<{ chart: Chart; country: string; category: string; rank: number; score: number; downloads: number; rating: number; engagement: number; revenue: number; freshness: number }>(
-          `SELECT chart, country, category, rank, score, downloads, rating, engagement, revenue, freshness FROM chart_entries
+      ? (
+          await this.deps.db.query<{
+            chart: Chart;
+            country: string;
+            category: string;
+            rank: number;
+            score: number;
+            downloads: number;
+            rating: number;
+            engagement: number;
+            revenue: number;
+            freshness: number;
+          }>(
+            `SELECT chart, country, category, rank, score, downloads, rating, engagement, revenue, freshness FROM chart_entries
             WHERE app_id = $1 AND run_id = $2${f1.sql} ORDER BY chart, country, category`,
-          [appId, run.id, ...f1.params],
-        )).rows
+            [appId, run.id, ...f1.params],
+          )
+        ).rows
       : [];
     const f2 = filters(4);
     const { rows: history } = await this.deps.db.query<{ chart: Chart; country: string; category: string; day: string; best_rank: number }>(
@@ -169,7 +188,11 @@ export class RankingsService {
       appId,
       computedAt: run?.computedAt ?? null,
       current: current.map((r) => ({
-        chart: r.chart, country: r.country, category: cat(r.category), rank: r.rank, score: r.score,
+        chart: r.chart,
+        country: r.country,
+        category: cat(r.category),
+        rank: r.rank,
+        score: r.score,
         signals: { downloads: r.downloads, rating: r.rating, engagement: r.engagement, revenue: r.revenue, freshness: r.freshness },
       })),
       history: history.map((r) => ({ chart: r.chart, country: r.country, category: cat(r.category), rank: r.best_rank, day: r.day })),
@@ -226,4 +249,3 @@ export class RankingsService {
     return this.positionsLoading;
   }
 }
-

@@ -109,16 +109,24 @@ async function fullBuild(db: Db, reason: NonNullable<BuildResult['reason']>, set
 
   const owners = new Int32Array(libraries.appCount);
   for (const a of libraries.apps) owners[a]++;
-  await db.copyRows('recs_app_owners', ['build_id', 'app_id', 'owners'], (function* () {
-    for (let a = 0; a < owners.length; a++) if (owners[a]) yield [id, ids[a], owners[a]];
-  })());
+  await db.copyRows(
+    'recs_app_owners',
+    ['build_id', 'app_id', 'owners'],
+    (function* () {
+      for (let a = 0; a < owners.length; a++) if (owners[a]) yield [id, ids[a], owners[a]];
+    })(),
+  );
   let apps = 0;
-  const neighbors = await db.copyRows('app_neighbors', ['build_id', 'app_id', 'rank', 'other_id', 'score', 'co_users'], (function* () {
-    for (const n of neighborsOfIndexed(libraries)) {
-      if (n.others.length) apps++;
-      for (let r = 0; r < n.others.length; r++) yield [id, ids[n.app], r + 1, ids[n.others[r]], n.scores[r], n.co[r]];
-    }
-  })());
+  const neighbors = await db.copyRows(
+    'app_neighbors',
+    ['build_id', 'app_id', 'rank', 'other_id', 'score', 'co_users'],
+    (function* () {
+      for (const n of neighborsOfIndexed(libraries)) {
+        if (n.others.length) apps++;
+        for (let r = 0; r < n.others.length; r++) yield [id, ids[n.app], r + 1, ids[n.others[r]], n.scores[r], n.co[r]];
+      }
+    })(),
+  );
   // fresh statistics: the incremental build's joins are planned on them, long before autovacuum would look
   await db.query('ANALYZE app_neighbors');
   await db.query('ANALYZE recs_app_owners');
@@ -171,9 +179,11 @@ async function readLibraries(db: Queryable, watermark: Date): Promise<{ ids: str
   let apps = new Int32Array(1 << 16);
   let length = 0;
   const starts = [0];
-  for (let after = '00000000-0000-0000-0000-000000000000'; ;) {
+  for (let after = '00000000-0000-0000-0000-000000000000'; ; ) {
     // pages of users by id: the range reads transactions through its (user_id, app_id) index
-    const { rows: bound } = await db.query<{ id: string }>(`SELECT id FROM identity_users WHERE id > $1 ORDER BY id OFFSET ${USERS_PER_PAGE - 1} LIMIT 1`, [after]);
+    const { rows: bound } = await db.query<{ id: string }>(`SELECT id FROM identity_users WHERE id > $1 ORDER BY id OFFSET ${USERS_PER_PAGE - 1} LIMIT 1`, [
+      after,
+    ]);
     const upto = bound[0]?.id;
     const { rows } = await db.query<{ apps: string }>(
       `SELECT array_to_string((array_agg(app_id ORDER BY acquired_at DESC, app_id))[1:${MAX_LIBRARY_PAIRS}], ',') AS apps
@@ -298,8 +308,14 @@ async function incrementalBuild(db: Db, from: Live, settleMs: number): Promise<B
     );
     const c = counts[0];
     const out: BuildResult = {
-      id, kind: 'incremental', libraries: c.users, acquisitions: c.acquisitions, apps: c.apps, neighbors: c.neighbors,
-      seconds: time.seconds(), phases: time.phases,
+      id,
+      kind: 'incremental',
+      libraries: c.users,
+      acquisitions: c.acquisitions,
+      apps: c.apps,
+      neighbors: c.neighbors,
+      seconds: time.seconds(),
+      phases: time.phases,
     };
     if (out.acquisitions) await recordBuild(q, out);
     return out;
@@ -328,9 +344,6 @@ async function dropSet(db: Db, buildId: string): Promise<void> {
 async function dropAbandonedSets(db: Db): Promise<void> {
   const before = uuidv7({ msecs: Date.now() - ABANDONED_MS });
   for (const table of ['app_neighbors', 'recs_app_owners']) {
-    await db.query(
-      `DELETE FROM ${table} WHERE build_id < $1 AND build_id IS DISTINCT FROM (SELECT build_id FROM recs_live)`,
-      [before],
-    );
+    await db.query(`DELETE FROM ${table} WHERE build_id < $1 AND build_id IS DISTINCT FROM (SELECT build_id FROM recs_live)`, [before]);
   }
 }

@@ -99,9 +99,12 @@ class TopK {
     return this.scores[i] < this.scores[j] || (this.scores[i] === this.scores[j] && this.ids[i] > this.ids[j]);
   }
   private swap(i: number, j: number) {
-    const id = this.ids[i], s = this.scores[i];
-    this.ids[i] = this.ids[j]; this.scores[i] = this.scores[j];
-    this.ids[j] = id; this.scores[j] = s;
+    const id = this.ids[i],
+      s = this.scores[i];
+    this.ids[i] = this.ids[j];
+    this.scores[i] = this.scores[j];
+    this.ids[j] = id;
+    this.scores[j] = s;
   }
   offer(id: number, score: number) {
     if (this.k === 0) return;
@@ -123,7 +126,8 @@ class TopK {
     this.scores[0] = score;
     let i = 0;
     for (;;) {
-      const l = 2 * i + 1, r = l + 1;
+      const l = 2 * i + 1,
+        r = l + 1;
       let m = i;
       if (l < this.size && this.worse(l, m)) m = l;
       if (r < this.size && this.worse(r, m)) m = r;
@@ -160,7 +164,11 @@ export function neighborsFromLibraries(libraries: Iterable<readonly string[]>, m
   const { ids, libraries: indexed } = indexLibraries(libraries);
   const out = new Map<string, Neighbor[]>();
   for (const n of neighborsOfIndexed(indexed, maxNeighbors)) {
-    if (n.others.length) out.set(ids[n.app], n.others.map((b, i) => ({ appId: ids[b], score: n.scores[i] })));
+    if (n.others.length)
+      out.set(
+        ids[n.app],
+        n.others.map((b, i) => ({ appId: ids[b], score: n.scores[i] })),
+      );
   }
   return out;
 }
@@ -189,7 +197,10 @@ export function likelyApps(
       scores.set(n.appId, (scores.get(n.appId) ?? 0) + n.score * weight);
     }
   });
-  return [...scores].map(([appId, score]) => ({ appId, score })).sort(byScoreThenId).slice(0, limit);
+  return [...scores]
+    .map(([appId, score]) => ({ appId, score }))
+    .sort(byScoreThenId)
+    .slice(0, limit);
 }
 
 /**

@@ -34,7 +34,14 @@ export interface RecommendationsModuleDeps extends Infra {
 }
 
 export function createRecommendations(deps: RecommendationsModuleDeps) {
-  const service = new RecommendationsService({ db: deps.db, cache: deps.cache, catalog: deps.catalog, search: deps.search, rankings: deps.rankings, logger: deps.logger });
+  const service = new RecommendationsService({
+    db: deps.db,
+    cache: deps.cache,
+    catalog: deps.catalog,
+    search: deps.search,
+    rankings: deps.rankings,
+    logger: deps.logger,
+  });
   deps.catalog.extendDetail((appId) => service.similarMember(appId));
 
   /**
@@ -56,8 +63,14 @@ export function createRecommendations(deps: RecommendationsModuleDeps) {
   const jobs: Job[] = [{ name: 'recommendations.build', everyMs: BUILD_EVERY_MS, exclusive: false, runAtStart: true, run: () => build() }];
   const consumers = [consumersOf<RecommendationsEvents>().broadcast(['recs.built'], async () => service.onBuilt())];
   return {
-    name: 'recommendations', migrations: recommendationsMigrations, routes: recommendationsRoutes(service), consumers, onEventGap: () => service.onBuilt(), jobs,
-    service, build,
+    name: 'recommendations',
+    migrations: recommendationsMigrations,
+    routes: recommendationsRoutes(service),
+    consumers,
+    onEventGap: () => service.onBuilt(),
+    jobs,
+    service,
+    build,
   };
 }
 export type Recommendations = ReturnType<typeof createRecommendations>;

@@ -14,13 +14,15 @@ const sendJson = (reply: FastifyReply, json: string) => reply.type('application/
 
 const MyQuery = Type.Object({ country: Type.Optional(Country) }, { additionalProperties: false });
 const Rows = Type.Object({
-  rows: Type.Array(Type.Object({
-    kind: Type.Enum(['because', 'might-like', 'popular', 'trending']),
-    title: Type.String(),
-    basedOn: Type.Optional(Type.String({ format: 'uuid', description: 'because: the app of yours the row is about' })),
-    category: Type.Optional(Type.String()),
-    items: Type.Array(AppSummary),
-  })),
+  rows: Type.Array(
+    Type.Object({
+      kind: Type.Enum(['because', 'might-like', 'popular', 'trending']),
+      title: Type.String(),
+      basedOn: Type.Optional(Type.String({ format: 'uuid', description: 'because: the app of yours the row is about' })),
+      category: Type.Optional(Type.String()),
+      items: Type.Array(AppSummary),
+    }),
+  ),
 });
 const AppParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
 const SimilarQuery = Type.Object(
@@ -35,7 +37,10 @@ export function recommendationsRoutes(service: RecommendationsService): FastifyP
       {
         onRequest: guards.user,
         schema: {
-          tags, security: [{ session: [] }], querystring: MyQuery, response: { 200: Rows, ...errors },
+          tags,
+          security: [{ session: [] }],
+          querystring: MyQuery,
+          response: { 200: Rows, ...errors },
           summary: 'My rows: "Because you downloaded X" (up to 3), "Apps you might like", "Popular in <category>"; charts when my library is empty',
         },
       },
@@ -45,7 +50,10 @@ export function recommendationsRoutes(service: RecommendationsService): FastifyP
       '/apps/:id/recommendations',
       {
         schema: {
-          tags, params: AppParams, querystring: SimilarQuery, response: { 200: Type.Object({ items: Type.Array(AppSummary) }), ...errors },
+          tags,
+          params: AppParams,
+          querystring: SimilarQuery,
+          response: { 200: Type.Object({ items: Type.Array(AppSummary) }), ...errors },
           summary: 'Apps like this one: more-like-this blended with "people who got this also got", re-ranked by quality',
         },
       },

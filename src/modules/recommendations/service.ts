@@ -133,9 +133,14 @@ export class RecommendationsService {
         Promise.all(categories.map((category) => this.deps.rankings.chartIds('top-free', country, category))),
       ]);
       recent.forEach((app, i) => {
-        if (similar[i].length) rows.push({ kind: 'because', title: `Because you downloaded ${app.name}`, basedOn: app.appId, ids: similar[i].map((n) => n.appId) });
+        if (similar[i].length)
+          rows.push({ kind: 'because', title: `Because you downloaded ${app.name}`, basedOn: app.appId, ids: similar[i].map((n) => n.appId) });
       });
-      const liked = likelyApps(library.map((a) => a.appId), (id) => neighbors.get(id), ROW_ITEMS);
+      const liked = likelyApps(
+        library.map((a) => a.appId),
+        (id) => neighbors.get(id),
+        ROW_ITEMS,
+      );
       if (liked.length) rows.push({ kind: 'might-like', title: 'Apps you might like', ids: liked.map((n) => n.appId) });
       categories.forEach((category, i) => {
         const ids = popular[i].filter((id) => !owned.has(id)).slice(0, ROW_ITEMS);
@@ -147,11 +152,13 @@ export class RecommendationsService {
       if (popular.length) rows.push({ kind: 'popular', title: 'Popular apps', ids: popular.slice(0, ROW_ITEMS) });
       if (trending.length) rows.push({ kind: 'trending', title: 'Trending now', ids: trending.slice(0, ROW_ITEMS) });
     }
-    const rendered = await Promise.all(rows.map(async (r) => {
-      const items = await this.deps.search.summaries.json(r.ids, country);
-      const extra = `${r.basedOn ? `,"basedOn":"${r.basedOn}"` : ''}${r.category ? `,"category":${JSON.stringify(r.category)}` : ''}`;
-      return `{"kind":"${r.kind}","title":${JSON.stringify(r.title)}${extra},"items":[${items.join(',')}]}`;
-    }));
+    const rendered = await Promise.all(
+      rows.map(async (r) => {
+        const items = await this.deps.search.summaries.json(r.ids, country);
+        const extra = `${r.basedOn ? `,"basedOn":"${r.basedOn}"` : ''}${r.category ? `,"category":${JSON.stringify(r.category)}` : ''}`;
+        return `{"kind":"${r.kind}","title":${JSON.stringify(r.title)}${extra},"items":[${items.join(',')}]}`;
+      }),
+    );
     const json = `{"rows":[${rendered.join(',')}]}`;
     await this.deps.cache.set(key, json, USER_TTL_MS);
     return json;
@@ -167,7 +174,10 @@ export class RecommendationsService {
   /** The summary JSON of the app's similar apps (itself excluded), best first. */
   private async similarItems(appId: string, country: string, limit: number): Promise<string[]> {
     const similar = await this.similar(appId, limit, new Set([appId]));
-    return this.deps.search.summaries.json(similar.map((n) => n.appId), country);
+    return this.deps.search.summaries.json(
+      similar.map((n) => n.appId),
+      country,
+    );
   }
 
   /** The app's similar apps, best first, less `exclude`. */

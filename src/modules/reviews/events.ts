@@ -8,7 +8,6 @@ export type ReviewStatus = (typeof REVIEW_STATUSES)[number];
 export const INTEGRITY_ACTIONS = ['approve', 'manual_review', 'reject'] as const;
 export type IntegrityAction = (typeof INTEGRITY_ACTIONS)[number];
 
-
 /** review.created (first revision) and review.updated (every later one): what integrity scores. aggregateId: reviewId. */
 export interface ReviewSubmitted {
   reviewId: string;

@@ -99,7 +99,11 @@ export async function listReviews(q: Queryable, o: ListOptions): Promise<{ rows:
 }
 
 /** One review by id or by (author, app), as the views below need it. */
-export async function readReview(q: Queryable, by: { id: string } | { userId: string; appId: string }, viewerId: string | null = null): Promise<ReviewRow | undefined> {
+export async function readReview(
+  q: Queryable,
+  by: { id: string } | { userId: string; appId: string },
+  viewerId: string | null = null,
+): Promise<ReviewRow | undefined> {
   const [cond, params] = 'id' in by ? ['r.id = $2', [viewerId, by.id]] : ['r.user_id = $2 AND r.app_id = $3', [viewerId, by.userId, by.appId]];
   const { rows } = await q.query<ReviewRow>(
     `SELECT ${columns('$1')}, NULL::int AS sk, '0' AS k FROM reviews r JOIN identity_users u ON u.id = r.user_id WHERE ${cond}`,

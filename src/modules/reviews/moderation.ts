@@ -204,7 +204,8 @@ export async function moderationQueue(q: Queryable, query: QueueQuery = {}): Pro
   const limit = Math.min(Math.max(Math.trunc(query.limit ?? 50), 1), 500);
   const after = decodeCursor(
     query.cursor,
-    (v): v is [string, number, string] => Array.isArray(v) && v.length === 3 && v[0] === status && Number.isSafeInteger(v[1]) && typeof v[2] === 'string' && isUuid(v[2]),
+    (v): v is [string, number, string] =>
+      Array.isArray(v) && v.length === 3 && v[0] === status && Number.isSafeInteger(v[1]) && typeof v[2] === 'string' && isUuid(v[2]),
   );
   const params: unknown[] = [status, limit + 1];
   const where = ['r.status = $1'];

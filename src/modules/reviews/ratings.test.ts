@@ -10,10 +10,28 @@ test('the Bayesian average is the prior with no ratings and tends to the mean wi
 });
 
 test('a plausible histogram has the count, the nearest whole sum, and more 5s than 1s for a high mean', () => {
-  for (const [count, average] of [[1, 4.37], [2, 1.01], [3, 2.5], [10, 4.25], [57, 4.61], [1000, 3.12], [12_345_678, 4.44], [5, 5], [5, 1], [40, 1.8]] as const) {
+  for (const [count, average] of [
+    [1, 4.37],
+    [2, 1.01],
+    [3, 2.5],
+    [10, 4.25],
+    [57, 4.61],
+    [1000, 3.12],
+    [12_345_678, 4.44],
+    [5, 5],
+    [5, 1],
+    [40, 1.8],
+  ] as const) {
     const { counts, sum } = plausibleHistogram(count, average);
-    assert.equal(counts.reduce((s, x) => s + x, 0), count, `${count} ${average}`);
-    assert.equal(counts.reduce((s, x, i) => s + x * (i + 1), 0), sum);
+    assert.equal(
+      counts.reduce((s, x) => s + x, 0),
+      count,
+      `${count} ${average}`,
+    );
+    assert.equal(
+      counts.reduce((s, x, i) => s + x * (i + 1), 0),
+      sum,
+    );
     assert.equal(sum, Math.min(5 * count, Math.max(count, Math.round(average * count))));
     assert.ok(counts.every((x) => Number.isInteger(x) && x >= 0));
     if (count >= 100) assert.equal(Math.round((sum / count) * 100) / 100, average, 'the 2-decimal average agrees once there are enough ratings');

@@ -47,7 +47,17 @@ export async function mirrorRatings(db: Db): Promise<number> {
   let total = 0;
   for (;;) {
     const { apps, deltas } = await db.tx(async (q) => {
-      const { rows: taken } = await q.query<{ app_id: string; n: number; s: number; c1: number; c2: number; c3: number; c4: number; c5: number; deltas: number }>(
+      const { rows: taken } = await q.query<{
+        app_id: string;
+        n: number;
+        s: number;
+        c1: number;
+        c2: number;
+        c3: number;
+        c4: number;
+        c5: number;
+        deltas: number;
+      }>(
         `WITH taken AS (
            DELETE FROM app_rating_deltas WHERE id IN (SELECT id FROM app_rating_deltas ORDER BY id LIMIT ${FOLD_BATCH} FOR UPDATE SKIP LOCKED)
            RETURNING app_id, rating, delta
@@ -71,7 +81,10 @@ export async function mirrorRatings(db: Db): Promise<number> {
         [ids, col('n'), col('s'), col('c1'), col('c2'), col('c3'), col('c4'), col('c5')],
       );
       // the catalog copies them into its apps row and announces app.changed for each
-      await setRatings(q, folded.map((f) => ({ appId: f.app_id, count: Number(f.count), sum: Number(f.sum) })));
+      await setRatings(
+        q,
+        folded.map((f) => ({ appId: f.app_id, count: Number(f.count), sum: Number(f.sum) })),
+      );
       return { apps: ids.length, deltas: taken.reduce((n, t) => n + t.deltas, 0) };
     });
     total += apps;

@@ -50,7 +50,8 @@ const publicRoutes: FastifyPluginAsyncTypebox<Options> = async (app, { guards, s
       schema: {
         tags,
         security: [{}, { session: [] }],
-        summary: "Approved reviews of a published app (default: most helpful first). Signed in: one's own review is marked, and shown first with its status while not approved",
+        summary:
+          "Approved reviews of a published app (default: most helpful first). Signed in: one's own review is marked, and shown first with its status while not approved",
         params: S.AppParams,
         querystring: S.ListQuery,
         response: { 200: S.ReviewPage, ...errors },
@@ -85,7 +86,7 @@ const userRoutes: FastifyPluginAsyncTypebox<Options> = async (app, { guards, ser
         tags,
         security,
         summary:
-          'Write (201) or edit (200) my review of a published app: one per user per app. Each edit waits for integrity checks again (status pending). 403 OWN_APP for the app\'s developer',
+          "Write (201) or edit (200) my review of a published app: one per user per app. Each edit waits for integrity checks again (status pending). 403 OWN_APP for the app's developer",
         params: S.AppParams,
         body: S.ReviewInput,
         response: { 200: S.MyReview, 201: S.MyReview, ...errors },
@@ -101,13 +102,29 @@ const userRoutes: FastifyPluginAsyncTypebox<Options> = async (app, { guards, ser
 
   app.get(
     '/apps/:id/reviews/mine',
-    { schema: { tags, security, summary: 'My review of an app, whatever its status (404 when I have none)', params: S.AppParams, response: { 200: S.MyReview, ...errors } } },
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'My review of an app, whatever its status (404 when I have none)',
+        params: S.AppParams,
+        response: { 200: S.MyReview, ...errors },
+      },
+    },
     async (req) => service.getMine(principalOf(req).userId, req.params.id),
   );
 
   app.delete(
     '/apps/:id/reviews/mine',
-    { schema: { tags, security, summary: 'Delete my review of an app (its votes and reports go with it)', params: S.AppParams, response: { 204: S.NoContent, ...errors } } },
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Delete my review of an app (its votes and reports go with it)',
+        params: S.AppParams,
+        response: { 204: S.NoContent, ...errors },
+      },
+    },
     async (req, reply) => {
       const { userId } = principalOf(req);
       await hit(cache, limits.writes, userId);

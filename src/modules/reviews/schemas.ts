@@ -68,7 +68,9 @@ export type ReviewInput = Static<typeof ReviewInput>;
 export const ReportInput = Type.Object(
   {
     reason: Type.Enum([...REPORT_REASONS]),
-    note: Type.Optional(Type.String({ maxLength: NOTE_MAX + TRIM_ROOM, description: `what a moderator should know: at most ${NOTE_MAX} characters after trimming` })),
+    note: Type.Optional(
+      Type.String({ maxLength: NOTE_MAX + TRIM_ROOM, description: `what a moderator should know: at most ${NOTE_MAX} characters after trimming` }),
+    ),
   },
   { additionalProperties: false },
 );

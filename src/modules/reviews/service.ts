@@ -191,10 +191,11 @@ export class ReviewsService {
   async vote(userId: string, reviewId: string): Promise<HelpfulVote> {
     const helpfulCount = await this.db.tx(async (q) => {
       await this.votable(q, userId, reviewId, 'vote for');
-      const added = await q.query(
-        'INSERT INTO review_votes (review_id, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (review_id, user_id) DO NOTHING',
-        [reviewId, userId, this.deps.clock()],
-      );
+      const added = await q.query('INSERT INTO review_votes (review_id, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (review_id, user_id) DO NOTHING', [
+        reviewId,
+        userId,
+        this.deps.clock(),
+      ]);
       return this.helpfulCount(q, reviewId, added.rowCount ? 1 : 0);
     });
     return { reviewId, helpfulCount, voted: true };
@@ -229,7 +230,9 @@ export class ReviewsService {
         const first = await q.query<ReportRow>('SELECT reason, note, created_at FROM review_reports WHERE review_id = $1 AND user_id = $2', [reviewId, userId]);
         return { row: first.rows[0], created: false, held: false };
       }
-      const { rows } = await q.query<{ report_count: number }>('UPDATE reviews SET report_count = report_count + 1 WHERE id = $1 RETURNING report_count', [reviewId]);
+      const { rows } = await q.query<{ report_count: number }>('UPDATE reviews SET report_count = report_count + 1 WHERE id = $1 RETURNING report_count', [
+        reviewId,
+      ]);
       if (rows[0].report_count < REPORT_HOLD_THRESHOLD) return { row: inserted.rows[0], created: true, held: false };
       await q.query(`UPDATE reviews SET status = 'held' WHERE id = $1`, [reviewId]);
       await afterStatusChange(q, review, 'held', 'reports');
@@ -249,7 +252,10 @@ export class ReviewsService {
 
   private async helpfulCount(q: Queryable, reviewId: string, delta: number): Promise<number> {
     const { rows } = delta
-      ? await q.query<{ helpful_count: number }>('UPDATE reviews SET helpful_count = helpful_count + $2 WHERE id = $1 RETURNING helpful_count', [reviewId, delta])
+      ? await q.query<{ helpful_count: number }>('UPDATE reviews SET helpful_count = helpful_count + $2 WHERE id = $1 RETURNING helpful_count', [
+          reviewId,
+          delta,
+        ])
       : await q.query<{ helpful_count: number }>('SELECT helpful_count FROM reviews WHERE id = $1', [reviewId]);
     return rows[0].helpful_count;
   }
@@ -312,8 +318,21 @@ export class ReviewsService {
     return { ...rows[0], app_id: appId };
   }
 
-  private async recordResponse(q: Queryable, actor: Principal, review: { id: string; user_id: string; app_id: string }, action: ReviewResponded['action'], at: Date) {
-    const payload: ReviewResponded = { reviewId: review.id, appId: review.app_id, developerId: actor.developerId!, userId: review.user_id, action, at: at.toISOString() };
+  private async recordResponse(
+    q: Queryable,
+    actor: Principal,
+    review: { id: string; user_id: string; app_id: string },
+    action: ReviewResponded['action'],
+    at: Date,
+  ) {
+    const payload: ReviewResponded = {
+      reviewId: review.id,
+      appId: review.app_id,
+      developerId: actor.developerId!,
+      userId: review.user_id,
+      action,
+      at: at.toISOString(),
+    };
     await reviewsEvents.record(q, 'review.responded', payload, review.id);
   }
 

@@ -40,10 +40,7 @@ export const SuggestQuery = Type.Object(
 );
 
 export const SimilarParams = Type.Object({ id: Uuid }, { additionalProperties: false });
-export const SimilarQuery = Type.Object(
-  { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, default: 10 })) },
-  { additionalProperties: false },
-);
+export const SimilarQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, default: 10 })) }, { additionalProperties: false });
 
 export const AppSummary = Type.Object({
   id: Uuid,

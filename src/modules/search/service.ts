@@ -436,7 +436,10 @@ export class SearchService {
 
 /** Ties a cursor to its query and filters (a short digest: cursors stay small). */
 function cursorKey(text: string, filters: SearchFilters): string {
-  return createHash('sha256').update(JSON.stringify([text.toLowerCase(), filters])).digest('base64url').slice(0, 12);
+  return createHash('sha256')
+    .update(JSON.stringify([text.toLowerCase(), filters]))
+    .digest('base64url')
+    .slice(0, 12);
 }
 
 // ================================================================ input checks (what the schema cannot say clearly)

@@ -51,10 +51,10 @@ export function createApiAuth(db: Db, keys: ApiKeys) {
     const { iat, exp, bid } = claims as { iat: number; exp: number; bid: unknown };
     if (iat > Date.now() / 1000 + CLOCK_SKEW_S) throw unauthenticated('the token is issued in the future (iat).');
     if (exp - iat > MAX_LIFETIME_S) throw unauthenticated('the token lives longer than 60 minutes (exp - iat).');
-    if (typeof bid !== 'string' || !BUNDLE_ID.test(bid)) throw unauthenticated('the bid claim must be your app\'s bundle id.');
+    if (typeof bid !== 'string' || !BUNDLE_ID.test(bid)) throw unauthenticated("the bid claim must be your app's bundle id.");
 
     const { rows } = await db.query<{ id: string }>('SELECT id FROM catalog_apps WHERE bundle_id = $1 AND developer_id = $2', [bid, owner.developerId]);
-    if (!rows[0]) throw unauthenticated('the bundle id (bid) is not an app of this key\'s developer.');
+    if (!rows[0]) throw unauthenticated("the bundle id (bid) is not an app of this key's developer.");
     return { developerId: owner.developerId, appId: rows[0].id, bundleId: bid, environment };
   };
 }

@@ -86,13 +86,19 @@ export function installAppleErrorHandling(app: FastifyInstance) {
     // Orchard's platform checks (e.g. a NUL character in the request) keep their message, in Apple's shape
     if (err instanceof AppError && err.status < 500) {
       if (err.headers) reply.headers(err.headers);
-      return reply.code(err.status).send(err.status === 400 ? { errorCode: APPLE_ERRORS.GENERAL_BAD_REQUEST, errorMessage: err.message } : { errorMessage: err.message });
+      return reply
+        .code(err.status)
+        .send(err.status === 400 ? { errorCode: APPLE_ERRORS.GENERAL_BAD_REQUEST, errorMessage: err.message } : { errorMessage: err.message });
     }
     if (err.validation) {
       const issue = err.validation[0];
       const field = issue?.instancePath.split('/')[1] || issue?.params.missingProperty;
       const known = FIELD_ERRORS[field];
-      return reply.code(400).send(known ? { errorCode: known.code, errorMessage: known.message } : { errorCode: APPLE_ERRORS.GENERAL_BAD_REQUEST, errorMessage: 'Invalid request.' });
+      return reply
+        .code(400)
+        .send(
+          known ? { errorCode: known.code, errorMessage: known.message } : { errorCode: APPLE_ERRORS.GENERAL_BAD_REQUEST, errorMessage: 'Invalid request.' },
+        );
     }
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
       return reply.code(err.statusCode).send({ errorCode: APPLE_ERRORS.GENERAL_BAD_REQUEST, errorMessage: 'Invalid request.' });

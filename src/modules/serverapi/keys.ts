@@ -51,10 +51,10 @@ export function createApiKeys(db: Db) {
 
     /** Revoking twice is harmless; another developer's key is not found. */
     async revoke(developerId: string, keyId: string): Promise<void> {
-      const { rowCount } = await db.query(
-        'UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE key_id = $1 AND developer_id = $2',
-        [keyId, developerId],
-      );
+      const { rowCount } = await db.query('UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE key_id = $1 AND developer_id = $2', [
+        keyId,
+        developerId,
+      ]);
       if (!rowCount) throw notFound('API key');
     },
 

@@ -34,7 +34,14 @@ export function apiKeyRoutes(keys: ApiKeys): FastifyPluginAsync<{ guards: Guards
 
     app.post(
       '/developer/api-keys',
-      { schema: { tags, security, summary: 'A new App Store Server API key: its private key is in this response only', response: { 201: S.CreatedApiKey, ...errors } } },
+      {
+        schema: {
+          tags,
+          security,
+          summary: 'A new App Store Server API key: its private key is in this response only',
+          response: { 201: S.CreatedApiKey, ...errors },
+        },
+      },
       async (req, reply) => {
         const { keyId, issuerId, privateKey, createdAt } = await keys.create(developerOf(req));
         return reply.code(201).send({ keyId, issuerId, privateKey, createdAt });
@@ -47,7 +54,15 @@ export function apiKeyRoutes(keys: ApiKeys): FastifyPluginAsync<{ guards: Guards
     );
     app.delete(
       '/developer/api-keys/:keyId',
-      { schema: { tags, security, summary: 'Revoke an API key: its tokens stop working at once', params: S.KeyIdParams, response: { 204: S.NoContent, ...errors } } },
+      {
+        schema: {
+          tags,
+          security,
+          summary: 'Revoke an API key: its tokens stop working at once',
+          params: S.KeyIdParams,
+          response: { 204: S.NoContent, ...errors },
+        },
+      },
       async (req, reply) => {
         await keys.revoke(developerOf(req), req.params.keyId);
         return reply.code(204).send(null);
@@ -106,8 +121,12 @@ export function inAppsRoutes(authenticate: InAppsAuthenticate, service: ServerAp
         `/inApps/${version}/history/:transactionId`,
         {
           schema: {
-            tags, security, summary: `Get Transaction History (${version})`,
-            params: S.TransactionIdParams, querystring: S.HistoryQuery, response: { 200: S.HistoryResponse, ...errors },
+            tags,
+            security,
+            summary: `Get Transaction History (${version})`,
+            params: S.TransactionIdParams,
+            querystring: S.HistoryQuery,
+            response: { 200: S.HistoryResponse, ...errors },
           },
         },
         async (req) => service.history(clientOf(req), req.params.transactionId, req.query),
@@ -117,8 +136,12 @@ export function inAppsRoutes(authenticate: InAppsAuthenticate, service: ServerAp
       '/inApps/v1/subscriptions/:transactionId',
       {
         schema: {
-          tags, security, summary: 'Get All Subscription Statuses',
-          params: S.TransactionIdParams, querystring: S.StatusQuery, response: { 200: S.StatusResponse, ...errors },
+          tags,
+          security,
+          summary: 'Get All Subscription Statuses',
+          params: S.TransactionIdParams,
+          querystring: S.StatusQuery,
+          response: { 200: S.StatusResponse, ...errors },
         },
       },
       async (req) => subscriptions.allSubscriptionStatuses(clientOf(req), req.params.transactionId, req.query.status),

@@ -39,7 +39,9 @@ export const HistoryQuery = Type.Object({
   startDate: Type.Optional(EpochMs),
   endDate: Type.Optional(EpochMs),
   productId: Type.Optional(List(Type.String({ maxLength: 255 }))),
-  productType: Type.Optional(List(Type.Union([Type.Literal('AUTO_RENEWABLE'), Type.Literal('NON_RENEWABLE'), Type.Literal('CONSUMABLE'), Type.Literal('NON_CONSUMABLE')]))),
+  productType: Type.Optional(
+    List(Type.Union([Type.Literal('AUTO_RENEWABLE'), Type.Literal('NON_RENEWABLE'), Type.Literal('CONSUMABLE'), Type.Literal('NON_CONSUMABLE')])),
+  ),
   subscriptionGroupIdentifier: Type.Optional(List(Type.String({ maxLength: 255 }))),
   inAppOwnershipType: Type.Optional(Type.Union([Type.Literal('PURCHASED'), Type.Literal('FAMILY_SHARED')])),
   revoked: Type.Optional(Type.Boolean()),
@@ -57,19 +59,25 @@ export const HistoryResponse = Type.Object({
 });
 
 export const StatusQuery = Type.Object({
-  status: Type.Optional(List(Type.Integer({ minimum: 1, maximum: 5, description: "Apple's Status: 1 active, 2 expired, 3 billing retry, 4 grace period, 5 revoked" }))),
+  status: Type.Optional(
+    List(Type.Integer({ minimum: 1, maximum: 5, description: "Apple's Status: 1 active, 2 expired, 3 billing retry, 4 grace period, 5 revoked" })),
+  ),
 });
 export const StatusResponse = Type.Object({
   environment: Type.Union([Type.Literal('Production'), Type.Literal('Sandbox')]),
   bundleId: Type.String(),
   appAppleId: AppAppleId,
-  data: Type.Array(Type.Object({
-    subscriptionGroupIdentifier: Type.String(),
-    lastTransactions: Type.Array(Type.Object({
-      originalTransactionId: Type.String(),
-      status: Type.Integer({ minimum: 1, maximum: 5 }),
-      signedTransactionInfo: Type.String(),
-      signedRenewalInfo: Type.String(),
-    })),
-  })),
+  data: Type.Array(
+    Type.Object({
+      subscriptionGroupIdentifier: Type.String(),
+      lastTransactions: Type.Array(
+        Type.Object({
+          originalTransactionId: Type.String(),
+          status: Type.Integer({ minimum: 1, maximum: 5 }),
+          signedTransactionInfo: Type.String(),
+          signedRenewalInfo: Type.String(),
+        }),
+      ),
+    }),
+  ),
 });

@@ -71,9 +71,19 @@ export function createServerApiService(db: Db, purchases: Purchases, appAppleId:
         ORDER BY CASE WHEN $6::boolean THEN id END ASC, CASE WHEN NOT $6::boolean THEN id END DESC
         LIMIT $13`,
       [
-        anchor.userId, anchor.appId, anchor.environment, none, after, ascending,
-        dateOrNull(query.startDate), dateOrNull(query.endDate), query.productId ?? null, kinds ?? null,
-        query.subscriptionGroupIdentifier ?? null, query.revoked ?? null, HISTORY_PAGE_SIZE + 1,
+        anchor.userId,
+        anchor.appId,
+        anchor.environment,
+        none,
+        after,
+        ascending,
+        dateOrNull(query.startDate),
+        dateOrNull(query.endDate),
+        query.productId ?? null,
+        kinds ?? null,
+        query.subscriptionGroupIdentifier ?? null,
+        query.revoked ?? null,
+        HISTORY_PAGE_SIZE + 1,
       ],
     );
     const page = rows.slice(0, HISTORY_PAGE_SIZE).map((r) => String(r.id));

@@ -72,7 +72,10 @@ export function createSubscriptionStatuses(db: Db, purchases: Purchases, appAppl
     const anchor = await transactionOf(purchases, client, transactionId);
     const wanted = statuses?.length ? statuses.map((code) => STATUS_OF[code]) : null;
     const rows = await subscriptionRows(`s.user_id = $1 AND s.app_id = $2 AND s.environment = $3 AND ($4::text[] IS NULL OR s.status = ANY($4))`, [
-      anchor.userId, anchor.appId, anchor.environment, wanted,
+      anchor.userId,
+      anchor.appId,
+      anchor.environment,
+      wanted,
     ]);
     const now = new Date();
     // One subscription per group, customer and environment (a unique key of `subscriptions`): one item per group.

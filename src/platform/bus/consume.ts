@@ -123,10 +123,7 @@ function checkTypes(types: readonly string[]): string[] {
  * Returns false when the event had already been processed (a redelivery).
  */
 export async function processOnce(q: Queryable, consumer: string, event: OrchardEvent, handler: DurableHandler): Promise<boolean> {
-  const first = await q.query(
-    'INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
-    [consumer, event.id],
-  );
+  const first = await q.query('INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [consumer, event.id]);
   if (first.rowCount === 0) return false;
   await handler(event, q);
   return true;
@@ -164,8 +161,14 @@ export const isUuid = (s: string) => UUID.test(s);
 export function parseEvent(body: Buffer | string): OrchardEvent {
   const e = JSON.parse(body.toString()) as Partial<OrchardEvent> | null;
   if (
-    !e || typeof e !== 'object' || typeof e.id !== 'string' || !isUuid(e.id) || typeof e.type !== 'string' ||
-    typeof e.occurredAt !== 'string' || !e.payload || typeof e.payload !== 'object'
+    !e ||
+    typeof e !== 'object' ||
+    typeof e.id !== 'string' ||
+    !isUuid(e.id) ||
+    typeof e.type !== 'string' ||
+    typeof e.occurredAt !== 'string' ||
+    !e.payload ||
+    typeof e.payload !== 'object'
   ) {
     throw new Error('message is not an Orchard event');
   }

@@ -48,16 +48,23 @@ export type Consumer =
 /** Consumers typed by the catalogue(s) M a module listens to: a misspelt event or a wrong payload field fails the typecheck. */
 export function consumersOf<M extends EventMap>() {
   return {
-    durable: <K extends keyof M & string>(name: string, events: readonly K[], handle: (event: EventIn<M, K>, q: Queryable) => Promise<void>): Consumer =>
-      ({ kind: 'durable', name, events, handle: handle as DurableHandler }),
+    durable: <K extends keyof M & string>(name: string, events: readonly K[], handle: (event: EventIn<M, K>, q: Queryable) => Promise<void>): Consumer => ({
+      kind: 'durable',
+      name,
+      events,
+      handle: handle as DurableHandler,
+    }),
     batch: <K extends keyof M & string>(
       name: string,
       events: readonly K[],
       handle: (events: EventIn<M, K>[], q: Queryable) => Promise<void>,
       opts: { maxBatch: number },
     ): Consumer => ({ kind: 'batch', name, events, handle: handle as DurableBatchHandler, maxBatch: opts.maxBatch }),
-    broadcast: <K extends keyof M & string>(events: readonly K[], handle: (event: EventIn<M, K>) => Promise<void>): Consumer =>
-      ({ kind: 'broadcast', events, handle: handle as BroadcastHandler }),
+    broadcast: <K extends keyof M & string>(events: readonly K[], handle: (event: EventIn<M, K>) => Promise<void>): Consumer => ({
+      kind: 'broadcast',
+      events,
+      handle: handle as BroadcastHandler,
+    }),
   };
 }
 

@@ -142,7 +142,12 @@ export function createInProcessBus(o: InProcessBusOptions): Bus {
         );
         const mine = new Set(rows[0].claimed ?? []);
         claimed = group.filter((r) => mine.has(r.event.id) && sub.types.includes(r.event.type));
-        applied = await applyFresh(q, claimed.map((r) => r.event), new Set(rows[0].fresh ?? []), sub.batch!.handler);
+        applied = await applyFresh(
+          q,
+          claimed.map((r) => r.event),
+          new Set(rows[0].fresh ?? []),
+          sub.batch!.handler,
+        );
       });
     } catch {
       for (const row of group) await deliver(row); // the transaction rolled back: every row is still there
@@ -159,10 +164,7 @@ export function createInProcessBus(o: InProcessBusOptions): Bus {
     try {
       outcome = await db.tx(async (q) => {
         // Claim: another bus on this database may hold this row or have rescheduled it.
-        const claimed = await q.query(
-          'DELETE FROM bus_deliveries WHERE consumer = $1 AND event_id = $2 AND attempts = $3 AND next_attempt_at <= now()',
-          key,
-        );
+        const claimed = await q.query('DELETE FROM bus_deliveries WHERE consumer = $1 AND event_id = $2 AND attempts = $3 AND next_attempt_at <= now()', key);
         if (!claimed.rowCount || !sub.types.includes(event.type)) return null;
         return (await processOnce(q, row.consumer, event, sub.handler)) ? 'applied' : 'duplicate';
       });
@@ -182,7 +184,11 @@ export function createInProcessBus(o: InProcessBusOptions): Bus {
         const r = await q.query('DELETE FROM bus_deliveries WHERE consumer = $1 AND event_id = $2 AND attempts = $3', key);
         if (!r.rowCount) return;
         await q.query('INSERT INTO dead_letters (id, consumer, event, error, attempts) VALUES ($1, $2, $3, $4, $5)', [
-          uuidv7(), consumer, JSON.stringify(event), errorMessage(err), attempt,
+          uuidv7(),
+          consumer,
+          JSON.stringify(event),
+          errorMessage(err),
+          attempt,
         ]);
       });
       log.error(ctx, 'event handler failed for the last time; dead-lettered');
@@ -227,15 +233,20 @@ export function createInProcessBus(o: InProcessBusOptions): Bus {
       await subs.register(db);
       peers().add(peer);
       if (withRelay) {
-        relay = createRelay(db, log, {
-          publish: fanOut,
-          afterCommit(events) {
-            for (const p of peers()) {
-              p.dispatch(events);
-              p.wake();
-            }
+        relay = createRelay(
+          db,
+          log,
+          {
+            publish: fanOut,
+            afterCommit(events) {
+              for (const p of peers()) {
+                p.dispatch(events);
+                p.wake();
+              }
+            },
           },
-        }, opts);
+          opts,
+        );
         relay.start();
       }
       for (const sub of subs.durable.values()) if (sub.batch) fetchSize = Math.max(fetchSize, sub.batch.maxBatch * 4);
@@ -291,7 +302,14 @@ export function createInProcessBus(o: InProcessBusOptions): Bus {
         [limit],
       );
       return rows.map(
-        (r): DeadLetter => ({ id: r.id, consumer: r.consumer, event: r.event, error: r.error, attempts: r.attempts, failedAt: new Date(r.failed_at).toISOString() }),
+        (r): DeadLetter => ({
+          id: r.id,
+          consumer: r.consumer,
+          event: r.event,
+          error: r.error,
+          attempts: r.attempts,
+          failedAt: new Date(r.failed_at).toISOString(),
+        }),
       );
     },
 

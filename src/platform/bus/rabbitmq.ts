@@ -394,7 +394,13 @@ export function createRabbitBus(o: RabbitBusOptions): Bus {
     try {
       event = parseEvent(m.content);
     } catch {
-      event = { id: m.properties.messageId ?? '', type: m.properties.type ?? 'unknown', aggregateId: null, occurredAt: '', payload: { raw: m.content.toString() } };
+      event = {
+        id: m.properties.messageId ?? '',
+        type: m.properties.type ?? 'unknown',
+        aggregateId: null,
+        occurredAt: '',
+        payload: { raw: m.content.toString() },
+      };
     }
     return {
       id: String(h[H.deadLetterId] ?? m.properties.messageId),
@@ -487,13 +493,15 @@ export function createRabbitBus(o: RabbitBusOptions): Bus {
         transport: l ? 'connected' : 'disconnected',
         relay: relay?.status() ?? null,
         outbox: await outboxBacklog(o.db),
-        consumers: consumers.map(({ consumer }): ConsumerHealth => ({
-          consumer,
-          attached: queues.get(consumer)?.attached ?? null,
-          waiting: queues.get(consumer)?.waiting ?? null,
-          oldestUnprocessedSeconds: ages.get(consumer) ?? null,
-          deadLetters: queues.get(consumer)?.deadLetters ?? null,
-        })),
+        consumers: consumers.map(
+          ({ consumer }): ConsumerHealth => ({
+            consumer,
+            attached: queues.get(consumer)?.attached ?? null,
+            waiting: queues.get(consumer)?.waiting ?? null,
+            oldestUnprocessedSeconds: ages.get(consumer) ?? null,
+            deadLetters: queues.get(consumer)?.deadLetters ?? null,
+          }),
+        ),
       };
     },
 
@@ -545,7 +553,11 @@ export function createRabbitBus(o: RabbitBusOptions): Bus {
             if (wanted && !wanted.has(toDeadLetter(consumer, m).id)) continue; // stays in the DLQ
             const { messageId, type } = m.properties;
             await publishConfirmed(ch, '', names.queue(consumer), m.content, {
-              persistent: true, messageId, type, contentType: 'application/json', headers: { [H.attempt]: 1 },
+              persistent: true,
+              messageId,
+              type,
+              contentType: 'application/json',
+              headers: { [H.attempt]: 1 },
             });
             ch.ack(m);
             replayed++;

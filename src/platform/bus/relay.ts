@@ -87,19 +87,13 @@ export function createRelay(db: Db, logger: Logger, transport: RelayTransport, o
   async function cleanup(): Promise<void> {
     const age = `now() - $1 * interval '1 millisecond'`;
     try {
-      await deleteOld(
-        `DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE published_at < ${age} LIMIT $2)`,
-        opts.retentionMs,
-      );
+      await deleteOld(`DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE published_at < ${age} LIMIT $2)`, opts.retentionMs);
       await deleteOld(
         `DELETE FROM processed_events WHERE (consumer, event_id) IN
            (SELECT consumer, event_id FROM processed_events WHERE processed_at < ${age} LIMIT $2)`,
         opts.processedRetentionMs,
       );
-      await deleteOld(
-        `DELETE FROM dead_letters WHERE id IN (SELECT id FROM dead_letters WHERE replayed_at < ${age} LIMIT $2)`,
-        opts.processedRetentionMs,
-      );
+      await deleteOld(`DELETE FROM dead_letters WHERE id IN (SELECT id FROM dead_letters WHERE replayed_at < ${age} LIMIT $2)`, opts.processedRetentionMs);
     } catch (err) {
       logger.warn({ err }, 'outbox retention cleanup failed');
     }

@@ -90,7 +90,10 @@ test('writes lost during an outage are deleted before the backend is read again'
   assert.equal(cache.status().degraded, false);
   assert.equal(await store.get('session:1'), null);
   assert.equal(await store.get('cat:app:1'), null);
-  assert.deepEqual(logs, ['warn cache unavailable: serving without it (reads miss, lost writes cleaned up on return, rate limits per process)', 'info cache back in use']);
+  assert.deepEqual(logs, [
+    'warn cache unavailable: serving without it (reads miss, lost writes cleaned up on return, rate limits per process)',
+    'info cache back in use',
+  ]);
   await cache.set('cat:app:1', 'new');
   assert.equal(await cache.get('cat:app:1'), 'new');
   await cache.close();

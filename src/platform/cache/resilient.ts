@@ -194,11 +194,27 @@ export function createResilientCache(backend: Cache, opts: ResilientOptions): Re
 
   return {
     kind: backend.kind,
-    get: (key) => call(() => backend.get(key), () => null),
-    getBuffer: (key) => call(() => backend.getBuffer(key), () => null),
-    set: (key, value, ttlMs) => call(() => backend.set(key, value, ttlMs), () => remember(key, null)),
+    get: (key) =>
+      call(
+        () => backend.get(key),
+        () => null,
+      ),
+    getBuffer: (key) =>
+      call(
+        () => backend.getBuffer(key),
+        () => null,
+      ),
+    set: (key, value, ttlMs) =>
+      call(
+        () => backend.set(key, value, ttlMs),
+        () => remember(key, null),
+      ),
     async del(...keys) {
-      if (keys.length) await call(() => backend.del(...keys), () => keys.forEach((k) => remember(k, null)));
+      if (keys.length)
+        await call(
+          () => backend.del(...keys),
+          () => keys.forEach((k) => remember(k, null)),
+        );
     },
     setIfAbsent: (key, value, ttlMs) =>
       call(
@@ -216,7 +232,11 @@ export function createResilientCache(backend: Cache, opts: ResilientOptions): Re
           return false;
         },
       ),
-    incr: (key, windowMs) => call(() => backend.incr(key, windowMs), () => local.incr(key, windowMs)),
+    incr: (key, windowMs) =>
+      call(
+        () => backend.incr(key, windowMs),
+        () => local.incr(key, windowMs),
+      ),
     ping: () => backend.ping(),
     status: (): CacheStatus => ({ degraded: state !== 'up' || !connected(), degradedCalls }),
     recover,

@@ -41,9 +41,15 @@ test('maxBatch and concurrency bound the batches', async () => {
     },
   });
   const out = await Promise.all(Array.from({ length: 20 }, (_, i) => b.submit(i)));
-  assert.deepEqual(out, Array.from({ length: 20 }, (_, i) => i));
+  assert.deepEqual(
+    out,
+    Array.from({ length: 20 }, (_, i) => i),
+  );
   assert.ok(sizes.every((n) => n <= 3));
-  assert.equal(sizes.reduce((a, n) => a + n, 0), 20);
+  assert.equal(
+    sizes.reduce((a, n) => a + n, 0),
+    20,
+  );
   assert.equal(peak, 2);
 });
 
@@ -60,5 +66,8 @@ test('a failed batch is retried item by item: one bad item fails only its own ca
     },
   });
   const results = await Promise.allSettled([0, 12, 13, 14].map((i) => b.submit(i)));
-  assert.deepEqual(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message)), ['0', 'one:12', 'unlucky', 'one:14']);
+  assert.deepEqual(
+    results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message)),
+    ['0', 'one:12', 'unlucky', 'one:14'],
+  );
 });

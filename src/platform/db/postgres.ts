@@ -42,9 +42,7 @@ export function isConnectionError(err: unknown): boolean {
 
 /** A lost connection becomes UnavailableError (503 with Retry-After upstream); statement errors pass unchanged. */
 function classify(err: unknown): unknown {
-  return isConnectionError(err)
-    ? new UnavailableError('database', 2, 'The database is unavailable right now; retry shortly.', { cause: err })
-    : err;
+  return isConnectionError(err) ? new UnavailableError('database', 2, 'The database is unavailable right now; retry shortly.', { cause: err }) : err;
 }
 
 export function createPostgresDb(url: string, opts: { max?: number; connectionTimeoutMs?: number } = {}): Db {

@@ -19,7 +19,11 @@ const STATUS: Record<ErrorKind, number> = {
 };
 
 /** A domain error as an HTTP answer: status, headers (Retry-After when it says when) and Orchard's JSON shape. */
-export function toHttpError(err: DomainError): { status: number; headers: Record<string, string>; body: { error: { code: string; message: string; details?: unknown } } } {
+export function toHttpError(err: DomainError): {
+  status: number;
+  headers: Record<string, string>;
+  body: { error: { code: string; message: string; details?: unknown } };
+} {
   const headers: Record<string, string> = {};
   if (err.retryAfterSeconds !== undefined) headers['retry-after'] = String(err.retryAfterSeconds);
   // an over-large upload was not read to its end: the connection cannot carry another request

@@ -30,9 +30,7 @@ export interface IdempotencyScope {
   hash: string;
 }
 
-export type Claim =
-  | { kind: 'claimed'; takenOver: boolean }
-  | { kind: 'replay'; response: StoredResponse };
+export type Claim = { kind: 'claimed'; takenOver: boolean } | { kind: 'replay'; response: StoredResponse };
 
 /** The Idempotency-Key header, required and well-formed. */
 export function idempotencyKeyOf(req: FastifyRequest): string {
@@ -132,11 +130,7 @@ export function createIdempotency(deps: { db: Db; cache: Cache }) {
 
   /** Frees the key when the request had no effect (bad input, conflict, provider down): it may be used again. */
   async function release(s: IdempotencyScope): Promise<void> {
-    await db.query(`DELETE FROM idempotency_keys WHERE user_id = $1 AND scope = $2 AND key = $3 AND status = 'in_flight'`, [
-      s.userId,
-      s.scope,
-      s.key,
-    ]);
+    await db.query(`DELETE FROM idempotency_keys WHERE user_id = $1 AND scope = $2 AND key = $3 AND status = 'in_flight'`, [s.userId, s.scope, s.key]);
   }
 
   /**

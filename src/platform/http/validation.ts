@@ -14,8 +14,6 @@ export function installValidation(app: FastifyInstance) {
   };
   const strict = make(false);
   const lenient = make('array');
-  app.setValidatorCompiler(({ schema, httpPart }) =>
-    httpPart === 'body' ? strict.compile(schema as object) : lenient.compile(schema as object),
-  );
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict.compile(schema as object) : lenient.compile(schema as object)));
   installNulGuard(app);
 }

@@ -34,7 +34,9 @@ test('an exclusive job runs in one process at a time; the others skip their turn
   await Promise.all([a.stop(), b.stop()]);
   assert.equal(most, 1);
   assert.ok(runs >= 3, `${runs} runs`);
-  const outcomes = (await shared.metrics.registry.getSingleMetricAsString('orchard_job_runs_total')) + (await bMetrics.registry.getSingleMetricAsString('orchard_job_runs_total'));
+  const outcomes =
+    (await shared.metrics.registry.getSingleMetricAsString('orchard_job_runs_total')) +
+    (await bMetrics.registry.getSingleMetricAsString('orchard_job_runs_total'));
   assert.match(outcomes, /outcome="ok"/);
   assert.match(outcomes, /outcome="skipped"/);
 });

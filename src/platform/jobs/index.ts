@@ -46,9 +46,10 @@ export function createScheduler(deps: { cache: Cache; logger: Logger; metrics: M
   async function runOnce(job: Job): Promise<void> {
     const started = process.hrtime.bigint();
     try {
-      const ran = job.exclusive === false
-        ? (await job.run(), true)
-        : (await withLock(deps.cache, `job:${job.name}`, job.lockMs ?? Math.max(60_000, job.everyMs * 10), async () => (await job.run(), true))) ?? false;
+      const ran =
+        job.exclusive === false
+          ? (await job.run(), true)
+          : ((await withLock(deps.cache, `job:${job.name}`, job.lockMs ?? Math.max(60_000, job.everyMs * 10), async () => (await job.run(), true))) ?? false);
       if (!ran) {
         metrics.runs.inc({ job: job.name, outcome: 'skipped' });
         return;
@@ -111,7 +112,12 @@ function jobMetrics(metrics: Metrics) {
 function createJobMetrics(metrics: Metrics) {
   const registers = [metrics.registry];
   return {
-    runs: new Counter({ name: 'orchard_job_runs_total', help: 'Periodic job runs by outcome (ok, failed, skipped: another process held the lock)', labelNames: ['job', 'outcome'], registers }),
+    runs: new Counter({
+      name: 'orchard_job_runs_total',
+      help: 'Periodic job runs by outcome (ok, failed, skipped: another process held the lock)',
+      labelNames: ['job', 'outcome'],
+      registers,
+    }),
     duration: new Histogram({
       name: 'orchard_job_duration_seconds',
       help: 'Periodic job run duration',
@@ -119,7 +125,12 @@ function createJobMetrics(metrics: Metrics) {
       buckets: [0.01, 0.05, 0.25, 1, 5, 15, 60, 300, 900],
       registers,
     }),
-    lastSuccess: new Gauge({ name: 'orchard_job_last_success_timestamp_seconds', help: 'When each job last ran to completion in this process', labelNames: ['job'], registers }),
+    lastSuccess: new Gauge({
+      name: 'orchard_job_last_success_timestamp_seconds',
+      help: 'When each job last ran to completion in this process',
+      labelNames: ['job'],
+      registers,
+    }),
     interval: new Gauge({ name: 'orchard_job_interval_seconds', help: 'How often each job is due', labelNames: ['job'], registers }),
   };
 }

@@ -39,12 +39,16 @@ function create(bus: Bus, metrics: Metrics) {
         if (h) set(this, h);
       },
     });
-  gauge('orchard_bus_connected', '1 when this process is connected to the broker (always 1 embedded)', [], (g, h) => g.set(h.transport === 'connected' ? 1 : 0));
+  gauge('orchard_bus_connected', '1 when this process is connected to the broker (always 1 embedded)', [], (g, h) =>
+    g.set(h.transport === 'connected' ? 1 : 0),
+  );
   gauge('orchard_outbox_unpublished', 'Outbox rows not yet handed to the broker', [], (g, h) => g.set(h.outbox.unpublished));
   gauge('orchard_outbox_oldest_unpublished_seconds', 'Age of the oldest outbox row not yet handed to the broker (0: none)', [], (g, h) =>
     g.set(h.outbox.oldestUnpublishedSeconds ?? 0),
   );
-  gauge('orchard_relay_consecutive_failures', "Outbox relay batches failed in a row in this process (0: relaying)", [], (g, h) => g.set(h.relay?.failures ?? 0));
+  gauge('orchard_relay_consecutive_failures', 'Outbox relay batches failed in a row in this process (0: relaying)', [], (g, h) =>
+    g.set(h.relay?.failures ?? 0),
+  );
   gauge('orchard_bus_consumers_attached', 'Processes consuming each durable queue', ['consumer'], (g, h) => {
     for (const c of h.consumers) if (c.attached !== null) g.set({ consumer: c.consumer }, c.attached);
   });

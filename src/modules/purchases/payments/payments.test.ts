@@ -65,11 +65,13 @@ const chargeRequest = (overrides: Partial<ChargeRequest> = {}): ChargeRequest =>
 });
 
 /** Randomness that follows a script, so injected failures happen exactly where a test wants them. */
-const scripted = (...values: number[]) => () => {
-  const v = values.shift();
-  if (v === undefined) throw new Error('the test did not script this much randomness');
-  return v;
-};
+const scripted =
+  (...values: number[]) =>
+  () => {
+    const v = values.shift();
+    if (v === undefined) throw new Error('the test did not script this much randomness');
+    return v;
+  };
 
 /** Counts the calls that reach the provider. */
 function counted(provider: PaymentProvider) {
@@ -326,11 +328,18 @@ for (const kind of dbKinds) {
       const charged = await sandbox.charge(paid);
       assert.equal(charged.status, 'succeeded');
       assert.deepEqual(await sandbox.lookupCharge(paid.idempotencyKey), {
-        status: 'succeeded', chargeId: charged.status === 'succeeded' ? charged.chargeId : '', amountMilli: 2_990, currency: 'EUR',
+        status: 'succeeded',
+        chargeId: charged.status === 'succeeded' ? charged.chargeId : '',
+        amountMilli: 2_990,
+        currency: 'EUR',
       });
       const refused = chargeRequest({ amountMilli: 995 });
       await sandbox.charge(refused);
-      assert.deepEqual(await sandbox.lookupCharge(refused.idempotencyKey), { status: 'declined', code: 'insufficient_funds', message: 'The card has insufficient funds.' });
+      assert.deepEqual(await sandbox.lookupCharge(refused.idempotencyKey), {
+        status: 'declined',
+        code: 'insufficient_funds',
+        message: 'The card has insufficient funds.',
+      });
       assert.deepEqual(await sandbox.lookupCharge('never-used'), { status: 'not_found' });
 
       sandbox.configure({ outage: true });
@@ -378,8 +387,7 @@ for (const kind of dbKinds) {
       const charged = await sandbox.charge(chargeRequest({ amountMilli: 1_990 }));
       assert.equal(charged.status, 'succeeded');
       const chargeId = charged.status === 'succeeded' ? charged.chargeId : '';
-      const refunded = async () =>
-        Number((await db.query('SELECT refunded_milli FROM sandbox_charges WHERE id = $1', [chargeId])).rows[0].refunded_milli);
+      const refunded = async () => Number((await db.query('SELECT refunded_milli FROM sandbox_charges WHERE id = $1', [chargeId])).rows[0].refunded_milli);
 
       const first = await payments.refund({ chargeId, amountMilli: 990, idempotencyKey: `${chargeId}-r1` });
       assert.match(first.refundId, /^re_[0-9a-f]{24}$/);
@@ -462,7 +470,10 @@ describe('circuit breaker and retry budget (a scripted provider)', () => {
   test('latency at the attempt timeout: half the attempts time out, most calls still succeed within the budget', async () => {
     // half the attempts are slower than the 100 ms timeout (they would take 10 s), the others take 20 ms
     const random = seeded(5);
-    const { provider } = scriptedProvider(() => false, () => (random() < 0.5 ? 10_000 : 20));
+    const { provider } = scriptedProvider(
+      () => false,
+      () => (random() < 0.5 ? 10_000 : 20),
+    );
     const payments = withResilience(provider, { attemptTimeoutMs: 100, budgetMs: 260, ...fast });
     const states = new Set<string>();
     const timer = setInterval(() => states.add(payments.state()), 1);
@@ -473,7 +484,10 @@ describe('circuit breaker and retry budget (a scripted provider)', () => {
   });
 
   test('a call never outlasts its budget, whatever the number of retries', async () => {
-    const { calls, provider } = scriptedProvider(() => false, () => 10_000);
+    const { calls, provider } = scriptedProvider(
+      () => false,
+      () => 10_000,
+    );
     const payments = withResilience(provider, { attemptTimeoutMs: 100, budgetMs: 250, retries: 10, ...fast });
     const started = Date.now();
     await assert.rejects(charge(payments, 1), PaymentsUnavailableError);
@@ -523,7 +537,11 @@ describe('circuit breaker and retry budget (a scripted provider)', () => {
   test('full outage: calls in flight when it opens stop retrying (no attempt reaches the provider while it is open), later calls fail fast', async () => {
     let payments: PaymentProvider & { state(): string };
     let whileOpen = 0;
-    const { calls, provider } = scriptedProvider(() => true, () => 5, () => payments.state() === 'open' && whileOpen++);
+    const { calls, provider } = scriptedProvider(
+      () => true,
+      () => 5,
+      () => payments.state() === 'open' && whileOpen++,
+    );
     payments = withResilience(provider, { retries: 9, initialBackoffMs: 20, maxBackoffMs: 40 });
     // 20 calls of up to 10 attempts (about 300 ms each), started 20 ms apart
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => sleep(20 * i).then(() => charge(payments, i).catch((e) => e))));

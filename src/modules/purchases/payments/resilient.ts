@@ -79,8 +79,7 @@ export function withResilience(provider: PaymentProvider, opts: ResilienceOption
   breaker.onBreak(() => {
     openedAt = Date.now();
   });
-  const retryAfterSeconds = () =>
-    breaker.state === CircuitState.Open ? Math.max(1, Math.ceil((openedAt + o.halfOpenAfterMs - Date.now()) / 1000)) : 1;
+  const retryAfterSeconds = () => (breaker.state === CircuitState.Open ? Math.max(1, Math.ceil((openedAt + o.halfOpenAfterMs - Date.now()) / 1000)) : 1);
 
   const backoffMs = (attempt: number) => {
     const base = Math.min(o.maxBackoffMs, o.initialBackoffMs * 2 ** (attempt - 1));
@@ -103,10 +102,7 @@ export function withResilience(provider: PaymentProvider, opts: ResilienceOption
         }
         const delay = backoffMs(attempt);
         const retry =
-          attempt <= o.retries &&
-          breaker.state === CircuitState.Closed &&
-          !callerSignal?.aborted &&
-          deadline - Date.now() - delay >= o.attemptTimeoutMs / 2; // an attempt with less time left is likely wasted
+          attempt <= o.retries && breaker.state === CircuitState.Closed && !callerSignal?.aborted && deadline - Date.now() - delay >= o.attemptTimeoutMs / 2; // an attempt with less time left is likely wasted
         if (retry) await sleep(delay);
         if (!retry || breaker.state !== CircuitState.Closed) {
           outage.failedCall(startedAt);

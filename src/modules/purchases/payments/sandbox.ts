@@ -222,8 +222,14 @@ export function createSandboxProvider(deps: {
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new RangeError(`listCharges: limit must be 1..1000, got ${limit}`);
       await reachProvider(signal);
       const { rows } = await db.query<{
-        id: string; idempotency_key: string; status: 'succeeded' | 'declined'; amount_milli: string; currency: string;
-        environment: 'Sandbox' | 'Production'; refunded_milli: string; created_at: Date;
+        id: string;
+        idempotency_key: string;
+        status: 'succeeded' | 'declined';
+        amount_milli: string;
+        currency: string;
+        environment: 'Sandbox' | 'Production';
+        refunded_milli: string;
+        created_at: Date;
       }>(
         `SELECT id, idempotency_key, status, amount_milli, currency, environment, refunded_milli, created_at FROM sandbox_charges
           WHERE created_at >= $1 AND created_at < $2
@@ -285,7 +291,17 @@ interface NewCharge {
 async function recordCharges(db: Db, charges: NewCharge[]): Promise<boolean[]> {
   const params: unknown[] = [];
   const values = charges.map(({ id, req, declineCode }) => {
-    const cells = [id, req.idempotencyKey, req.amountMilli, req.currency, req.environment, req.customerId, req.description, declineCode ? 'declined' : 'succeeded', declineCode];
+    const cells = [
+      id,
+      req.idempotencyKey,
+      req.amountMilli,
+      req.currency,
+      req.environment,
+      req.customerId,
+      req.description,
+      declineCode ? 'declined' : 'succeeded',
+      declineCode,
+    ];
     return `(${cells.map((v) => `$${params.push(v)}`).join(', ')})`;
   });
   const { rows } = await db.query<{ id: string }>(

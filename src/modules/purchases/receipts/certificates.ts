@@ -77,10 +77,7 @@ export async function createRootCa(notBefore: Date, name = 'CN=Orchard Root CA, 
   return { cert, key: keys.privateKey };
 }
 
-export async function issueCertificate(
-  issuer: Issuer,
-  spec: { name: string; notBefore: Date; years: number; extensions: x509.Extension[] },
-): Promise<Issuer> {
+export async function issueCertificate(issuer: Issuer, spec: { name: string; notBefore: Date; years: number; extensions: x509.Extension[] }): Promise<Issuer> {
   const keys = await webcrypto.subtle.generateKey(EC_P256, true, ['sign', 'verify']);
   const cert = await x509.X509CertificateGenerator.create({
     subject: spec.name,
@@ -113,9 +110,7 @@ export function hasExtension(der: Buffer, oid: string): boolean {
   return new x509.X509Certificate(new Uint8Array(der)).getExtension(oid) !== null;
 }
 
-export type ChainProblem =
-  | { code: 'UNTRUSTED_ROOT'; message: string }
-  | { code: 'CHAIN_INVALID'; message: string };
+export type ChainProblem = { code: 'UNTRUSTED_ROOT'; message: string } | { code: 'CHAIN_INVALID'; message: string };
 
 /**
  * Checks that leaf <- intermediate <- root are linked by signatures and names, that the intermediate is a CA,

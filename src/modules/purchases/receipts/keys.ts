@@ -16,9 +16,7 @@ export interface ReceiptKeys {
   rootDer: Buffer;
 }
 
-export type ReceiptKeySource =
-  | { dir: string }
-  | { pem: { signingKey: string; chain: [leaf: string, intermediate: string, root: string] } };
+export type ReceiptKeySource = { dir: string } | { pem: { signingKey: string; chain: [leaf: string, intermediate: string, root: string] } };
 
 export type ReceiptKeyLog = Pick<Logger, 'info' | 'warn'>;
 
@@ -33,12 +31,7 @@ export const RECEIPT_KEY_FILES = {
 
 // The CA private keys are written for rotating the leaf later but are not needed to sign, so they may be
 // moved offline: loading requires only these.
-const FILES_NEEDED_TO_SIGN = [
-  RECEIPT_KEY_FILES.leafKey,
-  RECEIPT_KEY_FILES.leafCert,
-  RECEIPT_KEY_FILES.intermediateCert,
-  RECEIPT_KEY_FILES.rootCert,
-] as const;
+const FILES_NEEDED_TO_SIGN = [RECEIPT_KEY_FILES.leafKey, RECEIPT_KEY_FILES.leafCert, RECEIPT_KEY_FILES.intermediateCert, RECEIPT_KEY_FILES.rootCert] as const;
 
 const EXPIRY_WARNING_MS = 30 * 24 * 3600 * 1000;
 
@@ -76,9 +69,7 @@ async function loadFromDir(dir: string, log?: ReceiptKeyLog): Promise<ReceiptKey
     // Never fill the gap with new keys: a new root would invalidate every receipt clients already trust.
     throw new Error(`receipt key directory ${dir} is incomplete (missing ${missing.join(', ')}): restore the missing files`);
   }
-  const [signingKey, leaf, intermediate, root] = await Promise.all(
-    FILES_NEEDED_TO_SIGN.map((name) => readFile(path.join(dir, name), 'utf8')),
-  );
+  const [signingKey, leaf, intermediate, root] = await Promise.all(FILES_NEEDED_TO_SIGN.map((name) => readFile(path.join(dir, name), 'utf8')));
   return keysFromPem(signingKey, [leaf, intermediate, root], dir, log);
 }
 
@@ -117,12 +108,7 @@ async function createInDir(dir: string, log?: ReceiptKeyLog): Promise<void> {
   }
 }
 
-function keysFromPem(
-  signingKeyPem: string,
-  chainPem: [leaf: string, intermediate: string, root: string],
-  origin: string,
-  log?: ReceiptKeyLog,
-): ReceiptKeys {
+function keysFromPem(signingKeyPem: string, chainPem: [leaf: string, intermediate: string, root: string], origin: string, log?: ReceiptKeyLog): ReceiptKeys {
   const fail = (what: string): never => {
     throw new Error(`receipt keys (${origin}): ${what}`);
   };

@@ -18,13 +18,7 @@ import {
   type ReceiptRejection,
   type TransactionRecord,
 } from './index.ts';
-import {
-  APPLE_INTERMEDIATE_MARKER_OID,
-  APPLE_LEAF_MARKER_OID,
-  createCertificateChain,
-  issueCertificate,
-  type Issuer,
-} from './certificates.ts';
+import { APPLE_INTERMEDIATE_MARKER_OID, APPLE_LEAF_MARKER_OID, createCertificateChain, issueCertificate, type Issuer } from './certificates.ts';
 
 const workDir = await mkdtemp(path.join(tmpdir(), 'orchard-receipts-'));
 after(() => rm(workDir, { recursive: true, force: true }));
@@ -137,7 +131,10 @@ test('toDecodedPayload follows Apple JWSTransactionDecodedPayload and omits what
   }
   assert.ok(!Object.values(refunded).includes(null));
 
-  const app = toDecodedPayload({ ...refundedNonConsumable, kind: 'app', productId: 'anything', appAccountToken: null, revocationDate: null, revocationReason: null }, signedAt);
+  const app = toDecodedPayload(
+    { ...refundedNonConsumable, kind: 'app', productId: 'anything', appAccountToken: null, revocationDate: null, revocationReason: null },
+    signedAt,
+  );
   assert.equal(app.type, 'Non-Consumable');
   assert.equal(app.productId, BUNDLE_ID);
   assert.ok(!('appAccountToken' in app) && !('revocationReason' in app) && !('revocationDate' in app));
@@ -260,10 +257,7 @@ test('a chain without Apple marker extensions is rejected, even under our root',
     key: await importPrivateKey(path.join(keysDir, RECEIPT_KEY_FILES.rootKey)),
   };
   const notBefore = new Date(Date.now() - 3600_000);
-  const caExtensions = () => [
-    new x509.BasicConstraintsExtension(true, 0, true),
-    new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true),
-  ];
+  const caExtensions = () => [new x509.BasicConstraintsExtension(true, 0, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)];
   const leafExtensions = () => [new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true)];
   const marker = (oid: string) => new x509.Extension(oid, false, new Uint8Array([0x05, 0x00]));
 
@@ -329,14 +323,40 @@ test('fuzz: hundreds of mutations of a valid receipt never throw and are never v
   const pick = (n: number) => Math.floor(random() * n);
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/ é\u0000';
   const mutations: Array<(s: string) => string> = [
-    (s) => { const i = pick(s.length); return s.slice(0, i) + alphabet[pick(alphabet.length)] + s.slice(i + 1); },
-    (s) => { const i = pick(s.length); return s.slice(0, i) + s.slice(i + 1); },
-    (s) => { const i = pick(s.length); return s.slice(0, i) + alphabet[pick(alphabet.length)] + s.slice(i); },
+    (s) => {
+      const i = pick(s.length);
+      return s.slice(0, i) + alphabet[pick(alphabet.length)] + s.slice(i + 1);
+    },
+    (s) => {
+      const i = pick(s.length);
+      return s.slice(0, i) + s.slice(i + 1);
+    },
+    (s) => {
+      const i = pick(s.length);
+      return s.slice(0, i) + alphabet[pick(alphabet.length)] + s.slice(i);
+    },
     (s) => s.slice(0, pick(s.length)),
     (s) => s.slice(pick(s.length)),
-    (s) => { const parts = s.split('.'); const i = pick(parts.length); const j = pick(parts.length); [parts[i], parts[j]] = [parts[j], parts[i]]; return parts.join('.'); },
-    (s) => { const parts = s.split('.'); parts.splice(pick(parts.length), 0, parts[pick(parts.length)]); return parts.join('.'); },
-    (s) => { const parts = s.split('.'); const i = pick(parts.length); const bytes = Buffer.from(parts[i], 'base64url'); if (bytes.length) bytes[pick(bytes.length)] ^= 1 << pick(8); parts[i] = bytes.toString('base64url'); return parts.join('.'); },
+    (s) => {
+      const parts = s.split('.');
+      const i = pick(parts.length);
+      const j = pick(parts.length);
+      [parts[i], parts[j]] = [parts[j], parts[i]];
+      return parts.join('.');
+    },
+    (s) => {
+      const parts = s.split('.');
+      parts.splice(pick(parts.length), 0, parts[pick(parts.length)]);
+      return parts.join('.');
+    },
+    (s) => {
+      const parts = s.split('.');
+      const i = pick(parts.length);
+      const bytes = Buffer.from(parts[i], 'base64url');
+      if (bytes.length) bytes[pick(bytes.length)] ^= 1 << pick(8);
+      parts[i] = bytes.toString('base64url');
+      return parts.join('.');
+    },
     () => Buffer.from(Array.from({ length: pick(200) }, () => pick(256))).toString('latin1'),
   ];
   const reasons = new Set<string>();
@@ -368,7 +388,10 @@ test('keys are created once, reloaded identically, and kept private', async () =
     const cert = new X509Certificate(der);
     return (Date.parse(cert.validTo) - Date.parse(cert.validFrom)) / (365.25 * 24 * 3600 * 1000);
   };
-  assert.deepEqual(keys.chainDer.map((der) => Math.round(years(der))), [5, 10, 20]);
+  assert.deepEqual(
+    keys.chainDer.map((der) => Math.round(years(der))),
+    [5, 10, 20],
+  );
   const notBefore = Date.parse(new X509Certificate(keys.chainDer[0]).validFrom);
   assert.ok(notBefore < Date.now() - 60_000 && notBefore > Date.now() - 24 * 3600 * 1000, 'notBefore slightly in the past');
 

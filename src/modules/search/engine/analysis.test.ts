@@ -18,8 +18,14 @@ test('folding: accents, ß, ligatures, case', () => {
 
 test('tokenisation: TikTok indexes the word and its camel-case parts', () => {
   assert.deepEqual(terms('TikTok'), ['tiktok', 'tik', 'tok']);
-  assert.deepEqual(analyzeQuery('tiktok').map((t) => t.forms), [['tiktok']]);
-  assert.deepEqual(analyzeQuery('Tik Tok').map((t) => t.forms[0]), ['tik', 'tok']);
+  assert.deepEqual(
+    analyzeQuery('tiktok').map((t) => t.forms),
+    [['tiktok']],
+  );
+  assert.deepEqual(
+    analyzeQuery('Tik Tok').map((t) => t.forms[0]),
+    ['tik', 'tok'],
+  );
 });
 
 test('tokenisation: numbers and Q&A', () => {
@@ -44,12 +50,18 @@ test('stemming: light English suffix rules, same at index and query time', () =>
   assert.equal(stem('class'), 'class');
   assert.equal(stem('gps'), 'gps');
   assert.equal(stem('need'), 'need');
-  assert.deepEqual(analyzeQuery('Games').map((t) => t.forms[0]), terms('game'));
+  assert.deepEqual(
+    analyzeQuery('Games').map((t) => t.forms[0]),
+    terms('game'),
+  );
 });
 
 test('stop words only when asked (description), never in queries', () => {
   assert.deepEqual(terms('the best of apps', new Set(['the', 'of'])), ['best', 'app']);
-  assert.deepEqual(analyzeQuery('the').map((t) => t.forms[0]), ['the']);
+  assert.deepEqual(
+    analyzeQuery('the').map((t) => t.forms[0]),
+    ['the'],
+  );
 });
 
 test('fuzziness AUTO bounds and edit distance', () => {

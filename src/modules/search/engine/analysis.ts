@@ -2,9 +2,29 @@
 // The same functions run on both sides so a query term always meets its indexed form.
 
 const SPECIAL_FOLD: Record<string, string> = {
-  ß: 'ss', ẞ: 'SS', æ: 'ae', Æ: 'AE', œ: 'oe', Œ: 'OE', ø: 'o', Ø: 'O', ł: 'l', Ł: 'L',
-  đ: 'd', Đ: 'D', ð: 'd', Ð: 'D', þ: 'th', Þ: 'TH', ı: 'i', ĸ: 'k', ŉ: 'n', ſ: 's',
-  '’': "'", 'ʼ': "'", '＆': '&',
+  ß: 'ss',
+  ẞ: 'SS',
+  æ: 'ae',
+  Æ: 'AE',
+  œ: 'oe',
+  Œ: 'OE',
+  ø: 'o',
+  Ø: 'O',
+  ł: 'l',
+  Ł: 'L',
+  đ: 'd',
+  Đ: 'D',
+  ð: 'd',
+  Ð: 'D',
+  þ: 'th',
+  Þ: 'TH',
+  ı: 'i',
+  ĸ: 'k',
+  ŉ: 'n',
+  ſ: 's',
+  '’': "'",
+  ʼ: "'",
+  '＆': '&',
 };
 const SPECIAL_RE = /[ßẞæÆœŒøØłŁđĐðÐþÞıĸŉſ’ʼ＆]/g;
 
@@ -22,9 +42,10 @@ const TOKEN_RE = /[\p{L}\p{N}]+(?:[&+'][\p{L}\p{N}]+)*/gu;
 const PART_RE = /\p{Lu}+(?=\p{Lu}\p{Ll})|\p{Lu}?\p{Ll}+|\p{Lu}+|\p{N}+|\p{L}+/gu;
 
 export const DESCRIPTION_STOP_WORDS = new Set(
-  ('a an and are as at be by can for from has have in is it its of on or our that the their them they this ' +
-    'to we what will with you your all any just more up every get')
-    .split(' '),
+  (
+    'a an and are as at be by can for from has have in is it its of on or our that the their them they this ' +
+    'to we what will with you your all any just more up every get'
+  ).split(' '),
 );
 
 /** The vowel/consonant measure of Porter's stemmer (number of VC sequences). */
@@ -43,7 +64,10 @@ function isVowel(w: string, i: number): boolean {
   if (c === 97 || c === 101 || c === 105 || c === 111 || c === 117) return true;
   return c === 121 && i > 0 && !isVowel(w, i - 1); // y after a consonant acts as a vowel
 }
-const hasVowel = (w: string) => { for (let i = 0; i < w.length; i++) if (isVowel(w, i)) return true; return false; };
+const hasVowel = (w: string) => {
+  for (let i = 0; i < w.length; i++) if (isVowel(w, i)) return true;
+  return false;
+};
 /** consonant-vowel-consonant ending, last not w/x/y (Porter's *o). */
 function cvc(w: string): boolean {
   const n = w.length;
@@ -131,7 +155,10 @@ export function clearAnalysisCache(): void {
   rawCache.clear();
 }
 
-export interface RawAnalysis { lower: string; terms: string[] }
+export interface RawAnalysis {
+  lower: string;
+  terms: string[];
+}
 const rawCache = new Map<string, RawAnalysis>();
 
 /** The index terms of one raw token (memoised: catalog text repeats words a lot). */

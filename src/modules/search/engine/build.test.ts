@@ -8,8 +8,22 @@ import type { SearchDoc } from './types.ts';
 
 function doc(id: string, name: string, bundleId = `com.test.${id}`): SearchDoc {
   return {
-    id, bundleId, name, subtitle: null, developer: 'Acme', description: 'An app.', keywords: [], category: 'utilities',
-    subcategory: null, isFree: true, ageRating: '4+', ratingAverage: 4, ratingCount: 10, downloads: 100, countries: null, engagement: 0,
+    id,
+    bundleId,
+    name,
+    subtitle: null,
+    developer: 'Acme',
+    description: 'An app.',
+    keywords: [],
+    category: 'utilities',
+    subcategory: null,
+    isFree: true,
+    ageRating: '4+',
+    ratingAverage: 4,
+    ratingCount: 10,
+    downloads: 100,
+    countries: null,
+    engagement: 0,
   };
 }
 
@@ -19,34 +33,68 @@ function referenceLookups(s: EngineState, docs: SearchDoc[]) {
   docs.forEach((d, i) => byDoc.set(i, d));
   const live = [...byDoc.keys()].filter((d) => !(s.flags[d] & F_TOMB));
   const docText = (a: number, b: number) => (a.toString(36) < b.toString(36) ? -1 : a.toString(36) > b.toString(36) ? 1 : 0);
-  const bytesThen = (key: (d: number) => string) => (a: number, b: number) =>
-    Buffer.compare(Buffer.from(key(a)), Buffer.from(key(b))) || docText(a, b);
+  const bytesThen = (key: (d: number) => string) => (a: number, b: number) => Buffer.compare(Buffer.from(key(a)), Buffer.from(key(b))) || docText(a, b);
   const idOrder = live.slice().sort(bytesThen((d) => byDoc.get(d)!.id));
   const norm = (d: number) => normalizeName(byDoc.get(d)!.name);
   const sugDocs = live.slice().sort(bytesThen(norm));
   const byName = sugDocs.map((d, rank) => ({ d, rank, h: hash32(norm(d)) })).sort((a, b) => a.h - b.h || a.rank - b.rank);
   const byBundle = live.map((d) => ({ d, h: hash32(byDoc.get(d)!.bundleId.toLowerCase()) })).sort((a, b) => a.h - b.h || a.d - b.d);
   return {
-    idOrder, sugDocs, sugNames: sugDocs.map(norm),
-    nameKeys: byName.map((x) => x.h), nameDocs: byName.map((x) => x.d),
-    bundleKeys: byBundle.map((x) => x.h), bundleDocs: byBundle.map((x) => x.d),
+    idOrder,
+    sugDocs,
+    sugNames: sugDocs.map(norm),
+    nameKeys: byName.map((x) => x.h),
+    nameDocs: byName.map((x) => x.d),
+    bundleKeys: byBundle.map((x) => x.h),
+    bundleDocs: byBundle.map((x) => x.d),
   };
 }
 
 test('bulk build lookups match a plain reference (non-ASCII, shared prefixes, duplicates, replaced ids)', () => {
   const names = [
-    'Photo Editor Pro', 'Photo Editor Pro', 'photo editor', 'Photo Editor Pro 2', 'Photo Editor Pro 10', 'PHOTO  editor!',
-    'Café Finder', 'Cafe Finder', 'Straße Maps', 'Strasse Maps', 'Ærø Guide', '東京 Metro', '東京', 'Ǆungla', 'İstanbul Go',
-    'Über', 'uber', 'Zoë 🎮 Games', '🎮', '', 'a', 'A', 'ab', 'a b', 'Tik Tok', 'TikTok', 'Q&A Helper', "Rock 'n' Roll",
-    'Ｆｕｌｌ Width', 'ﬁle Manager', 'Ω Ohm', 'ω', '\uFB01x', 'Naïve Notes', 'naive notes',
+    'Photo Editor Pro',
+    'Photo Editor Pro',
+    'photo editor',
+    'Photo Editor Pro 2',
+    'Photo Editor Pro 10',
+    'PHOTO  editor!',
+    'Café Finder',
+    'Cafe Finder',
+    'Straße Maps',
+    'Strasse Maps',
+    'Ærø Guide',
+    '東京 Metro',
+    '東京',
+    'Ǆungla',
+    'İstanbul Go',
+    'Über',
+    'uber',
+    'Zoë 🎮 Games',
+    '🎮',
+    '',
+    'a',
+    'A',
+    'ab',
+    'a b',
+    'Tik Tok',
+    'TikTok',
+    'Q&A Helper',
+    "Rock 'n' Roll",
+    'Ｆｕｌｌ Width',
+    'ﬁle Manager',
+    'Ω Ohm',
+    'ω',
+    '\uFB01x',
+    'Naïve Notes',
+    'naive notes',
   ];
   const ids = ['a', 'a-b', 'ab', 'b', 'é', 'z\uE000', 'z\u{1F600}', 'zz', '\uFFFD', 'id\u0000x', 'id'];
   const docs: SearchDoc[] = [];
   // long shared prefixes and runs of equal names
   for (let i = 0; i < 5000; i++) {
     const id = i < ids.length ? ids[i] : `0190f3a2-${String((i * 7919) % 4000).padStart(4, '0')}-7${i}`;
-    const name = i % 4 === 0 ? names[(i >> 2) % names.length] + (i % 3 === 0 ? '' : ` ${i % 11}`)
-      : i % 4 === 1 ? `Photo Editor Pro ${i % 50}` : 'Photo Editor Pro';
+    const name =
+      i % 4 === 0 ? names[(i >> 2) % names.length] + (i % 3 === 0 ? '' : ` ${i % 11}`) : i % 4 === 1 ? `Photo Editor Pro ${i % 50}` : 'Photo Editor Pro';
     docs.push(doc(id, name, i % 5 ? `com.Acme.App${i % 17}` : `com.acme.app${i % 17}`));
   }
   // repeated ids replace the earlier doc (tombstoned), incl. one with a different name
@@ -76,4 +124,3 @@ test('sortByBytes: UTF-8 byte order (prefixes first), ties by the tie-breaker, t
   const want = strings.map((_, i) => i).sort((a, b) => Buffer.compare(Buffer.from(strings[a]), Buffer.from(strings[b])) || b - a);
   for (const radixMin of [1 << 16, 16, 2]) assert.deepEqual([...sortByBytes(blob, identity(strings.length), (a, b) => b - a, 0, radixMin)], want);
 });
-

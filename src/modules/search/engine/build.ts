@@ -9,7 +9,18 @@
 // objects or Maps: the docs themselves may fill a heap that every full GC has to walk.
 import { analyzeRaw, clearAnalysisCache, DESCRIPTION_STOP_WORDS, forEachRaw } from './analysis.ts';
 import {
-  bm25f, computeBlockMax, docFieldTexts, Engine, F_TOMB, idf, makeBlob, nameQualities, namePostings, splitTiers, TOP_TERMS, type EngineState,
+  bm25f,
+  computeBlockMax,
+  docFieldTexts,
+  Engine,
+  F_TOMB,
+  idf,
+  makeBlob,
+  nameQualities,
+  namePostings,
+  splitTiers,
+  TOP_TERMS,
+  type EngineState,
 } from './engine.ts';
 import { blobEquals, identity, rebuildLookups, sortByBytes } from './lookups.ts';
 import type { EngineOptions, SearchDoc } from './types.ts';
@@ -17,7 +28,9 @@ import type { EngineOptions, SearchDoc } from './types.ts';
 class GrowU32 {
   a: Uint32Array;
   n = 0;
-  constructor(cap: number) { this.a = new Uint32Array(Math.max(1 << 16, cap)); }
+  constructor(cap: number) {
+    this.a = new Uint32Array(Math.max(1 << 16, cap));
+  }
   push(v: number): void {
     if (this.n === this.a.length) {
       const b = new Uint32Array(Math.ceil(this.a.length * 1.6));
@@ -38,13 +51,45 @@ export function emptyState(cap = 1024): EngineState {
   const e = new Uint32Array(0);
   return {
     terms: { bytes: new Uint8Array(0), offsets: new Uint32Array(1), count: 0 },
-    postStart: new Uint32Array(1), postDocs: e, postImp: new Uint8Array(0), postMid: e, blockStart: new Uint32Array(1), blockMax: new Uint8Array(0),
-    termMax: new Float32Array(0), namePostStart: new Uint32Array(1), namePostDocs: e, namePostQ: new Uint8Array(0), baseN: 0, n: 0, live: 0,
-    cat: new Uint16Array(cap), sub: new Uint16Array(cap), flags: new Uint8Array(cap), age: new Uint8Array(cap),
-    rating: new Float32Array(cap), quality: new Float32Array(cap), ctry: new Uint32Array(cap), dev: new Uint32Array(cap),
-    ids: makeBlob([]), names: makeBlob([]), bundles: makeBlob([]), topTerms: e,
-    fieldSum: new Float64Array(4), fieldDocs: 0, categories: [], subcategories: [''], countryLists: [null], developers: [], queries: [],
-    idOrder: e, nameKeys: e, nameDocs: e, bundleKeys: e, bundleDocs: e, sugNames: makeBlob([]), sugDocs: e,
+    postStart: new Uint32Array(1),
+    postDocs: e,
+    postImp: new Uint8Array(0),
+    postMid: e,
+    blockStart: new Uint32Array(1),
+    blockMax: new Uint8Array(0),
+    termMax: new Float32Array(0),
+    namePostStart: new Uint32Array(1),
+    namePostDocs: e,
+    namePostQ: new Uint8Array(0),
+    baseN: 0,
+    n: 0,
+    live: 0,
+    cat: new Uint16Array(cap),
+    sub: new Uint16Array(cap),
+    flags: new Uint8Array(cap),
+    age: new Uint8Array(cap),
+    rating: new Float32Array(cap),
+    quality: new Float32Array(cap),
+    ctry: new Uint32Array(cap),
+    dev: new Uint32Array(cap),
+    ids: makeBlob([]),
+    names: makeBlob([]),
+    bundles: makeBlob([]),
+    topTerms: e,
+    fieldSum: new Float64Array(4),
+    fieldDocs: 0,
+    categories: [],
+    subcategories: [''],
+    countryLists: [null],
+    developers: [],
+    queries: [],
+    idOrder: e,
+    nameKeys: e,
+    nameDocs: e,
+    bundleKeys: e,
+    bundleDocs: e,
+    sugNames: makeBlob([]),
+    sugDocs: e,
   };
 }
 
@@ -69,7 +114,9 @@ export function consume(docs: SearchDoc[]): Iterable<SearchDoc> & { length: numb
 }
 
 export function buildEngine(docs: Iterable<SearchDoc> & { length?: number }, options: EngineOptions = {}, onProgress?: (done: number) => void): Engine {
-  const debug = process.env.ORCHARD_SEARCH_DEBUG ? (label: string) => process.stderr.write(`  [build] ${label} ${((performance.now() - t0) / 1000).toFixed(1)} s\n`) : () => {};
+  const debug = process.env.ORCHARD_SEARCH_DEBUG
+    ? (label: string) => process.stderr.write(`  [build] ${label} ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
+    : () => {};
   const t0 = performance.now();
   const s = emptyState(1 << 16);
   const engine = new Engine(s, options);
@@ -79,13 +126,19 @@ export function buildEngine(docs: Iterable<SearchDoc> & { length?: number }, opt
   // postings in doc order: term id and packed tf; doc d's are [docEnd[d - 1], docEnd[d])
   // (sized up front from the doc count when known: growing them means copies and GC pressure)
   const sizeHint = typeof docs.length === 'number' ? docs.length : 0;
-  let pTerm = new Uint32Array(Math.max(1 << 20, sizeHint * 80)), pTf = new Uint32Array(pTerm.length);
+  let pTerm = new Uint32Array(Math.max(1 << 20, sizeHint * 80)),
+    pTf = new Uint32Array(pTerm.length);
   let pN = 0;
   const docEnd = new GrowU32(sizeHint);
   const lens = [new GrowU32(sizeHint), new GrowU32(sizeHint), new GrowU32(sizeHint), new GrowU32(sizeHint)];
-  const ids: string[] = [], names: string[] = [], bundles: string[] = [];
+  const ids: string[] = [],
+    names: string[] = [],
+    bundles: string[] = [];
   // raw token → its analysed term ids (memoised; the catalog repeats words a lot)
-  interface Entry { stop: boolean; ids: number[] }
+  interface Entry {
+    stop: boolean;
+    ids: number[];
+  }
   const cache = new Map<string, Entry>();
   const intern = (t: string) => {
     let id = termIds.get(t);
@@ -101,9 +154,12 @@ export function buildEngine(docs: Iterable<SearchDoc> & { length?: number }, opt
   let nTouched = 0;
   const growAcc = () => {
     if (termStrs.length <= tfAcc.length) return;
-    const a = new Uint32Array(termStrs.length * 2), b = new Uint32Array(a.length);
-    a.set(tfAcc); b.set(touched);
-    tfAcc = a; touched = b;
+    const a = new Uint32Array(termStrs.length * 2),
+      b = new Uint32Array(a.length);
+    a.set(tfAcc);
+    b.set(touched);
+    tfAcc = a;
+    touched = b;
   };
   let field = 0;
   let fieldLen = 0;
@@ -139,18 +195,38 @@ export function buildEngine(docs: Iterable<SearchDoc> & { length?: number }, opt
   let eStart = new Int32Array(1 << 16); // key k's term ids are eIds[eStart[k], eStart[k + 1])
   let eIds = new Uint32Array(1 << 17);
   let eStop = new Uint8Array(1 << 16);
-  const growI32 = (a: Int32Array, min: number) => { const b = new Int32Array(Math.max(min, a.length * 2)); b.set(a); return b; };
+  const growI32 = (a: Int32Array, min: number) => {
+    const b = new Int32Array(Math.max(min, a.length * 2));
+    b.set(a);
+    return b;
+  };
   const tInsert = (buf: Uint8Array, start: number, end: number, h: number, e: Entry) => {
     const k = tCount++;
-    if (k + 2 > kOff.length) { kOff = growI32(kOff, k + 2); eStart = growI32(eStart, k + 2); kHash = growI32(kHash, k + 2); const b = new Uint8Array(kOff.length); b.set(eStop); eStop = b; }
+    if (k + 2 > kOff.length) {
+      kOff = growI32(kOff, k + 2);
+      eStart = growI32(eStart, k + 2);
+      kHash = growI32(kHash, k + 2);
+      const b = new Uint8Array(kOff.length);
+      b.set(eStop);
+      eStop = b;
+    }
     const len = end - start;
     const ko = kOff[k];
-    if (ko + len > kBytes.length) { const b = new Uint8Array(Math.max(ko + len, kBytes.length * 2)); b.set(kBytes); kBytes = b; }
+    if (ko + len > kBytes.length) {
+      const b = new Uint8Array(Math.max(ko + len, kBytes.length * 2));
+      b.set(kBytes);
+      kBytes = b;
+    }
     kBytes.set(buf.subarray(start, end), ko);
     kOff[k + 1] = ko + len;
     kHash[k] = h;
-    const eo = eStart[k], ni = e.ids.length;
-    if (eo + ni > eIds.length) { const b = new Uint32Array(Math.max(eo + ni, eIds.length * 2)); b.set(eIds); eIds = b; }
+    const eo = eStart[k],
+      ni = e.ids.length;
+    if (eo + ni > eIds.length) {
+      const b = new Uint32Array(Math.max(eo + ni, eIds.length * 2));
+      b.set(eIds);
+      eIds = b;
+    }
     for (let i = 0; i < ni; i++) eIds[eo + i] = e.ids[i];
     eStart[k + 1] = eo + ni;
     eStop[k] = e.stop ? 1 : 0;
@@ -160,12 +236,14 @@ export function buildEngine(docs: Iterable<SearchDoc> & { length?: number }, opt
       for (let j = 0; j < tCount; j++) {
         let i = kHash[j] & tMask;
         while (tSlots[2 * i + 1] !== -1) i = (i + 1) & tMask;
-        tSlots[2 * i] = kHash[j]; tSlots[2 * i + 1] = j;
+        tSlots[2 * i] = kHash[j];
+        tSlots[2 * i + 1] = j;
       }
     } else {
       let i = h & tMask;
       while (tSlots[2 * i + 1] !== -1) i = (i + 1) & tMask;
-      tSlots[2 * i] = h; tSlots[2 * i + 1] = k;
+      tSlots[2 * i] = h;
+      tSlots[2 * i + 1] = k;
     }
     return k;
   };
@@ -223,7 +301,10 @@ export function buildEngine(docs: Iterable<SearchDoc> & { length?: number }, opt
           if (kOff[kk + 1] - ko === tlen) {
             let j = 0;
             while (j < tlen && kBytes[ko + j] === buf[start + j]) j++;
-            if (j === tlen) { k = kk; break; }
+            if (j === tlen) {
+              k = kk;
+              break;
+            }
           }
         }
         slot = (slot + 1) & tMask;
@@ -243,7 +324,9 @@ export function buildEngine(docs: Iterable<SearchDoc> & { length?: number }, opt
   let d = 0;
   for (const doc of docs) {
     engine.setColumns(d, doc);
-    ids.push(doc.id); names.push(doc.name); bundles.push(doc.bundleId);
+    ids.push(doc.id);
+    names.push(doc.name);
+    bundles.push(doc.bundleId);
     const texts = docFieldTexts(doc);
     for (let f = 0; f < 4; f++) {
       field = f;
@@ -255,13 +338,18 @@ export function buildEngine(docs: Iterable<SearchDoc> & { length?: number }, opt
     const nt = nTouched;
     if (pN + nt > pTerm.length) {
       const cap = Math.max(pN + nt, Math.ceil(pTerm.length * 1.6));
-      const a = new Uint32Array(cap), b = new Uint32Array(cap);
-      a.set(pTerm.subarray(0, pN)); b.set(pTf.subarray(0, pN));
-      pTerm = a; pTf = b;
+      const a = new Uint32Array(cap),
+        b = new Uint32Array(cap);
+      a.set(pTerm.subarray(0, pN));
+      b.set(pTf.subarray(0, pN));
+      pTerm = a;
+      pTf = b;
     }
     for (let i = 0; i < nt; i++) {
       const t = touched[i];
-      pTerm[pN] = t; pTf[pN] = tfAcc[t]; pN++;
+      pTerm[pN] = t;
+      pTf[pN] = tfAcc[t];
+      pN++;
       tfAcc[t] = 0;
     }
     docEnd.push(pN);
@@ -342,7 +430,9 @@ export function buildEngine(docs: Iterable<SearchDoc> & { length?: number }, opt
   const inNames = namePostings(postStart, postDocs, postTf, T);
   postTf = new Uint32Array(0); // with score, ~1 GB at 2M: freed before the next phases
   score = new Float32Array(0);
-  s.namePostStart = inNames.nameStart; s.namePostDocs = inNames.nameDocs; s.namePostQ = nameQualities(inNames.nameDocs, s.quality);
+  s.namePostStart = inNames.nameStart;
+  s.namePostDocs = inNames.nameDocs;
+  s.namePostQ = nameQualities(inNames.nameDocs, s.quality);
   debug('impacts, name postings');
   // 4. top distinctive terms per doc: highest impact among terms that occur in 2..N/20 docs, doc by
   // doc, each doc's candidates in term order (ties keep the earlier term, as do their slots)
@@ -353,26 +443,37 @@ export function buildEngine(docs: Iterable<SearchDoc> & { length?: number }, opt
     const df = postStart[t + 1] - postStart[t];
     if (df >= 2 && df <= maxDf) scale[t] = termMax[t] / 255;
   }
-  let candT: Uint32Array = new Uint32Array(256), candP: Uint32Array = new Uint32Array(256);
-  const topW = new Float32Array(TOP_TERMS), topT = new Uint32Array(TOP_TERMS);
+  let candT: Uint32Array = new Uint32Array(256),
+    candP: Uint32Array = new Uint32Array(256);
+  const topW = new Float32Array(TOP_TERMS),
+    topT = new Uint32Array(TOP_TERMS);
   for (let doc = 0, i = 0; doc < N; doc++) {
     // the doc's candidate terms, insertion-sorted by term
     let n = 0;
     for (const e = ends[doc]; i < e; i++) {
       const t = pTerm[i];
       if (scale[t] === 0) continue;
-      if (n === candT.length) { candT = grow(candT); candP = grow(candP); }
+      if (n === candT.length) {
+        candT = grow(candT);
+        candP = grow(candP);
+      }
       let j = n++;
-      for (; j > 0 && candT[j - 1] > t; j--) { candT[j] = candT[j - 1]; candP[j] = candP[j - 1]; }
-      candT[j] = t; candP[j] = pTf[i];
+      for (; j > 0 && candT[j - 1] > t; j--) {
+        candT[j] = candT[j - 1];
+        candP[j] = candP[j - 1];
+      }
+      candT[j] = t;
+      candP[j] = pTf[i];
     }
-    topW.fill(0); topT.fill(0);
+    topW.fill(0);
+    topT.fill(0);
     let mi = 0; // the first smallest slot
     for (let k = 0; k < n; k++) {
       const t = candT[k];
       const w = postImp[candP[k]] * scale[t];
       if (w > topW[mi]) {
-        topW[mi] = w; topT[mi] = t + 1;
+        topW[mi] = w;
+        topT[mi] = t + 1;
         let m = 0;
         for (let x = 1; x < TOP_TERMS; x++) if (topW[x] < topW[m]) m = x;
         mi = m;
@@ -384,13 +485,18 @@ export function buildEngine(docs: Iterable<SearchDoc> & { length?: number }, opt
 
   const dict = makeBlob(sorted);
   s.terms = { bytes: dict.bytes, offsets: dict.offsets, count: T };
-  s.postStart = postStart; s.postDocs = postDocs; s.postImp = postImp; s.termMax = termMax;
+  s.postStart = postStart;
+  s.postDocs = postDocs;
+  s.postImp = postImp;
+  s.termMax = termMax;
   s.postMid = splitTiers(postStart, postDocs, postImp, T);
   const bm = computeBlockMax(postStart, postImp, T);
-  s.blockStart = bm.blockStart; s.blockMax = bm.blockMax;
+  s.blockStart = bm.blockStart;
+  s.blockMax = bm.blockMax;
   s.topTerms = topTerms;
   debug('top terms, block max');
-  s.names = makeBlob(names); s.bundles = makeBlob(bundles);
+  s.names = makeBlob(names);
+  s.bundles = makeBlob(bundles);
   names.length = bundles.length = 0;
   rebuildLookups(s);
   debug('lookups');

@@ -37,7 +37,10 @@ test('name beats description; field boosts order developer above keywords', () =
   const e = buildEngine([b, a, d, c]);
   assert.deepEqual(ids(e, 'chess'), [a.id, b.id]);
   const z = e.search('zebra', opts());
-  assert.deepEqual(z.hits.map((h) => h.id), [c.id, d.id]);
+  assert.deepEqual(
+    z.hits.map((h) => h.id),
+    [c.id, d.id],
+  );
   assert.ok(z.hits[0].textScore > z.hits[1].textScore);
   // custom boosts flip it
   const e2 = buildEngine([b, a, d, c], { boosts: { developer: 0.5, keywords: 4 } });
@@ -47,7 +50,11 @@ test('name beats description; field boosts order developer above keywords', () =
 test('exact app name or bundle id comes first, marked exact', () => {
   const exact = doc({ name: 'Photo Editor', ratingAverage: 2, ratingCount: 3, downloads: 10 });
   const popular = doc({
-    name: 'Photo Editor Pro: Photo Editor for Photos', description: 'photo editor photo editor', ratingAverage: 4.9, ratingCount: 1e6, downloads: 1e8,
+    name: 'Photo Editor Pro: Photo Editor for Photos',
+    description: 'photo editor photo editor',
+    ratingAverage: 4.9,
+    ratingCount: 1e6,
+    downloads: 1e8,
   });
   const e = buildEngine([popular, exact]);
   const r = e.search('photo editor', opts());
@@ -67,7 +74,10 @@ test('all terms required, any-terms only as a fallback', () => {
   const e = buildEngine([both, one, other]);
   const r = e.search('chess puzzle', opts());
   assert.equal(r.mode, 'all-terms');
-  assert.deepEqual(r.hits.map((h) => h.id), [both.id]);
+  assert.deepEqual(
+    r.hits.map((h) => h.id),
+    [both.id],
+  );
   // no app has all three words: the apps with two of them, not the ones with just one
   const f = e.search('chess clock puzzle', opts());
   assert.equal(f.mode, 'any-terms');
@@ -85,7 +95,10 @@ test('typo tolerance: AUTO edit bounds, corrections, exact above fuzzy', () => {
   const e = buildEngine([chess, calc, ox]);
   // 3–5 chars: one edit
   const r = e.search('chss', opts());
-  assert.deepEqual(r.hits.map((h) => h.id), [chess.id]);
+  assert.deepEqual(
+    r.hits.map((h) => h.id),
+    [chess.id],
+  );
   assert.equal(r.hits[0].fuzzy, true);
   assert.deepEqual(r.corrections, { chss: 'chess' });
   assert.equal(e.search('chxxs', opts()).hits.length, 0); // two edits on a 5-char term: too many
@@ -101,7 +114,10 @@ test('typo tolerance: AUTO edit bounds, corrections, exact above fuzzy', () => {
   const mood = doc({ name: 'Mood Tracker', ratingAverage: 5, ratingCount: 1e6, downloads: 1e8 });
   const e2 = buildEngine([mood, moon]);
   const m = e2.search('moon', opts());
-  assert.deepEqual(m.hits.map((h) => h.id), [moon.id, mood.id]);
+  assert.deepEqual(
+    m.hits.map((h) => h.id),
+    [moon.id, mood.id],
+  );
   assert.equal(m.hits[0].fuzzy, false);
   assert.equal(m.hits[1].fuzzy, true);
   assert.deepEqual(m.corrections, {});
@@ -125,8 +141,26 @@ test('synonyms score below the literal term but name matches rank by quality; cu
 
 test('filters apply during retrieval', () => {
   const base = { description: 'A puzzle app.' };
-  const a = doc({ ...base, name: 'Puzzle A', category: 'games', subcategory: 'games-puzzle', isFree: true, ratingAverage: 4.5, ageRating: '4+', countries: null });
-  const b = doc({ ...base, name: 'Puzzle B', category: 'games', subcategory: 'games-word', isFree: false, ratingAverage: 3.0, ageRating: '13+', countries: ['US', 'DE'] });
+  const a = doc({
+    ...base,
+    name: 'Puzzle A',
+    category: 'games',
+    subcategory: 'games-puzzle',
+    isFree: true,
+    ratingAverage: 4.5,
+    ageRating: '4+',
+    countries: null,
+  });
+  const b = doc({
+    ...base,
+    name: 'Puzzle B',
+    category: 'games',
+    subcategory: 'games-word',
+    isFree: false,
+    ratingAverage: 3.0,
+    ageRating: '13+',
+    countries: ['US', 'DE'],
+  });
   const c = doc({ ...base, name: 'Puzzle C', category: 'education', isFree: true, ratingAverage: 4.9, ageRating: '18+', countries: ['FR'] });
   const e = buildEngine([a, b, c]);
   const set = (f: SearchOptions['filters']) => new Set(ids(e, 'puzzle', { filters: f }));
@@ -175,7 +209,10 @@ test('upsert and remove without a rebuild (delta, tombstones, merge)', () => {
   const before = ['orchid', 'cactus', 'planner', 'tracker', 'desert'].map((q) => ids(e, q));
   e.merge();
   assert.equal(e.deltaSize, 0);
-  assert.deepEqual(['orchid', 'cactus', 'planner', 'tracker', 'desert'].map((q) => ids(e, q)), before);
+  assert.deepEqual(
+    ['orchid', 'cactus', 'planner', 'tracker', 'desert'].map((q) => ids(e, q)),
+    before,
+  );
   assert.equal(e.size, 2);
   e.remove(c.id);
   assert.deepEqual(ids(e, 'cactus'), []);
@@ -195,15 +232,27 @@ test('suggest: app names by popularity, and recorded queries', () => {
   ];
   const e = buildEngine(docs);
   const s = e.suggest('pho', 10);
-  assert.deepEqual(s.map((x) => x.text), ['Photo Lab', 'Phonebook', 'Photo Booth']);
+  assert.deepEqual(
+    s.map((x) => x.text),
+    ['Photo Lab', 'Phonebook', 'Photo Booth'],
+  );
   assert.equal(s[0].kind, 'app');
   assert.equal(s[0].appId, docs[0].id);
-  assert.deepEqual(e.suggest('photo b', 5).map((x) => x.text), ['Photo Booth']);
+  assert.deepEqual(
+    e.suggest('photo b', 5).map((x) => x.text),
+    ['Photo Booth'],
+  );
   e.recordQuery('photo editor');
   e.recordQuery('photo editor');
   e.recordQuery('Photo Collage');
   const s2 = e.suggest('Photo', 4);
-  assert.deepEqual(s2.slice(0, 2).map((x) => [x.text, x.kind]), [['photo editor', 'query'], ['photo collage', 'query']]);
+  assert.deepEqual(
+    s2.slice(0, 2).map((x) => [x.text, x.kind]),
+    [
+      ['photo editor', 'query'],
+      ['photo collage', 'query'],
+    ],
+  );
   assert.equal(s2.length, 4);
   assert.deepEqual(e.suggest('', 5), []);
   e.upsert(doc({ name: 'Photon Rush', downloads: 1e9, ratingCount: 1e6, ratingAverage: 5 }));
@@ -220,9 +269,15 @@ test('similar: more-like-this, same category first, excludes itself', () => {
   ];
   const e = buildEngine(docs);
   const s = e.similar(docs[0].id, 5);
-  assert.deepEqual(s.slice(0, 2).map((h) => h.id), [docs[1].id, docs[2].id]);
+  assert.deepEqual(
+    s.slice(0, 2).map((h) => h.id),
+    [docs[1].id, docs[2].id],
+  );
   assert.ok(!s.some((h) => h.id === docs[0].id));
-  assert.deepEqual(e.similar(docs[0].id, 5, { category: 'games' }).map((h) => h.id), [docs[2].id]);
+  assert.deepEqual(
+    e.similar(docs[0].id, 5, { category: 'games' }).map((h) => h.id),
+    [docs[2].id],
+  );
   assert.deepEqual(e.similar('missing', 5), []);
 });
 
@@ -272,7 +327,10 @@ test('a word with known synonyms is expanded, not typo-corrected', () => {
   const fimfom = doc({ name: 'FimFom' }); // "film" is one edit away
   const e = buildEngine([cinema, fimfom]);
   const r = e.search('film', opts());
-  assert.deepEqual(r.hits.map((h) => h.id), [cinema.id]);
+  assert.deepEqual(
+    r.hits.map((h) => h.id),
+    [cinema.id],
+  );
   assert.deepEqual(r.corrections, {});
 });
 
@@ -320,7 +378,7 @@ test('synonym phrases: "airline tickets" and "to-do list" stand for their group,
   assert.deepEqual(ids(e, 'concert tickets'), [tickets.id]);
 });
 
-test('developer names: the developer\'s apps first when the query is its name, legal suffix optional', () => {
+test("developer names: the developer's apps first when the query is its name, legal suffix optional", () => {
   const apps = [0, 1, 2].map((i) => doc({ name: `Thing ${i}`, developer: 'TukTak Studios Oy', downloads: 1000 * (i + 1) }));
   const nameMatch = doc({ name: 'TukTak: Breathe', developer: 'Other Studios', downloads: 1e7, ratingCount: 1e5 });
   const e = buildEngine([...apps, nameMatch, doc({ name: 'Unrelated' })]);
@@ -333,9 +391,19 @@ test('developer names: the developer\'s apps first when the query is its name, l
 test('name retrieval: the most popular name matches reach the page even when hundreds of apps score higher on text', () => {
   const wordy: SearchDoc[] = [];
   for (let i = 0; i < 300; i++) {
-    wordy.push(doc({ name: `Wordy ${i}`, subtitle: 'zebra zebra', keywords: ['zebra', 'zebras'], description: 'Zebra zebra zebra, all about the zebra.', downloads: 10 }));
+    wordy.push(
+      doc({
+        name: `Wordy ${i}`,
+        subtitle: 'zebra zebra',
+        keywords: ['zebra', 'zebras'],
+        description: 'Zebra zebra zebra, all about the zebra.',
+        downloads: 10,
+      }),
+    );
   }
-  const named = [1, 2, 3].map((i) => doc({ name: `Zebra Pal ${i}`, description: 'A long description that goes on about many other things entirely. '.repeat(20), downloads: 1e5 * i }));
+  const named = [1, 2, 3].map((i) =>
+    doc({ name: `Zebra Pal ${i}`, description: 'A long description that goes on about many other things entirely. '.repeat(20), downloads: 1e5 * i }),
+  );
   const e = buildEngine([...wordy, ...named]) as Engine;
   const want = [named[2].id, named[1].id, named[0].id];
   assert.deepEqual(ids(e, 'zebra').slice(0, 3), want);

@@ -34,9 +34,7 @@ import { analyzeField, analyzeQuery, normalizeName, normalizePrefix, DESCRIPTION
 import { allowedEdits, editDistance, levenshteinWalk, type SortedTerms } from './fuzzy.ts';
 import { rebuildLookups } from './lookups.ts';
 import { buildSynonymMap, type SynonymMap } from './synonyms.ts';
-import type {
-  EngineOptions, MatchMode, SearchDoc, SearchEngine, SearchFilters, SearchHit, SearchOptions, SearchResult, Suggestion,
-} from './types.ts';
+import type { EngineOptions, MatchMode, SearchDoc, SearchEngine, SearchFilters, SearchHit, SearchOptions, SearchResult, Suggestion } from './types.ts';
 
 export const AGE_ORDER: SearchDoc['ageRating'][] = ['4+', '9+', '13+', '16+', '18+'];
 const FIELDS = ['name', 'developer', 'description', 'keywords'] as const;
@@ -73,7 +71,10 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 /** Strings stored as one UTF-8 buffer + offsets. */
-export interface Blob { bytes: Uint8Array; offsets: Uint32Array }
+export interface Blob {
+  bytes: Uint8Array;
+  offsets: Uint32Array;
+}
 export function blobGet(b: Blob, i: number): string {
   return dec.decode(b.bytes.subarray(b.offsets[i], b.offsets[i + 1]));
 }
@@ -157,7 +158,9 @@ interface Group {
   literal?: string[];
 }
 /** A query token; a synonym phrase's token carries its group's words as expansions. */
-interface Token extends QueryToken { expansions?: string[] }
+interface Token extends QueryToken {
+  expansions?: string[];
+}
 interface DeltaPostings {
   docs: number[];
   scores: number[];
@@ -177,11 +180,16 @@ export class TopK {
     this.doc = new Uint32Array(k);
     this.flag = new Uint8Array(k);
   }
-  get full(): boolean { return this.size === this.k; }
-  get threshold(): number { return this.size === this.k ? this.score[0] : 0; }
+  get full(): boolean {
+    return this.size === this.k;
+  }
+  get threshold(): number {
+    return this.size === this.k ? this.score[0] : 0;
+  }
   /** Lower score is "worse"; on equal score, literal beats fuzzy/synonym, then lower doc id wins. */
   private worse(i: number, j: number): boolean {
-    const a = this.score[i], b = this.score[j];
+    const a = this.score[i],
+      b = this.score[j];
     if (a !== b) return a < b;
     if (this.flag[i] !== this.flag[j]) return this.flag[i] > this.flag[j];
     return this.doc[i] > this.doc[j];
@@ -189,7 +197,9 @@ export class TopK {
   push(score: number, doc: number, flag: number): void {
     if (this.size < this.k) {
       let i = this.size++;
-      this.score[i] = score; this.doc[i] = doc; this.flag[i] = flag;
+      this.score[i] = score;
+      this.doc[i] = doc;
+      this.flag[i] = flag;
       while (i > 0) {
         const p = (i - 1) >> 1;
         if (!this.worse(i, p)) break;
@@ -200,10 +210,13 @@ export class TopK {
     }
     const s0 = this.score[0];
     if (score < s0 || (score === s0 && (flag > this.flag[0] || (flag === this.flag[0] && doc > this.doc[0])))) return;
-    this.score[0] = score; this.doc[0] = doc; this.flag[0] = flag;
+    this.score[0] = score;
+    this.doc[0] = doc;
+    this.flag[0] = flag;
     let i = 0;
     for (;;) {
-      const l = 2 * i + 1, r = l + 1;
+      const l = 2 * i + 1,
+        r = l + 1;
       let m = i;
       if (l < this.size && this.worse(l, m)) m = l;
       if (r < this.size && this.worse(r, m)) m = r;
@@ -213,14 +226,21 @@ export class TopK {
     }
   }
   private swap(i: number, j: number): void {
-    const s = this.score[i]; this.score[i] = this.score[j]; this.score[j] = s;
-    const d = this.doc[i]; this.doc[i] = this.doc[j]; this.doc[j] = d;
-    const f = this.flag[i]; this.flag[i] = this.flag[j]; this.flag[j] = f;
+    const s = this.score[i];
+    this.score[i] = this.score[j];
+    this.score[j] = s;
+    const d = this.doc[i];
+    this.doc[i] = this.doc[j];
+    this.doc[j] = d;
+    const f = this.flag[i];
+    this.flag[i] = this.flag[j];
+    this.flag[j] = f;
   }
 }
 
 function advance(c: Clause, target: number): void {
-  const docs = c.docs, end = c.end;
+  const docs = c.docs,
+    end = c.end;
   let lo = c.pos;
   if (lo >= end || docs[lo] >= target) return;
   let step = 1;
@@ -230,7 +250,8 @@ function advance(c: Clause, target: number): void {
     step *= 2;
     hi = Math.min(end, lo + step);
   }
-  let a = lo + 1, b = hi;
+  let a = lo + 1,
+    b = hi;
   while (a < b) {
     const m = (a + b) >>> 1;
     if (docs[m] < target) a = m + 1;
@@ -247,17 +268,29 @@ function flagRank(f: number): number {
   return f === 0 ? 0 : f & HIT_FUZZY ? 2 : 1;
 }
 function gallop(c: NameClause, target: number): void {
-  const docs = c.docs, end = c.end;
+  const docs = c.docs,
+    end = c.end;
   let lo = c.pos;
   if (lo >= end || docs[lo] >= target) return;
-  let step = 1, hi = lo + 1;
-  while (hi < end && docs[hi] < target) { lo = hi; step *= 2; hi = Math.min(end, lo + step); }
-  let a = lo + 1, b = hi;
-  while (a < b) { const m = (a + b) >>> 1; if (docs[m] < target) a = m + 1; else b = m; }
+  let step = 1,
+    hi = lo + 1;
+  while (hi < end && docs[hi] < target) {
+    lo = hi;
+    step *= 2;
+    hi = Math.min(end, lo + step);
+  }
+  let a = lo + 1,
+    b = hi;
+  while (a < b) {
+    const m = (a + b) >>> 1;
+    if (docs[m] < target) a = m + 1;
+    else b = m;
+  }
   c.pos = a;
 }
 function containsDoc(c: NameClause, d: number): boolean {
-  let a = c.start, b = c.end;
+  let a = c.start,
+    b = c.end;
   while (a < b) {
     const m = (a + b) >>> 1;
     if (c.docs[m] < d) a = m + 1;
@@ -295,7 +328,11 @@ function zeros(n: number): Float32Array {
   if (zeroImpacts.length < n) zeroImpacts = new Float32Array(Math.max(n, zeroImpacts.length * 2));
   return zeroImpacts;
 }
-const nameLen = (g: Group) => { let n = 0; for (const c of g.names ?? []) n += c.end - c.pos; return n; };
+const nameLen = (g: Group) => {
+  let n = 0;
+  for (const c of g.names ?? []) n += c.end - c.pos;
+  return n;
+};
 const cur = (c: Clause) => (c.pos < c.end ? c.docs[c.pos] : INF);
 
 /** Upper bound of a group's score over docs in [lo, hi]: max block maxima of the blocks overlapping it. -1: no posting ≥ lo. */
@@ -305,7 +342,10 @@ function rangeUB(g: Group, lo: number, hi: number): number {
     const c = g.clauses[i];
     advance(c, lo);
     if (c.pos >= c.end) continue;
-    if (!c.bm) { if (c.ub > gub) gub = c.ub; continue; }
+    if (!c.bm) {
+      if (c.ub > gub) gub = c.ub;
+      continue;
+    }
     if (c.docs[c.pos] > hi) continue; // nothing of this clause in range
     let bi = (c.pos - c.grid) >> BLOCK_SHIFT;
     let m = 0;
@@ -401,9 +441,12 @@ export interface EngineState {
   queries: [string, number][];
   // lookups (rebuilt on build/merge, stored in snapshots)
   idOrder: Uint32Array; // live base docs sorted by id
-  nameKeys: Uint32Array; nameDocs: Uint32Array; // hash(normalised name) sorted
-  bundleKeys: Uint32Array; bundleDocs: Uint32Array; // hash(lowercased bundle id) sorted
-  sugNames: Blob; sugDocs: Uint32Array; // normalised names, sorted
+  nameKeys: Uint32Array;
+  nameDocs: Uint32Array; // hash(normalised name) sorted
+  bundleKeys: Uint32Array;
+  bundleDocs: Uint32Array; // hash(lowercased bundle id) sorted
+  sugNames: Blob;
+  sugDocs: Uint32Array; // normalised names, sorted
 }
 
 export class Engine implements SearchEngine {
@@ -442,15 +485,20 @@ export class Engine implements SearchEngine {
     this.mergeThreshold = Math.max(20_000, Math.floor(state.baseN / 20));
   }
 
-  get size(): number { return this.s.live; }
-  get boostsVector(): number[] { return this.boosts; }
+  get size(): number {
+    return this.s.live;
+  }
+  get boostsVector(): number[] {
+    return this.boosts;
+  }
 
   // ---------------------------------------------------------------- dictionary
   /** Base term index of `term`, or -1. */
   termIndex(term: string | Uint8Array): number {
     const q = typeof term === 'string' ? enc.encode(term) : term;
     const { bytes, offsets, count } = this.s.terms;
-    let lo = 0, hi = count - 1;
+    let lo = 0,
+      hi = count - 1;
     while (lo <= hi) {
       const m = (lo + hi) >>> 1;
       const c = compareBytes(q, bytes, offsets[m], offsets[m + 1]);
@@ -477,10 +525,25 @@ export class Engine implements SearchEngine {
     const t = this.termIndex(term);
     if (t >= 0 && s.postStart[t + 1] > s.postStart[t]) {
       const scale = (weight * s.termMax[t]) / 255;
-      const st = s.postStart[t], mid = s.postMid[t], en = s.postStart[t + 1];
+      const st = s.postStart[t],
+        mid = s.postMid[t],
+        en = s.postStart[t + 1];
       // the high tier and the low tier as two clauses: the low one's bound is far below the term's
       const tier = (a: number, b: number, ub: number) =>
-        out?.push({ docs: s.postDocs, imp: s.postImp, start: a, pos: a, end: b, scale, ub, flag, bm: s.blockMax, bmOff: s.blockStart[t], grid: st, termLen: en - st });
+        out?.push({
+          docs: s.postDocs,
+          imp: s.postImp,
+          start: a,
+          pos: a,
+          end: b,
+          scale,
+          ub,
+          flag,
+          bm: s.blockMax,
+          bmOff: s.blockStart[t],
+          grid: st,
+          termLen: en - st,
+        });
       if (mid > st) tier(st, mid, scale * 255);
       if (en > mid) tier(mid, en, mid > st ? scale * (TIER_SPLIT - 1) : scale * 255);
       if (names && s.namePostStart[t + 1] > s.namePostStart[t]) {
@@ -491,8 +554,18 @@ export class Engine implements SearchEngine {
     if (d && d.docs.length) {
       if (!d.cache) d.cache = { docs: Uint32Array.from(d.docs), imp: Float32Array.from(d.scores), names: Uint32Array.from(d.names) };
       out?.push({
-        docs: d.cache.docs, imp: d.cache.imp, start: 0, pos: 0, end: d.docs.length, scale: weight, ub: weight * d.max * 1.0001,
-        flag, bm: null, bmOff: 0, grid: 0, termLen: d.docs.length,
+        docs: d.cache.docs,
+        imp: d.cache.imp,
+        start: 0,
+        pos: 0,
+        end: d.docs.length,
+        scale: weight,
+        ub: weight * d.max * 1.0001,
+        flag,
+        bm: null,
+        bmOff: 0,
+        grid: 0,
+        termLen: d.docs.length,
       });
       if (names && d.names.length) names.push({ docs: d.cache.names, start: 0, pos: 0, end: d.names.length, flag, q8: null });
     }
@@ -556,9 +629,7 @@ export class Engine implements SearchEngine {
           }
         }
       }
-      const cands = [...best.values()]
-        .sort((a, b) => a[1] - b[1] || b[2] - a[2] || (a[0] < b[0] ? -1 : 1))
-        .slice(0, MAX_FUZZY_CANDIDATES);
+      const cands = [...best.values()].sort((a, b) => a[1] - b[1] || b[2] - a[2] || (a[0] < b[0] ? -1 : 1)).slice(0, MAX_FUZZY_CANDIDATES);
       for (const [t, dist] of cands) {
         if (seen.has(t)) continue;
         seen.add(t);
@@ -566,7 +637,8 @@ export class Engine implements SearchEngine {
       }
       if (literalDf === 0 && cands.length) corrections[tok.text] = cands[0][0];
     }
-    let ub = 0, len = 0;
+    let ub = 0,
+      len = 0;
     for (const c of clauses) {
       ub = Math.max(ub, c.ub);
       len += c.end - c.start;
@@ -586,12 +658,26 @@ export class Engine implements SearchEngine {
       const counts = new Uint32Array(s.categories.length);
       for (let d = 0; d < s.n; d++) counts[s.cat[d]]++;
       this.catLists = Array.from(counts, (n) => ({ docs: new Uint32Array(Math.max(16, n)), len: 0 }));
-      for (let d = 0; d < s.n; d++) { const l = this.catLists[s.cat[d]]; l.docs[l.len++] = d; }
+      for (let d = 0; d < s.n; d++) {
+        const l = this.catLists[s.cat[d]];
+        l.docs[l.len++] = d;
+      }
     }
     const list = this.catLists[c];
     if (!list) return null;
     const clause: Clause = {
-      docs: list.docs, imp: zeros(list.len), start: 0, pos: 0, end: list.len, scale: 0, ub: 0, flag: 0, bm: null, bmOff: 0, grid: 0, termLen: list.len,
+      docs: list.docs,
+      imp: zeros(list.len),
+      start: 0,
+      pos: 0,
+      end: list.len,
+      scale: 0,
+      ub: 0,
+      flag: 0,
+      bm: null,
+      bmOff: 0,
+      grid: 0,
+      termLen: list.len,
     };
     return { clauses: [clause], ub: 0, len: list.len };
   }
@@ -618,7 +704,8 @@ export class Engine implements SearchEngine {
       checks.push((d) => (flags[d] & F_FREE) === want);
     }
     if (f.minRating !== undefined && f.minRating > 0) {
-      const min = f.minRating, rating = s.rating;
+      const min = f.minRating,
+        rating = s.rating;
       checks.push((d) => rating[d] >= min - 1e-6);
     }
     if (f.maxAgeRating) {
@@ -683,7 +770,8 @@ export class Engine implements SearchEngine {
       if (d === INF) break;
       if (full && d > checkedHi) {
         // once per lead block range: lead block maxima + the other groups' block maxima over that range
-        let hi = INF, lub = 0;
+        let hi = INF,
+          lub = 0;
         for (const c of lc) {
           if (c.pos >= c.end) continue;
           const last = c.bm ? c.docs[Math.min(c.end, c.grid + ((((c.pos - c.grid) >> BLOCK_SHIFT) + 1) << BLOCK_SHIFT)) - 1] : c.docs[c.end - 1];
@@ -697,10 +785,14 @@ export class Engine implements SearchEngine {
         }
         let skip = lub + restUB <= heap.threshold;
         if (!skip) {
-          let ub = lub, done = false;
+          let ub = lub,
+            done = false;
           for (const g of others) {
             const r = rangeUB(g, d, hi);
-            if (r < 0) { done = true; break; }
+            if (r < 0) {
+              done = true;
+              break;
+            }
             ub += r;
             if (ub > heap.threshold) break;
           }
@@ -713,36 +805,52 @@ export class Engine implements SearchEngine {
         }
         checkedHi = hi;
       }
-      let score = 0, flag = 0;
+      let score = 0,
+        flag = 0;
       for (let i = 0; i < lc.length; i++) {
         const c = lc[i];
         if (c.pos < c.end && c.docs[c.pos] === d) {
           const v = c.imp[c.pos] * c.scale;
-          if (v > score || (v === score && c.flag < flag)) { score = v; flag = c.flag; }
+          if (v > score || (v === score && c.flag < flag)) {
+            score = v;
+            flag = c.flag;
+          }
           c.pos++;
         }
       }
       if (heap.full && score + restUB <= heap.threshold) continue;
       if (flags[d] & F_TOMB) continue; // (after the bound: the columns are random accesses)
       if (filter && !filter(d)) continue;
-      let rem = restUB, ok = true;
+      let rem = restUB,
+        ok = true;
       for (let gi = 0; gi < others.length; gi++) {
         const g = others[gi];
-        let gs = 0, gf = 0, found = false;
+        let gs = 0,
+          gf = 0,
+          found = false;
         for (let i = 0; i < g.clauses.length; i++) {
           const c = g.clauses[i];
           advance(c, d);
           if (c.pos < c.end && c.docs[c.pos] === d) {
             const v = c.imp[c.pos] * c.scale;
-            if (!found || v > gs || (v === gs && c.flag < gf)) { gs = v; gf = c.flag; }
+            if (!found || v > gs || (v === gs && c.flag < gf)) {
+              gs = v;
+              gf = c.flag;
+            }
             found = true;
           }
         }
-        if (!found) { ok = false; break; }
+        if (!found) {
+          ok = false;
+          break;
+        }
         score += gs;
         flag |= gf;
         rem -= g.ub;
-        if (heap.full && score + rem <= heap.threshold) { ok = false; break; } // can't rank: not verified, not counted
+        if (heap.full && score + rem <= heap.threshold) {
+          ok = false;
+          break;
+        } // can't rank: not verified, not counted
       }
       if (!ok) continue;
       count++;
@@ -823,40 +931,61 @@ export class Engine implements SearchEngine {
         if (ne >= G) break;
       }
       let d = INF;
-      for (let g = ne; g < G; g++) for (const c of gs[g].clauses) { const x = cur(c); if (x < d) d = x; }
+      for (let g = ne; g < G; g++)
+        for (const c of gs[g].clauses) {
+          const x = cur(c);
+          if (x < d) d = x;
+        }
       if (d === INF) break;
       if (heap.full && d > checkedHi) {
         if (blockSkip(gs, ne, prefix[ne], th)) continue;
         checkedHi = lastBlockEnd;
       }
-      let score = 0, flag = 0;
+      let score = 0,
+        flag = 0;
       for (let g = ne; g < G; g++) {
-        let best = 0, bf = 0, found = false;
+        let best = 0,
+          bf = 0,
+          found = false;
         for (const c of gs[g].clauses) {
           if (c.pos < c.end && c.docs[c.pos] === d) {
             const v = c.imp[c.pos] * c.scale;
-            if (!found || v > best || (v === best && c.flag < bf)) { best = v; bf = c.flag; }
+            if (!found || v > best || (v === best && c.flag < bf)) {
+              best = v;
+              bf = c.flag;
+            }
             found = true;
             c.pos++;
           }
         }
-        if (found) { score += best; flag |= bf; }
+        if (found) {
+          score += best;
+          flag |= bf;
+        }
       }
       if (d === exclude || flags[d] & F_TOMB) continue;
       if (filter && !filter(d)) continue;
       count++;
       for (let g = ne - 1; g >= 0; g--) {
         if (heap.full && score + prefix[g + 1] <= heap.threshold) break;
-        let best = 0, bf = 0, found = false;
+        let best = 0,
+          bf = 0,
+          found = false;
         for (const c of gs[g].clauses) {
           advance(c, d);
           if (c.pos < c.end && c.docs[c.pos] === d) {
             const v = c.imp[c.pos] * c.scale;
-            if (!found || v > best || (v === best && c.flag < bf)) { best = v; bf = c.flag; }
+            if (!found || v > best || (v === best && c.flag < bf)) {
+              best = v;
+              bf = c.flag;
+            }
             found = true;
           }
         }
-        if (found) { score += best; flag |= bf; }
+        if (found) {
+          score += best;
+          flag |= bf;
+        }
       }
       heap.push(score, d, flag);
     }
@@ -865,11 +994,15 @@ export class Engine implements SearchEngine {
 
   /** Text score of one doc (used for exact matches that missed the top-k pool). */
   private scoreDoc(d: number, groups: Group[]): { score: number; flag: number } {
-    let score = 0, flag = 0;
+    let score = 0,
+      flag = 0;
     for (const g of groups) {
-      let best = 0, bf = 0, found = false;
+      let best = 0,
+        bf = 0,
+        found = false;
       for (const c of g.clauses) {
-        let a = c.start, b = c.end;
+        let a = c.start,
+          b = c.end;
         while (a < b) {
           const m = (a + b) >>> 1;
           if (c.docs[m] < d) a = m + 1;
@@ -877,7 +1010,10 @@ export class Engine implements SearchEngine {
         }
         if (a < c.end && c.docs[a] === d) {
           const v = c.imp[a] * c.scale;
-          if (!found || v > best) { best = v; bf = c.flag; }
+          if (!found || v > best) {
+            best = v;
+            bf = c.flag;
+          }
           found = true;
         }
       }
@@ -907,7 +1043,8 @@ export class Engine implements SearchEngine {
     return out;
   }
   private hashLookup(keys: Uint32Array, docs: Uint32Array, delta: Map<number, number[]>, h: number): number[] {
-    let a = 0, b = keys.length;
+    let a = 0,
+      b = keys.length;
     while (a < b) {
       const m = (a + b) >>> 1;
       if (keys[m] < h) a = m + 1;
@@ -919,9 +1056,15 @@ export class Engine implements SearchEngine {
     return out;
   }
 
-  id(d: number): string { return d < this.s.baseN ? blobGet(this.s.ids, d) : this.deltaIds[d - this.s.baseN]; }
-  name(d: number): string { return d < this.s.baseN ? blobGet(this.s.names, d) : this.deltaNames[d - this.s.baseN]; }
-  bundle(d: number): string { return d < this.s.baseN ? blobGet(this.s.bundles, d) : this.deltaBundles[d - this.s.baseN]; }
+  id(d: number): string {
+    return d < this.s.baseN ? blobGet(this.s.ids, d) : this.deltaIds[d - this.s.baseN];
+  }
+  name(d: number): string {
+    return d < this.s.baseN ? blobGet(this.s.names, d) : this.deltaNames[d - this.s.baseN];
+  }
+  bundle(d: number): string {
+    return d < this.s.baseN ? blobGet(this.s.bundles, d) : this.deltaBundles[d - this.s.baseN];
+  }
 
   /** Internal doc id of a live app, or -1. */
   docOf(appId: string): number {
@@ -929,7 +1072,8 @@ export class Engine implements SearchEngine {
     if (dd !== undefined) return this.s.flags[dd] & F_TOMB ? -1 : dd;
     const q = enc.encode(appId);
     const { idOrder, ids } = this.s;
-    let a = 0, b = idOrder.length;
+    let a = 0,
+      b = idOrder.length;
     while (a < b) {
       const m = (a + b) >>> 1;
       const d = idOrder[m];
@@ -1069,7 +1213,17 @@ export class Engine implements SearchEngine {
     const items: Ranked[] = [];
     const exactSet = new Set(exact);
     const inPool = new Set<number>();
-    const item = (d: number, text: number, flag: number): Ranked => ({ d, text, flag, exact: exactSet.has(d), name: false, literalName: false, nav: false, byDeveloper: false, score: 0 });
+    const item = (d: number, text: number, flag: number): Ranked => ({
+      d,
+      text,
+      flag,
+      exact: exactSet.has(d),
+      name: false,
+      literalName: false,
+      nav: false,
+      byDeveloper: false,
+      score: 0,
+    });
     for (let i = 0; i < heap.size; i++) {
       items.push(item(heap.doc[i], heap.score[i], heap.flag[i]));
       inPool.add(heap.doc[i]);
@@ -1086,10 +1240,12 @@ export class Engine implements SearchEngine {
     // hold the doc; a literal name when the typed words' own postings do
     const G = Math.min(31, groups.length);
     const all = G && groups.every((g) => g.names) ? (1 << G) - 1 : 0;
-    let nameCount = 0, literalCount = 0;
+    let nameCount = 0,
+      literalCount = 0;
     if (all) {
       for (const it of items) {
-        let mask = 0, lmask = 0;
+        let mask = 0,
+          lmask = 0;
         for (let g = 0; g < G; g++) {
           for (const c of groups[g].names!) {
             if (!containsDoc(c, it.d)) continue;
@@ -1117,11 +1273,15 @@ export class Engine implements SearchEngine {
       const wText = it.name || it.byDeveloper ? NAME_TIER_TEXT : 0.6;
       it.score = wText * text + (1 - wText) * q[it.d];
     }
-    items.sort((a, b) =>
-      Number(b.nav) - Number(a.nav) || (a.flag & HIT_FUZZY) - (b.flag & HIT_FUZZY) ||
-      Number(b.name) - Number(a.name) || (literalFirst ? Number(b.literalName) - Number(a.literalName) : 0) ||
-      Number(b.byDeveloper) - Number(a.byDeveloper) ||
-      b.score - a.score || a.d - b.d,
+    items.sort(
+      (a, b) =>
+        Number(b.nav) - Number(a.nav) ||
+        (a.flag & HIT_FUZZY) - (b.flag & HIT_FUZZY) ||
+        Number(b.name) - Number(a.name) ||
+        (literalFirst ? Number(b.literalName) - Number(a.literalName) : 0) ||
+        Number(b.byDeveloper) - Number(a.byDeveloper) ||
+        b.score - a.score ||
+        a.d - b.d,
     );
     return items;
   }
@@ -1158,15 +1318,25 @@ export class Engine implements SearchEngine {
     const { bytes, offsets } = s.sugNames;
     const n = s.sugDocs.length;
     const startsWith = (i: number) => {
-      const st = offsets[i], len = offsets[i + 1] - st;
+      const st = offsets[i],
+        len = offsets[i + 1] - st;
       if (len < pb.length) return compareBytes(pb, bytes, st, st + len) > 0 ? 1 : -1;
       return compareBytes(pb, bytes, st, st + pb.length) > 0 ? 1 : compareBytes(pb, bytes, st, st + pb.length) < 0 ? -1 : 0;
     };
-    let a = 0, b = n;
-    while (a < b) { const m = (a + b) >>> 1; if (startsWith(m) > 0) a = m + 1; else b = m; }
+    let a = 0,
+      b = n;
+    while (a < b) {
+      const m = (a + b) >>> 1;
+      if (startsWith(m) > 0) a = m + 1;
+      else b = m;
+    }
     const lo = a;
     b = n;
-    while (a < b) { const m = (a + b) >>> 1; if (startsWith(m) >= 0) a = m + 1; else b = m; }
+    while (a < b) {
+      const m = (a + b) >>> 1;
+      if (startsWith(m) >= 0) a = m + 1;
+      else b = m;
+    }
     const hi = a;
     const want = limit * 4;
     const heap = new TopK(want);
@@ -1183,7 +1353,12 @@ export class Engine implements SearchEngine {
       .map((i) => heap.doc[i]);
     const out: Suggestion[] = [];
     const seen = new Set<string>();
-    const addQuery = (q: string) => { if (!seen.has(q)) { seen.add(q); out.push({ text: q, kind: 'query' }); } };
+    const addQuery = (q: string) => {
+      if (!seen.has(q)) {
+        seen.add(q);
+        out.push({ text: q, kind: 'query' });
+      }
+    };
     const qShare = Math.ceil(limit / 2);
     for (const [q] of queries.slice(0, qShare)) addQuery(q);
     for (const d of apps) {
@@ -1194,7 +1369,10 @@ export class Engine implements SearchEngine {
       seen.add(key);
       out.push({ text: name, kind: 'app', appId: this.id(d) });
     }
-    for (const [q] of queries.slice(qShare)) { if (out.length >= limit) break; addQuery(q); }
+    for (const [q] of queries.slice(qShare)) {
+      if (out.length >= limit) break;
+      addQuery(q);
+    }
     return out.slice(0, limit);
   }
 
@@ -1218,7 +1396,11 @@ export class Engine implements SearchEngine {
     const run = (f: SearchFilters | undefined, k: number) => {
       const filter = this.compileFilter(f);
       if (filter === false) return [];
-      const groups = terms.map((t) => { const clauses: Clause[] = []; this.clausesFor(t, 1, 0, clauses); return { clauses, ub: Math.max(0, ...clauses.map((c) => c.ub)), len: 0 }; });
+      const groups = terms.map((t) => {
+        const clauses: Clause[] = [];
+        this.clausesFor(t, 1, 0, clauses);
+        return { clauses, ub: Math.max(0, ...clauses.map((c) => c.ub)), len: 0 };
+      });
       const heap = new TopK(k);
       this.retrieveAny(groups, filter, heap, d);
       return this.rerank(heap, [], groups);
@@ -1243,8 +1425,14 @@ export class Engine implements SearchEngine {
       b.set(a);
       return b;
     };
-    s.cat = grow(s.cat); s.sub = grow(s.sub); s.flags = grow(s.flags); s.age = grow(s.age);
-    s.rating = grow(s.rating); s.quality = grow(s.quality); s.ctry = grow(s.ctry); s.dev = grow(s.dev);
+    s.cat = grow(s.cat);
+    s.sub = grow(s.sub);
+    s.flags = grow(s.flags);
+    s.age = grow(s.age);
+    s.rating = grow(s.rating);
+    s.quality = grow(s.quality);
+    s.ctry = grow(s.ctry);
+    s.dev = grow(s.dev);
   }
   private intern(map: Map<string, number>, list: string[], v: string): number {
     let i = map.get(v);
@@ -1262,7 +1450,11 @@ export class Engine implements SearchEngine {
     s.cat[d] = this.intern(this.catIndex, s.categories, doc.category);
     if (this.catLists) {
       const l = (this.catLists[s.cat[d]] ??= { docs: new Uint32Array(16), len: 0 });
-      if (l.len === l.docs.length) { const b = new Uint32Array(l.len * 2); b.set(l.docs); l.docs = b; }
+      if (l.len === l.docs.length) {
+        const b = new Uint32Array(l.len * 2);
+        b.set(l.docs);
+        l.docs = b;
+      }
       l.docs[l.len++] = d;
     }
     s.sub[d] = doc.subcategory ? this.intern(this.subIndex, s.subcategories, doc.subcategory) : 0;
@@ -1303,10 +1495,14 @@ export class Engine implements SearchEngine {
     const texts = docFieldTexts(doc);
     for (let f = 0; f < 4; f++) {
       const shift = f * 8;
-      lens[f] = analyzeField(texts[f], (t) => {
-        const p = terms.get(t) ?? 0;
-        if (((p >>> shift) & 255) < 255) terms.set(t, p + (1 << shift));
-      }, f === 2 ? DESCRIPTION_STOP_WORDS : undefined);
+      lens[f] = analyzeField(
+        texts[f],
+        (t) => {
+          const p = terms.get(t) ?? 0;
+          if (((p >>> shift) & 255) < 255) terms.set(t, p + (1 << shift));
+        },
+        f === 2 ? DESCRIPTION_STOP_WORDS : undefined,
+      );
       s.fieldSum[f] += lens[f];
     }
     s.fieldDocs++;
@@ -1349,7 +1545,9 @@ export class Engine implements SearchEngine {
     if (d >= this.s.baseN) this.deltaIdMap.delete(this.deltaIds[d - this.s.baseN]);
   }
 
-  get deltaSize(): number { return this.deltaIds.length; }
+  get deltaSize(): number {
+    return this.deltaIds.length;
+  }
 
   /**
    * Folds the delta into a new base: per term, base postings (minus tombstones) followed by delta
@@ -1365,7 +1563,8 @@ export class Engine implements SearchEngine {
     const newTerms: string[] = [];
     const fromBase: number[] = []; // base index or -1
     const fromDelta: (DeltaPostings | null)[] = [];
-    let i = 0, j = 0;
+    let i = 0,
+      j = 0;
     const deltaBytes = deltaTerms.map((t) => enc.encode(t));
     while (i < oldCount || j < deltaTerms.length) {
       let c: number;
@@ -1425,8 +1624,10 @@ export class Engine implements SearchEngine {
       if (b >= 0) {
         oldToNew[b] = kept;
         // the two tiers merged back into doc order
-        let p = s.postStart[b], q = s.postMid[b];
-        const pe = s.postMid[b], qe = s.postStart[b + 1];
+        let p = s.postStart[b],
+          q = s.postMid[b];
+        const pe = s.postMid[b],
+          qe = s.postStart[b + 1];
         while (p < pe || q < qe) {
           const i = q >= qe || (p < pe && s.postDocs[p] < s.postDocs[q]) ? p++ : q++;
           const d = s.postDocs[i];
@@ -1463,8 +1664,13 @@ export class Engine implements SearchEngine {
       if (t) topTerms[k] = oldToNew[t - 1] + 1;
     }
     s.terms = { bytes: terms.bytes, offsets: terms.offsets, count: kept };
-    s.postStart = postStart; s.postDocs = postDocs; s.postImp = postImp; s.postMid = postMid; s.termMax = termMax.subarray(0, kept);
-    s.blockStart = blockStart; s.blockMax = blockMax;
+    s.postStart = postStart;
+    s.postDocs = postDocs;
+    s.postImp = postImp;
+    s.postMid = postMid;
+    s.termMax = termMax.subarray(0, kept);
+    s.blockStart = blockStart;
+    s.blockMax = blockMax;
     for (let k = 0; k < this.deltaTop.length; k++) {
       const list = this.deltaTop[k];
       for (let x = 0; x < list.length && x < TOP_TERMS; x++) {
@@ -1485,14 +1691,22 @@ export class Engine implements SearchEngine {
     s.bundles = all(s.bundles, this.deltaBundles);
     s.baseN = n;
     this.delta.clear();
-    this.deltaIds = []; this.deltaNames = []; this.deltaBundles = []; this.deltaNorm = []; this.deltaTop = [];
-    this.deltaIdMap.clear(); this.deltaNameHash.clear(); this.deltaBundleHash.clear();
+    this.deltaIds = [];
+    this.deltaNames = [];
+    this.deltaBundles = [];
+    this.deltaNorm = [];
+    this.deltaTop = [];
+    this.deltaIdMap.clear();
+    this.deltaNameHash.clear();
+    this.deltaBundleHash.clear();
     rebuildLookups(s);
     this.mergeThreshold = Math.max(20_000, Math.floor(s.baseN / 20));
   }
 
   /** Queries recorded so far (for snapshots). */
-  recordedQueries(): [string, number][] { return [...this.queries]; }
+  recordedQueries(): [string, number][] {
+    return [...this.queries];
+  }
 
   async save(path: string): Promise<void> {
     if (this.deltaIds.length) this.merge();
@@ -1509,12 +1723,7 @@ function pushMap<K>(m: Map<K, number[]>, k: K, v: number): void {
 }
 
 export function docFieldTexts(doc: SearchDoc): [string, string, string, string] {
-  return [
-    doc.name,
-    doc.developer,
-    doc.description,
-    (doc.subtitle ? doc.subtitle + ' ' : '') + doc.keywords.join(' '),
-  ];
+  return [doc.name, doc.developer, doc.description, (doc.subtitle ? doc.subtitle + ' ' : '') + doc.keywords.join(' ')];
 }
 
 export function idf(N: number, df: number): number {
@@ -1536,14 +1745,25 @@ export function bm25f(packed: number, lens: number[], fieldSum: Float64Array, fi
 /** Reorders each term's postings into its two tiers (doc order kept in each); returns postMid. */
 export function splitTiers(postStart: Uint32Array, postDocs: Uint32Array, postImp: Uint8Array, T: number): Uint32Array {
   const mid = new Uint32Array(T);
-  let lowDocs = new Uint32Array(1 << 16), lowImp = new Uint8Array(1 << 16);
+  let lowDocs = new Uint32Array(1 << 16),
+    lowImp = new Uint8Array(1 << 16);
   for (let t = 0; t < T; t++) {
-    const st = postStart[t], en = postStart[t + 1];
-    if (en - st > lowDocs.length) { lowDocs = new Uint32Array(en - st); lowImp = new Uint8Array(en - st); }
-    let w = st, n = 0;
+    const st = postStart[t],
+      en = postStart[t + 1];
+    if (en - st > lowDocs.length) {
+      lowDocs = new Uint32Array(en - st);
+      lowImp = new Uint8Array(en - st);
+    }
+    let w = st,
+      n = 0;
     for (let p = st; p < en; p++) {
-      if (postImp[p] >= TIER_SPLIT) { postDocs[w] = postDocs[p]; postImp[w++] = postImp[p]; }
-      else { lowDocs[n] = postDocs[p]; lowImp[n++] = postImp[p]; }
+      if (postImp[p] >= TIER_SPLIT) {
+        postDocs[w] = postDocs[p];
+        postImp[w++] = postImp[p];
+      } else {
+        lowDocs[n] = postDocs[p];
+        lowImp[n++] = postImp[p];
+      }
     }
     mid[t] = w;
     postDocs.set(lowDocs.subarray(0, n), w);

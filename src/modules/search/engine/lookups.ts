@@ -49,7 +49,8 @@ export function rebuildLookups(s: EngineState): void {
  * `key + "\u0001" + doc.toString(36)` strings, and this keeps their order (and snapshots) unchanged.
  */
 function byDocText(a: number, b: number): number {
-  const x = a.toString(36), y = b.toString(36);
+  const x = a.toString(36),
+    y = b.toString(36);
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
@@ -62,7 +63,9 @@ export function identity(n: number): Uint32Array {
 
 /** Whether strings a and b of the blob have the same bytes. */
 export function blobEquals({ bytes, offsets }: Blob, a: number, b: number): boolean {
-  const sa = offsets[a], sb = offsets[b], n = offsets[a + 1] - sa;
+  const sa = offsets[a],
+    sb = offsets[b],
+    n = offsets[a + 1] - sa;
   if (offsets[b + 1] - sb !== n) return false;
   for (let j = 0; j < n; j++) if (bytes[sa + j] !== bytes[sb + j]) return false;
   return true;
@@ -74,7 +77,8 @@ function permuteBlob(b: Blob, order: Uint32Array): Blob {
   const offsets = new Uint32Array(order.length + 1);
   let o = 0;
   for (let i = 0; i < order.length; i++) {
-    const st = b.offsets[order[i]], en = b.offsets[order[i] + 1];
+    const st = b.offsets[order[i]],
+      en = b.offsets[order[i] + 1];
     offsets[i] = o;
     if (en - st > 16) bytes.set(b.bytes.subarray(st, en), o);
     else for (let j = st; j < en; j++) bytes[o + j - st] = b.bytes[j];
@@ -101,7 +105,10 @@ export function sortByBytes(blob: Blob, items: Uint32Array, tie: (a: number, b: 
   const { bytes, offsets } = blob;
   const n = items.length;
   const compare = (a: number, b: number) => {
-    const sa = offsets[a], la = offsets[a + 1] - sa, sb = offsets[b], lb = offsets[b + 1] - sb;
+    const sa = offsets[a],
+      la = offsets[a + 1] - sa,
+      sb = offsets[b],
+      lb = offsets[b + 1] - sb;
     const m = Math.min(la, lb);
     for (let j = depth; j < m; j++) {
       const c = bytes[sa + j] - bytes[sb + j];
@@ -113,16 +120,19 @@ export function sortByBytes(blob: Blob, items: Uint32Array, tie: (a: number, b: 
   for (let i = 0; i < n; i++) longest = Math.max(longest, offsets[items[i] + 1] - offsets[items[i]]);
   // (a radix round costs passes over 65536 counters and a few arrays of n: worth it for large n only)
   if (n < radixMin || longest <= depth) return items.sort(compare);
-  const hi = new Uint32Array(n), lo = new Uint32Array(n);
+  const hi = new Uint32Array(n),
+    lo = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
-    const st = offsets[items[i]], len = offsets[items[i] + 1] - st;
+    const st = offsets[items[i]],
+      len = offsets[items[i] + 1] - st;
     hi[i] = prefix32(bytes, st, len, depth);
     lo[i] = prefix32(bytes, st, len, depth + 4);
   }
   const order = radixOrder(hi, radixOrder(lo));
   items.set(order.map((i) => items[i]));
   for (let i = 0; i < n; ) {
-    const h = hi[order[i]], l = lo[order[i]];
+    const h = hi[order[i]],
+      l = lo[order[i]];
     let j = i + 1;
     while (j < n && hi[order[j]] === h && lo[order[j]] === l) j++;
     if (j - i > 16) sortByBytes(blob, items.subarray(i, j), tie, depth + 8, radixMin);
