@@ -10,7 +10,7 @@ const steps = {
   lint: [bin('biome'), ['lint', '.']],
   format: [bin('biome'), ['format', '.']],
   typecheck: [bin('tsc'), ['-p', '.']],
-  boundaries: [process.execPath, [path.join(root, 'scripts/check-boundaries.mjs')]],
+  boundaries: [process.execPath, [path.join(root, 'scripts/check-boundaries.mjs'), '--http-throws']],
 };
 
 const wanted = process.argv.slice(2);
