@@ -208,11 +208,18 @@ export async function buildApp(
       return `down: ${(err as Error).message}`;
     }
   };
+  // With a read replica, losing the primary leaves a process that still answers reads (writes get 503): ready.
+  const replicaProbe = infra.readDb === infra.db ? null : infra.readDb;
   const readiness = async () => {
-    const [db, cache, bus] = await Promise.all([probe(() => infra.db.ping()), probe(() => infra.cache.ping()), probe(() => infra.bus.ping())]);
+    const [db, replica, cache, bus] = await Promise.all([
+      probe(() => infra.db.ping()),
+      replicaProbe ? probe(() => replicaProbe.ping()) : undefined,
+      probe(() => infra.cache.ping()),
+      probe(() => infra.bus.ping()),
+    ]);
     const search = modules.search.service.state;
-    const checks = { db, search: search === 'ready' ? 'ok' : search, cache, bus, draining: lifecycle.draining ? 'yes' : 'no' };
-    const ready = db === 'ok' && search === 'ready' && !lifecycle.draining;
+    const checks = { db, ...(replica && { replica }), search: search === 'ready' ? 'ok' : search, cache, bus, draining: lifecycle.draining ? 'yes' : 'no' };
+    const ready = (db === 'ok' || replica === 'ok') && search === 'ready' && !lifecycle.draining;
     return { ready, checks };
   };
   app.get('/ready', { schema: { hide: true } }, async (_req, reply) => {

@@ -7,6 +7,10 @@ import { isPeriod } from './modules/payouts/index.ts';
 import { DEFAULT_OPTIONS, SMALL_OPTIONS, formatReport, runIntegritySimulation, type SimulationOptions } from './labs/integrity-simulation/index.ts';
 import { rebuildSignals } from './modules/rankings/index.ts';
 import { evaluateRecommendations, formatEvaluation } from './labs/recommendations-evaluation/index.ts';
+import { rotateReceiptLeaf } from './modules/purchases/index.ts';
+import { backup, restore } from './ops/backup.ts';
+import { serveMetrics } from './platform/observability/metrics-server.ts';
+import path from 'node:path';
 
 const positiveInt = (v: string) => {
   const n = Number(v);
@@ -115,15 +119,21 @@ program
 
 program
   .command('worker')
-  .description('event consumers and scheduled jobs only (no HTTP)')
-  .action(async () => {
+  .description('event consumers and scheduled jobs only (no HTTP API)')
+  .option('--metrics-port <n>', 'answer GET /metrics and /health on this port, for Prometheus (also METRICS_PORT)', positiveInt)
+  .action(async (opts: { metricsPort?: number }) => {
     const config = loadConfig();
     const infra = await open(config);
     keepRunningOnStrayRejections(infra);
     const modules = createModules(config, infra);
     const stopWorkers = await startWorkers(infra, modules, true);
-    onShutdown(infra, stopWorkers);
-    infra.logger.info('worker running');
+    const metricsPort = opts.metricsPort ?? (process.env.METRICS_PORT ? positiveInt(process.env.METRICS_PORT) : undefined);
+    const metrics = metricsPort ? await serveMetrics(infra.metrics, infra.bus, config.host, metricsPort) : null;
+    onShutdown(infra, async () => {
+      metrics?.close();
+      await stopWorkers();
+    });
+    infra.logger.info({ metricsPort }, 'worker running');
   });
 
 program
@@ -364,6 +374,48 @@ dlq
     const n = await infra.bus.replayDeadLetters(ids.length ? ids : undefined);
     console.log(`replayed ${n} dead letter(s)`);
     await infra.close();
+  });
+
+program
+  .command('backup <dest>')
+  .description(
+    'one consistent backup into a new directory: the database (PostgreSQL: pg_dump, while the store serves; embedded: PGlite, the store stopped), blobs, receipt keys, secrets, manifest.json with checksums',
+  )
+  .option('--force', 'embedded: back up even when it cannot be told whether another process has the database open')
+  .action(async (dest: string, opts: { force?: boolean }) => {
+    const m = await backup(loadConfig(), dest, { force: opts.force, log: (line) => console.log(line) });
+    console.log(
+      `backup ${dest}: ${m.totals.files} files, ${(m.totals.bytes / 1024 / 1024).toFixed(1)} MiB, database ${m.database.kind} at ${m.database.migrations.length} migrations, in ${m.seconds.total} s`,
+    );
+  });
+
+program
+  .command('restore <src>')
+  .description(
+    'restore a backup into an empty store (DATABASE_URL or the embedded database, and ORCHARD_DATA_DIR): checksums first; `serve` then migrates as usual',
+  )
+  .option('--force', 'replace a store that is not empty (drops the schema public / clears the data dir of Orchard files)')
+  .option('--jobs <n>', 'pg_restore parallel jobs (PostgreSQL)', positiveInt, 2)
+  .action(async (src: string, opts: { force?: boolean; jobs: number }) => {
+    const r = await restore(loadConfig(), src, { force: opts.force, jobs: opts.jobs, migrationDirs, log: (line) => console.log(line) });
+    console.log(`restored ${src} (made ${r.manifest.createdAt} by Orchard ${r.manifest.orchardVersion}) in ${r.seconds.total} s`);
+    if (r.receiptRootFingerprint) console.log(`receipt root: SHA-256 ${r.receiptRootFingerprint}`);
+    for (const n of r.manifest.notes) console.log(`note: ${n}`);
+  });
+
+const keys = program.command('keys').description('receipt signing keys');
+keys
+  .command('rotate-leaf')
+  .description(
+    'issue a new signing leaf under the same intermediate and root (needs intermediate.key.pem in the directory); receipts already issued keep verifying; restart processes to use it',
+  )
+  .option('--dir <dir>', 'the key set directory (default: <ORCHARD_DATA_DIR>/receipts)')
+  .action(async (opts: { dir?: string }) => {
+    const config = loadConfig();
+    const r = await rotateReceiptLeaf(opts.dir ?? path.join(config.dataDir, 'receipts'));
+    console.log(`new receipt signing leaf in ${r.dir} (valid ${r.validFrom} to ${r.validTo}), same intermediate and root`);
+    console.log('restart every serve/worker using it: each loads the key at start');
+    if (config.receiptKeys) console.log(`RECEIPT_* variables are set (${config.receiptKeys.origin}): put the new leaf.key.pem and leaf.pem into them`);
   });
 
 program.parseAsync(process.argv).catch((err) => {

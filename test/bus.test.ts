@@ -1,6 +1,9 @@
 // The event bus on both adapter sets: embedded (PGlite + in-process) and production (PostgreSQL + RabbitMQ).
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { connect, type ChannelModel } from 'amqplib';
 import { recordEvent, type Bus, type OrchardEvent } from '../src/platform/bus/index.ts';
 import { createInProcessBus } from '../src/platform/bus/inprocess.ts';
 import { createRabbitBus, type RabbitBusOptions } from '../src/platform/bus/rabbitmq.ts';
@@ -371,6 +374,230 @@ for (const kind of kinds()) {
           await bus.ping();
           await bus.stop();
         }));
+
+      test('AMQP_URL may list several brokers: each connect tries them in order and uses the first that answers', () =>
+        withInfra(kind, async (infra) => {
+          const url = `amqp://guest:guest@127.0.0.1:1, ${productionUrls.amqp}`; // a node down, then a live one
+          const bus = createRabbitBus({ db: infra.db, url, namespace: infra.config.namespace, logger: infra.logger, pollMs: 50, deleteTopologyOnStop: true });
+          bus.subscribe('counter', ['n.inc'], effect('counter'));
+          await bus.ping();
+          await bus.start({ relay: true, consume: true });
+          await publish(infra.db, 'n.inc');
+          bus.nudge();
+          await eventually(async () => (await effects(infra.db)).total === 1);
+          await bus.stop();
+        }));
+
+      test('durable queues are quorum queues (with retries and dead letters); the broadcast queue is classic and exclusive; stop() deletes them', () =>
+        withInfra(kind, async (infra) => {
+          const ns = infra.config.namespace;
+          const bus = makeBus(infra);
+          bus.subscribe('audit', ['thing.done'], effect('audit'));
+          bus.broadcast(['thing.done'], async () => {});
+          await bus.start({ relay: true, consume: true });
+          const { queues, bindings } = await brokerState();
+          const ours = queues.filter((q) => q.name.startsWith(`${ns}.`));
+          assert.deepEqual(ours.map((q) => q.name).sort(), [
+            `${ns}.quorum.audit`,
+            `${ns}.quorum.audit.dlq`,
+            `${ns}.quorum.audit.retry.20ms`,
+            `${ns}.quorum.audit.retry.40ms`,
+          ]);
+          for (const q of ours) assert.deepEqual([q.name, q.type, q.durable], [q.name, 'quorum', true]);
+          const args = (name: string) => Object.fromEntries(ours.find((q) => q.name === name)!.arguments.map(([k, , v]) => [k, v]));
+          assert.deepEqual(args(`${ns}.quorum.audit`), {
+            'x-queue-type': 'quorum',
+            'x-delivery-limit': 20,
+            'x-dead-letter-exchange': `${ns}.dead`,
+            'x-dead-letter-routing-key': 'audit',
+            'x-dead-letter-strategy': 'at-least-once',
+            'x-overflow': 'reject-publish',
+          });
+          assert.deepEqual(args(`${ns}.quorum.audit.retry.40ms`), {
+            'x-queue-type': 'quorum',
+            'x-message-ttl': 40,
+            'x-dead-letter-exchange': '',
+            'x-dead-letter-routing-key': `${ns}.quorum.audit`,
+            'x-dead-letter-strategy': 'at-least-once',
+            'x-overflow': 'reject-publish',
+          });
+          // The broadcast queue is server-named: found through its binding to the events exchange.
+          const bound = new Set(bindings.filter((b) => b.source_name === `${ns}.events`).map((b) => b.destination_name));
+          const broadcast = queues.filter((q) => bound.has(q.name) && !q.name.startsWith(`${ns}.`));
+          assert.equal(broadcast.length, 1);
+          assert.deepEqual([broadcast[0].type, broadcast[0].durable, broadcast[0].exclusive, broadcast[0].auto_delete], ['classic', false, true, true]);
+          await bus.stop();
+          assert.deepEqual(
+            (await brokerState()).queues.filter((q) => q.name.startsWith(`${ns}.`) || q.name === broadcast[0].name),
+            [],
+            'stop() with deleteTopologyOnStop deleted every queue it declared',
+          );
+        }));
+
+      test('upgrade: the classic queues of an earlier version are emptied into the quorum ones and deleted once unused; each event applied once', () =>
+        withInfra(kind, async (infra) => {
+          const ns = infra.config.namespace;
+          const old = { queue: `${ns}.ledger`, retry: (ms: number) => `${ns}.ledger.retry.${ms}ms`, dlq: `${ns}.ledger.dlq` };
+          const conn = await connect(productionUrls.amqp!);
+          try {
+            // The topology as the earlier version declared it (classic queues), with a process of that version
+            // consuming the queue and holding one message (in flight when the new version starts).
+            const ch = await conn.createConfirmChannel();
+            await ch.assertExchange(`${ns}.events`, 'topic', { durable: true });
+            await ch.assertExchange(`${ns}.dead`, 'direct', { durable: true });
+            await ch.assertQueue(old.queue, { durable: true });
+            await ch.bindQueue(old.queue, `${ns}.events`, 'money.moved');
+            for (const ms of [20, 40, 125_000]) {
+              await ch.assertQueue(old.retry(ms), {
+                durable: true,
+                arguments: { 'x-message-ttl': ms, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': old.queue },
+              });
+            }
+            await ch.assertQueue(old.dlq, { durable: true });
+            await ch.bindQueue(old.dlq, `${ns}.dead`, 'ledger');
+            const send = async (exchange: string, key: string, e: OrchardEvent, headers: Record<string, unknown> = {}, expiration?: string) => {
+              ch.publish(exchange, key, Buffer.from(JSON.stringify(e)), { persistent: true, messageId: e.id, type: e.type, headers, expiration });
+              await ch.waitForConfirms();
+            };
+            // events the earlier version's relay published (marked published in the outbox)
+            const events: OrchardEvent[] = [];
+            for (let i = 0; i < 4; i++) events.push(await publish(infra.db, 'money.moved', { i }));
+            await infra.db.query('UPDATE outbox SET published_at = now()');
+            await infra.db.query(`INSERT INTO bus_consumers (consumer, types) VALUES ('ledger', ARRAY['money.moved'])`); // registered by it
+            const [held, inQueue, inRetry, inDlq] = events;
+            const oldWorker = await conn.createChannel();
+            await oldWorker.prefetch(1);
+            let holding = false;
+            await oldWorker.consume(old.queue, () => void (holding = true)); // never acks
+            await send(`${ns}.events`, 'money.moved', held);
+            await eventually(async () => holding);
+            await send(`${ns}.events`, 'money.moved', inQueue);
+            await send('', old.retry(125_000), inRetry, { 'x-orchard-attempt': 2, 'x-orchard-error': 'boom' }, '125000');
+            await send('', old.dlq, inDlq, {
+              'x-orchard-consumer': 'ledger',
+              'x-orchard-attempt': 3,
+              'x-orchard-error': 'kaput',
+              'x-orchard-failed-at': new Date().toISOString(),
+              'x-orchard-dead-letter-id': 'dl-1',
+            });
+
+            // `orchard dlq list` of the new version sees the old DLQ before any worker moved it
+            const cli = makeBus(infra, { deleteTopologyOnStop: false });
+            assert.deepEqual(
+              (await cli.listDeadLetters()).map((l) => [l.id, l.consumer, l.event.id, l.error]),
+              [['dl-1', 'ledger', inDlq.id, 'kaput']],
+            );
+            await cli.stop();
+
+            const seen = outcomes();
+            const bus = makeBus(infra, { upgradeRecheckMs: 100, hooks: { onDelivery: seen.onDelivery } });
+            bus.subscribe('ledger', ['money.moved'], effect('ledger'));
+            await bus.start({ relay: true, consume: true });
+            // the waiting event and the retry (its delay is no longer configured: straight to the queue) are applied
+            await eventually(async () => (await effects(infra.db)).total === 2, 10_000);
+            const exists = async (queue: string) => {
+              const probe = await conn.createChannel();
+              probe.on('error', () => {});
+              try {
+                await probe.checkQueue(queue);
+                return true;
+              } catch {
+                return false;
+              } finally {
+                await probe.close().catch(() => {});
+              }
+            };
+            assert.ok(await exists(old.queue), 'kept while a process of the earlier version consumes it');
+            // a new event reaches the quorum queue only
+            const fresh = await publish(infra.db, 'money.moved', { i: 4 });
+            bus.nudge();
+            await eventually(async () => (await effects(infra.db)).total === 3);
+
+            // The old process stops without acking: its message goes back to the old queue, is moved and applied.
+            await oldWorker.close();
+            await eventually(async () => (await effects(infra.db)).total === 4, 10_000);
+            await eventually(async () => !(await exists(old.queue)), 10_000);
+            for (const q of [old.retry(20), old.retry(40), old.retry(125_000), old.dlq]) assert.equal(await exists(q), false, `${q} deleted`);
+
+            const letters = await bus.listDeadLetters();
+            assert.deepEqual(
+              letters.map((l) => [l.id, l.event.id, l.attempts, l.error]),
+              [['dl-1', inDlq.id, 3, 'kaput']],
+              'the dead letter moved to the quorum DLQ, headers intact',
+            );
+            assert.equal(await bus.replayDeadLetters(['dl-1']), 1);
+            await eventually(async () => (await effects(infra.db)).total === 5);
+            assert.deepEqual(await effects(infra.db), { total: 5, distinct: 5 });
+            assert.deepEqual(
+              (await infra.db.query<{ event_id: string }>('SELECT event_id FROM effects ORDER BY event_id')).rows.map((r) => r.event_id),
+              [held, inQueue, inRetry, inDlq, fresh].map((e) => e.id).sort(),
+            );
+            assert.equal(seen.counts.duplicate, 0);
+            await bus.stop();
+          } finally {
+            const ch = await conn.createChannel();
+            ch.on('error', () => {});
+            for (const q of [old.queue, old.retry(20), old.retry(40), old.retry(125_000), old.dlq]) await ch.deleteQueue(q).catch(() => {});
+            await conn.close().catch(() => {});
+          }
+        }));
+
+      test('a message returned unacked too often (its consumer keeps dying) is dead-lettered by RabbitMQ and listed', () =>
+        withInfra(kind, async (infra) => {
+          const ns = infra.config.namespace;
+          const bus = makeBus(infra);
+          bus.subscribe('doomed', ['x.crash'], effect('doomed'));
+          await bus.start({ relay: false, consume: false }); // declares, consumes nothing
+          const event: OrchardEvent = {
+            id: '0190a0c0-0000-7000-8000-000000000001',
+            type: 'x.crash',
+            aggregateId: null,
+            occurredAt: new Date().toISOString(),
+            payload: {},
+          };
+          const conn: ChannelModel = await connect(productionUrls.amqp!);
+          try {
+            const ch = await conn.createConfirmChannel();
+            ch.publish('', `${ns}.quorum.doomed`, Buffer.from(JSON.stringify(event)), { persistent: true, messageId: event.id, type: event.type });
+            await ch.waitForConfirms();
+            // a consumer that dies holding it, over and over: every return counts
+            for (let i = 0; i <= 20; i++) {
+              const m = await ch.get(`${ns}.quorum.doomed`, { noAck: false });
+              if (!m) break;
+              ch.nack(m, false, true);
+            }
+            const [letter] = await eventually(async () => {
+              const l = await bus.listDeadLetters();
+              return l.length ? l : null;
+            });
+            assert.equal(letter.consumer, 'doomed');
+            assert.equal(letter.event.id, event.id);
+            assert.match(letter.error, /delivery limit/);
+            assert.ok(!Number.isNaN(Date.parse(letter.failedAt)));
+          } finally {
+            await conn.close().catch(() => {});
+          }
+          await bus.stop();
+        }));
     }
   });
+}
+
+interface BrokerQueue {
+  name: string;
+  type: string;
+  durable: boolean;
+  exclusive: boolean | '';
+  auto_delete: boolean;
+  arguments: [string, string, unknown][];
+}
+
+/** Queues and bindings as RabbitMQ lists them (rabbitmqctl, on the machine running the broker). */
+async function brokerState(): Promise<{ queues: BrokerQueue[]; bindings: { source_name: string; destination_name: string }[] }> {
+  const run = promisify(execFile);
+  const list = async <T>(...args: string[]) => JSON.parse((await run('rabbitmqctl', ['-q', ...args, '--formatter', 'json'])).stdout) as T;
+  return {
+    queues: await list<BrokerQueue[]>('list_queues', 'name', 'type', 'durable', 'exclusive', 'auto_delete', 'arguments'),
+    bindings: await list('list_bindings', 'source_name', 'destination_name'),
+  };
 }

@@ -96,6 +96,33 @@ describe('serve on the production adapters', { skip }, () => {
     }
   });
 
+  test('worker --metrics-port answers /metrics (jobs, bus) and /health for Prometheus, and stops on SIGTERM', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [path.join(root, 'bin/orchard.js'), 'worker', '--metrics-port', String(port)], {
+      cwd: root,
+      env: { ...process.env, ...(await deployment()), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout!.on('data', (c) => (out += c));
+    child.stderr!.on('data', (c) => (out += c));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      const text = await eventually(async () => {
+        const res = await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => null);
+        const body = res?.ok ? await res.text() : '';
+        return body.includes('orchard_job_interval_seconds') && body.includes('orchard_outbox_') ? body : null;
+      }, 60_000);
+      assert.match(text, /# TYPE orchard_job_runs_total counter/);
+      assert.equal((await fetch(`http://127.0.0.1:${port}/health`)).status, 200);
+      assert.equal((await fetch(`http://127.0.0.1:${port}/api/v1/apps`)).status, 404);
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, out);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
   test('serve --api-only consumes nothing (a worker does)', async () => {
     const s = await serve(await deployment(), ['--api-only']);
     try {

@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { connect } from 'amqplib';
 import { startProxyThread, type ProxyThread, type RemoteProxy } from './proxies.ts';
 import { defaultRetryPolicy } from '../../src/platform/bus/backoff.ts';
+import { topologyNames } from '../../src/platform/bus/rabbitmq-topology.ts';
 
 export interface Servers {
   /** Admin URL of the PostgreSQL server (any existing database; the scratch one is created beside it). */
@@ -121,11 +122,16 @@ export async function destroyEnvironment(env: Environment, servers: Servers, opt
   await attempt('rabbitmq cleanup', async () => {
     const conn = await connect(servers.amqp);
     try {
-      const ns = env.namespace;
+      const names = topologyNames(env.namespace);
+      const delays = [...new Set(defaultRetryPolicy.delaysMs)];
+      // the quorum queues, and the classic ones of earlier versions in case a run left them
       const queues = consumers.flatMap((c) => [
-        `${ns}.${c}`,
-        `${ns}.${c}.dlq`,
-        ...[...new Set(defaultRetryPolicy.delaysMs)].map((ms) => `${ns}.${c}.retry.${ms}ms`),
+        names.queue(c),
+        names.dlq(c),
+        ...delays.map((ms) => names.retry(c, ms)),
+        names.legacy.queue(c),
+        names.legacy.dlq(c),
+        ...delays.map((ms) => names.legacy.retry(c, ms)),
       ]);
       // A channel dies on the first broker error: one channel per name keeps the others going.
       for (const q of queues) {
@@ -134,7 +140,7 @@ export async function destroyEnvironment(env: Environment, servers: Servers, opt
         await ch.deleteQueue(q).catch(() => {});
         await ch.close().catch(() => {});
       }
-      for (const x of [`${ns}.events`, `${ns}.dead`]) {
+      for (const x of [names.events, names.dead]) {
         const ch = await conn.createChannel();
         ch.on('error', () => {});
         await ch.deleteExchange(x).catch(() => {});

@@ -57,7 +57,7 @@ export async function createTestInfra(
   kind: Kind,
   overrides: Partial<Config> = {},
   /** Production: rewrite a service's URL, e.g. to go through a fault-injecting TCP proxy. */
-  via: { db?: (url: string) => string; redis?: (url: string) => string; amqp?: (url: string) => string } = {},
+  via: { db?: (url: string) => string; redis?: (url: string) => string; amqp?: (url: string) => string; replica?: (url: string) => string } = {},
 ): Promise<TestInfra> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'orchard-test-'));
   const namespace = `orchard-${unique()}`;
@@ -68,6 +68,7 @@ export async function createTestInfra(
     const scratch = await createScratchDatabase();
     cleanups.push(scratch.drop);
     config.databaseUrl = via.db ? via.db(scratch.url) : scratch.url;
+    if (via.replica) config.databaseReplicaUrl = via.replica(scratch.url);
     config.redisUrl = overrides.redisUrl ?? (via.redis ? via.redis(productionUrls.redis!) : productionUrls.redis);
     config.amqpUrl = via.amqp ? via.amqp(productionUrls.amqp!) : productionUrls.amqp;
     cleanups.push(async () => {

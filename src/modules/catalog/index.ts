@@ -35,6 +35,7 @@ export function createCatalog(deps: CatalogDeps) {
     on.broadcast(['app.changed'], async (event) => {
       const { appId, bundleId, categories } = event.payload;
       if (typeof appId !== 'string') return;
+      service.noteChanged(appId);
       await service.cache.invalidate({ appId, bundleId, categories: categories ?? [] });
     }),
   ];

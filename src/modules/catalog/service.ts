@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import { v7 as uuidv7 } from 'uuid';
 import type { Config, Infra } from '../../config.ts';
 import type { Queryable } from '../../platform/db/index.ts';
+import { createReadDb } from '../../platform/db/read.ts';
 import { catalogEvents, type AppChange } from './events.ts';
 import { BlobTooLargeError, type StoredBlob } from '../../platform/blobs/index.ts';
 import type { Principal } from '../../platform/http/auth.ts';
@@ -66,14 +67,25 @@ const APP_STATE = 'id, developer_id, bundle_id, status, category, subcategory, i
 const isUniqueViolation = (err: unknown) => (err as { code?: string } | null)?.code === '23505';
 const CLIENT_ABORTS = new Set(['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE', 'ABORT_ERR', 'ERR_STREAM_DESTROYED']);
 
+/** Longer than a healthy replica's lag (milliseconds) by far, short enough to keep reads on the replica. */
+const REPLICA_GUARD_MS = 10_000;
+
 export class CatalogService {
   readonly cache: CatalogCache;
   readonly mediaUrl: reads.MediaUrl;
   private reference: Promise<Reference> | undefined;
   private readonly mediaTypes = new LRUCache<string, string>({ max: 10_000 }); // sha256 -> content type: immutable facts
+  /**
+   * Apps changed in the last REPLICA_GUARD_MS (from app.changed, in every process): their detail is read from the
+   * primary, so a cache refilled right after an invalidation never takes the replica's older row for a whole TTL.
+   */
+  private readonly recentlyChanged = new LRUCache<string, true>({ max: 100_000, ttl: REPLICA_GUARD_MS });
+  private readonly primaryFirst: Queryable;
   private readonly metrics;
 
   constructor(private readonly deps: CatalogDeps) {
+    // with the primary lost, the replica's (perhaps older) row beats a 503: nothing can change it meanwhile
+    this.primaryFirst = deps.readDb === deps.db ? deps.db : createReadDb(deps.db, deps.readDb);
     this.cache = new CatalogCache(deps.cache, deps.logger);
     const base = deps.config.publicBaseUrl.replace(/\/+$/, '');
     this.mediaUrl = (sha256) => `${base}/api/v1/media/${sha256}`;
@@ -128,7 +140,7 @@ export class CatalogService {
   publicDetail(appId: string): Promise<Buffer> {
     return this.cache.detail(appId, async () => {
       this.metrics.detailLoads.inc();
-      const [ref, row] = await Promise.all([this.ref(), reads.loadAppDetailRow(this.deps.db, appId)]);
+      const [ref, row] = await Promise.all([this.ref(), reads.loadAppDetailRow(this.detailDb([appId]), appId)]);
       return row && row.status === 'published' ? JSON.stringify(reads.toPublicApp(row, ref, this.mediaUrl)) : '';
     });
   }
@@ -137,7 +149,7 @@ export class CatalogService {
   publicDetails(appIds: readonly string[]): Promise<Buffer[]> {
     return this.cache.detailsOf(appIds, async (ids) => {
       this.metrics.detailLoads.inc(ids.length);
-      const [ref, rows] = await Promise.all([this.ref(), reads.loadAppDetailRows(this.deps.db, ids)]);
+      const [ref, rows] = await Promise.all([this.ref(), reads.loadAppDetailRows(this.detailDb(ids), ids)]);
       const out = new Map<string, string>();
       for (const row of rows) if (row.status === 'published') out.set(row.id, JSON.stringify(reads.toPublicApp(row, ref, this.mediaUrl)));
       return out;
@@ -182,7 +194,10 @@ export class CatalogService {
     }
     decodeBrowseCursor(sort, query.cursor); // 400 on a bad cursor before anything is cached
     const pageKey = [query.category ?? '', query.subcategory ?? '', sort, query.price ?? '', country, limit, query.cursor ?? ''].join('|');
-    return this.cache.page(scope, pageKey, async () => JSON.stringify(await reads.browseApps(this.deps.db, { ...query, sort, limit, country }, this.mediaUrl)));
+    // from the replica when there is one: a page is cached briefly anyway, so a little lag changes nothing
+    return this.cache.page(scope, pageKey, async () =>
+      JSON.stringify(await reads.browseApps(this.deps.readDb, { ...query, sort, limit, country }, this.mediaUrl)),
+    );
   }
 
   /** Content type of a stored icon or screenshot; null when no app media has this hash (binaries are never served). */
@@ -636,7 +651,18 @@ export class CatalogService {
     return catalogEvents.record(q, 'app.changed', { appId: keys.appId, bundleId: keys.bundleId, status, change, categories: keys.categories }, keys.appId);
   }
 
+  /** An app changed (here or in another process): see recentlyChanged. */
+  noteChanged(appId: string): void {
+    this.recentlyChanged.set(appId, true);
+  }
+
+  /** Where to read these apps' public detail: the replica, unless one of them changed a moment ago. */
+  private detailDb(appIds: readonly string[]): Queryable {
+    return appIds.some((id) => this.recentlyChanged.has(id)) ? this.primaryFirst : this.deps.readDb;
+  }
+
   private async afterCommit(keys: AppKeys): Promise<void> {
+    this.noteChanged(keys.appId);
     await this.cache.invalidate(keys);
     this.deps.bus.nudge();
   }

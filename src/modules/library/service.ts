@@ -184,7 +184,7 @@ export class LibraryService {
     const span = (Date.parse(to) - Date.parse(from)) / DAY_MS + 1;
     if (span < 1) throw invalid('BAD_WINDOW', `from (${from}) must not be after to (${to}).`);
     if (span > MAX_STATS_DAYS) throw invalid('BAD_WINDOW', `The window is ${span} days; ask for at most ${MAX_STATS_DAYS} at a time.`);
-    const days = await dailySeries(this.deps.db, appId, from, to);
+    const days = await dailySeries(this.deps.readDb, appId, from, to); // analytics: a replica's lag is fine
     const totals = { firstDownloads: 0, redownloads: 0, updates: 0 };
     for (const d of days) {
       totals.firstDownloads += d.firstDownloads;

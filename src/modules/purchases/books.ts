@@ -13,6 +13,7 @@ import { decodeCursor, encodeCursor, takePage } from '../../platform/http/pagina
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
 import type { PaymentProvider } from './payments/index.ts';
+import { registerBreakerGauge } from './payments/resilient.ts';
 import { purchaseChargeKey } from './service.ts';
 import { renewalChargeKey } from './subscriptions.ts';
 
@@ -98,6 +99,7 @@ export function createBooks(deps: {
 }) {
   const { db, payments, logger } = deps;
   registerGauge(deps.metrics, db);
+  registerBreakerGauge(deps.metrics, payments); // the one place that holds the provider and the metrics together
 
   /** Compares the books over [from, to) (default: the last day of settled orders), stores and reports the mismatches. */
   async function compareBooks(range?: { from: Date; to: Date }, scheduled = false): Promise<BookCheck> {

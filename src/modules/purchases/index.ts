@@ -20,7 +20,7 @@ import { createIdempotency, requestHash } from '../../platform/http/idempotency.
 import { activeEntitlements, setProductEntitlements } from './entitlements.ts';
 import { createSandboxProvider, sandboxOptionsFromEnv, type SandboxProvider } from './payments/sandbox.ts';
 import { withResilience, type ResilienceOptions } from './payments/resilient.ts';
-import { createReceiptSigner, loadOrCreateReceiptKeys, verifyReceipt, type ReceiptKeys } from './receipts/index.ts';
+import { createReceiptSigner, loadOrCreateReceiptKeys, verifyReceipt, type ReceiptKeys, type ReceiptKeySource } from './receipts/index.ts';
 import { createOffers } from './offers.ts';
 import { createRefunds, type RevocationReason } from './refunds.ts';
 import { DEFAULT_PURCHASE_LIMITS, purchasesRoutes, type PurchaseLimits } from './routes.ts';
@@ -37,10 +37,12 @@ export { claimPayableLines } from './payable.ts';
 export type { Environment, StoredTransaction } from './service.ts';
 /** Apple's renewal info (JWSRenewalInfoDecodedPayload) of a subscription, for the Server API and notifications to sign. */
 export { toRenewalInfoPayload, type RenewalStatus } from './receipts/index.ts';
+/** `orchard keys rotate-leaf`: a new signing leaf under the same intermediate and root. */
+export { rotateReceiptLeaf } from './receipts/index.ts';
 
 export interface PurchasesModuleDeps extends Infra {
-  /** The configuration purchases reads (the receipt keys live under the data dir). */
-  config: Pick<Config, 'dataDir'>;
+  /** The configuration purchases reads: the receipt keys (configured, or else under the data dir). */
+  config: Pick<Config, 'dataDir' | 'receiptKeys'>;
   limits?: Partial<PurchaseLimits>;
   payments?: ResilienceOptions;
   /** Overrides PURCHASE_LOCK_SECONDS, RECONCILE_GRACE_SECONDS and RECONCILE_INTERVAL_SECONDS. */
@@ -53,7 +55,11 @@ const BOOKS_CHECK_MS = 3_600_000;
 
 export function createPurchases(deps: PurchasesModuleDeps) {
   const { db, cache, bus, logger } = deps;
-  const keysReady: Promise<ReceiptKeys> = loadOrCreateReceiptKeys({ dir: path.join(deps.config.dataDir, 'receipts') }, logger);
+  const { receiptKeys } = deps.config;
+  const keySource: ReceiptKeySource = receiptKeys
+    ? { pem: { signingKey: receiptKeys.signingKey, chain: receiptKeys.chain }, origin: receiptKeys.origin }
+    : { dir: path.join(deps.config.dataDir, 'receipts') };
+  const keysReady: Promise<ReceiptKeys> = loadOrCreateReceiptKeys(keySource, logger);
   keysReady.catch((err) => logger.error({ err }, 'receipt keys could not be loaded or created'));
   let signer: ReturnType<typeof createReceiptSigner> | undefined;
   const getSigner = async () => (signer ??= createReceiptSigner(await keysReady));

@@ -46,7 +46,8 @@ export interface RankingsDeps extends Infra {
 }
 
 export function createRankings(deps: RankingsDeps) {
-  const service = new RankingsService({ db: deps.db, cache: deps.cache, catalog: deps.catalog, search: deps.search });
+  // read-only: charts, positions and rank history tolerate a replica's lag
+  const service = new RankingsService({ db: deps.readDb, cache: deps.cache, catalog: deps.catalog, search: deps.search });
   const engagement = createEngagement({ db: deps.db, cache: deps.cache, logger: deps.logger });
   // App detail shows the app's chart positions (spliced into the catalog's cached detail).
   deps.catalog.extendDetail((appId) => service.positionsMember(appId));

@@ -46,6 +46,8 @@ export interface BuildOptions {
   full?: boolean;
   /** SETTLE_MS unless given (tests: 0). */
   settleMs?: number;
+  /** Where a full build reads the libraries (a replica); the primary when not given. Writes always go to the primary. */
+  readDb?: Db;
 }
 
 interface Live {
@@ -67,7 +69,7 @@ export async function buildNeighbors(db: Db, opts: BuildOptions = {}): Promise<B
         : (await revokedSince(db, live.watermark))
           ? 'revocations'
           : undefined;
-  return reason ? fullBuild(db, reason, settleMs) : incrementalBuild(db, live!, settleMs);
+  return reason ? fullBuild(db, opts.readDb ?? db, reason, settleMs) : incrementalBuild(db, live!, settleMs);
 }
 
 async function readLive(q: Queryable): Promise<Live | undefined> {
@@ -98,13 +100,12 @@ function clock() {
   };
 }
 
-async function fullBuild(db: Db, reason: NonNullable<BuildResult['reason']>, settleMs: number): Promise<BuildResult> {
+async function fullBuild(db: Db, readDb: Db, reason: NonNullable<BuildResult['reason']>, settleMs: number): Promise<BuildResult> {
   const time = clock();
   const id = uuidv7();
-  const watermark = await settledNow(db, settleMs);
   await dropAbandonedSets(db);
 
-  const { ids, libraries } = await loadLibraries(db, watermark);
+  const { ids, libraries, watermark } = await loadLibraries(readDb, settleMs);
   time.lap('load');
 
   const owners = new Int32Array(libraries.appCount);
@@ -156,10 +157,11 @@ async function fullBuild(db: Db, reason: NonNullable<BuildResult['reason']>, set
  * Each user's most recent apps (acquired up to the watermark), as dense numbers in app id order. Read in one
  * read-only transaction, so every page sees the same libraries.
  */
-function loadLibraries(db: Db, watermark: Date): Promise<{ ids: string[]; libraries: IndexedLibraries }> {
+function loadLibraries(db: Db, settleMs: number): Promise<{ ids: string[]; libraries: IndexedLibraries; watermark: Date }> {
   return db.tx(async (q) => {
     await withoutJit(db, q);
-    return readLibraries(q, watermark);
+    const watermark = await settledNow(q, settleMs); // in the same transaction: the same server and snapshot
+    return { ...(await readLibraries(q, watermark)), watermark };
   });
 }
 
@@ -325,8 +327,17 @@ async function incrementalBuild(db: Db, from: Live, settleMs: number): Promise<B
 }
 
 /** The database's clock less the settling time (the watermark of a build starting now). */
+/**
+ * The watermark: now less the settle time. On a replica, its last replayed commit less the settle time, so the
+ * libraries read there hold every acquisition up to the watermark (the next incremental build, on the primary,
+ * takes the ones after it).
+ */
 async function settledNow(q: Queryable, settleMs: number): Promise<Date> {
-  const { rows } = await q.query<{ at: Date }>(`SELECT now() - make_interval(secs => $1) AS at`, [settleMs / 1000]);
+  const { rows } = await q.query<{ at: Date }>(
+    `SELECT CASE WHEN pg_is_in_recovery() THEN least(now(), coalesce(pg_last_xact_replay_timestamp(), '-infinity')) ELSE now() END
+            - make_interval(secs => $1) AS at`,
+    [settleMs / 1000],
+  );
   return new Date(rows[0].at);
 }
 

@@ -49,7 +49,7 @@ export function createRecommendations(deps: RecommendationsModuleDeps) {
    * process is building.
    */
   async function build(opts: BuildOptions = {}): Promise<BuildResult | null> {
-    const result = await withLock(deps.cache, 'recs-build', BUILD_LOCK_MS, () => buildNeighbors(deps.db, opts));
+    const result = await withLock(deps.cache, 'recs-build', BUILD_LOCK_MS, () => buildNeighbors(deps.db, { readDb: deps.readDb, ...opts }));
     if (!result) return null;
     if (result.kind === 'full' || result.acquisitions) {
       await recommendationsEvents.record(deps.db, 'recs.built', { id: result.id }, result.id);

@@ -382,7 +382,7 @@ export class SearchService {
       return { ids: r.hits.map((h) => h.id), total: r.total, mode: r.mode, corrections: r.corrections };
     });
     const degraded = !found;
-    found ??= { ...(await fallbackSearch(this.deps.db, text, filters, size, offset)), corrections: {} };
+    found ??= { ...(await fallbackSearch(this.deps.readDb, text, filters, size, offset)), corrections: {} };
 
     const items = await this.summaries.json(found.ids, query.country ?? DEFAULT_COUNTRY);
     const next = offset + found.ids.length;
@@ -404,7 +404,8 @@ export class SearchService {
 
   async suggest(q: string, limit = 10): Promise<{ suggestions: Suggestion[] }> {
     const text = checkText(q);
-    const suggestions = (await this.viaEngine('suggest', (engine) => engine.suggest(text, limit))) ?? (await fallbackSuggest(this.deps.db, text.trim(), limit));
+    const suggestions =
+      (await this.viaEngine('suggest', (engine) => engine.suggest(text, limit))) ?? (await fallbackSuggest(this.deps.readDb, text.trim(), limit));
     return { suggestions };
   }
 
@@ -415,7 +416,7 @@ export class SearchService {
     if (!detail.length) throw notFound('App');
     let ids = await this.cachedViaEngine('similar', `similar:${limit}:${appId}`, (engine) => engine.similar(appId, limit).map((h) => h.id));
     const degraded = !ids;
-    ids ??= await fallbackSimilar(this.deps.db, appId, limit);
+    ids ??= await fallbackSimilar(this.deps.readDb, appId, limit);
     const items = await this.summaries.json(ids, DEFAULT_COUNTRY);
     return `{"items":[${items.join(',')}],"degraded":${degraded}}`;
   }
@@ -426,7 +427,7 @@ export class SearchService {
    */
   async similarIds(appId: string, limit = 10): Promise<string[]> {
     const ids = await this.cachedViaEngine('similar', `similar:${limit}:${appId}`, (engine) => engine.similar(appId, limit).map((h) => h.id));
-    return ids ?? (await fallbackSimilar(this.deps.db, appId, limit));
+    return ids ?? (await fallbackSimilar(this.deps.readDb, appId, limit));
   }
 
   async similar(appId: string, limit = 10): Promise<{ items: AppSummary[]; degraded: boolean }> {

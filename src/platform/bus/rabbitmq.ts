@@ -1,16 +1,20 @@
 // Production bus: transactional outbox -> relay -> RabbitMQ, consumers across any number of processes.
 //
-// Topology, all durable, under the namespace ns:
-//   ${ns}.events                 topic exchange; routing key = event type
-//   ${ns}.${consumer}            a durable consumer's queue, bound to its types (declared by every
-//                                process that subscribes, consuming or not, so nothing is published
-//                                before its queue exists)
-//   ${ns}.${consumer}.retry.Nms  retry queue per delay step: message TTL N ms, then dead-lettered
-//                                (default exchange) back to the consumer queue, so backoff survives
-//                                restarts; the attempt number travels in a header
-//   ${ns}.dead                   direct dead-letter exchange, routing key = consumer
-//   ${ns}.${consumer}.dlq        the consumer's dead letters, with error, attempts and failure time
-//   (server-named)               per-process exclusive auto-delete queue for broadcast handlers
+// Topology under the namespace ns (names, queue types and arguments: rabbitmq-topology.ts):
+//   ${ns}.events                     topic exchange; routing key = event type
+//   ${ns}.quorum.${c}                durable consumer c's quorum queue, bound to its types (declared by every
+//                                    process that subscribes, consuming or not, so nothing is published
+//                                    before its queue exists)
+//   ${ns}.quorum.${c}.retry.Nms      quorum retry queue per delay step: message TTL N ms, then dead-lettered
+//                                    (default exchange, at least once) back to c's queue, so backoff survives
+//                                    restarts; the attempt number travels in a header
+//   ${ns}.dead                       direct dead-letter exchange, routing key = consumer
+//   ${ns}.quorum.${c}.dlq            c's dead letters (quorum), with error, attempts and failure time
+//   (server-named)                   per-process classic exclusive auto-delete queue for broadcast handlers
+// Durable queues are quorum queues (replicated across a cluster's nodes); a consuming process moves what
+// the classic queues of earlier versions (${ns}.${c}, …) still hold into them, then deletes them
+// (upgradeLegacyQueues, repeated every upgradeRecheckMs while a process of the earlier version uses them).
+// url may list several brokers, comma-separated (the nodes of a cluster): each (re)connect tries them in order.
 // The relay publishes through a ConfirmChannel and marks rows published only after the broker
 // confirmed them. Retries and dead letters are also confirmed before the original is acked.
 // Consumers get `prefetch` unacked messages each. A dropped connection is re-established with
@@ -22,9 +26,10 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Db } from '../db/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Bus, DeadLetter, OrchardEvent } from './index.ts';
-import { backoff, retryDelay } from './backoff.ts';
+import { backoff, defaultRetryPolicy, retryDelay } from './backoff.ts';
 import { applyOnce, errorMessage, parseEvent, processBatchOnce, Subscriptions, type DurableSubscription } from './consume.ts';
 import { resolveOptions, type BusHooks, type BusOptions, type DeliveryOutcome } from './options.ts';
+import { brokerDeathReason, queueOptions, topologyNames, upgradeLegacyQueues } from './rabbitmq-topology.ts';
 import { createRelay, type Relay } from './relay.ts';
 import { oldestUnprocessed, outboxBacklog, type BusHealth, type ConsumerHealth } from './health.ts';
 import { InFlight, Serial, Waker } from './signal.ts';
@@ -34,6 +39,7 @@ const BATCHES_IN_FLIGHT = 2;
 
 export interface RabbitBusOptions extends BusOptions {
   db: Db;
+  /** amqp(s):// URL, or several comma-separated (a cluster's nodes), tried in order on each (re)connect. */
   url: string;
   namespace: string;
   logger: Logger;
@@ -43,6 +49,8 @@ export interface RabbitBusOptions extends BusOptions {
   prefetch?: number;
   /** Longest wait for publisher confirms before a batch is rolled back. Default 10 s. */
   confirmTimeoutMs?: number;
+  /** While classic queues of an earlier version are still in use, how often to try the upgrade again. Default 30 s. */
+  upgradeRecheckMs?: number;
   hooks?: BusHooks & {
     /** Called with each new connection (tests close it to exercise reconnects). */
     onConnect?(connection: ChannelModel): void;
@@ -71,14 +79,13 @@ export function createRabbitBus(o: RabbitBusOptions): Bus {
   const prefetch = o.prefetch ?? 16;
   const confirmTimeoutMs = o.confirmTimeoutMs ?? 10_000;
   const log = o.logger.child({ component: 'bus', namespace: o.namespace });
-  const ns = o.namespace;
-  const names = {
-    events: `${ns}.events`,
-    dead: `${ns}.dead`,
-    queue: (c: string) => `${ns}.${c}`,
-    retry: (c: string, ms: number) => `${ns}.${c}.retry.${ms}ms`,
-    dlq: (c: string) => `${ns}.${c}.dlq`,
-  };
+  const upgradeRecheckMs = o.upgradeRecheckMs ?? 30_000;
+  const names = topologyNames(o.namespace);
+  const urls = o.url
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
+  if (!urls.length) throw new Error('no RabbitMQ URL');
   const subs = new Subscriptions();
   const inflight = new InFlight();
   const broadcasts = new Serial();
@@ -93,11 +100,22 @@ export function createRabbitBus(o: RabbitBusOptions): Bus {
   let everConnected = false;
   let relay: Relay | null = null;
   let stopped: Promise<void> | null = null;
+  let upgradeTimer: NodeJS.Timeout | undefined;
 
+  /** The first of the URLs that accepts a connection, in the order given. */
   async function openConnection(): Promise<ChannelModel> {
-    const conn = await connect(o.url, { timeout: 5_000 });
-    conn.on('error', (err) => log.warn({ err }, 'RabbitMQ connection error'));
-    return conn;
+    let lastErr: unknown;
+    for (const url of urls) {
+      try {
+        const conn = await connect(url, { timeout: 5_000 });
+        conn.on('error', (err) => log.warn({ err }, 'RabbitMQ connection error'));
+        return conn;
+      } catch (err) {
+        lastErr = err;
+        if (urls.length > 1) log.debug({ err, node: hostOf(url) }, 'cannot connect to this RabbitMQ node; trying the next');
+      }
+    }
+    throw lastErr;
   }
 
   async function declare(ch: Channel): Promise<void> {
@@ -105,26 +123,50 @@ export function createRabbitBus(o: RabbitBusOptions): Bus {
       await ch.assertExchange(name, type, { durable: true });
       declaredExchanges.add(name);
     };
-    const queue = async (name: string, options: Options.AssertQueue = {}) => {
-      await ch.assertQueue(name, { durable: true, ...options });
+    const queue = async (name: string, options: Options.AssertQueue) => {
+      await ch.assertQueue(name, options);
       declaredQueues.add(name);
     };
     await exchange(names.events, 'topic');
     if (!subs.durable.size) return;
     await exchange(names.dead, 'direct');
     for (const { consumer, types } of subs.durable.values()) {
+      // the DLQ first: the consumer queue dead-letters into it (delivery limit)
+      await queue(names.dlq(consumer), queueOptions.dlq());
+      await ch.bindQueue(names.dlq(consumer), names.dead, consumer);
       const q = names.queue(consumer);
-      await queue(q);
+      await queue(q, queueOptions.consumer(names, consumer));
       for (const t of types) await ch.bindQueue(q, names.events, t);
       for (const t of droppedTypes.get(consumer) ?? []) await ch.unbindQueue(q, names.events, t);
-      for (const ms of new Set(opts.retry.delaysMs)) {
-        await queue(names.retry(consumer, ms), {
-          arguments: { 'x-message-ttl': ms, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': q },
-        });
-      }
-      await queue(names.dlq(consumer));
-      await ch.bindQueue(names.dlq(consumer), names.dead, consumer);
+      for (const ms of new Set(opts.retry.delaysMs)) await queue(names.retry(consumer, ms), queueOptions.retry(names, consumer, ms));
     }
+  }
+
+  /**
+   * Moves what classic queues of an earlier version still hold into the quorum topology (rabbitmq-topology.ts),
+   * in the background; again every upgradeRecheckMs while some are in use. Consuming processes only: the old
+   * queues are unbound only once a process consumes the new ones.
+   */
+  function upgradeLegacy(l: Link): void {
+    clearTimeout(upgradeTimer);
+    const active = () => link === l && state === 'started';
+    if (!active()) return;
+    void inflight.track(async () => {
+      let again = false;
+      try {
+        const legacy = [...subs.durable.values()]
+          .filter((s) => !declaredQueues.has(names.legacy.queue(s.consumer))) // (a consumer named quorum.x: not a legacy queue)
+          .map((s) => ({ consumer: s.consumer, types: [...s.types, ...(droppedTypes.get(s.consumer) ?? [])] }));
+        const delays = { delaysMs: opts.retry.delaysMs, legacyDelaysMs: defaultRetryPolicy.delaysMs };
+        const { remaining } = await upgradeLegacyQueues(l.conn, names, legacy, delays, log, active);
+        if (remaining.length) log.info({ consumers: remaining, retryInMs: upgradeRecheckMs }, 'classic queues of an earlier version still in use');
+        again = remaining.length > 0;
+      } catch (err) {
+        log.warn({ err }, 'could not move the classic queues of an earlier version yet');
+        again = true;
+      }
+      if (again && active()) upgradeTimer = setTimeout(() => upgradeLegacy(l), upgradeRecheckMs).unref();
+    });
   }
 
   /** Connects, declares the topology and starts consuming; the link becomes current only when all of it worked. */
@@ -151,7 +193,7 @@ export function createRabbitBus(o: RabbitBusOptions): Bus {
       }
       await ch.prefetch(prefetch);
       if (subs.hasBroadcasts) {
-        const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
+        const { queue } = await ch.assertQueue('', queueOptions.broadcast());
         for (const t of subs.broadcastTypes()) await ch.bindQueue(queue, names.events, t);
         l.consumerTags.push((await ch.consume(queue, (m) => onBroadcast(l, m))).consumerTag);
       }
@@ -164,6 +206,7 @@ export function createRabbitBus(o: RabbitBusOptions): Bus {
       if (reconnected) subs.notifyGap(log);
       hooks.onConnect?.(conn);
       relay?.nudge();
+      if (consumeDurable) upgradeLegacy(l);
     } catch (err) {
       await conn.close().catch(() => {});
       throw err;
@@ -365,24 +408,29 @@ export function createRabbitBus(o: RabbitBusOptions): Bus {
     }
   }
 
-  /** Runs fn on a fresh channel over a consumer's DLQ; skips consumers whose DLQ does not exist. */
-  async function overDlqs<C extends Channel>(open: (conn: ChannelModel) => Promise<C>, fn: (ch: C, consumer: string) => Promise<boolean>) {
+  /**
+   * Runs fn on a fresh channel over each consumer's DLQ (and the classic DLQ of an earlier version, until a
+   * consuming process has moved it); skips those that do not exist. fn returns false to stop.
+   */
+  async function overDlqs<C extends Channel>(open: (conn: ChannelModel) => Promise<C>, fn: (ch: C, consumer: string, dlq: string) => Promise<boolean>) {
     const { rows } = await o.db.query<{ consumer: string }>('SELECT consumer FROM bus_consumers');
     const consumers = [...new Set([...rows.map((r) => r.consumer), ...subs.durable.keys()])].sort();
     await withConnection(async (conn) => {
       for (const consumer of consumers) {
-        const ch = await open(conn);
-        ch.on('error', () => {});
-        try {
-          await ch.checkQueue(names.dlq(consumer));
-        } catch {
-          continue; // a failed check closes the channel
-        }
-        try {
-          if (!(await fn(ch, consumer))) break;
-        } finally {
-          // Messages fetched and not acked go back to the DLQ.
-          await ch.close().catch(() => {});
+        for (const dlq of [names.dlq(consumer), names.legacy.dlq(consumer)]) {
+          const ch = await open(conn);
+          ch.on('error', () => {});
+          try {
+            await ch.checkQueue(dlq);
+          } catch {
+            continue; // a failed check closes the channel
+          }
+          try {
+            if (!(await fn(ch, consumer, dlq))) return;
+          } finally {
+            // Messages fetched and not acked go back to the DLQ.
+            await ch.close().catch(() => {});
+          }
         }
       }
     });
@@ -390,6 +438,8 @@ export function createRabbitBus(o: RabbitBusOptions): Bus {
 
   function toDeadLetter(consumer: string, m: GetMessage): DeadLetter {
     const h = m.properties.headers ?? {};
+    // Dead-lettered by RabbitMQ (delivery limit), not by handleDurable: no id, error or time of ours.
+    const byBroker = h[H.deadLetterId] === undefined ? brokerDeathReason(h) : null;
     let event: OrchardEvent;
     try {
       event = parseEvent(m.content);
@@ -406,9 +456,9 @@ export function createRabbitBus(o: RabbitBusOptions): Bus {
       id: String(h[H.deadLetterId] ?? m.properties.messageId),
       consumer,
       event,
-      error: String(h[H.error] ?? ''),
-      attempts: Number(h[H.attempt] ?? 0),
-      failedAt: String(h[H.failedAt] ?? ''),
+      error: byBroker?.error ?? String(h[H.error] ?? ''),
+      attempts: Number(h[H.attempt] ?? (byBroker ? 1 : 0)),
+      failedAt: byBroker?.failedAt ?? String(h[H.failedAt] ?? ''),
     };
   }
 
@@ -511,12 +561,14 @@ export function createRabbitBus(o: RabbitBusOptions): Bus {
         state = 'stopping';
         if (!wasStarted) return;
         pause.wake();
+        clearTimeout(upgradeTimer);
         await relay?.stop();
         await reconnecting;
         const l = link;
         // No new deliveries; the ones already delivered finish (and ack) before the connection closes.
         if (l) for (const tag of l.consumerTags) await l.ch.cancel(tag).catch(() => {});
         await inflight.drain();
+        clearTimeout(upgradeTimer); // (a pass that ended while draining may have planned another)
         if (o.deleteTopologyOnStop) await deleteTopology().catch((err) => log.warn({ err }, 'could not delete the topology'));
         link = null;
         if (l) await l.conn.close().catch(() => {});
@@ -528,9 +580,9 @@ export function createRabbitBus(o: RabbitBusOptions): Bus {
       const out: DeadLetter[] = [];
       await overDlqs(
         (conn) => conn.createChannel(),
-        async (ch, consumer) => {
+        async (ch, consumer, dlq) => {
           while (out.length < limit) {
-            const m = await ch.get(names.dlq(consumer), { noAck: false });
+            const m = await ch.get(dlq, { noAck: false });
             if (!m) break;
             out.push(toDeadLetter(consumer, m));
           }
@@ -545,10 +597,10 @@ export function createRabbitBus(o: RabbitBusOptions): Bus {
       let replayed = 0;
       await overDlqs(
         (conn) => conn.createConfirmChannel(),
-        async (ch, consumer) => {
-          await ch.assertQueue(names.queue(consumer), { durable: true });
+        async (ch, consumer, dlq) => {
+          await ch.assertQueue(names.queue(consumer), queueOptions.consumer(names, consumer));
           for (;;) {
-            const m = await ch.get(names.dlq(consumer), { noAck: false });
+            const m = await ch.get(dlq, { noAck: false });
             if (!m) break;
             if (wanted && !wanted.has(toDeadLetter(consumer, m).id)) continue; // stays in the DLQ
             const { messageId, type } = m.properties;
@@ -569,4 +621,13 @@ export function createRabbitBus(o: RabbitBusOptions): Bus {
       return replayed;
     },
   };
+}
+
+/** host:port of a URL, for logs (never its credentials). */
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'unparsable URL';
+  }
 }

@@ -45,7 +45,95 @@ function classify(err: unknown): unknown {
   return isConnectionError(err) ? new UnavailableError('database', 2, 'The database is unavailable right now; retry shortly.', { cause: err }) : err;
 }
 
-export function createPostgresDb(url: string, opts: { max?: number; connectionTimeoutMs?: number } = {}): Db {
+export interface PostgresOptions {
+  max?: number;
+  connectionTimeoutMs?: number;
+}
+
+/**
+ * A PostgreSQL Db. The URL may name several hosts, libpq style (`postgres://u@h1:5432,h2:5433/db`): like
+ * libpq's target_session_attrs=read-write, the first host that accepts writes is used, and when it fails
+ * (connection lost, or it answers as a standby after a failover) the hosts are probed again, so a promoted
+ * replica becomes the primary without a restart. Meanwhile queries fail as UnavailableError (503).
+ */
+export function createPostgresDb(url: string, opts: PostgresOptions = {}): Db {
+  const hosts = hostUrls(url);
+  return hosts.length === 1 ? createPoolDb(hosts[0], opts) : createFailoverDb(hosts, opts);
+}
+
+/** One connection URL per host of a libpq-style multi-host URL (a single-host URL unchanged). */
+export function hostUrls(url: string): string[] {
+  const m = /^(postgres(?:ql)?:\/\/)([^@/?#]*@)?([^/?#]*)(.*)$/.exec(url);
+  if (!m || !m[3].includes(',')) return [url];
+  return m[3].split(',').map((host) => `${m[1]}${m[2] ?? ''}${host}${m[4]}`);
+}
+
+/** Errors of a write sent to a standby: the host we took for the primary is not (any more). */
+const READ_ONLY_SQLSTATE = '25006';
+/** How soon after one probe of the hosts another may start. */
+const REPROBE_MS = 500;
+
+function createFailoverDb(hosts: string[], opts: PostgresOptions): Db {
+  const dbs = hosts.map((h) => createPoolDb(h, opts));
+  let current = 0;
+  let probing: Promise<void> | null = null;
+  let lastProbe = 0;
+
+  /** Is this host up and not in recovery? A short connection of its own, so a dead host costs one timeout. */
+  async function writable(hostUrl: string): Promise<boolean> {
+    const client = new pg.Client({ connectionString: hostUrl, connectionTimeoutMillis: Math.min(opts.connectionTimeoutMs ?? 5_000, 2_000) });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      const { rows } = await client.query<{ standby: boolean }>('SELECT pg_is_in_recovery() AS standby');
+      return !rows[0].standby;
+    } catch {
+      return false;
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+  function probe(): Promise<void> {
+    if (probing || Date.now() - lastProbe < REPROBE_MS) return probing ?? Promise.resolve();
+    lastProbe = Date.now();
+    probing = (async () => {
+      for (let i = 0; i < hosts.length; i++) {
+        if (await writable(hosts[i])) {
+          current = i;
+          return;
+        }
+      }
+    })().finally(() => {
+      probing = null;
+      lastProbe = Date.now();
+    });
+    return probing;
+  }
+  /** A failure that may mean the primary moved: probe in the background, answer 503 now. */
+  function failed(err: unknown): never {
+    const code = (err as { code?: unknown }).code;
+    if (err instanceof UnavailableError || code === READ_ONLY_SQLSTATE) {
+      void probe();
+      if (code === READ_ONLY_SQLSTATE) throw new UnavailableError('database', 1, 'The database is failing over; retry shortly.', { cause: err });
+    }
+    throw err;
+  }
+  void probe();
+
+  return {
+    kind: 'postgres',
+    query: <R>(sql: string, params?: unknown[]) => dbs[current].query<R>(sql, params).catch(failed),
+    tx: (fn) => dbs[current].tx(fn).catch(failed),
+    copyRows: (table, columns, rows) => dbs[current].copyRows(table, columns, rows).catch(failed),
+    ping: () => dbs[current].ping().catch(failed),
+    async close() {
+      await probing;
+      await Promise.all(dbs.map((d) => d.close()));
+    },
+  };
+}
+
+function createPoolDb(url: string, opts: PostgresOptions): Db {
   const pool = new pg.Pool({
     connectionString: url,
     max: opts.max ?? 20,

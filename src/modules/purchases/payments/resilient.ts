@@ -22,6 +22,8 @@
 // recorded is returned, never dropped), so the budget holds for providers that honour it.
 import { BrokenCircuitError, CircuitState, SamplingBreaker, TaskCancelledError, circuitBreaker, handleType, type IBreaker } from 'cockatiel';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Gauge } from 'prom-client';
+import type { Metrics } from '../../../platform/observability/metrics.ts';
 import { PaymentsUnavailableError, ProviderUnavailableError, type CallOptions, type PaymentProvider } from './index.ts';
 
 export interface ResilienceOptions {
@@ -51,6 +53,29 @@ export type BreakerState = 'closed' | 'open' | 'half-open';
 export interface ResilientPaymentProvider extends PaymentProvider {
   /** For /ready and metrics. */
   state(): BreakerState;
+}
+
+const BREAKER_STATES: BreakerState[] = ['closed', 'open', 'half-open'];
+const breakerGauges = new WeakSet<Metrics>();
+
+/** orchard_payment_breaker_state{state}: 1 for the state the circuit is in now, 0 for the other two. Once per registry. */
+export function registerBreakerGauge(metrics: Metrics, provider: PaymentProvider): void {
+  if (!isResilient(provider) || breakerGauges.has(metrics)) return;
+  breakerGauges.add(metrics);
+  new Gauge({
+    name: 'orchard_payment_breaker_state',
+    help: "The payment provider's circuit breaker in this process: 1 for its state now (closed, open: charges and refunds fail fast with 503, half-open: one probe)",
+    labelNames: ['state'],
+    registers: [metrics.registry],
+    collect() {
+      const now = provider.state();
+      for (const state of BREAKER_STATES) this.set({ state }, state === now ? 1 : 0);
+    },
+  });
+}
+
+function isResilient(provider: PaymentProvider): provider is ResilientPaymentProvider {
+  return typeof (provider as Partial<ResilientPaymentProvider>).state === 'function';
 }
 
 const DEFAULTS: Required<ResilienceOptions> = {

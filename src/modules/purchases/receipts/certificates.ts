@@ -2,7 +2,7 @@
 // shaped like Apple's so that Apple's own verifier (app-store-server-library's SignedDataVerifier) accepts
 // receipts signed under it. Also the chain checks shared by key loading and receipt verification.
 import 'reflect-metadata'; // @peculiar/x509 relies on it and must be imported after it
-import { X509Certificate as NodeCertificate, KeyObject, webcrypto } from 'node:crypto';
+import { createPrivateKey, X509Certificate as NodeCertificate, KeyObject, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
@@ -46,17 +46,31 @@ export async function createCertificateChain(now = new Date()): Promise<{
       new x509.Extension(APPLE_INTERMEDIATE_MARKER_OID, false, ASN1_NULL),
     ],
   });
-  const leaf = await issueCertificate(intermediate, {
+  const leaf = await issueLeaf(intermediate, notBefore);
+  return { root: exportIssuer(root), intermediate: exportIssuer(intermediate), leaf: exportIssuer(leaf) };
+}
+
+/** A receipt signing (leaf) certificate under `intermediate`: 5 years, never past the intermediate's own expiry. */
+export async function issueLeaf(intermediate: Issuer, notBefore: Date): Promise<Issuer> {
+  return issueCertificate(intermediate, {
     name: 'CN=Orchard Receipt Signing, O=Orchard',
     notBefore,
     years: 5,
+    notAfterAtMost: intermediate.cert.notAfter,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
       new x509.Extension(APPLE_LEAF_MARKER_OID, false, ASN1_NULL),
     ],
   });
-  return { root: exportIssuer(root), intermediate: exportIssuer(intermediate), leaf: exportIssuer(leaf) };
+}
+
+/** A new leaf for an existing intermediate CA (PEM certificate and PKCS#8 key), from `now` less the usual backdating. */
+export async function issueLeafFromPem(intermediateCertPem: string, intermediateKeyPem: string, now = new Date()): Promise<IssuedCertificate> {
+  const cert = new x509.X509Certificate(intermediateCertPem);
+  const der = createPrivateKey(intermediateKeyPem).export({ type: 'pkcs8', format: 'der' });
+  const key = await webcrypto.subtle.importKey('pkcs8', der, EC_P256, false, ['sign']);
+  return exportIssuer(await issueLeaf({ cert, key }, new Date(now.getTime() - BACKDATE_MS)));
 }
 
 /** A self-signed EC P-256 root CA valid for 20 years. Exported for tests that need a foreign root. */
@@ -77,7 +91,11 @@ export async function createRootCa(notBefore: Date, name = 'CN=Orchard Root CA, 
   return { cert, key: keys.privateKey };
 }
 
-export async function issueCertificate(issuer: Issuer, spec: { name: string; notBefore: Date; years: number; extensions: x509.Extension[] }): Promise<Issuer> {
+export async function issueCertificate(
+  issuer: Issuer,
+  spec: { name: string; notBefore: Date; years: number; notAfterAtMost?: Date; extensions: x509.Extension[] },
+): Promise<Issuer> {
+  const notAfter = yearsLater(spec.notBefore, spec.years);
   const keys = await webcrypto.subtle.generateKey(EC_P256, true, ['sign', 'verify']);
   const cert = await x509.X509CertificateGenerator.create({
     subject: spec.name,
@@ -85,7 +103,7 @@ export async function issueCertificate(issuer: Issuer, spec: { name: string; not
     publicKey: keys.publicKey,
     signingKey: issuer.key,
     notBefore: spec.notBefore,
-    notAfter: yearsLater(spec.notBefore, spec.years),
+    notAfter: spec.notAfterAtMost && spec.notAfterAtMost < notAfter ? spec.notAfterAtMost : notAfter,
     signingAlgorithm: ECDSA_SHA256,
     extensions: [
       ...spec.extensions,

@@ -4,7 +4,7 @@ import { createPrivateKey, createPublicKey, randomBytes, X509Certificate, type K
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../../../platform/observability/logger.ts';
-import { createCertificateChain, findChainProblem, validityAt } from './certificates.ts';
+import { createCertificateChain, findChainProblem, issueLeafFromPem, validityAt } from './certificates.ts';
 
 export interface ReceiptKeys {
   /** The leaf's EC P-256 private key: signs receipts (ES256). */
@@ -16,7 +16,10 @@ export interface ReceiptKeys {
   rootDer: Buffer;
 }
 
-export type ReceiptKeySource = { dir: string } | { pem: { signingKey: string; chain: [leaf: string, intermediate: string, root: string] } };
+export type ReceiptKeySource =
+  | { dir: string }
+  /** `origin` names where the PEM came from (the configuration variables), for error messages. */
+  | { pem: { signingKey: string; chain: [leaf: string, intermediate: string, root: string] }; origin?: string };
 
 export type ReceiptKeyLog = Pick<Logger, 'info' | 'warn'>;
 
@@ -34,6 +37,7 @@ export const RECEIPT_KEY_FILES = {
 const FILES_NEEDED_TO_SIGN = [RECEIPT_KEY_FILES.leafKey, RECEIPT_KEY_FILES.leafCert, RECEIPT_KEY_FILES.intermediateCert, RECEIPT_KEY_FILES.rootCert] as const;
 
 const EXPIRY_WARNING_MS = 30 * 24 * 3600 * 1000;
+const KEY_NOT_LEAFS = 'the signing key does not belong to the leaf certificate';
 
 /**
  * With `{ dir }`: loads the key set from `dir`, or creates a new one there (a new Orchard root CA) when the
@@ -43,7 +47,7 @@ const EXPIRY_WARNING_MS = 30 * 24 * 3600 * 1000;
  * links, Apple's marker extensions, validity now) and a descriptive error is thrown if it is unusable.
  */
 export async function loadOrCreateReceiptKeys(source: ReceiptKeySource, log?: ReceiptKeyLog): Promise<ReceiptKeys> {
-  if ('pem' in source) return keysFromPem(source.pem.signingKey, source.pem.chain, 'configured PEM', log);
+  if ('pem' in source) return keysFromPem(source.pem.signingKey, source.pem.chain, source.origin ?? 'configured PEM', log);
   const dir = path.resolve(source.dir);
   const existing = await loadFromDir(dir, log);
   if (existing) return existing;
@@ -69,8 +73,51 @@ async function loadFromDir(dir: string, log?: ReceiptKeyLog): Promise<ReceiptKey
     // Never fill the gap with new keys: a new root would invalidate every receipt clients already trust.
     throw new Error(`receipt key directory ${dir} is incomplete (missing ${missing.join(', ')}): restore the missing files`);
   }
-  const [signingKey, leaf, intermediate, root] = await Promise.all(FILES_NEEDED_TO_SIGN.map((name) => readFile(path.join(dir, name), 'utf8')));
-  return keysFromPem(signingKey, [leaf, intermediate, root], dir, log);
+  // `orchard keys rotate-leaf` renames the new leaf key and certificate into place one after the other: a pair read
+  // between the two renames does not match, so it is read again before being refused.
+  for (let attempt = 0; ; attempt++) {
+    const [signingKey, leaf, intermediate, root] = await Promise.all(FILES_NEEDED_TO_SIGN.map((name) => readFile(path.join(dir, name), 'utf8')));
+    try {
+      return keysFromPem(signingKey, [leaf, intermediate, root], dir, log);
+    } catch (err) {
+      if (attempt >= 3 || !String((err as Error).message).includes(KEY_NOT_LEAFS)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+/**
+ * Issues a new leaf (signing key and certificate) under the intermediate CA of the set in `dir` and puts it in place of
+ * the old one; needs the intermediate's private key there. The root does not change, so receipts signed before (they
+ * carry their own leaf in x5c) keep verifying, and clients keep their pinned root. Processes load keys at start:
+ * restart them to sign with the new leaf.
+ */
+export async function rotateReceiptLeaf(dirPath: string, log?: ReceiptKeyLog): Promise<{ dir: string; leafPem: string; validFrom: string; validTo: string }> {
+  const dir = path.resolve(dirPath);
+  const current = await loadFromDir(dir, log);
+  if (!current) throw new Error(`receipt key directory ${dir} holds no receipt keys`);
+  const file = (name: string) => path.join(dir, name);
+  if (!(await isFile(file(RECEIPT_KEY_FILES.intermediateKey)))) {
+    throw new Error(
+      `${file(RECEIPT_KEY_FILES.intermediateKey)} is missing: rotate where the intermediate's private key is kept, then copy ${RECEIPT_KEY_FILES.leafKey} and ${RECEIPT_KEY_FILES.leafCert} here`,
+    );
+  }
+  const [intermediatePem, intermediateKeyPem, rootPem] = await Promise.all(
+    [RECEIPT_KEY_FILES.intermediateCert, RECEIPT_KEY_FILES.intermediateKey, RECEIPT_KEY_FILES.rootCert].map((name) => readFile(file(name), 'utf8')),
+  );
+  const leaf = await issueLeafFromPem(intermediatePem, intermediateKeyPem);
+  const leafPem = new X509Certificate(leaf.der).toString();
+  const keyPem = leaf.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  keysFromPem(keyPem, [leafPem, intermediatePem, rootPem], `new leaf for ${dir}`, log); // the same checks as loading
+  const suffix = `.rotate-${process.pid}-${randomBytes(6).toString('hex')}`;
+  await writeDurably(file(RECEIPT_KEY_FILES.leafKey) + suffix, keyPem, 0o600);
+  await writeDurably(file(RECEIPT_KEY_FILES.leafCert) + suffix, leafPem, 0o644);
+  await rename(file(RECEIPT_KEY_FILES.leafKey) + suffix, file(RECEIPT_KEY_FILES.leafKey));
+  await rename(file(RECEIPT_KEY_FILES.leafCert) + suffix, file(RECEIPT_KEY_FILES.leafCert));
+  await syncDirectory(dir);
+  const cert = new X509Certificate(leaf.der);
+  log?.info({ dir, validTo: cert.validTo }, 'issued a new receipt signing leaf under the same intermediate and root');
+  return { dir, leafPem, validFrom: cert.validFrom, validTo: cert.validTo };
 }
 
 const filesPresent = (dir: string) => Promise.all(FILES_NEEDED_TO_SIGN.map((name) => isFile(path.join(dir, name))));
@@ -130,9 +177,7 @@ function keysFromPem(signingKeyPem: string, chainPem: [leaf: string, intermediat
     }
   });
   const spki = (key: KeyObject) => key.export({ type: 'spki', format: 'der' });
-  if (!spki(createPublicKey(signingKey)).equals(spki(leaf.publicKey))) {
-    fail('the signing key does not belong to the leaf certificate');
-  }
+  if (!spki(createPublicKey(signingKey)).equals(spki(leaf.publicKey))) fail(KEY_NOT_LEAFS);
   const problem = findChainProblem(leaf, intermediate, root);
   if (problem) fail(problem.message);
 
