@@ -39,6 +39,13 @@ for (const kind of kinds()) {
       assert.equal(await verdict({ reviewId: r.id }), true);
       return { author, review: r };
     };
+    /** A user whose account is `days` old (created_at backdated) and who got the app in Production: a trusted voter or reporter. */
+    const agedOwner = async (appId: string, days: number, name = 'Owner') => {
+      const u = await user(name);
+      await db().query(`UPDATE users SET created_at = now() - make_interval(days => $2) WHERE id = $1`, [u.user.id, days]);
+      await grantApp(db(), u.user.id, appId);
+      return u;
+    };
     const events = async (aggregateId: string, type?: string) =>
       (
         await db().query<{ type: string; payload: any }>(
@@ -338,6 +345,11 @@ for (const kind of kinds()) {
         [r.id],
       );
       assert.deepEqual(rows[0], { helpful_count: 21, votes: 21 });
+      const weighted = await db().query<{ ok: boolean }>(
+        'SELECT helpful_score = (SELECT sum(weight) FROM review_votes WHERE review_id = $1) AS ok FROM reviews WHERE id = $1',
+        [r.id],
+      );
+      assert.ok(weighted.rows[0].ok, 'helpful_score is the sum of the votes’ weights');
       assert.ok(answers.every((a) => a.json().helpfulCount <= 21));
       await Promise.all(voters.slice(0, 5).flatMap((v) => [0, 1].map(() => send('DELETE', `/reviews/${r.id}/helpful`, { token: v.token }))));
       assert.equal(ok(await send('PUT', `/reviews/${r.id}/helpful`, { token: eager.token })).helpfulCount, 16);
@@ -345,11 +357,13 @@ for (const kind of kinds()) {
 
     // ---------------------------------------------------------------- reports
 
-    test(`reports: once per user; ${REPORT_HOLD_THRESHOLD} reports hold an approved review and take it out of the summary`, async () => {
+    test(`reports: once per user; ${REPORT_HOLD_THRESHOLD} trusted reports hold an approved review and take it out of the summary`, async () => {
       const target = await publishApp(send, dev.token, admin.token, { name: 'Reported App' });
       const { author, review: r } = await approvedReview(target.id, { rating: 1, title: 'Buy followers at example.test' }, 'Spammer');
       assert.equal((await ratings(target.id)).count, 1);
-      const reporters = await Promise.all(Array.from({ length: REPORT_HOLD_THRESHOLD }, (_, i) => user(`Reporter ${i}`)));
+      // trusted reporters (each weighs 1): accounts months old, made days apart, that own the app
+      const reporters: TestUser[] = [];
+      for (let i = 0; i < REPORT_HOLD_THRESHOLD; i++) reporters.push(await agedOwner(target.id, 100 + 40 * i, `Reporter ${i}`));
       const report = (token: string, body: unknown = { reason: 'spam' }, id = r.id) => send('POST', `/reviews/${id}/reports`, { token, body });
 
       const first = ok(await report(reporters[0].token, { reason: 'spam', note: '  links to a shop ' }), 201);
@@ -386,7 +400,128 @@ for (const kind of kinds()) {
 
       const view = await t.modules.reviews.service.getForModeration(r.id);
       assert.equal(view?.reportCount, REPORT_HOLD_THRESHOLD);
+      assert.equal(view?.reportScore, REPORT_HOLD_THRESHOLD);
       assert.deepEqual(view?.reports, { spam: 1, fake: REPORT_HOLD_THRESHOLD - 1 });
+    });
+
+    // ---------------------------------------------------------------- votes and reports weighted by trust
+
+    describe('votes and reports weighted by trust', () => {
+      const vote = (token: string, reviewId: string) => send('PUT', `/reviews/${reviewId}/helpful`, { token });
+      const report = (token: string, reviewId: string, reason = 'fake') => send('POST', `/reviews/${reviewId}/reports`, { token, body: { reason } });
+      const scores = async (reviewId: string) =>
+        (
+          await db().query<{ helpful_count: number; helpful_score: number; report_count: number; report_score: number; status: string; sum: number }>(
+            `SELECT helpful_count, helpful_score::float8 AS helpful_score, report_count, report_score::float8 AS report_score, status,
+                    (SELECT coalesce(sum(weight), 0)::float8 FROM review_votes WHERE review_id = $1) AS sum
+               FROM reviews WHERE id = $1`,
+            [reviewId],
+          )
+        ).rows[0];
+
+      test('a vote ring of 25 accounts made the same minute does not change the top three "most helpful"', async () => {
+        const shop = await publishApp(send, dev.token, admin.token, { name: 'Ringed App' });
+        const genuine: string[] = [];
+        for (let i = 0; i < 3; i++) genuine.push((await approvedReview(shop.id, { rating: 4 - i, title: `Genuine ${i}` }, `Genuine ${i}`)).review.id);
+        const fake = (await approvedReview(shop.id, { rating: 5, title: 'Best app ever, five stars' }, 'Planted')).review.id;
+        // three aged owners, made months apart: 3, 2 and 1 votes on the genuine reviews
+        const owners: TestUser[] = [];
+        for (const days of [120, 250, 400]) owners.push(await agedOwner(shop.id, days, `Owner ${days}`));
+        for (const [idx, n] of [
+          [0, 3],
+          [1, 2],
+          [2, 1],
+        ] as const) {
+          for (const o of owners.slice(0, n)) ok(await vote(o.token, genuine[idx]));
+        }
+        const helpful = async () => ok(await list(shop.id, '?sort=helpful&limit=10')).items as any[];
+        assert.deepEqual(
+          (await helpful()).slice(0, 3).map((i) => i.id),
+          genuine,
+        );
+        assert.deepEqual(
+          [(await scores(genuine[0])).helpful_score, (await scores(genuine[1])).helpful_score, (await scores(genuine[2])).helpful_score],
+          [3, 2, 1],
+        );
+
+        // 25 accounts, all created the same minute three days ago, vote for the planted review at once
+        const ring = await Promise.all(Array.from({ length: 25 }, (_, i) => user(`Ring ${i}`)));
+        await db().query(
+          `UPDATE users u SET created_at = date_trunc('minute', now() - interval '3 days') + make_interval(secs => x.i)
+             FROM unnest($1::uuid[]) WITH ORDINALITY AS x(id, i) WHERE u.id = x.id`,
+          [ring.map((r) => r.user.id)],
+        );
+        const answers = await Promise.all(ring.map((r) => vote(r.token, fake)));
+        for (const a of answers) assert.equal(a.statusCode, 200, a.body);
+
+        const after = await helpful();
+        assert.deepEqual(
+          after.slice(0, 3).map((i) => i.id),
+          genuine,
+          'the top three are unchanged',
+        );
+        assert.equal(after[3].id, fake);
+        assert.equal(after[3].helpfulCount, 25, 'the raw count is still shown');
+        const planted = await scores(fake);
+        assert.equal(planted.helpful_count, 25);
+        assert.ok(planted.helpful_score > 0 && planted.helpful_score < 0.5, `ring score ${planted.helpful_score}`);
+        assert.ok(Math.abs(planted.helpful_score - planted.sum) < 1e-9, 'helpful_score is the sum of the votes’ weights');
+        const view = await t.modules.reviews.service.getForModeration(fake);
+        assert.equal(view?.helpfulCount, 25);
+        assert.equal(view?.helpfulScore, planted.helpful_score);
+
+        // the cursor of the weighted order pages through the same list
+        const paged: string[] = [];
+        let cursor: string | null = null;
+        do {
+          const page: any = ok(await list(shop.id, `?sort=helpful&limit=1${cursor ? `&cursor=${cursor}` : ''}`));
+          paged.push(...page.items.map((i: any) => i.id));
+          cursor = page.nextCursor;
+        } while (cursor);
+        assert.deepEqual(
+          paged,
+          after.map((i) => i.id),
+        );
+
+        // taking votes back takes their weight back, exactly
+        for (const r of ring) ok(await send('DELETE', `/reviews/${fake}/helpful`, { token: r.token }));
+        assert.deepEqual([(await scores(fake)).helpful_count, (await scores(fake)).helpful_score], [0, 0]);
+      });
+
+      test('a report brigade of new accounts that do not own the app does not hide a genuine review; three aged owners do', async () => {
+        const target = await publishApp(send, dev.token, admin.token, { name: 'Brigaded App' });
+        const { review: r } = await approvedReview(target.id, { rating: 5, title: 'Genuinely good' }, 'Genuine');
+        const brigade = await Promise.all(Array.from({ length: 5 }, (_, i) => user(`Brigade ${i}`)));
+        const answers = await Promise.all(brigade.map((b) => report(b.token, r.id)));
+        for (const a of answers) assert.equal(a.statusCode, 201, a.body);
+        let row = await scores(r.id);
+        assert.equal(row.status, 'approved');
+        assert.equal(row.report_count, 5, 'the raw count is kept');
+        assert.ok(row.report_score < 0.2, `brigade weight ${row.report_score}`);
+        assert.deepEqual(
+          ok(await list(target.id)).items.map((i: any) => i.id),
+          [r.id],
+        );
+        assert.equal((await ratings(target.id)).count, 1);
+        const view = await t.modules.reviews.service.getForModeration(r.id);
+        assert.equal(view?.reportCount, 5);
+        assert.equal(view?.reportScore, row.report_score);
+
+        const owners: TestUser[] = [];
+        for (const days of [150, 300, 500]) owners.push(await agedOwner(target.id, days, `Careful ${days}`));
+        ok(await report(owners[0].token, r.id, 'spam'), 201);
+        ok(await report(owners[1].token, r.id, 'spam'), 201);
+        assert.equal((await scores(r.id)).status, 'approved', 'two trusted reports are not enough');
+        ok(await report(owners[2].token, r.id, 'spam'), 201);
+        row = await scores(r.id);
+        assert.equal(row.status, 'held');
+        assert.equal(row.report_count, 8);
+        assert.ok(row.report_score >= REPORT_HOLD_THRESHOLD);
+        assert.deepEqual(ok(await list(target.id)).items, []);
+        assert.equal((await assertSummaryExact(target.id)).count, 0);
+        const moderated = (await events(r.id, 'review.moderated')).map((e) => e.payload);
+        assert.deepEqual(moderated.at(-1), { reviewId: r.id, appId: target.id, status: 'held', previousStatus: 'approved', by: 'reports' });
+      });
     });
 
     // ---------------------------------------------------------------- developer responses

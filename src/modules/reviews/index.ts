@@ -5,7 +5,7 @@
 // Owns: reviews, review_votes, review_reports, app_rating_summaries, app_rating_deltas. Publishes (events.ts):
 // review.created, review.updated, review.deleted, review.moderated, review.responded. Consumes nothing (integrity
 // calls applyVerdict). Jobs: reviews.ratings-mirror (into the catalog through its setRatings).
-// Reads: catalog_apps, identity_users.
+// Reads: catalog_apps, identity_users, library's owned_apps and purchases_transactions (the trust of voters and reporters).
 import path from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Infra } from '../../config.ts';

@@ -1,5 +1,7 @@
 // Lists of an app's reviews in keyset pages: the public one (approved only) and the developer's (any status).
 // Every sort ends with the last-written time and the id, so the order is total and a cursor is exact.
+// "Most helpful" orders by helpful_score, the sum of the votes' trust weights (trust.ts; 3 decimals, exact
+// numeric), while helpfulCount shows the raw number of votes.
 import { validate as isUuid } from 'uuid';
 import type { Queryable } from '../../platform/db/index.ts';
 import { decodeCursor, encodeCursor, takePage } from '../../platform/http/pagination.ts';
@@ -8,27 +10,31 @@ import type { DeveloperReviewItem, MyReview, ReviewItem, ReviewSort } from './sc
 
 /** The leading sort key of each sort, descending; null: recency alone. */
 const SORT_KEY: Record<ReviewSort, string | null> = {
-  helpful: 'r.helpful_count',
+  helpful: 'r.helpful_score',
   recent: null,
   rating_high: 'r.rating',
   rating_low: '(-r.rating)',
 };
 
-/** After the last item of a page: its sort, leading key (null for recent), last-written time in µs, id. */
+/**
+ * After the last item of a page: its sort, leading key (null for recent; for helpful the score, a number of
+ * at most 3 decimals, so cursors made when it was the integer count still read the same), last-written time in µs, id.
+ */
 type Position = [ReviewSort, number | null, number, string];
 const INT_MAX = 2 ** 31 - 1;
+
+/** Whether a cursor's leading key fits the sort: none for recent, a score of 3 decimals for helpful, else an integer. */
+function validKey(sort: ReviewSort, v: unknown): boolean {
+  if (SORT_KEY[sort] === null) return v === null;
+  if (typeof v !== 'number' || !Number.isFinite(v) || Math.abs(v) > INT_MAX) return false;
+  return sort === 'helpful' ? v >= 0 && Number(v.toFixed(3)) === v : Number.isInteger(v);
+}
 
 function decodePosition(cursor: string | undefined, sort: ReviewSort): Position | undefined {
   return decodeCursor(
     cursor,
     (v): v is Position =>
-      Array.isArray(v) &&
-      v.length === 4 &&
-      v[0] === sort &&
-      (SORT_KEY[sort] === null ? v[1] === null : Number.isInteger(v[1]) && Math.abs(v[1]) <= INT_MAX) &&
-      Number.isSafeInteger(v[2]) &&
-      typeof v[3] === 'string' &&
-      isUuid(v[3]),
+      Array.isArray(v) && v.length === 4 && v[0] === sort && validKey(sort, v[1]) && Number.isSafeInteger(v[2]) && typeof v[3] === 'string' && isUuid(v[3]),
   );
 }
 
@@ -54,7 +60,8 @@ export interface ReviewRow {
   response_updated_at: Date | null;
   display_name: string;
   voted: boolean | null;
-  sk: number | null;
+  /** The leading sort key (numeric comes as a string from some drivers: read it with Number). */
+  sk: number | string | null;
   k: string;
 }
 
@@ -83,7 +90,8 @@ export async function listReviews(q: Queryable, o: ListOptions): Promise<{ rows:
   if (after) {
     const at = `(timestamptz 'epoch' + $${params.push(after[2])}::float8 * interval '1 microsecond')`;
     const id = `$${params.push(after[3])}::uuid`;
-    where.push(key ? `(${key}, r.updated_at, r.id) < ($${params.push(after[1])}::int, ${at}, ${id})` : `(r.updated_at, r.id) < (${at}, ${id})`);
+    const keyType = o.sort === 'helpful' ? 'numeric' : 'int';
+    where.push(key ? `(${key}, r.updated_at, r.id) < ($${params.push(after[1])}::${keyType}, ${at}, ${id})` : `(r.updated_at, r.id) < (${at}, ${id})`);
   }
   const { rows } = await q.query<ReviewRow>(
     `SELECT ${columns('$3')}, ${key ?? 'NULL::int'} AS sk, ${micros('r.updated_at')} AS k

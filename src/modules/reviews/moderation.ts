@@ -145,7 +145,9 @@ interface ModerationRow {
   moderated_by: string | null;
   moderated_at: Date | null;
   helpful_count: number;
+  helpful_score: number;
   report_count: number;
+  report_score: number;
   reports: Record<string, number> | null;
   created_at: Date;
   updated_at: Date;
@@ -156,6 +158,7 @@ const MODERATION_SELECT = `
   SELECT r.id, r.app_id, a.name AS app_name, a.developer_id, r.user_id, u.display_name, r.rating, r.title, r.body, r.app_version,
          r.verified, r.status, r.revision, r.integrity_score, r.integrity_signals, r.integrity_action, r.integrity_model, r.scored_at,
          r.moderated_by, r.moderated_at, r.helpful_count, r.report_count, r.created_at, r.updated_at,
+         r.helpful_score::float8 AS helpful_score, r.report_score::float8 AS report_score,
          (SELECT json_object_agg(x.reason, x.n) FROM (SELECT reason, count(*)::int AS n FROM review_reports WHERE review_id = r.id GROUP BY reason) x) AS reports,
          (extract(epoch from r.updated_at) * 1000000)::bigint AS k
     FROM reviews r JOIN catalog_apps a ON a.id = r.app_id JOIN identity_users u ON u.id = r.user_id`;
@@ -184,7 +187,9 @@ function toModeration(r: ModerationRow): ModerationReview {
     moderatedBy: r.moderated_by,
     moderatedAt: r.moderated_at ? iso(r.moderated_at) : null,
     helpfulCount: r.helpful_count,
+    helpfulScore: Number(r.helpful_score),
     reportCount: r.report_count,
+    reportScore: Number(r.report_score),
     reports: r.reports ?? {},
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),

@@ -12,6 +12,7 @@ import type { ReviewDeleted, ReviewResponded, ReviewStatus, ReviewSubmitted } fr
 import { listReviews, readReview, toDeveloperItem, toItem, toMine, type ReviewRow } from './listing.ts';
 import { afterStatusChange, lockReview, moderationQueue, moderationView, type Clock, type QueueQuery } from './moderation.ts';
 import { adjustSummary, readSummary } from './ratings.ts';
+import { trustFacts, trustWeight } from './trust.ts';
 import {
   BODY_MAX,
   NOTE_MAX,
@@ -38,7 +39,10 @@ export interface ReviewsServiceDeps extends Pick<Infra, 'db' | 'bus'> {
   clock: Clock;
 }
 
-/** Reports by different users after which an approved review is held for a moderator. */
+/**
+ * The weight of reports (each its account's trust, 0 to 1: trust.ts) at which an approved review is held for a
+ * moderator: three reports of trusted accounts, never a brigade of new ones.
+ */
 export const REPORT_HOLD_THRESHOLD = 3;
 
 // A line of a title: no control characters at all. A body may also hold line breaks and tabs.
@@ -187,16 +191,23 @@ export class ReviewsService {
 
   // ================================================================ votes and reports
 
-  /** One "helpful" vote per user per approved review of someone else; repeating it changes nothing. */
+  /**
+   * One "helpful" vote per user per approved review of someone else; repeating it changes nothing. The vote
+   * keeps its account's trust weight (trust.ts): helpful_count counts votes, helpful_score (the "most helpful"
+   * order) sums their weights.
+   */
   async vote(userId: string, reviewId: string): Promise<HelpfulVote> {
     const helpfulCount = await this.db.tx(async (q) => {
-      await this.votable(q, userId, reviewId, 'vote for');
-      const added = await q.query('INSERT INTO review_votes (review_id, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (review_id, user_id) DO NOTHING', [
-        reviewId,
-        userId,
-        this.deps.clock(),
-      ]);
-      return this.helpfulCount(q, reviewId, added.rowCount ? 1 : 0);
+      const review = await this.votable(q, userId, reviewId, 'vote for');
+      const existing = await q.query('SELECT 1 FROM review_votes WHERE review_id = $1 AND user_id = $2', [reviewId, userId]);
+      if (existing.rows[0]) return this.helpfulCount(q, reviewId, 0, 0);
+      const now = this.deps.clock();
+      const weight = trustWeight(await trustFacts(q, { userId, appId: review.app_id, reviewId, now, peers: 'review_votes' }));
+      const added = await q.query(
+        'INSERT INTO review_votes (review_id, user_id, created_at, weight) VALUES ($1, $2, $3, $4) ON CONFLICT (review_id, user_id) DO NOTHING',
+        [reviewId, userId, now, weight],
+      );
+      return added.rowCount ? this.helpfulCount(q, reviewId, 1, weight) : this.helpfulCount(q, reviewId, 0, 0);
     });
     return { reviewId, helpfulCount, voted: true };
   }
@@ -204,15 +215,20 @@ export class ReviewsService {
   async unvote(userId: string, reviewId: string): Promise<HelpfulVote> {
     const helpfulCount = await this.db.tx(async (q) => {
       await this.votable(q, userId, reviewId, 'vote on');
-      const removed = await q.query('DELETE FROM review_votes WHERE review_id = $1 AND user_id = $2', [reviewId, userId]);
-      return this.helpfulCount(q, reviewId, removed.rowCount ? -1 : 0);
+      const removed = await q.query<{ weight: string }>('DELETE FROM review_votes WHERE review_id = $1 AND user_id = $2 RETURNING weight::text', [
+        reviewId,
+        userId,
+      ]);
+      return removed.rows[0] ? this.helpfulCount(q, reviewId, -1, removed.rows[0].weight) : this.helpfulCount(q, reviewId, 0, 0);
     });
     return { reviewId, helpfulCount, voted: false };
   }
 
   /**
-   * Reports a review (once per user: a repeat answers the first report). When REPORT_HOLD_THRESHOLD users
-   * have reported an approved review, it is held for a moderator and leaves the public list and the summary.
+   * Reports a review (once per user: a repeat answers the first report). Each report keeps its account's trust
+   * weight (trust.ts); when the reports' weights of an approved review add up to REPORT_HOLD_THRESHOLD, it is
+   * held for a moderator and leaves the public list and the summary. report_count stays the raw count: a
+   * brigade of new accounts that do not own the app adds almost nothing to the weight.
    */
   async report(userId: string, reviewId: string, input: ReportInput): Promise<{ report: Report; created: boolean }> {
     const note = input.note === undefined || input.note.trim() === '' ? null : cleanText('body.note', input.note, NOTE_MAX, TEXT_FORBIDDEN);
@@ -220,20 +236,23 @@ export class ReviewsService {
       const review = await lockReview(q, reviewId);
       if (!review || review.status !== 'approved') throw notFound('Review');
       notOwn(review.user_id, userId, 'report');
+      const first = () => q.query<ReportRow>('SELECT reason, note, created_at FROM review_reports WHERE review_id = $1 AND user_id = $2', [reviewId, userId]);
+      const earlier = await first();
+      if (earlier.rows[0]) return { row: earlier.rows[0], created: false, held: false };
       const now = this.deps.clock();
+      const weight = trustWeight(await trustFacts(q, { userId, appId: review.app_id, reviewId, now, peers: 'review_reports' }));
       const inserted = await q.query<ReportRow>(
-        `INSERT INTO review_reports (review_id, user_id, reason, note, created_at) VALUES ($1, $2, $3, $4, $5)
+        `INSERT INTO review_reports (review_id, user_id, reason, note, created_at, weight) VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (review_id, user_id) DO NOTHING RETURNING reason, note, created_at`,
-        [reviewId, userId, input.reason, note, now],
+        [reviewId, userId, input.reason, note, now, weight],
       );
-      if (!inserted.rows[0]) {
-        const first = await q.query<ReportRow>('SELECT reason, note, created_at FROM review_reports WHERE review_id = $1 AND user_id = $2', [reviewId, userId]);
-        return { row: first.rows[0], created: false, held: false };
-      }
-      const { rows } = await q.query<{ report_count: number }>('UPDATE reviews SET report_count = report_count + 1 WHERE id = $1 RETURNING report_count', [
-        reviewId,
-      ]);
-      if (rows[0].report_count < REPORT_HOLD_THRESHOLD) return { row: inserted.rows[0], created: true, held: false };
+      if (!inserted.rows[0]) return { row: (await first()).rows[0], created: false, held: false };
+      const { rows } = await q.query<{ hold: boolean }>(
+        `UPDATE reviews SET report_count = report_count + 1, report_score = report_score + $2::numeric WHERE id = $1
+         RETURNING report_score >= $3::numeric AS hold`,
+        [reviewId, weight, REPORT_HOLD_THRESHOLD],
+      );
+      if (!rows[0].hold) return { row: inserted.rows[0], created: true, held: false };
       await q.query(`UPDATE reviews SET status = 'held' WHERE id = $1`, [reviewId]);
       await afterStatusChange(q, review, 'held', 'reports');
       return { row: inserted.rows[0], created: true, held: true };
@@ -243,19 +262,28 @@ export class ReviewsService {
     return { report: { reviewId, reason: row.reason, note: row.note, createdAt: new Date(row.created_at).toISOString(), alreadyReported: !created }, created };
   }
 
-  /** 404 unless the review exists and is approved; 403 OWN_REVIEW on one's own. Holds the review against deletion meanwhile. */
-  private async votable(q: Queryable, userId: string, reviewId: string, verb: string): Promise<void> {
-    const { rows } = await q.query<{ status: ReviewStatus; user_id: string }>('SELECT status, user_id FROM reviews WHERE id = $1 FOR KEY SHARE', [reviewId]);
+  /**
+   * 404 unless the review exists and is approved; 403 OWN_REVIEW on one's own. Locks the review (not its key):
+   * votes on one review take turns, so each vote's cohort (trust.ts) sees the votes before it, and the review
+   * cannot be deleted meanwhile.
+   */
+  private async votable(q: Queryable, userId: string, reviewId: string, verb: string): Promise<{ app_id: string }> {
+    const { rows } = await q.query<{ status: ReviewStatus; user_id: string; app_id: string }>(
+      'SELECT status, user_id, app_id FROM reviews WHERE id = $1 FOR NO KEY UPDATE',
+      [reviewId],
+    );
     if (!rows[0] || rows[0].status !== 'approved') throw notFound('Review');
     notOwn(rows[0].user_id, userId, verb);
+    return rows[0];
   }
 
-  private async helpfulCount(q: Queryable, reviewId: string, delta: number): Promise<number> {
+  /** Adds a vote (delta 1, its weight) or takes one away (delta -1, its weight); returns the raw count. */
+  private async helpfulCount(q: Queryable, reviewId: string, delta: number, weight: number | string): Promise<number> {
     const { rows } = delta
-      ? await q.query<{ helpful_count: number }>('UPDATE reviews SET helpful_count = helpful_count + $2 WHERE id = $1 RETURNING helpful_count', [
-          reviewId,
-          delta,
-        ])
+      ? await q.query<{ helpful_count: number }>(
+          'UPDATE reviews SET helpful_count = helpful_count + $2, helpful_score = greatest(0, helpful_score + $2 * $3::numeric) WHERE id = $1 RETURNING helpful_count',
+          [reviewId, delta, String(weight)],
+        )
       : await q.query<{ helpful_count: number }>('SELECT helpful_count FROM reviews WHERE id = $1', [reviewId]);
     return rows[0].helpful_count;
   }
