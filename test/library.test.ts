@@ -80,7 +80,17 @@ for (const kind of kinds()) {
       expectError(await download(alice.token, freeApp.id), 403, 'NOT_OWNED');
       await grantApp(db(), alice.user.id, freeApp.id, { purchasedAt: new Date(Date.now() - 2 * HOUR) });
       const link = ok(await download(alice.token, freeApp.id));
-      assert.deepEqual(Object.keys(link).sort(), ['expiresAt', 'sha256', 'size', 'url', 'version']);
+      assert.deepEqual(Object.keys(link).sort(), ['expiresAt', 'installToken', 'sha256', 'size', 'url', 'version']);
+      // the install token for the app's SDK: this app, a new install id per download, issued now
+      const install = await t.modules.library.installTokens.verify(link.installToken);
+      assert.ok(install.ok, link.installToken);
+      assert.equal(install.appId, freeApp.id);
+      assert.ok(Math.abs(install.issuedAt.getTime() - Date.now()) < 5_000);
+      const again = await t.modules.library.installTokens.verify(ok(await download(alice.token, freeApp.id)).installToken);
+      assert.ok(again.ok);
+      assert.notEqual(again.installId, install.installId, 'one download, one install');
+      // the link's token is not an install token
+      assert.equal((await t.modules.library.installTokens.verify(pathOf(link.url).split('/').at(-1)!)).ok, false);
       assert.equal(link.version, '1.0');
       const versions = ok(await send('GET', `/developer/apps/${freeApp.id}/versions`, { token: dev.token })).items;
       assert.deepEqual({ sha256: link.sha256, size: link.size }, { sha256: versions[0].binary.sha256, size: versions[0].binary.sizeBytes });

@@ -1,27 +1,32 @@
 // Engagement: SDK keys (create, list without secrets, revoke, owner only, at most 5 active), the SDK's ingestion
 // endpoint (key auth, replays counted as duplicates, every kind of bad batch refused with a 4xx and nothing
-// stored, the per-key rate limit), and the aggregation into app_daily_stats and app_engagement on a hand-made
+// stored, the per-key rate limit, sessions without an install token of a real download refused and counted while
+// the rest of the batch is stored), and the aggregation into app_daily_stats and app_engagement on a hand-made
 // data set with a fixed clock.
 import { test, describe, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createGuards } from '../src/platform/http/auth.ts';
-import { createEngagement, hashedId, type Engagement, type SdkKeyRef, type SessionInput } from '../src/modules/rankings/engagement.ts';
+import { createEngagement, hashedId, REFUSAL_REASONS, type Engagement, type SdkKeyRef, type SessionInput } from '../src/modules/rankings/engagement.ts';
 import { createTestApp, makeAdmin, makeDeveloper, registerUser, type TestApp, type TestUser } from './support/app.ts';
-import { LIMITS, createDraft, expectError, ok, sender, type Send } from './support/catalog.ts';
+import { LIMITS, createDraft, expectError, ok, publishApp, sender, type Send } from './support/catalog.ts';
 import { kinds } from './support/infra.ts';
+import { installTokens } from './support/installs.ts';
 
 const INGEST = '/api/v1/sdk/engagement';
 const MINUTE = 60_000;
 const DAY = 86_400_000;
 
 let serial = 0;
+/** The install token sessions carry unless given: one real download of the suite's main app. */
+let mainInstall = '';
 /** A session that starts `agoMs` before now (default a minute), with unique ids unless given. */
 const session = (over: Partial<SessionInput> = {}, agoMs = MINUTE): SessionInput => {
   serial++;
   return {
     sessionId: `sess-${Date.now().toString(36)}-${serial}`,
     installId: `inst-${Date.now().toString(36)}-${serial}`,
+    installToken: mainInstall,
     country: 'US',
     startedAt: new Date(Date.now() - agoMs).toISOString(),
     durationSeconds: 120,
@@ -52,15 +57,27 @@ for (const kind of kinds()) {
         headers: { ...(sdkKey === null ? {} : { authorization: `Bearer ${sdkKey}` }), 'content-type': 'application/json' },
         payload: typeof body === 'string' ? body : JSON.stringify(body),
       });
+    /** Install tokens of n real downloads of the app (a new owner downloads it n times). */
+    const installs = (id: string, n = 1) => installTokens(t.app, db(), send, id, n);
+    /** The install id a token attests (what the install key is the hash of). */
+    const installIdOf = async (token: string) => {
+      const check = await t.modules.library.installTokens.verify(token);
+      assert.ok(check.ok);
+      return check.installId;
+    };
+    const refusedCount = async (reason: string) =>
+      (await t.infra.metrics.counter('orchard_engagement_sessions_refused_total', '', ['reason']).get()).values.find((v) => v.labels.reason === reason)
+        ?.value ?? 0;
     const storedSessions = async (id = appId) =>
       Number((await db().query<{ n: number }>('SELECT count(*)::int AS n FROM engagement_sessions WHERE app_id = $1', [id])).rows[0].n);
 
     before(async () => {
       t = await createTestApp(kind, { config: { limits: LIMITS } });
-      engagement = createEngagement({ db: t.infra.db, cache: t.infra.cache, logger: t.infra.logger });
+      const deps = { db: t.infra.db, cache: t.infra.cache, logger: t.infra.logger, metrics: t.infra.metrics, installTokens: t.modules.library.installTokens };
+      engagement = createEngagement(deps);
       const guards = createGuards(t.modules.identity.authenticator);
       // a second mount with a tiny per-key budget, for the 429 path
-      const strict = createEngagement({ db: t.infra.db, cache: t.infra.cache, logger: t.infra.logger, config: { ingestLimit: { max: 2 } } });
+      const strict = createEngagement({ ...deps, config: { ingestLimit: { max: 2 } } });
       await t.app.register(strict.routes, { prefix: '/rate-limited/api/v1', guards });
 
       send = sender(t.app);
@@ -68,8 +85,9 @@ for (const kind of kinds()) {
       otherDev = await makeDeveloper(t.app, 'Rival Labs');
       plain = await registerUser(t.app, { displayName: 'Plain User' });
       admin = await makeAdmin(t.infra, t.app);
-      appId = (await createDraft(send, dev.token, { name: 'Habit Tracker' })).id;
+      appId = (await publishApp(send, dev.token, admin.token, { name: 'Habit Tracker' })).id;
       key = (await createKey()).key;
+      [mainInstall] = await installs(appId);
     });
     after(async () => {
       await t?.close();
@@ -78,7 +96,7 @@ for (const kind of kinds()) {
     // ---------------------------------------------------------------- keys
 
     test('a developer creates, lists and revokes keys of their app; the secret is shown once and stored hashed', async () => {
-      const id = (await createDraft(send, dev.token, { name: 'Key Ring' })).id;
+      const id = (await publishApp(send, dev.token, admin.token, { name: 'Key Ring' })).id;
       const made = await createKey(id);
       assert.match(made.key, /^osk_[A-Za-z0-9_-]{43}$/);
       assert.ok(!Number.isNaN(Date.parse(made.createdAt)));
@@ -94,7 +112,8 @@ for (const kind of kinds()) {
       assert.ok(!stored.rows[0].hash.includes(made.key));
 
       // the key works, and the list shows it was used
-      assert.equal(ok(await ingest({ sessions: [session()] }, made.key), 202).accepted, 1);
+      const [ringInstall] = await installs(id);
+      assert.equal(ok(await ingest({ sessions: [session({ installToken: ringInstall })] }, made.key), 202).accepted, 1);
       const used = ok(await send('GET', keysUrl(id), { token: dev.token })).items[0];
       assert.ok(used.lastUsedAt && Date.parse(used.lastUsedAt) >= Date.parse(made.createdAt));
 
@@ -108,7 +127,7 @@ for (const kind of kinds()) {
       assert.equal(ok(await send('GET', keysUrl(id), { token: dev.token })).items[0].revokedAt, revoked.revokedAt);
 
       // revoked keys stop working at once
-      expectError(await ingest({ sessions: [session()] }, made.key), 401, 'INVALID_SDK_KEY');
+      expectError(await ingest({ sessions: [session({ installToken: ringInstall })] }, made.key), 401, 'INVALID_SDK_KEY');
     });
 
     test("another developer's app, an unknown app or key is 404; a plain user 403; no session 401", async () => {
@@ -168,14 +187,15 @@ for (const kind of kinds()) {
 
     test('a batch is accepted (202) and stored with hashed ids and the UTC day', async () => {
       const before = await storedSessions();
+      const [alpha, beta] = await installs(appId, 2);
       const batch = [
-        session({ installId: 'device-install-alpha', country: 'DE', durationSeconds: 0 }),
-        session({ installId: 'device-install-alpha', durationSeconds: 86_400 }),
-        session({ installId: 'device-install-beta', country: 'GB' }, 29 * DAY),
+        session({ installId: 'device-install-alpha', installToken: alpha, country: 'DE', durationSeconds: 0 }),
+        session({ installId: 'device-install-alpha', installToken: alpha, durationSeconds: 86_400 }),
+        session({ installId: 'device-install-beta', installToken: beta, country: 'GB' }, 29 * DAY),
       ];
       const res = await ingest({ sessions: batch });
       assert.equal(res.statusCode, 202, res.body);
-      assert.deepEqual(res.json(), { accepted: 3, duplicates: 0 });
+      assert.deepEqual(res.json(), { accepted: 3, duplicates: 0, refused: 0, refusals: [] });
       assert.equal(await storedSessions(), before + 3);
 
       const { rows } = await db().query<{ install_key: string; session_key: string; country: string; day: string; seconds: number }>(
@@ -188,9 +208,10 @@ for (const kind of kinds()) {
         rows.map((r) => r.seconds),
         [0, 120, 86_400],
       );
-      assert.equal(rows[0].install_key, hashedId(appId, 'device-install-alpha'));
+      // the install is the one the token attests, whatever id the SDK sent
+      assert.equal(rows[0].install_key, hashedId(appId, await installIdOf(alpha)));
       assert.equal(rows[2].install_key, rows[0].install_key);
-      assert.equal(rows[1].install_key, hashedId(appId, 'device-install-beta'));
+      assert.equal(rows[1].install_key, hashedId(appId, await installIdOf(beta)));
       assert.equal(rows[1].day, batch[2].startedAt.slice(0, 10));
       assert.deepEqual(
         rows.map((r) => r.country),
@@ -198,24 +219,26 @@ for (const kind of kinds()) {
       );
       // nothing of the developer's identifiers is kept as sent
       const raw = await db().query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM engagement_sessions s WHERE s::text LIKE '%device-install%' OR s::text LIKE '%sess-%'`,
+        `SELECT count(*)::int AS n FROM engagement_sessions s WHERE s::text LIKE '%device-install%' OR s::text LIKE '%sess-%' OR s::text LIKE $1`,
+        [`%${beta.slice(0, 20)}%`],
       );
       assert.equal(raw.rows[0].n, 0);
-      const installs = await db().query<{ first_day: string }>('SELECT first_day::text FROM engagement_installs WHERE app_id = $1 AND install_key = $2', [
+      const firstSeen = await db().query<{ first_day: string }>('SELECT first_day::text FROM engagement_installs WHERE app_id = $1 AND install_key = $2', [
         appId,
-        hashedId(appId, 'device-install-beta'),
+        hashedId(appId, await installIdOf(beta)),
       ]);
-      assert.equal(installs.rows[0].first_day, batch[2].startedAt.slice(0, 10));
+      assert.equal(firstSeen.rows[0].first_day, batch[2].startedAt.slice(0, 10));
     });
 
     test('replays are harmless: a replayed batch answers 202 with duplicates and stores nothing twice', async () => {
       const batch = [session(), session(), session()];
-      assert.deepEqual(ok(await ingest({ sessions: batch }), 202), { accepted: 3, duplicates: 0 });
+      const none = { refused: 0, refusals: [] };
+      assert.deepEqual(ok(await ingest({ sessions: batch }), 202), { accepted: 3, duplicates: 0, ...none });
       const count = await storedSessions();
-      assert.deepEqual(ok(await ingest({ sessions: batch }), 202), { accepted: 0, duplicates: 3 });
+      assert.deepEqual(ok(await ingest({ sessions: batch }), 202), { accepted: 0, duplicates: 3, ...none });
       // partly new, and the same session twice in one batch
       const fresh = session();
-      assert.deepEqual(ok(await ingest({ sessions: [batch[0], fresh, fresh, batch[2]] }), 202), { accepted: 1, duplicates: 3 });
+      assert.deepEqual(ok(await ingest({ sessions: [batch[0], fresh, fresh, batch[2]] }), 202), { accepted: 1, duplicates: 3, ...none });
       assert.equal(await storedSessions(), count + 1);
       // a replay racing the original
       const racing = [session(), session()];
@@ -223,9 +246,93 @@ for (const kind of kinds()) {
       const bodies = answers.map((r) => ok(r, 202));
       assert.equal(bodies[0].accepted + bodies[1].accepted, 2);
       assert.equal(bodies[0].duplicates + bodies[1].duplicates, 2);
-      // the same session id under another app is another session
-      const otherKey = (await createKey((await createDraft(send, dev.token, { name: 'Twin App' })).id)).key;
-      assert.deepEqual(ok(await ingest({ sessions: [batch[0]] }, otherKey), 202), { accepted: 1, duplicates: 0 });
+      // the same session id under another app (with an install of that app) is another session
+      const twin = (await publishApp(send, dev.token, admin.token, { name: 'Twin App' })).id;
+      const [twinInstall] = await installs(twin);
+      const otherKey = (await createKey(twin)).key;
+      assert.deepEqual(ok(await ingest({ sessions: [{ ...batch[0], installToken: twinInstall }] }, otherKey), 202), { accepted: 1, duplicates: 0, ...none });
+    });
+
+    test('fabricated sessions are refused, counted and listed by index; the genuine ones of the batch are stored', async () => {
+      const count = await storedSessions();
+      const counted = Object.fromEntries(await Promise.all(REFUSAL_REASONS.map(async (r) => [r, await refusedCount(r)] as const)));
+      const [genuine] = await installs(appId);
+      const foreign = (await installs((await publishApp(send, dev.token, admin.token, { name: 'Other Habit' })).id))[0];
+      // another install id under the genuine token's MAC; a token of the right shape this store never issued
+      const [payload, mac] = genuine.split('.');
+      const bytes = Buffer.from(payload, 'base64url');
+      bytes[20] ^= 1;
+      const altered = `${bytes.toString('base64url')}.${mac}`;
+      const forged = `${randomBytes(37).toString('base64url')}.${randomBytes(32).toString('base64url')}`;
+      const { installToken: _, ...tokenless } = session({ installId: 'random-install-0001' });
+      const batch = [
+        session({ installToken: genuine }),
+        tokenless, // a made-up install id, no token: what every SDK sent before
+        session({ installToken: forged }),
+        session({ installToken: altered }),
+        session({ installToken: foreign }), // a real download, of another app
+        session({ installToken: 'not-a-token' }),
+        session({ installToken: genuine }),
+      ];
+      const answer = ok(await ingest({ sessions: batch }), 202);
+      assert.deepEqual(answer, {
+        accepted: 2,
+        duplicates: 0,
+        refused: 5,
+        refusals: [
+          { index: 1, reason: 'missing' },
+          { index: 2, reason: 'invalid_token' },
+          { index: 3, reason: 'invalid_token' },
+          { index: 4, reason: 'wrong_app' },
+          { index: 5, reason: 'invalid_token' },
+        ],
+      });
+      assert.equal(await storedSessions(), count + 2);
+      const stored = await db().query<{ install_key: string }>(
+        'SELECT install_key::text FROM engagement_sessions WHERE app_id = $1 AND session_key = ANY($2::uuid[])',
+        [appId, batch.map((s) => hashedId(appId, s.sessionId))],
+      );
+      assert.deepEqual(
+        stored.rows.map((r) => r.install_key),
+        [hashedId(appId, await installIdOf(genuine)), hashedId(appId, await installIdOf(genuine))],
+      );
+      // counted by reason
+      assert.equal(await refusedCount('missing'), counted.missing + 1);
+      assert.equal(await refusedCount('invalid_token'), counted.invalid_token + 3);
+      assert.equal(await refusedCount('wrong_app'), counted.wrong_app + 1);
+
+      // a batch of nothing but fabrications stores nothing, and says so
+      const fabricated = Array.from({ length: 3 }, (_x, i) => session({ installToken: i === 1 ? foreign : forged }));
+      assert.deepEqual(ok(await ingest({ sessions: fabricated }), 202), {
+        accepted: 0,
+        duplicates: 0,
+        refused: 3,
+        refusals: [
+          { index: 0, reason: 'invalid_token' },
+          { index: 1, reason: 'wrong_app' },
+          { index: 2, reason: 'invalid_token' },
+        ],
+      });
+      assert.equal(await storedSessions(), count + 2);
+      // a replayed genuine session is still a duplicate, not a refusal
+      assert.deepEqual(ok(await ingest({ sessions: [batch[0]] }), 202), { accepted: 0, duplicates: 1, refused: 0, refusals: [] });
+    });
+
+    test('an install token is good for 400 days after its download, then refused as expired', async () => {
+      const [token] = await installs(appId);
+      const ref = (await engagement.service.authenticate(key)) as SdkKeyRef;
+      const at = (now: Date) => session({ installToken: token, startedAt: new Date(now.getTime() - MINUTE).toISOString() });
+      const expired = await refusedCount('expired');
+      const late = new Date(Date.now() + 401 * DAY);
+      assert.deepEqual(await engagement.service.ingest(ref, [at(late)], late), {
+        accepted: 0,
+        duplicates: 0,
+        refused: 1,
+        refusals: [{ index: 0, reason: 'expired' }],
+      });
+      assert.equal(await refusedCount('expired'), expired + 1);
+      const inTime = new Date(Date.now() + 399 * DAY);
+      assert.deepEqual(await engagement.service.ingest(ref, [at(inTime)], inTime), { accepted: 1, duplicates: 0, refused: 0, refusals: [] });
     });
 
     test('every kind of bad batch is refused with a 4xx in the error shape, and nothing of it is stored', async () => {
@@ -305,6 +412,20 @@ for (const kind of kinds()) {
           status: 400,
           code: 'VALIDATION_FAILED',
           mentions: /sessions\.1 has unknown field 'userId'/,
+        },
+        {
+          what: 'an install token far too long to be one',
+          body: { sessions: [session({ installToken: 'x'.repeat(129) })] },
+          status: 400,
+          code: 'VALIDATION_FAILED',
+          mentions: /installToken/,
+        },
+        {
+          what: 'an install token that is not a string',
+          body: { sessions: [session({ installToken: 42 as unknown as string })] },
+          status: 400,
+          code: 'VALIDATION_FAILED',
+          mentions: /installToken/,
         },
         { what: 'an empty batch', body: { sessions: [] }, status: 400, code: 'VALIDATION_FAILED', mentions: /sessions/ },
         { what: 'no sessions at all', body: {}, status: 400, code: 'VALIDATION_FAILED', mentions: /missing required field 'sessions'/ },
@@ -390,15 +511,16 @@ for (const kind of kinds()) {
     });
 
     test('each key has its own batch budget: past it, 429 with Retry-After', async () => {
-      const id = (await createDraft(send, dev.token, { name: 'Chatty App' })).id;
+      const id = (await publishApp(send, dev.token, admin.token, { name: 'Chatty App' })).id;
       const [first, second] = [await createKey(id), await createKey(id)];
+      const [chatty] = await installs(id);
       const url = '/rate-limited' + INGEST;
-      ok(await ingest({ sessions: [session()] }, first.key, url), 202);
-      ok(await ingest({ sessions: [session()] }, first.key, url), 202);
-      const limited = await ingest({ sessions: [session()] }, first.key, url);
+      ok(await ingest({ sessions: [session({ installToken: chatty })] }, first.key, url), 202);
+      ok(await ingest({ sessions: [session({ installToken: chatty })] }, first.key, url), 202);
+      const limited = await ingest({ sessions: [session({ installToken: chatty })] }, first.key, url);
       expectError(limited, 429, 'RATE_LIMITED');
       assert.ok(Number(limited.headers['retry-after']) >= 1);
-      ok(await ingest({ sessions: [session()] }, second.key, url), 202); // another key of the same app has its own budget
+      ok(await ingest({ sessions: [session({ installToken: chatty })] }, second.key, url), 202); // another key of the same app has its own budget
     });
 
     // ---------------------------------------------------------------- aggregation
@@ -407,17 +529,21 @@ for (const kind of kinds()) {
       // now = 2020-06-15 10:00Z: the last complete day D is 2020-06-14; MAU over 05-16..06-14; retention cohort
       // first seen 06-01..06-07, back exactly 7 days later; average minutes over 06-08..06-14; daily rows since 05-15.
       const NOW = new Date('2020-06-15T10:00:00Z');
-      const id = (await createDraft(send, dev.token, { name: 'Measured App' })).id;
+      const id = (await publishApp(send, dev.token, admin.token, { name: 'Measured App' })).id;
       const ref = (await engagement.service.authenticate((await createKey(id)).key)) as SdkKeyRef;
       assert.ok(ref);
+      // one real download per install (i1..i8 here, 'old' of the stale app below)
+      const tokenOf = new Map<string, string>();
+      (await installs(id, 8)).forEach((token, i) => tokenOf.set(`i${i + 1}`, token));
       let n = 0;
       const s = (install: string, country: string, startedAt: string, durationSeconds: number): SessionInput => ({
         sessionId: `agg-session-${++n}`,
-        installId: `agg-install-${install}`,
+        installToken: tokenOf.get(install),
         country,
         startedAt,
         durationSeconds,
       });
+      const none = { refused: 0, refusals: [] };
       const batch1 = [
         s('i1', 'US', '2020-06-01T08:00:00Z', 600),
         s('i1', 'US', '2020-06-08T09:00:00Z', 300), // day 7 of i1: retained
@@ -432,9 +558,9 @@ for (const kind of kinds()) {
         s('i5', 'GB', '2020-06-12T10:00:00Z', 30), // first seen too recently for the cohort
         s('i8', 'US', '2020-06-10T10:00:00Z', 60),
       ];
-      assert.deepEqual(await engagement.service.ingest(ref, batch1, NOW), { accepted: 12, duplicates: 0 });
+      assert.deepEqual(await engagement.service.ingest(ref, batch1, NOW), { accepted: 12, duplicates: 0, ...none });
       // a late batch: i8 was first seen earlier than we knew (06-05), so it joins the cohort (not retained: no 06-12)
-      assert.deepEqual(await engagement.service.ingest(ref, [s('i8', 'US', '2020-06-05T10:00:00Z', 45)], NOW), { accepted: 1, duplicates: 0 });
+      assert.deepEqual(await engagement.service.ingest(ref, [s('i8', 'US', '2020-06-05T10:00:00Z', 45)], NOW), { accepted: 1, duplicates: 0, ...none });
       // older sessions, sent back then: i6 before the MAU window, i7 old enough to be pruned (older than 40 days)
       await engagement.service.ingest(ref, [s('i6', 'US', '2020-05-10T10:00:00Z', 500)], new Date('2020-05-20T00:00:00Z'));
       await engagement.service.ingest(ref, [s('i7', 'US', '2020-05-01T10:00:00Z', 400)], new Date('2020-05-10T00:00:00Z'));
@@ -446,8 +572,9 @@ for (const kind of kinds()) {
         [id],
       );
       // an SDK-fed app whose sessions are all old has its figures zeroed; an app that never had SDK data is left alone
-      const stale = (await createDraft(send, dev.token, { name: 'Stale App' })).id;
+      const stale = (await publishApp(send, dev.token, admin.token, { name: 'Stale App' })).id;
       const staleRef = (await engagement.service.authenticate((await createKey(stale)).key)) as SdkKeyRef;
+      tokenOf.set('old', (await installs(stale))[0]);
       await engagement.service.ingest(staleRef, [s('old', 'US', '2020-04-20T10:00:00Z', 100)], new Date('2020-04-21T00:00:00Z'));
       const untouched = randomUUID();
       await db().query(
@@ -490,10 +617,11 @@ for (const kind of kinds()) {
             revenue_milli: string;
           }>(
             `SELECT country, day::text AS day, active_users, sessions, session_seconds::text, first_downloads, revenue_milli::text
-               FROM app_daily_stats WHERE app_id = $1 ORDER BY day, country`,
+               FROM app_daily_stats WHERE app_id = $1 AND day < '2021-01-01' ORDER BY day, country`,
             [appId],
           )
         ).rows.map((r) => `${r.day} ${r.country} ${r.active_users}/${r.sessions}/${r.session_seconds} fd=${r.first_downloads} rev=${r.revenue_milli}`);
+      // (the hand-made data set is in 2020; today's row has the first download that attested the installs)
       const expectedDaily = [
         '2020-05-20 US 1/1/100 fd=0 rev=0',
         '2020-06-01 US 1/1/600 fd=0 rev=0',
@@ -519,7 +647,7 @@ for (const kind of kinds()) {
       assert.equal(kept.rows[0].n, 14); // 15 sent, i7's pruned
       const i7 = await db().query<{ first_day: string }>('SELECT first_day::text FROM engagement_installs WHERE app_id = $1 AND install_key = $2', [
         id,
-        hashedId(id, 'agg-install-i7'),
+        hashedId(id, await installIdOf(tokenOf.get('i7')!)),
       ]);
       assert.equal(i7.rows[0].first_day, '2020-05-01', 'first days outlive the sessions');
 

@@ -47,7 +47,8 @@ const userRoutes: FastifyPluginAsyncTypebox<Options> = async (app, { guards, ser
       schema: {
         tags,
         security,
-        summary: 'A short-lived signed URL of the current build of an app I own (403 NOT_OWNED: get or buy it first)',
+        summary:
+          'A short-lived signed URL of the current build of an app I own, and the install token its SDK sends with its sessions (403 NOT_OWNED: get or buy it first)',
         params: S.IdParams,
         response: { 200: S.DownloadLink, ...errors },
       },

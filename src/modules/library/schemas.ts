@@ -65,6 +65,10 @@ export const DownloadLink = Type.Object({
   version: Type.String(),
   sha256: Type.String(),
   size: Type.Integer(),
+  installToken: Type.String({
+    description:
+      "hand it to the app's SDK, which sends it with every session (POST /api/v1/sdk/engagement): sessions count in charts only with a token of a real download; good for 400 days",
+  }),
 });
 export type DownloadLink = Static<typeof DownloadLink>;
 

@@ -7,6 +7,7 @@ import { libraryEvents } from './events.ts';
 import type { Queryable } from '../../platform/db/index.ts';
 import { forbidden, gone, invalid, notFound, unavailable } from '../../platform/errors.ts';
 import { VERSION_RULE, compareVersions, parseVersion, type Actor, type CatalogService } from '../catalog/index.ts';
+import type { InstallTokens } from './install-tokens.ts';
 import type { DownloadLinks } from './links.ts';
 import { libraryPage } from './listing.ts';
 import { safeFilename } from './range.ts';
@@ -62,6 +63,7 @@ export class LibraryService {
   constructor(
     private readonly deps: LibraryDeps,
     readonly links: DownloadLinks,
+    readonly installTokens: InstallTokens,
   ) {
     const c = deps.metrics.counter.bind(deps.metrics);
     this.metrics = {
@@ -74,7 +76,10 @@ export class LibraryService {
     return libraryPage(this.deps.db, userId, { limit: query.limit ?? 20, cursor: query.cursor, kind: query.kind }, this.deps.catalog.mediaUrl);
   }
 
-  /** A signed link to the current build of an app the user owns; recorded as a download. */
+  /**
+   * A signed link to the current build of an app the user owns, and an install token for the app's SDK (a new
+   * install id each time: one download, one install); recorded as a download.
+   */
   async issueDownload(userId: string, appId: string): Promise<DownloadLink> {
     const target = (await this.deps.db.query<Target>(`${TARGETS} WHERE a.id = $2`, [userId, appId])).rows[0];
     // a removed app stays in its owners' libraries, so they learn why; to anyone else it does not exist
@@ -92,9 +97,16 @@ export class LibraryService {
     const build = await this.deliverable(target);
     if (!build) throw unavailable('BUILD_UNAVAILABLE', 'The build of this app cannot be read right now; try again later.');
     await this.recordDownloads(userId, [build], { countRepeats: true });
-    const link = await this.link(userId, build);
+    const [link, install] = await Promise.all([this.link(userId, build), this.installTokens.issue(build.app_id)]);
     this.metrics.links.inc({ via: 'download' });
-    return { url: link.url, expiresAt: link.expiresAt, version: build.version, sha256: build.binary_sha256, size: Number(build.binary_size) };
+    return {
+      url: link.url,
+      expiresAt: link.expiresAt,
+      version: build.version,
+      sha256: build.binary_sha256,
+      size: Number(build.binary_size),
+      installToken: install.token,
+    };
   }
 
   /**

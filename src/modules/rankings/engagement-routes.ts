@@ -14,8 +14,13 @@ import type { EngagementService, SdkKeyRef } from './engagement.ts';
 
 /** Sessions per batch. */
 export const MAX_BATCH_SESSIONS = 500;
-/** A batch's body (500 sessions of ~200 bytes fit with room to spare). */
+/** A batch's body (500 sessions of ~300 bytes, install tokens included, fit with room to spare). */
 export const BATCH_BODY_LIMIT_BYTES = 256 * 1024;
+/** Install tokens are 94 characters; anything much longer is not one (a 400, not a refusal). */
+export const MAX_INSTALL_TOKEN_CHARS = 128;
+/** Why a session was refused (and the label of orchard_engagement_sessions_refused_total). */
+export const REFUSAL_REASONS = ['missing', 'invalid_token', 'wrong_app', 'expired'] as const;
+export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 const Uuid = Type.String({ format: 'uuid' });
@@ -46,7 +51,15 @@ export const SdkKeyList = Type.Object({ items: Type.Array(SdkKey) });
 export const Session = Type.Object(
   {
     sessionId: SdkId("the SDK's id of the session (a replayed session is counted once)"),
-    installId: SdkId("the SDK's id of the install (stored hashed)"),
+    installId: Type.Optional(SdkId("the SDK's own id of the install: no longer used (the install token's install id is the install), still accepted")),
+    installToken: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: MAX_INSTALL_TOKEN_CHARS,
+        description:
+          'the installToken of the download this install came from (POST /api/v1/apps/:id/download); a session without a valid token of this app is refused (refusals)',
+      }),
+    ),
     country: Type.String({ pattern: '^[A-Z]{2}$', description: "the device's storefront, ISO 3166-1 alpha-2 (an Orchard storefront)" }),
     startedAt: Type.String({ format: 'date-time', description: 'ISO 8601; at most 5 minutes ahead, at most 30 days old' }),
     durationSeconds: Type.Integer({ minimum: 0, maximum: 86_400 }),
@@ -59,6 +72,17 @@ export const Batch = Type.Object({ sessions: Type.Array(Session, { minItems: 1, 
 export const IngestAnswer = Type.Object({
   accepted: Type.Integer({ description: 'sessions stored by this batch' }),
   duplicates: Type.Integer({ description: 'sessions already stored (a replay), ignored' }),
+  refused: Type.Integer({ description: 'sessions not counted: no valid install token of this app (the rest of the batch is stored)' }),
+  refusals: Type.Array(
+    Type.Object({
+      index: Type.Integer({ minimum: 0, description: 'the position of the session in the batch' }),
+      reason: Type.Enum([...REFUSAL_REASONS], {
+        description:
+          'missing: no installToken | invalid_token: not one this store issued, or altered | wrong_app: a token of another app | expired: older than 400 days',
+      }),
+    }),
+    { description: 'each refused session, in batch order' },
+  ),
 });
 
 // ==================================================================== routes
@@ -150,7 +174,8 @@ const ingestRoutes: FastifyPluginAsyncTypebox<{ service: EngagementService; cach
         tags: ['engagement: sdk'],
         summary:
           `Report app sessions (the app's SDK; Authorization: Bearer <SDK key>). 1 to ${MAX_BATCH_SESSIONS} sessions, body at most 256 KiB; ` +
-          'a session already reported is counted once (duplicates). 401 for an unknown or revoked key, 429 past the per-key rate',
+          'a session already reported is counted once (duplicates); a session without a valid install token of this app (from a real download) is refused and ' +
+          'listed in refusals while the rest is stored. 401 for an unknown or revoked key, 429 past the per-key rate',
         body: Batch,
         response: { 202: IngestAnswer, ...errors },
       },

@@ -3,7 +3,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { toHttpError } from '../../platform/http/errors.ts';
-import { addDays, batchError, checkBatch, hashedId, isSdkKeyShape, newSdkKey, sdkKeyHash, utcDay, type SessionInput } from './engagement.ts';
+import { addDays, attestedInstall, batchError, checkBatch, hashedId, isSdkKeyShape, newSdkKey, sdkKeyHash, utcDay, type SessionInput } from './engagement.ts';
 
 const APP = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
 const NOW = new Date('2024-03-10T12:00:00Z');
@@ -113,5 +113,20 @@ describe('batch checks', () => {
     assert.equal((err.details as unknown[]).length, 8);
     assert.match(err.message, /sessions\.0\.country.*sessions\.4\.country.*and 3 more$/);
     assert.doesNotMatch(err.message, /sessions\.5\./);
+  });
+});
+
+describe('attested installs', () => {
+  const OTHER = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c';
+  const issuedAt = new Date('2024-03-01T00:00:00Z');
+  test("a valid token of the key's app counts for the token's install", () => {
+    assert.deepEqual(attestedInstall(APP, { ok: true, appId: APP, installId: 'x-install', issuedAt }), { installId: 'x-install' });
+    assert.deepEqual(attestedInstall(APP.toUpperCase(), { ok: true, appId: APP, installId: 'x-install', issuedAt }), { installId: 'x-install' });
+  });
+  test('no token, an invalid one, an expired one or one of another app is refused with its reason', () => {
+    assert.deepEqual(attestedInstall(APP, null), { refused: 'missing' });
+    assert.deepEqual(attestedInstall(APP, { ok: false, reason: 'invalid' }), { refused: 'invalid_token' });
+    assert.deepEqual(attestedInstall(APP, { ok: false, reason: 'expired' }), { refused: 'expired' });
+    assert.deepEqual(attestedInstall(APP, { ok: true, appId: OTHER, installId: 'x-install', issuedAt }), { refused: 'wrong_app' });
   });
 });

@@ -6,6 +6,11 @@
 // - Ingestion: POST /api/v1/sdk/engagement, Authorization: Bearer osk_..., a batch of 1..500 sessions. Each
 //   session is stored once per (app, session id): a replayed batch is harmless and answers how many were
 //   duplicates. Session and install ids are stored as hashes with the app id (never as sent).
+// - Attested installs: a session counts only with the install token of a real download of the key's app (the
+//   library issues one with each download link and gives us its verifier). The install is the token's install
+//   id, so one download is one install whatever the SDK calls it. Sessions without a valid token are refused
+//   (reasons missing | invalid_token | wrong_app | expired), counted in orchard_engagement_sessions_refused_total
+//   and listed by index in the answer; the rest of the batch is stored.
 // - Aggregation (aggregateEngagement, hourly): app_daily_stats' active_users / sessions / session_seconds per
 //   (app, country, day) recounted over the last 31 days by the first run of each UTC day and over yesterday and
 //   today by the others; app_engagement (DAU, MAU, day-7 retention, average session minutes) per app; raw
@@ -14,13 +19,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Infra } from '../../config.ts';
+import type { InstallTokenCheck, InstallTokenVerifier } from '../library/index.ts';
 import type { Db, Queryable } from '../../platform/db/index.ts';
 import type { Guards, Principal } from '../../platform/http/auth.ts';
 import { conflict, invalid, notFound, type DomainError } from '../../platform/errors.ts';
 import type { Limit } from '../../platform/http/rate-limit.ts';
-import { engagementRoutes, type SessionInput } from './engagement-routes.ts';
+import { engagementRoutes, type RefusalReason, type SessionInput } from './engagement-routes.ts';
 
-export type { SessionInput } from './engagement-routes.ts';
+export { REFUSAL_REASONS, type RefusalReason, type SessionInput } from './engagement-routes.ts';
 
 export const SDK_KEY_PREFIX = 'osk_';
 const SDK_KEY_SHAPE = /^osk_[A-Za-z0-9_-]{43}$/;
@@ -103,6 +109,17 @@ export function checkBatch(sessions: readonly SessionInput[], now: Date, isStore
   return issues;
 }
 
+/**
+ * The install a session counts for, or why it counts for none: its token is missing, not one we issued
+ * (invalid_token), another app's (wrong_app) or too old (expired). `check` is the verifier's answer for the token.
+ */
+export function attestedInstall(appId: string, check: InstallTokenCheck | null): { installId: string } | { refused: RefusalReason } {
+  if (!check) return { refused: 'missing' };
+  if (!check.ok) return { refused: check.reason === 'expired' ? 'expired' : 'invalid_token' };
+  if (check.appId.toLowerCase() !== appId.toLowerCase()) return { refused: 'wrong_app' };
+  return { installId: check.installId };
+}
+
 /** One invalid-input error for all of a batch's issues (the first few in the message, all in details). */
 export function batchError(issues: BatchIssue[]): DomainError {
   const shown = issues.slice(0, 5).map((i) => i.message);
@@ -135,6 +152,8 @@ export interface SdkKeyRef {
 export interface IngestResult {
   accepted: number;
   duplicates: number;
+  refused: number;
+  refusals: { index: number; reason: RefusalReason }[];
 }
 
 const STOREFRONTS_TTL_MS = 10 * 60_000;
@@ -143,7 +162,15 @@ const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOS
 export class EngagementService {
   private storefronts: { countries: Set<string>; loadedAt: number } | null = null;
 
-  constructor(private readonly deps: { db: Db; maxActiveKeys?: number }) {}
+  constructor(
+    private readonly deps: {
+      db: Db;
+      installTokens: InstallTokenVerifier;
+      /** orchard_engagement_sessions_refused_total{reason} */
+      refusedSessions?: { inc(labels: { reason: RefusalReason }, n?: number): void };
+      maxActiveKeys?: number;
+    },
+  ) {}
 
   // ---- keys
 
@@ -218,23 +245,48 @@ export class EngagementService {
 
   /**
    * Stores a batch (already schema-checked) in one statement: new sessions, their installs' first days, and the
-   * key's last use. 400 naming each bad session; nothing is stored from a bad batch.
+   * key's last use. 400 naming each bad session; nothing is stored from a bad batch. Sessions without a valid
+   * install token of the key's app are refused (counted, listed by index); the others are stored.
    */
   async ingest(key: SdkKeyRef, sessions: readonly SessionInput[], now = new Date()): Promise<IngestResult> {
     const countries = await this.storefrontSet(sessions.map((s) => s.country));
     const issues = checkBatch(sessions, now, (c) => countries.has(c));
     if (issues.length) throw batchError(issues);
 
+    // an SDK batches many sessions of few installs: each distinct token is verified once
+    const verdicts = new Map<string, Promise<InstallTokenCheck>>();
+    const checks = await Promise.all(
+      sessions.map((s) => {
+        if (s.installToken === undefined) return null;
+        let verdict = verdicts.get(s.installToken);
+        if (!verdict) verdicts.set(s.installToken, (verdict = this.deps.installTokens.verify(s.installToken, now.getTime())));
+        return verdict;
+      }),
+    );
+
+    const refusals: IngestResult['refusals'] = [];
     const sessionKeys: string[] = [];
     const installKeys: string[] = [];
+    const countryOf: string[] = [];
     const startedAt: string[] = [];
     const seconds: number[] = [];
-    for (const s of sessions) {
+    sessions.forEach((s, index) => {
+      const install = attestedInstall(key.appId, checks[index]);
+      if ('refused' in install) {
+        refusals.push({ index, reason: install.refused });
+        return;
+      }
       sessionKeys.push(hashedId(key.appId, s.sessionId));
-      installKeys.push(hashedId(key.appId, s.installId));
+      installKeys.push(hashedId(key.appId, install.installId));
+      countryOf.push(s.country);
       startedAt.push(new Date(s.startedAt).toISOString());
       seconds.push(s.durationSeconds);
-    }
+    });
+    const byReason = new Map<RefusalReason, number>();
+    for (const r of refusals) byReason.set(r.reason, (byReason.get(r.reason) ?? 0) + 1);
+    for (const [reason, n] of byReason) this.deps.refusedSessions?.inc({ reason }, n);
+    if (!sessionKeys.length) return { accepted: 0, duplicates: 0, refused: refusals.length, refusals };
+
     const { rows } = await this.deps.db.query<{ accepted: number }>(
       `WITH input AS (
          SELECT * FROM unnest($4::uuid[], $5::uuid[], $6::text[], $7::timestamptz[], $8::int[])
@@ -255,10 +307,10 @@ export class EngagementService {
           WHERE id = $2::uuid AND (last_used_at IS NULL OR last_used_at < $3::timestamptz - interval '1 minute')
        )
        SELECT count(*)::int AS accepted FROM ins`,
-      [key.appId, key.keyId, now, sessionKeys, installKeys, sessions.map((s) => s.country), startedAt, seconds],
+      [key.appId, key.keyId, now, sessionKeys, installKeys, countryOf, startedAt, seconds],
     );
     const accepted = rows[0].accepted;
-    return { accepted, duplicates: sessions.length - accepted };
+    return { accepted, duplicates: sessionKeys.length - accepted, refused: refusals.length, refusals };
   }
 
   /** The storefront countries, read once per 10 minutes (again sooner when a batch names one not in the list). */
@@ -389,7 +441,9 @@ export async function aggregateEngagement(db: Queryable, now: Date = new Date(),
 
 // ==================================================================== factory
 
-export interface EngagementDeps extends Pick<Infra, 'db' | 'cache' | 'logger'> {
+export interface EngagementDeps extends Pick<Infra, 'db' | 'cache' | 'logger' | 'metrics'> {
+  /** The library's install-token verifier: only sessions of installs a real download issued count. */
+  installTokens: InstallTokenVerifier;
   config?: {
     /** Overrides of the per-key batch limit (default 600 a minute). */
     ingestLimit?: Partial<Pick<Limit, 'max' | 'windowMs'>>;
@@ -403,7 +457,17 @@ export interface EngagementDeps extends Pick<Infra, 'db' | 'cache' | 'logger'> {
  * calls it; idempotent, safe to run again, but meant to run one at a time).
  */
 export function createEngagement(deps: EngagementDeps) {
-  const service = new EngagementService({ db: deps.db, maxActiveKeys: deps.config?.maxActiveKeys });
+  const refusedSessions = deps.metrics.counter(
+    'orchard_engagement_sessions_refused_total',
+    'SDK sessions refused for want of a valid install token of the app, by reason (missing | invalid_token | wrong_app | expired)',
+    ['reason'],
+  );
+  const service = new EngagementService({
+    db: deps.db,
+    installTokens: deps.installTokens,
+    refusedSessions,
+    maxActiveKeys: deps.config?.maxActiveKeys,
+  });
   const limit: Limit = { ...DEFAULT_INGEST_LIMIT, ...deps.config?.ingestLimit };
   const routes: FastifyPluginAsync<{ guards: Guards }> = engagementRoutes(service, deps.cache, limit);
   async function aggregate(now: Date = new Date(), opts: { full?: boolean } = {}): Promise<AggregateResult> {

@@ -8,13 +8,14 @@
 // engagement_aggregation. Publishes (events.ts): ranking.compute, ranking.computed. Consumes: app.downloaded,
 // purchase.completed, subscription.renewed, transaction.revoked (batch: signals), ranking.compute (durable:
 // the run), ranking.computed (broadcast: caches). Jobs: rankings.schedule.
-// Reads: catalog_apps, catalog_app_versions, catalog_storefronts.
+// Reads: catalog_apps, catalog_app_versions, catalog_storefronts. Uses the library's install-token verifier
+// (deps.installTokens): SDK sessions count only for installs a real download issued.
 import path from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Config, Infra } from '../../config.ts';
 import { consumersOf } from '../../platform/bus/index.ts';
-import type { LibraryEvents } from '../library/index.ts';
+import type { InstallTokenVerifier, LibraryEvents } from '../library/index.ts';
 import type { PurchasesEvents } from '../purchases/index.ts';
 import { rankingsEvents, type RankingsEvents } from './events.ts';
 import type { Guards } from '../../platform/http/auth.ts';
@@ -43,12 +44,20 @@ export interface RankingsDeps extends Infra {
   config: Pick<Config, 'chartWeights'>;
   catalog: CatalogService;
   search: SearchService;
+  /** The library's install-token verifier (createLibrary(...).installTokens). */
+  installTokens: InstallTokenVerifier;
 }
 
 export function createRankings(deps: RankingsDeps) {
   // read-only: charts, positions and rank history tolerate a replica's lag
   const service = new RankingsService({ db: deps.readDb, cache: deps.cache, catalog: deps.catalog, search: deps.search });
-  const engagement = createEngagement({ db: deps.db, cache: deps.cache, logger: deps.logger });
+  const engagement = createEngagement({
+    db: deps.db,
+    cache: deps.cache,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    installTokens: deps.installTokens,
+  });
   // App detail shows the app's chart positions (spliced into the catalog's cached detail).
   deps.catalog.extendDetail((appId) => service.positionsMember(appId));
 
