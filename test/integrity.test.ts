@@ -45,7 +45,7 @@ for (const kind of kinds()) {
       await t?.close();
     });
 
-    test('a review is pending for its author until the consumer scores it; score, six signals and action are stored for admins', async () => {
+    test('a review is pending for its author until the consumer scores it; score, seven signals and action are stored for admins', async () => {
       await grantApp(t.infra.db, alice.user.id, app.id);
       const created = ok(await write(alice.token, app.id, { rating: 4, title: 'Reliable sync', body: SPECIFIC }), 201);
       assert.equal(created.status, 'pending');
@@ -58,7 +58,7 @@ for (const kind of kinds()) {
       assert.ok(seen.integrity.score >= 0.6 && seen.integrity.score <= 1);
       assert.equal(seen.integrity.model, 'seed-weights');
       const names = (seen.integrity.signals as { name: string }[]).map((s) => s.name).sort();
-      assert.deepEqual(names, ['account_age', 'content_quality', 'coordination', 'originality', 'review_velocity', 'verified_purchase']);
+      assert.deepEqual(names, ['account_age', 'content_quality', 'coordination', 'incentive', 'originality', 'review_velocity', 'verified_purchase']);
       const age = (seen.integrity.signals as { name: string; score: number }[]).find((s) => s.name === 'account_age')!;
       assert.equal(age.score, 0); // registered moments ago
     });
@@ -72,6 +72,49 @@ for (const kind of kinds()) {
       for (const r of results.slice(1)) assert.notEqual(r.status, 'approved', JSON.stringify(r));
       const summary = ok(await send('GET', `/apps/${target.id}/ratings`));
       assert.ok(summary.count <= 1);
+    });
+
+    test('a review copied from another author’s review on another app is held with the reason, whatever the cheap signals say', async () => {
+      const [a, b] = [
+        await publishApp(send, dev.token, admin.token, { name: 'Copy Source' }),
+        await publishApp(send, dev.token, admin.token, { name: 'Copy Target' }),
+      ];
+      const [writer, copier] = [await registerUser(t.app), await registerUser(t.app)];
+      await grantApp(t.infra.db, writer.user.id, a.id);
+      await grantApp(t.infra.db, copier.user.id, b.id); // a verified purchase does not save a copy
+      const text = 'The calendar widget on my iPad Air finally shows the week view since 2.7, and reminders sync with Outlook within seconds.';
+      ok(await write(writer.token, a.id, { rating: 5, title: 'Finally', body: text }), 201);
+      assert.equal((await scored(writer.token, a.id)).status, 'approved');
+      const copy = ok(await write(copier.token, b.id, { rating: 5, title: 'Love it', body: `${text.toLowerCase().replaceAll(',', '')} Thanks!` }), 201);
+      assert.equal((await scored(copier.token, b.id)).status, 'held');
+      const seen = ok(await send('GET', `/admin/reviews/${copy.id}`, { token: admin.token }));
+      assert.equal(seen.integrity.action, 'manual_review');
+      const o = (seen.integrity.signals as { name: string; score: number; reason: string; decisive?: string }[]).find((s) => s.name === 'originality')!;
+      assert.equal(o.decisive, 'hold');
+      assert.match(o.reason, /copy .* by another author on another app/);
+      // the original stays published
+      assert.equal((await mine(writer.token, a.id)).status, 'approved');
+    });
+
+    test('incentive language holds a review; short generic and non-English genuine reviews are approved', async () => {
+      const target = await publishApp(send, dev.token, admin.token, { name: 'Coin Quest' });
+      const users = await Promise.all(Array.from({ length: 5 }, () => registerUser(t.app)));
+      for (const u of users) await grantApp(t.infra.db, u.user.id, target.id);
+      const bodies = [
+        { rating: 5, title: 'Fun', body: 'Nice puzzles and the daily levels are varied. Gave 5 stars for the free coins!' },
+        { rating: 5, title: 'Great app!', body: 'Great app!' },
+        { rating: 4, title: 'ok', body: 'ok' },
+        { rating: 5, title: 'Super', body: 'Sehr schöne App, die Rätsel werden jeden Tag schwieriger und machen Spaß.' },
+        { rating: 4, title: 'Great app!', body: 'Great app!' },
+      ];
+      for (const [i, u] of users.entries()) ok(await write(u.token, target.id, bodies[i]), 201);
+      const results = await Promise.all(users.map((u) => scored(u.token, target.id)));
+      assert.equal(results[0].status, 'held', JSON.stringify(results[0]));
+      for (const r of results.slice(1)) assert.equal(r.status, 'approved', JSON.stringify(r));
+      const seen = ok(await send('GET', `/admin/reviews/${results[0].id}`, { token: admin.token }));
+      const inc = (seen.integrity.signals as { name: string; reason: string; decisive?: string }[]).find((s) => s.name === 'incentive')!;
+      assert.equal(inc.decisive, 'hold');
+      assert.match(inc.reason, /free coins/);
     });
 
     test('an edit is re-scored as a new revision; the projection keeps the latest', async () => {
@@ -102,7 +145,7 @@ for (const kind of kinds()) {
       const mineHeld = [...held.items, ...rejected.items].filter((r: { appId: string }) => r.appId === target.id);
       assert.ok(mineHeld.length >= 8, `held or rejected: ${mineHeld.length}`);
       const one = mineHeld[0];
-      assert.ok(Array.isArray(one.integrity.signals) && one.integrity.signals.length === 6);
+      assert.ok(Array.isArray(one.integrity.signals) && one.integrity.signals.length === 7);
 
       expectError(await send('POST', `/admin/reviews/${one.reviewId}/decision`, { token: admin.token, body: { decision: 'maybe' } }), 400);
       expectError(await send('POST', `/admin/reviews/${one.reviewId}/decision`, { token: admin.token, body: { decision: 'approve', extra: 1 } }), 400);

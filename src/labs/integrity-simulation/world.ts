@@ -5,8 +5,8 @@ import { Rng } from '../../platform/rng.ts';
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-export type Kind = 'organic' | 'bombing' | 'farm' | 'ring' | 'drip';
-export const ATTACK_KINDS: Exclude<Kind, 'organic'>[] = ['bombing', 'farm', 'ring', 'drip'];
+export type Kind = 'organic' | 'bombing' | 'farm' | 'ring' | 'drip' | 'copy' | 'incentive';
+export const ATTACK_KINDS: Exclude<Kind, 'organic'>[] = ['bombing', 'farm', 'ring', 'drip', 'copy', 'incentive'];
 
 export interface SimulationOptions {
   seed: number;
@@ -27,6 +27,10 @@ export interface SimulationOptions {
   farm: { campaigns: number; reviews: number; hours: number };
   ring: { rings: number; accounts: number; appsPerAccount: number; texts: number };
   drip: { campaigns: number; days: number; perDay: number };
+  /** Reviews copied (lightly edited) from organic reviews of other apps, by patient attackers. */
+  copy: { reviews: number };
+  /** Incentivised reviews ("5 stars for the free coins") in several languages, mostly from real-looking accounts. */
+  incentive: { reviews: number };
 }
 
 export const DEFAULT_OPTIONS: SimulationOptions = {
@@ -43,6 +47,8 @@ export const DEFAULT_OPTIONS: SimulationOptions = {
   farm: { campaigns: 3, reviews: 40, hours: 36 },
   ring: { rings: 3, accounts: 12, appsPerAccount: 5, texts: 3 },
   drip: { campaigns: 2, days: 14, perDay: 3 },
+  copy: { reviews: 40 },
+  incentive: { reviews: 40 },
 };
 
 /** A small world for tests: every kind present, a few hundred reviews. */
@@ -56,6 +62,8 @@ export const SMALL_OPTIONS: SimulationOptions = {
   farm: { campaigns: 1, reviews: 15, hours: 24 },
   ring: { rings: 1, accounts: 5, appsPerAccount: 4, texts: 2 },
   drip: { campaigns: 1, days: 8, perDay: 2 },
+  copy: { reviews: 15 },
+  incentive: { reviews: 15 },
 };
 
 export interface PlannedAccount {
@@ -263,6 +271,39 @@ function campaignText(rng: Rng, titles: readonly string[], lines: readonly strin
   return { title: rng.pick(titles), body: spin(rng, body) };
 }
 
+/** A copier's small edits: case, punctuation, one word added, dropped or swapped. */
+function lightEdit(rng: Rng, text: string): string {
+  let t = text;
+  if (rng.chance(0.4)) t = t.toLowerCase();
+  if (rng.chance(0.4)) t = t.replace(/[.,]/g, rng.pick(['', '!', ' ', '.']));
+  const words = t.split(' ');
+  const edit = rng.int(0, 3);
+  if (edit === 1) words.splice(rng.int(0, words.length), 0, rng.pick(['really', 'honestly', 'so', 'just']));
+  else if (edit === 2 && words.length > 12) words.splice(rng.int(0, words.length - 1), 1);
+  else if (edit === 3) words[words.length - 1] = `${words[words.length - 1]} ${rng.pick(['Thanks!', ':)', 'Recommended.', '10/10'])}`;
+  return words.join(' ');
+}
+
+/** An ordinary sentence and an incentive, by language. */
+const INCENTIVES: [string, string][] = [
+  ['Nice app, works well.', 'Gave 5 stars for the free coins.'],
+  ['Good game overall.', 'I got paid to write this review, but it is fine.'],
+  ['Decent app.', 'The developer sent me a promo code for a review.'],
+  ['Works on my iPhone.', 'Rated it in exchange for 5 stars worth of gems... I mean in exchange for a review bonus.'],
+  ['Pretty fun.', 'Rate 5 stars to get 500 coins, that is what the popup says!'],
+  ['Schöne App.', 'Fünf Sterne für die gratis Münzen.'],
+  ['Gute App, läuft flüssig.', 'Habe als Belohnung 100 Edelsteine bekommen.'],
+  ['Application sympa.', '5 étoiles pour les pièces gratuites, merci !'],
+  ['Bonne appli.', "J'ai été payé pour laisser cet avis."],
+  ['Buena aplicación.', '¡Cinco estrellas por las monedas gratis!'],
+  ['Me gusta.', 'Me pagaron por esta reseña.'],
+  ['Bella app.', 'Cinque stelle per le monete gratis.'],
+  ['Ottimo gioco.', 'Ho scritto questa recensione in cambio di una ricompensa, monete gratuite.'],
+  ['Aplicativo bom.', 'Cinco estrelas pelas moedas grátis.'],
+  ['Gostei.', 'Dei nota em troca de uma avaliação premiada, moedas gratuitas.'],
+  ['楽しいアプリです。', '星5をつけると無料コインがもらえます。'],
+];
+
 // ---------- the plan ----------
 
 export function generateWorld(options: SimulationOptions): World {
@@ -372,6 +413,51 @@ export function generateWorld(options: SimulationOptions): World {
         reviews.push({ kind: 'drip', campaign: `drip-${c}`, account: a.key, app, at, rating: 5, ...campaignText(rngAtk, FARM_TITLES, FARM_LINES) });
       }
     }
+  }
+
+  // Copies: an organic review of one app (long enough to be worth copying), re-posted on another app by an attacker
+  // with small edits (case, punctuation, a word added or dropped), a while after the original.
+  const rngCopy = new Rng(o.seed, 'copy');
+  const sources = reviews.filter((r) => r.kind === 'organic' && r.body.split(/\s+/).length >= 10 && r.at < durationMs - DAY);
+  for (let i = 0; i < (o.copy?.reviews ?? 0) && sources.length; i++) {
+    const src = rngCopy.pick(sources);
+    let app = rngCopy.int(0, o.apps - 1);
+    if (app === src.app) app = (app + 1) % o.apps;
+    const at = Math.min(durationMs - 1, Math.max(src.at + HOUR, attackStart) + rngCopy.next() * o.attackDays * DAY);
+    const aged = rngCopy.chance(0.5); // patient: half of them bought old accounts
+    const a = newAccount(at - (aged ? (60 + rngCopy.next() * 900) * DAY : rngCopy.next() * 20 * DAY));
+    if (rngCopy.chance(0.5)) a.owns.push(app);
+    reviews.push({
+      kind: 'copy',
+      campaign: 'copy',
+      account: a.key,
+      app,
+      at,
+      rating: rngCopy.chance(0.8) ? 5 : src.rating,
+      title: rngCopy.chance(0.5) ? src.title : rngCopy.pick(ORGANIC_TITLES),
+      body: lightEdit(rngCopy, src.body),
+    });
+  }
+  // Incentivised reviews: a plausible sentence plus what the reviewer got for it, in the store's languages.
+  const rngInc = new Rng(o.seed, 'incentive');
+  for (let i = 0; i < (o.incentive?.reviews ?? 0); i++) {
+    const app = rngInc.int(0, o.apps - 1);
+    const at = attackStart + rngInc.next() * (o.attackDays * DAY - 1);
+    const aged = rngInc.chance(0.7);
+    const a = newAccount(at - (aged ? (60 + rngInc.next() * 900) * DAY : rngInc.next() * 20 * DAY));
+    if (rngInc.chance(0.7)) a.owns.push(app);
+    const [lead, phrase] = rngInc.pick(INCENTIVES);
+    const body = rngInc.chance(0.5) ? `${lead} ${phrase}` : `${phrase} ${lead}`;
+    reviews.push({
+      kind: 'incentive',
+      campaign: 'incentive',
+      account: a.key,
+      app,
+      at,
+      rating: 5,
+      title: rngInc.pick(ORGANIC_TITLES),
+      body: spin(rngInc, body),
+    });
   }
 
   reviews.sort((a, b) => a.at - b.at);

@@ -12,7 +12,7 @@ import { integrityApproved, type ReviewSubmitted, type Verdict } from '../review
 import { analyze, rescore, type IntegrityFacts, type IntegrityResult, type StoredModel } from './model.ts';
 import type { ModelHolder } from './models.ts';
 import type { Action, WeightedSignal } from './score.ts';
-import type { SignalName } from './signals.ts';
+import { COPY_MIN_WORDS, copyThreshold, type OriginalityFacts, type SignalName } from './signals.ts';
 import { burstMembers, forgetReview, gatherFactsBatch, HISTORY_DAYS, recordScoredBatch, WINDOW_SAMPLE, type RawFacts, type ScoredReview } from './store.ts';
 import { decodeSignature, encodeSignature, lshBands, minhash, normalize, reviewText, sentenceKeys, similarity, WORD_SHINGLE_MIN_WORDS } from './text.ts';
 
@@ -45,6 +45,8 @@ interface Prepared {
   review: ScoredReview;
   text: string;
   signature: Uint32Array;
+  /** MinHash of the body alone: a copy is decided on bodies (titles are short and easily changed). */
+  bodySignature: Uint32Array;
   bands: number[];
   sentences: number[];
 }
@@ -64,6 +66,7 @@ export async function scoreReviews(q: Queryable, submitted: ReviewSubmitted[], d
       p,
       text,
       signature,
+      bodySignature: minhash(p.body ?? ''),
       bands: lshBands(signature),
       sentences: sentenceKeys(p.body),
       review: {
@@ -85,7 +88,7 @@ export async function scoreReviews(q: Queryable, submitted: ReviewSubmitted[], d
   const copyImplicated: { ids: string[]; score: number }[] = [];
   batch.forEach((b, i) => {
     const raw = withBatchNeighbours(gathered[i], b, batch);
-    const facts = toFacts(raw, b.p, b.signature, b.sentences.length);
+    const facts = toFacts(raw, b.p, b.signature, b.sentences.length, b.bodySignature);
     const result = analyze(facts.facts, { rating: b.p.rating, title: b.p.title, body: b.p.body }, model);
     results.push(result);
     const coordination = result.signals.find((s) => s.name === 'coordination')!;
@@ -102,7 +105,7 @@ export async function scoreReviews(q: Queryable, submitted: ReviewSubmitted[], d
   const keysOf = (b: Prepared) => (isStockPhrase(b.p.body) ? [] : [...b.bands, ...b.sentences]);
   await recordScoredBatch(
     q,
-    batch.map((b) => ({ review: b.review, signature: encodeSignature(b.signature), keys: keysOf(b) })),
+    batch.map((b) => ({ review: b.review, signature: encodeSignature(b.signature), bodySignature: encodeSignature(b.bodySignature), keys: keysOf(b) })),
   );
   await deps.applyVerdicts(
     q,
@@ -149,6 +152,7 @@ function withBatchNeighbours(raw: RawFacts, self: Prepared, batch: Prepared[]): 
         appId: other.review.appId,
         userId: other.review.userId,
         signature: encodeSignature(other.signature),
+        bodySignature: encodeSignature(other.bodySignature),
       });
     }
     const shared = other.sentences.filter((k) => sentences.has(k));
@@ -185,16 +189,39 @@ async function implicate(q: Queryable, deps: ConsumerDeps, model: StoredModel | 
 }
 
 const isStockPhrase = (body: string) => normalize(body).split(' ').length < STOCK_PHRASE_WORDS;
+/** Words of the review's body (its title when it has no body): what decides whether it is long enough to be a copy. */
+const copyWords = (p: ReviewSubmitted) => {
+  const n = normalize(p.body?.trim() ? p.body : (p.title ?? ''));
+  return n ? n.split(' ').length : 0;
+};
 
-export function toFacts(raw: RawFacts, p: ReviewSubmitted, signature: Uint32Array, sentenceCount: number): { facts: IntegrityFacts; copies: string[] } {
+export function toFacts(
+  raw: RawFacts,
+  p: ReviewSubmitted,
+  signature: Uint32Array,
+  sentenceCount: number,
+  bodySignature: Uint32Array | null = null,
+): { facts: IntegrityFacts; copies: string[] } {
   let bestWithinApp = 0;
   let bestAcrossApps = 0;
   let nearDuplicates = 0;
   const copies: string[] = [];
+  let copyOf: OriginalityFacts['copyOf'] = null;
+  const words = copyWords(p);
+  const long = words >= COPY_MIN_WORDS;
+  const copyAt = copyThreshold(words);
   for (const c of raw.candidates) {
     const s = similarity(signature, decodeSignature(c.signature));
     if (s >= NEAR_DUPLICATE) nearDuplicates++;
     if (s >= COPY) copies.push(c.reviewId);
+    // a copy of another author's review, or of the author's own on another app (a revision is the same review)
+    const sameAuthor = c.userId === p.userId;
+    const sameApp = c.appId === p.appId;
+    if (long && !(sameAuthor && sameApp)) {
+      // bodies compared when both have one (rows scored before 0811 have none): a changed title hides nothing
+      const body = bodySignature && c.bodySignature ? Math.max(s, similarity(bodySignature, decodeSignature(c.bodySignature))) : s;
+      if (body >= copyAt && (!copyOf || body > copyOf.similarity)) copyOf = { reviewId: c.reviewId, similarity: body, sameAuthor, sameApp };
+    }
     if (c.appId === p.appId) bestWithinApp = Math.max(bestWithinApp, s);
     else bestAcrossApps = Math.max(bestAcrossApps, s);
   }
@@ -203,6 +230,7 @@ export function toFacts(raw: RawFacts, p: ReviewSubmitted, signature: Uint32Arra
   if (isStockPhrase(p.body)) {
     bestWithinApp = bestAcrossApps = nearDuplicates = 0;
     copies.length = 0;
+    copyOf = null;
   }
   return {
     copies,
@@ -219,7 +247,7 @@ export function toFacts(raw: RawFacts, p: ReviewSubmitted, signature: Uint32Arra
         rating: p.rating,
         at: Date.parse(p.createdAt),
       },
-      originality: { bestWithinApp, bestAcrossApps, nearDuplicates },
+      originality: { bestWithinApp, bestAcrossApps, nearDuplicates, copyOf },
     },
   };
 }

@@ -1,5 +1,7 @@
-// Review integrity: scores every review revision on six signals (asynchronously, through the bus), holds
+// Review integrity: scores every review revision on seven signals (asynchronously, through the bus), holds
 // or rejects the suspicious ones, lets admins moderate, and learns from their decisions.
+// Two signals decide alone (score.ts, DECISIVE_CAPS): a copy of another author's review anywhere in the store
+// (MinHash/LSH over integrity_bands, originality) is rejected, incentive language (incentive.ts lexicon) is held.
 // Other modules import only this file.
 //
 // Owns: integrity_reviews, integrity_bands, integrity_labels, integrity_models. Offers: the service (admin queue).

@@ -1,11 +1,12 @@
 // Learning from moderators, pure: the feature vector of a review, an L2-regularised logistic regression fitted
 // by Newton's method (exact, deterministic, no dependency), and `analyze`, the single entry point the consumer
-// calls: six signals, then the trained model when there is one, else the seed weights.
-import { actionFor, scoreWithWeights, SEED_WEIGHTS, type Action, type WeightedSignal } from './score.ts';
+// calls: seven signals, then the trained model when there is one, else the seed weights.
+import { actionFor, applyDecisive, scoreWithWeights, SEED_WEIGHTS, type Action, type WeightedSignal } from './score.ts';
 import {
   accountAge,
   contentQuality,
   coordination,
+  incentive,
   originality,
   reviewVelocity,
   SIGNAL_NAMES,
@@ -38,7 +39,7 @@ export interface ReviewInput {
   body: string | null;
 }
 
-/** The six signals of a review, in canonical order. The coordination signal takes the rating from `review`. */
+/** The seven signals of a review, in canonical order. The coordination signal takes the rating from `review`. */
 export function computeSignals(facts: IntegrityFacts, review: ReviewInput): Signal[] {
   return [
     reviewVelocity(facts.authorReviewsInPrior24h),
@@ -47,6 +48,7 @@ export function computeSignals(facts: IntegrityFacts, review: ReviewInput): Sign
     verifiedPurchase(facts.verified),
     coordination({ ...facts.coordination, rating: review.rating }),
     originality(facts.originality),
+    incentive(review.title, review.body),
   ];
 }
 
@@ -54,7 +56,7 @@ export function computeSignals(facts: IntegrityFacts, review: ReviewInput): Sign
 // Features
 
 /**
- * The model's inputs, in this order: the six signal scores (0..1); the text features, counts log-scaled
+ * The model's inputs, in this order: the seven signal scores (0..1); the text features, counts log-scaled
  * (log1p) and densities capped; how extreme the rating is (|rating − 3| / 2: 0 for 3★, 1 for 1★ or 5★).
  * The model standardises them itself (mean and scale are stored in it).
  */
@@ -86,6 +88,8 @@ export function featureVector(signals: unknown, review: ReviewInput, text: TextF
     for (const [name, score] of Object.entries(signals)) scores.set(name, score);
   }
   const out: number[] = [];
+  // the incentive signal is a function of the text alone: a verdict stored before it existed gets it recomputed
+  if (!scores.has('incentive')) scores.set('incentive', incentive(review.title, review.body).score);
   for (const name of SIGNAL_NAMES) {
     const v = scores.get(name);
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`featureVector: signal ${name} is missing`);
@@ -436,7 +440,7 @@ export interface IntegrityResult {
   score: number;
   action: Action;
   /**
-   * The six signals with a weight each: under the seed weights, the weight in the weighted mean; under a
+   * The seven signals with a weight each: under the seed weights, the weight in the weighted mean; under a
    * model, its coefficient in log-odds per unit of the signal's score (what moving that signal from 0 to 1
    * adds to the log-odds of "genuine"; it can be negative).
    */
@@ -446,7 +450,7 @@ export interface IntegrityResult {
 }
 
 /**
- * Scores a review: the six signals from the facts, then P(genuine) under `model` when one is given and usable
+ * Scores a review: the seven signals from the facts, then P(genuine) under `model` when one is given and usable
  * (see `modelIsUsable`: a model naming a feature this code no longer computes is skipped, not guessed at),
  * else the seed weights. Actions follow THRESHOLDS either way.
  */
@@ -469,9 +473,12 @@ export function rescore(
   }
   const values = featureVector(signals, review);
   const byName = new Map<string, number>(FEATURE_NAMES.map((name, i) => [name, values[i]]));
-  const score = predictGenuine(
-    model,
-    model.featureNames.map((name) => byName.get(name) as number),
+  const score = applyDecisive(
+    predictGenuine(
+      model,
+      model.featureNames.map((name) => byName.get(name) as number),
+    ),
+    signals,
   );
   const coefficient = new Map<string, number>(model.featureNames.map((name, j) => [name, model.weights[j] / model.scale[j]]));
   return {

@@ -12,6 +12,9 @@ export const SEED_WEIGHTS: Weights = Object.freeze({
   verified_purchase: 0.2,
   coordination: 0.2,
   originality: 0.1,
+  // Decides through its `decisive` flag (hold), not through the mean: 0 keeps every other review's score as it was.
+  // A trained model gives it a weight of its own.
+  incentive: 0,
 });
 
 /** score < reject → reject; reject ≤ score < approve → manual_review; score ≥ approve → approve. */
@@ -23,6 +26,23 @@ export function actionFor(score: number): Action {
   if (score < THRESHOLDS.reject) return 'reject';
   if (score < THRESHOLDS.approve) return 'manual_review';
   return 'approve';
+}
+
+/**
+ * Telling signals decide alone: a score is capped below the reject threshold when a signal says 'reject' (a copy
+ * of another author's review), below the approve threshold when one says 'hold' (incentive language), so
+ * cheap signals (a purchase, an old account) can never outvote them.
+ */
+export const DECISIVE_CAPS = Object.freeze({ reject: 0.2, hold: 0.5 });
+
+/** The score after the decisive signals' caps. */
+export function applyDecisive(score: number, signals: readonly Signal[]): number {
+  let out = score;
+  for (const s of signals) {
+    if (s.decisive === 'reject') out = Math.min(out, DECISIVE_CAPS.reject);
+    else if (s.decisive === 'hold') out = Math.min(out, DECISIVE_CAPS.hold);
+  }
+  return out;
 }
 
 export interface WeightedSignal extends Signal {
@@ -39,7 +59,7 @@ export interface Scored {
  * The weighted mean of the signals' scores: Σ wᵢ·sᵢ / Σ wᵢ over the signals given (a signal without a weight
  * weighs 0), clamped to 0..1. With all six signals and SEED_WEIGHTS that is the seeds' weighted sum (up to
  * rounding: they sum to 1); signals that all score x give x (up to rounding).
- * Signals come back in the canonical order with their weights. Throws when no signal has a positive weight.
+ * Decisive signals then cap it (applyDecisive). Signals come back in the canonical order with their weights. Throws when no signal has a positive weight.
  */
 export function scoreWithWeights(signals: readonly Signal[], weights: Weights = SEED_WEIGHTS): Scored {
   const order = (s: Signal) => SIGNAL_NAMES.indexOf(s.name);
@@ -56,6 +76,6 @@ export function scoreWithWeights(signals: readonly Signal[], weights: Weights = 
     total += s.weight;
   }
   if (!(total > 0)) throw new Error('scoreWithWeights: no signal has a positive weight');
-  const score = Math.min(1, Math.max(0, sum / total));
+  const score = applyDecisive(Math.min(1, Math.max(0, sum / total)), weighted);
   return { score, action: actionFor(score), signals: weighted };
 }

@@ -1,9 +1,10 @@
-// The six integrity signals, pure: each reads facts the store gathered and returns a score from 0 (suspicious)
+// The seven integrity signals, pure: each reads facts the store gathered and returns a score from 0 (suspicious)
 // to 1 (legitimate) with a human-readable reason for moderators. Scores are rounded to 4 decimals so that a
 // verdict can be recomputed exactly from the signals stored with it.
+import { incentivePhrases } from './incentive.ts';
 import { textProfile } from './text.ts';
 
-export const SIGNAL_NAMES = ['review_velocity', 'content_quality', 'account_age', 'verified_purchase', 'coordination', 'originality'] as const;
+export const SIGNAL_NAMES = ['review_velocity', 'content_quality', 'account_age', 'verified_purchase', 'coordination', 'originality', 'incentive'] as const;
 export type SignalName = (typeof SIGNAL_NAMES)[number];
 
 export interface Signal {
@@ -11,7 +12,14 @@ export interface Signal {
   /** 0 = suspicious .. 1 = legitimate. */
   score: number;
   reason: string;
+  /**
+   * A telling signal decides on its own: 'reject' (a copy of another author's review) or 'hold' (incentive
+   * language), whatever the others add up to. Stored with the signal, so a verdict can be recomputed from it.
+   */
+  decisive?: Decisive;
 }
+
+export type Decisive = 'reject' | 'hold';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -216,7 +224,32 @@ export interface OriginalityFacts {
   bestAcrossApps: number;
   /** How many candidates scored ≥ 0.5. */
   nearDuplicates: number;
+  /**
+   * The earlier review this one copies (estimated Jaccard ≥ copyThreshold(words), a text of at least COPY_MIN_WORDS words,
+   * written by another author or by the same author on another app), if any: the originality signal then
+   * decides alone (reject).
+   */
+  copyOf?: { reviewId: string; similarity: number; sameAuthor: boolean; sameApp: boolean } | null;
 }
+
+/**
+ * Estimated Jaccard (word 3-shingles, 64-slot MinHash: ±0.06) from which a text counts as a copy of an earlier
+ * review: 0.7 for texts of COPY_LONG_WORDS words or more (a few words added, dropped or changed in a paragraph
+ * still leave ≥ 0.7; two people's own paragraphs sit near 0), 0.85 for shorter ones (near-verbatim only: short
+ * sentences of ordinary words meet by chance more often).
+ */
+export const COPY_JACCARD = 0.7;
+export const COPY_JACCARD_SHORT = 0.85;
+export const COPY_LONG_WORDS = 15;
+export function copyThreshold(words: number): number {
+  return words >= COPY_LONG_WORDS ? COPY_JACCARD : COPY_JACCARD_SHORT;
+}
+/**
+ * Texts shorter than this (words, normalised) are never decided as copies: everyone writes "Great app!", and
+ * people's one-sentence reviews meet word for word by chance (3,000 simulated organic reviews had 2% of such
+ * matches at 6-14 words). Their originality still scores as before; only long texts are rejected on a match.
+ */
+export const COPY_MIN_WORDS = COPY_LONG_WORDS;
 
 /**
  * Copied text. Each similarity becomes a duplicate degree with a smoothstep: within the app from 0 at ≤ 0.3 to 1
@@ -241,5 +274,33 @@ export function originality(facts: OriginalityFacts): Signal {
     within === 0 && across === 0 && near === 0
       ? 'no similar review found'
       : `most similar: ${pct(within)} in this app, ${pct(across)} in other apps; ${near} near-duplicate${near === 1 ? '' : 's'}`;
+  const copy = facts.copyOf;
+  if (copy && Number.isFinite(copy.similarity) && copy.similarity >= COPY_JACCARD) {
+    const whose = copy.sameAuthor ? 'the same author' : 'another author';
+    const where = copy.sameApp ? 'this app' : 'another app';
+    return {
+      ...signal('originality', 0, `copy (${pct(copy.similarity)} similar) of review ${copy.reviewId} by ${whose} on ${where}; ${reason}`),
+      // The same author's text on another app is what rings and farms do: rejected. Another author's text is held
+      // for a moderator: synthetic organic reviews (a few thousand people drawing on shared phrasings) met each
+      // other at ≥ 15 words often enough (1.8% of 3,000) that rejecting them outright would cost genuine reviews.
+      decisive: copy.sameAuthor ? 'reject' : 'hold',
+    };
+  }
   return signal('originality', score, reason);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Score of a review whose text offers or admits a reward for the review (held for a moderator). */
+export const INCENTIVE_SCORE = 0.1;
+
+/**
+ * Incentive language: a review that says it was paid or rewarded for ("5 stars for the free coins", "got paid",
+ * "monedas gratis") scores INCENTIVE_SCORE and is held whatever the other signals say; others score 1.
+ * The phrases come from the seed lexicon (incentive.ts); a trained model learns its weight from labels.
+ */
+export function incentive(title: string | null | undefined, body: string | null | undefined): Signal {
+  const found = incentivePhrases(title, body);
+  if (!found.length) return signal('incentive', 1, 'no incentive language');
+  return { ...signal('incentive', INCENTIVE_SCORE, `incentive language: ${found.map((f) => `"${f}"`).join(', ')}`), decisive: 'hold' };
 }

@@ -43,7 +43,7 @@ export interface RawFacts {
   /** Days of history the app has before the window (0..HISTORY_DAYS). */
   historyDays: number;
   /** Earlier reviews sharing LSH bands, those sharing most first: their app, author and MinHash signature. */
-  candidates: { reviewId: string; appId: string; userId: string; signature: Buffer }[];
+  candidates: { reviewId: string; appId: string; userId: string; signature: Buffer; bodySignature?: Buffer | null }[];
   /** How many of this review's sentence keys appear in earlier reviews, and (some of) those reviews. */
   sentencesSeen: number;
   sentenceSharers: string[];
@@ -85,7 +85,7 @@ export async function gatherFactsBatch(q: Queryable, batch: FactsQuery[]): Promi
     history_reviews: number;
     first_day: string | null;
     window_day: string;
-    candidates: [string, string, string, string][] | null;
+    candidates: [string, string, string, string, string | null][] | null;
     sentences_seen: number;
     sentence_sharers: string[] | null;
   }>(
@@ -103,7 +103,7 @@ export async function gatherFactsBatch(q: Queryable, batch: FactsQuery[]): Promi
            WHERE h.app_id = r.app_id AND h.first_written_at >= r.since - interval '${HISTORY_DAYS} days' AND h.first_written_at < r.since
            LIMIT ${HISTORY_DAYS} * (w.window_count + 1) / ${SPIKE_FACTOR} + 1) h) AS history_reviews,
        (SELECT min(first_written_at)::date::text FROM integrity_reviews f WHERE f.app_id = r.app_id) AS first_day,
-       (SELECT json_agg(json_build_array(c.review_id, c.app_id, c.user_id, encode(c.signature, 'base64')))
+       (SELECT json_agg(json_build_array(c.review_id, c.app_id, c.user_id, encode(c.signature, 'base64'), encode(c.body_signature, 'base64')))
           FROM (SELECT m.review_id, count(*) AS shared
                   FROM unnest(($5::bigint[])[r.band_from:r.band_to]) AS b(key) CROSS JOIN LATERAL (
                     SELECT k.review_id FROM integrity_bands k
@@ -149,7 +149,13 @@ export async function gatherFactsBatch(q: Queryable, batch: FactsQuery[]): Promi
     window: (row.window ?? []).map(([at, rating]) => ({ at: Number(at), rating: Number(rating) })),
     historyReviews: row.history_reviews,
     historyDays: row.first_day ? Math.max(0, Math.min(HISTORY_DAYS, Math.round((Date.parse(row.window_day) - Date.parse(row.first_day)) / DAY_MS))) : 0,
-    candidates: (row.candidates ?? []).map(([reviewId, appId, userId, sig]) => ({ reviewId, appId, userId, signature: Buffer.from(sig, 'base64') })),
+    candidates: (row.candidates ?? []).map(([reviewId, appId, userId, sig, body]) => ({
+      reviewId,
+      appId,
+      userId,
+      signature: Buffer.from(sig, 'base64'),
+      bodySignature: body ? Buffer.from(body, 'base64') : null,
+    })),
     sentencesSeen: row.sentences_seen,
     sentenceSharers: row.sentence_sharers ?? [],
   }));
@@ -163,6 +169,8 @@ export async function gatherFacts(q: Queryable, review: ScoredReview, bands: num
 export interface Scored {
   review: ScoredReview;
   signature: Buffer;
+  /** MinHash of the body alone (what a copy is decided on); null: none. */
+  bodySignature?: Buffer | null;
   keys: number[];
 }
 
@@ -184,13 +192,14 @@ export async function recordScoredBatch(q: Queryable, batch: Scored[]): Promise<
   }
   await q.query(
     `WITH x AS (
-       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::smallint[], $5::int[], $6::float8[], $7::float8[], $8::bytea[], $10::int[], $11::int[])
-         AS x(review_id, app_id, user_id, rating, revision, first_ms, written_ms, signature, key_from, key_to)
+       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::smallint[], $5::int[], $6::float8[], $7::float8[], $8::bytea[], $10::int[], $11::int[], $12::bytea[])
+         AS x(review_id, app_id, user_id, rating, revision, first_ms, written_ms, signature, key_from, key_to, body_signature)
      ), up AS (
-       INSERT INTO integrity_reviews (review_id, app_id, user_id, rating, revision, first_written_at, written_at, signature)
-       SELECT review_id, app_id, user_id, rating, revision, to_timestamp(first_ms / 1000), to_timestamp(written_ms / 1000), signature FROM x
+       INSERT INTO integrity_reviews (review_id, app_id, user_id, rating, revision, first_written_at, written_at, signature, body_signature)
+       SELECT review_id, app_id, user_id, rating, revision, to_timestamp(first_ms / 1000), to_timestamp(written_ms / 1000), signature, body_signature FROM x
        ON CONFLICT (review_id) DO UPDATE
-         SET rating = EXCLUDED.rating, revision = EXCLUDED.revision, written_at = EXCLUDED.written_at, signature = EXCLUDED.signature
+         SET rating = EXCLUDED.rating, revision = EXCLUDED.revision, written_at = EXCLUDED.written_at, signature = EXCLUDED.signature,
+             body_signature = EXCLUDED.body_signature
          WHERE integrity_reviews.revision < EXCLUDED.revision
        RETURNING review_id, (xmax = 0) AS inserted
      ), stale AS (
@@ -212,12 +221,13 @@ export async function recordScoredBatch(q: Queryable, batch: Scored[]): Promise<
       keys,
       from,
       to,
+      batch.map((s) => s.bodySignature ?? null),
     ],
   );
 }
 
-export async function recordScored(q: Queryable, review: ScoredReview, signature: Buffer, keys: number[]): Promise<void> {
-  await recordScoredBatch(q, [{ review, signature, keys }]);
+export async function recordScored(q: Queryable, review: ScoredReview, signature: Buffer, keys: number[], bodySignature: Buffer | null = null): Promise<void> {
+  await recordScoredBatch(q, [{ review, signature, keys, bodySignature }]);
 }
 
 /** The newest reviews of an app with this rating in the 24 h before `at` (the burst a review turned out to be part of). */
