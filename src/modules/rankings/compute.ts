@@ -8,17 +8,8 @@
 // for KEEP_RUNS hours (open cursors), and each app's best rank per day goes to chart_rank_history for good.
 import { v7 as uuidv7 } from 'uuid';
 import type { Db, Queryable } from '../../platform/db/index.ts';
-import {
-  DEFAULT_WEIGHTS,
-  FRESHNESS_HALF_LIFE_DAYS,
-  grossingWeights,
-  HALF_LIFE_DAYS,
-  RATING_FULL_COUNT,
-  RATING_PRIOR_WEIGHT,
-  TRENDING_MIN_RATE,
-  TRENDING_PRIOR,
-  type Weights,
-} from './signals.ts';
+import { DEFAULT_WEIGHTS, FRESHNESS_HALF_LIFE_DAYS, grossingWeights, HALF_LIFE_DAYS, RATING_FULL_COUNT, RATING_PRIOR_WEIGHT, type Weights } from './signals.ts';
+import { BASELINE_HALF_LIFE_DAYS, rateFactor, TRENDING_MIN_ACQUIRERS, TRENDING_PRIOR } from './trust.ts';
 
 export const CHARTS = ['top-free', 'top-paid', 'top-grossing', 'trending', 'new'] as const;
 export type Chart = (typeof CHARTS)[number];
@@ -207,6 +198,8 @@ async function pruneRuns(db: Db): Promise<void> {
       [KEEP_RUNS],
     );
     if (rows.length) await q.query('DELETE FROM chart_entries WHERE run_id = ANY($1::uuid[])', [rows.map((r) => r.id)]);
+    // the cohort test's per-day buckets: today's and yesterday's are all it reads
+    await q.query(`DELETE FROM chart_cohort_buckets WHERE day < current_date - 2`);
   });
 }
 
@@ -225,7 +218,6 @@ export function chartsSql(w: Weights, countries: boolean): string {
   const fresh = (t: string, scale: number) =>
     `CASE WHEN ${t} IS NULL THEN 0 ELSE ${scale} * ${halvingSql(`greatest(${ageDays(t)}, 0)`, FRESHNESS_HALF_LIFE_DAYS)} END`;
   const rel = (v: string, m: string) => `ln(1 + ${v} / greatest(${m}, 1))`;
-  const weeklyRate = `(1 - power(2::float8, -1.0 / ${HALF_LIFE_DAYS.downloads}))`;
   const g = grossingWeights(w);
   /** The union of every chart's rows: `columns` of each (chart, country, category, app, score ...). */
   const union = (columns: (score: string, dl: string, rev: string) => string) => {
@@ -261,12 +253,15 @@ export function chartsSql(w: Weights, countries: boolean): string {
              coalesce(least(1, e.dau::float8 / greatest(e.mau, 1)) * 0.4 + least(e.avg_session_minutes / 10.0, 1) * 0.3
                       + least(greatest(e.day7_retention, 0), 1) * 0.3, 0) AS engagement,
              greatest(${fresh('a.published_at', 1)}, ${fresh('u.updated_at', 0.5)}) AS freshness,
-             CASE WHEN s.fast * 0.5 >= ${TRENDING_MIN_RATE}
-                  THEN ln((s.fast * 0.5 + ${TRENDING_PRIOR}) / (s.velocity * ${weeklyRate} + ${TRENDING_PRIOR}))
+             -- trust.ts trendingScore: growth of trusted acquirers over their smoothed baseline, with breadth
+             CASE WHEN s.acq_day >= ${TRENDING_MIN_ACQUIRERS}
+                  THEN ln((s.acq_day * ${rateFactor(1)}::float8 + ${TRENDING_PRIOR})
+                          / (s.acq_base * ${rateFactor(BASELINE_HALF_LIFE_DAYS)}::float8 + ${TRENDING_PRIOR}))
                   ELSE 0 END AS trending
         FROM (SELECT s.app_id, s.country,
                      ${decayed('downloads_week', HALF_LIFE_DAYS.downloads)} AS velocity,
-                     ${decayed('downloads_day', HALF_LIFE_DAYS.downloadsFast)} AS fast,
+                     ${decayed('acquirers_day', HALF_LIFE_DAYS.downloadsFast)} AS acq_day,
+                     ${decayed('acquirers_base', BASELINE_HALF_LIFE_DAYS)} AS acq_base,
                      greatest(${decayed('revenue_week', HALF_LIFE_DAYS.revenue)}, 0) AS revenue
                 FROM app_chart_signals s ${countries ? 'WHERE s.country = ANY($9::text[])' : 'WHERE $9::text[] IS NULL'}) s
         JOIN catalog_apps a ON a.id = s.app_id AND a.status = 'published'
@@ -326,12 +321,14 @@ export async function rebuildSignals(db: Db, day = utcDay(new Date())): Promise<
     await q.query(db.kind === 'postgres' ? 'TRUNCATE app_chart_signals' : 'DELETE FROM app_chart_signals');
     const weight = (h: number) => halvingSql('$1::date - day', h);
     const res = await q.query(
-      `INSERT INTO app_chart_signals (app_id, country, last_day, downloads_week, downloads_day, revenue_week)
+      `INSERT INTO app_chart_signals (app_id, country, last_day, downloads_week, downloads_day, revenue_week, acquirers_day, acquirers_base)
        SELECT app_id, country, $1::date,
               sum(trusted_downloads * ${weight(HALF_LIFE_DAYS.downloads)}),
               sum(trusted_downloads * ${weight(HALF_LIFE_DAYS.downloadsFast)}),
-              sum(revenue_milli * ${weight(HALF_LIFE_DAYS.revenue)})
-         FROM app_daily_stats WHERE day <= $1::date AND (trusted_downloads > 0 OR revenue_milli <> 0)
+              sum(revenue_milli * ${weight(HALF_LIFE_DAYS.revenue)}),
+              sum(coalesce(trusted_acquirers, trusted_downloads) * ${weight(HALF_LIFE_DAYS.downloadsFast)}),
+              sum(coalesce(trusted_acquirers, trusted_downloads) * ${weight(BASELINE_HALF_LIFE_DAYS)})
+         FROM app_daily_stats WHERE day <= $1::date AND (trusted_downloads > 0 OR revenue_milli <> 0 OR trusted_acquirers > 0)
         GROUP BY app_id, country`,
       [day],
     );

@@ -3,7 +3,7 @@
 // overall and per category); chart reads, app positions and developers' rank history.
 // Other modules import only this file.
 //
-// Owns: app_daily_stats, app_chart_signals (partitioned per storefront), app_engagement, chart_accounts,
+// Owns: app_daily_stats, app_chart_signals (partitioned per storefront), app_engagement, chart_accounts, chart_cohort_buckets,
 // chart_runs, chart_entries, chart_rank_history, sdk_keys, engagement_sessions, engagement_installs,
 // engagement_aggregation. Publishes (events.ts): ranking.compute, ranking.computed. Consumes: app.downloaded,
 // purchase.completed, subscription.renewed, transaction.revoked (batch: signals), ranking.compute (durable:

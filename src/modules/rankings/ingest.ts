@@ -7,13 +7,18 @@
 // - each counts by the trust of its account (signals.ts accountTrust: new accounts, accounts with no other
 //   activity and accounts flagged by review integrity weigh less);
 // - fresh-account downloads arriving in a burst (many at once, outnumbering established accounts) count a
-//   tenth of that again.
+//   tenth of that again;
+// - thin accounts (a whole history of at most two acquisitions) and lockstep cohorts (many of the app's
+//   acquirers of the day created in the same hour: trust.ts) count a fifth and a tenth, however old they are;
+// - only first downloads by accounts that are none of these (not fresh, thin, flagged or in a cohort) are
+//   trusted acquirers, what trending counts.
 import type { OrchardEvent } from '../../platform/bus/index.ts';
 import type { Queryable } from '../../platform/db/index.ts';
 import { accountFacts } from '../identity/index.ts';
 import { flaggedAuthors } from '../reviews/index.ts';
 import { halvingSql } from './compute.ts';
 import { accountTrust, BURST_DISCOUNT, DAY_MS, fold, FRESH_ACCOUNT_DAYS, HALF_LIFE_DAYS, inBurst, type Decayed } from './signals.ts';
+import { BASELINE_HALF_LIFE_DAYS, COHORT_DISCOUNT, cohortBucket, inCohort, isThin, THIN_DISCOUNT } from './trust.ts';
 
 export const SIGNALS_CONSUMER = 'rankings.signals';
 export const SIGNAL_EVENTS = ['app.downloaded', 'purchase.completed', 'subscription.renewed', 'transaction.revoked'] as const;
@@ -29,6 +34,7 @@ interface DayRow {
   unique: number;
   trusted: number;
   fresh: number;
+  acquirers: number;
   revenue: number;
 }
 
@@ -44,7 +50,7 @@ export async function applySignals(events: OrchardEvent<any>[], q: Queryable): P
   const row = (appId: string, country: string, day: string): DayRow => {
     const key = `${appId}|${country}|${day}`;
     let r = rows.get(key);
-    if (!r) rows.set(key, (r = { appId, country, day, first: 0, redownloads: 0, updates: 0, unique: 0, trusted: 0, fresh: 0, revenue: 0 }));
+    if (!r) rows.set(key, (r = { appId, country, day, first: 0, redownloads: 0, updates: 0, unique: 0, trusted: 0, fresh: 0, acquirers: 0, revenue: 0 }));
     return r;
   };
 
@@ -62,6 +68,13 @@ export async function applySignals(events: OrchardEvent<any>[], q: Queryable): P
     q,
     firsts.map((e) => ({ appId: e.payload.appId, country: accounts.get(e.payload.userId)!.country, day: e.payload.day })),
   );
+  const cohorts = await bumpCohorts(
+    q,
+    firsts.map((e) => {
+      const account = accounts.get(e.payload.userId)!;
+      return { appId: e.payload.appId, country: account.country, day: e.payload.day, bucket: cohortBucket(account.createdAt) };
+    }),
+  );
 
   for (const e of events) {
     const p = e.payload ?? {};
@@ -78,7 +91,17 @@ export async function applySignals(events: OrchardEvent<any>[], q: Queryable): P
         const ageDays = (Date.parse(`${p.day}T12:00:00Z`) - account.createdAt.getTime()) / DAY_MS;
         const counts = today.get(`${p.appId}|${account.country}|${p.day}`) ?? { fresh: 0, established: 0 };
         const fresh = ageDays < FRESH_ACCOUNT_DAYS;
-        let w = accountTrust({ ageDays, otherApps: otherApps.get(p.userId)?.shift() ?? 0, flagged: flagged.has(p.userId) });
+        const before = otherApps.get(p.userId)?.shift() ?? 0;
+        const isFlagged = flagged.has(p.userId);
+        let w = accountTrust({ ageDays, otherApps: before, flagged: isFlagged });
+        const thin = isThin(before);
+        if (thin) w *= THIN_DISCOUNT;
+        const cohortKey = `${p.appId}|${account.country}|${p.day}|${cohortBucket(account.createdAt)}`;
+        const inBucket = (cohorts.get(cohortKey) ?? 0) + 1;
+        cohorts.set(cohortKey, inBucket);
+        const cohort = inCohort(inBucket, counts.fresh + counts.established + 1);
+        if (cohort) w *= COHORT_DISCOUNT;
+        if (!fresh && !thin && !cohort && !isFlagged) r.acquirers++;
         if (fresh) {
           if (inBurst(counts.fresh, counts.established)) w *= BURST_DISCOUNT;
           counts.fresh++;
@@ -141,17 +164,47 @@ async function dayCounts(q: Queryable, keys: { appId: string; country: string; d
   return out;
 }
 
+/**
+ * Counts the batch's first-download accounts in their app's creation-hour buckets of the day (one statement) and
+ * returns each bucket's count before the batch: the consumer adds the batch's own downloads one by one.
+ */
+async function bumpCohorts(q: Queryable, keys: { appId: string; country: string; day: string; bucket: number }[]): Promise<Map<string, number>> {
+  const added = new Map<string, { appId: string; country: string; day: string; bucket: number; n: number }>();
+  for (const k of keys) {
+    const key = `${k.appId}|${k.country}|${k.day}|${k.bucket}`;
+    const a = added.get(key);
+    if (a) a.n++;
+    else added.set(key, { ...k, n: 1 });
+  }
+  const out = new Map<string, number>();
+  if (!added.size) return out;
+  const list = [...added.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v); // a fixed lock order
+  const { rows } = await q.query<{ app_id: string; country: string; day: string; bucket: number; acquirers: number }>(
+    `INSERT INTO chart_cohort_buckets AS c (app_id, country, day, bucket, acquirers)
+     SELECT * FROM unnest($1::uuid[], $2::char(2)[], $3::date[], $4::int[], $5::int[])
+     ON CONFLICT (app_id, country, day, bucket) DO UPDATE SET acquirers = c.acquirers + EXCLUDED.acquirers
+     RETURNING app_id, country, to_char(day, 'YYYY-MM-DD') AS day, bucket, acquirers`,
+    [list.map((k) => k.appId), list.map((k) => k.country), list.map((k) => k.day), list.map((k) => k.bucket), list.map((k) => k.n)],
+  );
+  for (const r of rows) {
+    const key = `${r.app_id}|${r.country}|${r.day}|${r.bucket}`;
+    out.set(key, r.acquirers - added.get(key)!.n);
+  }
+  return out;
+}
+
 /** Adds the batch to the daily rows and folds it into the running signals (two statements). */
 async function write(q: Queryable, rows: DayRow[]): Promise<void> {
   rows.sort((a, b) => (a.appId + a.country + a.day < b.appId + b.country + b.day ? -1 : 1));
   await q.query(
-    `INSERT INTO app_daily_stats AS s (app_id, country, day, first_downloads, redownloads, updates, unique_downloaders, trusted_downloads, fresh_downloads, revenue_milli)
-     SELECT * FROM unnest($1::uuid[], $2::char(2)[], $3::date[], $4::int[], $5::int[], $6::int[], $7::int[], $8::real[], $9::int[], $10::bigint[])
+    `INSERT INTO app_daily_stats AS s (app_id, country, day, first_downloads, redownloads, updates, unique_downloaders, trusted_downloads, fresh_downloads, revenue_milli, trusted_acquirers)
+     SELECT * FROM unnest($1::uuid[], $2::char(2)[], $3::date[], $4::int[], $5::int[], $6::int[], $7::int[], $8::real[], $9::int[], $10::bigint[], $11::int[])
      ON CONFLICT (app_id, country, day) DO UPDATE SET
        first_downloads = s.first_downloads + EXCLUDED.first_downloads, redownloads = s.redownloads + EXCLUDED.redownloads,
        updates = s.updates + EXCLUDED.updates, unique_downloaders = s.unique_downloaders + EXCLUDED.unique_downloaders,
        trusted_downloads = s.trusted_downloads + EXCLUDED.trusted_downloads, fresh_downloads = s.fresh_downloads + EXCLUDED.fresh_downloads,
-       revenue_milli = s.revenue_milli + EXCLUDED.revenue_milli`,
+       revenue_milli = s.revenue_milli + EXCLUDED.revenue_milli,
+       trusted_acquirers = coalesce(s.trusted_acquirers, 0) + EXCLUDED.trusted_acquirers`,
     [
       rows.map((r) => r.appId),
       rows.map((r) => r.country),
@@ -163,12 +216,13 @@ async function write(q: Queryable, rows: DayRow[]): Promise<void> {
       rows.map((r) => r.trusted),
       rows.map((r) => r.fresh),
       rows.map((r) => r.revenue),
+      rows.map((r) => r.acquirers),
     ],
   );
   // One fold per (app, country): a statement may not touch a row twice, so the batch's days are folded here first.
-  const sums = new Map<string, { appId: string; country: string; week: Decayed; fast: Decayed; revenue: Decayed }>();
+  const sums = new Map<string, { appId: string; country: string; week: Decayed; fast: Decayed; revenue: Decayed; acqDay: Decayed; acqBase: Decayed }>();
   for (const r of rows) {
-    if (r.trusted === 0 && r.revenue === 0) continue;
+    if (r.trusted === 0 && r.revenue === 0 && r.acquirers === 0) continue;
     const key = `${r.appId}|${r.country}`;
     const day = dayNumber(r.day);
     const s = sums.get(key) ?? {
@@ -177,23 +231,30 @@ async function write(q: Queryable, rows: DayRow[]): Promise<void> {
       week: { value: 0, lastDay: day },
       fast: { value: 0, lastDay: day },
       revenue: { value: 0, lastDay: day },
+      acqDay: { value: 0, lastDay: day },
+      acqBase: { value: 0, lastDay: day },
     };
     s.week = fold(s.week, day, r.trusted, HALF_LIFE_DAYS.downloads);
     s.fast = fold(s.fast, day, r.trusted, HALF_LIFE_DAYS.downloadsFast);
     s.revenue = fold(s.revenue, day, r.revenue, HALF_LIFE_DAYS.revenue);
+    s.acqDay = fold(s.acqDay, day, r.acquirers, HALF_LIFE_DAYS.downloadsFast);
+    s.acqBase = fold(s.acqBase, day, r.acquirers, BASELINE_HALF_LIFE_DAYS);
     sums.set(key, s);
   }
   if (!sums.size) return;
   const list = [...sums.values()];
   await q.query(
-    `INSERT INTO app_chart_signals AS s (app_id, country, last_day, downloads_week, downloads_day, revenue_week)
-     SELECT app_id, country, date '1970-01-01' + day, week, fast, revenue
-       FROM unnest($1::uuid[], $2::char(2)[], $3::int[], $4::float8[], $5::float8[], $6::float8[]) AS u (app_id, country, day, week, fast, revenue)
+    `INSERT INTO app_chart_signals AS s (app_id, country, last_day, downloads_week, downloads_day, revenue_week, acquirers_day, acquirers_base)
+     SELECT app_id, country, date '1970-01-01' + day, week, fast, revenue, acq_day, acq_base
+       FROM unnest($1::uuid[], $2::char(2)[], $3::int[], $4::float8[], $5::float8[], $6::float8[], $7::float8[], $8::float8[])
+         AS u (app_id, country, day, week, fast, revenue, acq_day, acq_base)
      ON CONFLICT (app_id, country) DO UPDATE SET
        last_day = greatest(s.last_day, EXCLUDED.last_day),
        downloads_week = ${foldSql('downloads_week', HALF_LIFE_DAYS.downloads)},
        downloads_day = ${foldSql('downloads_day', HALF_LIFE_DAYS.downloadsFast)},
-       revenue_week = ${foldSql('revenue_week', HALF_LIFE_DAYS.revenue)}`,
+       revenue_week = ${foldSql('revenue_week', HALF_LIFE_DAYS.revenue)},
+       acquirers_day = ${foldSql('acquirers_day', HALF_LIFE_DAYS.downloadsFast)},
+       acquirers_base = ${foldSql('acquirers_base', BASELINE_HALF_LIFE_DAYS)}`,
     [
       list.map((s) => s.appId),
       list.map((s) => s.country),
@@ -201,6 +262,8 @@ async function write(q: Queryable, rows: DayRow[]): Promise<void> {
       list.map((s) => s.week.value),
       list.map((s) => s.fast.value),
       list.map((s) => s.revenue.value),
+      list.map((s) => s.acqDay.value),
+      list.map((s) => s.acqBase.value),
     ],
   );
 }

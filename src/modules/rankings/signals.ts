@@ -96,9 +96,5 @@ export const RATING_FULL_COUNT = 50;
 /** New apps (first published) and updated apps get a bonus that halves every 14 days; an update counts half. */
 export const FRESHNESS_HALF_LIFE_DAYS = 14;
 
-// ---------------------------------------------------------------- trending
-
-/** Smoothing (trusted downloads a day) so a jump from 1 to 3 downloads is not "trending". */
-export const TRENDING_PRIOR = 20;
-/** Below this recent daily rate an app is not considered for trending at all. */
-export const TRENDING_MIN_RATE = 10;
+// Trending (growth of trusted acquirers over a smoothed baseline, with a minimum breadth) and the thin-account
+// and lockstep-cohort tests: trust.ts.

@@ -1,0 +1,57 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  COHORT_FLOOR,
+  cohortBucket,
+  inCohort,
+  isThin,
+  rateFactor,
+  TRENDING_MIN_ACQUIRERS,
+  TRENDING_PRIOR,
+  trendingScore,
+  BASELINE_HALF_LIFE_DAYS,
+} from './trust.ts';
+
+/** A steady `perDay` for `days` days, then `today`: the 1-day and baseline decayed sums as of today. */
+function sums(perDay: number, days: number, today: number) {
+  let recent = today;
+  let baseline = today;
+  for (let d = 1; d <= days; d++) {
+    recent += perDay * Math.pow(2, -d);
+    baseline += perDay * Math.pow(2, -d / BASELINE_HALF_LIFE_DAYS);
+  }
+  return { recent, baseline };
+}
+
+test('thin: a whole history of at most two acquisitions', () => {
+  assert.equal(isThin(0), true);
+  assert.equal(isThin(1), true, 'one other app first, then the campaign app');
+  assert.equal(isThin(2), false);
+});
+
+test('cohort: many of the day acquirers created in the same hour, and a large share of them', () => {
+  const t = new Date('2026-06-01T10:20:00Z');
+  assert.equal(cohortBucket(t), cohortBucket(new Date('2026-06-01T10:59:59Z')));
+  assert.notEqual(cohortBucket(t), cohortBucket(new Date('2026-06-01T11:00:00Z')));
+  assert.equal(inCohort(COHORT_FLOOR - 1, COHORT_FLOOR - 1), false, 'too few to tell');
+  assert.equal(inCohort(COHORT_FLOOR, COHORT_FLOOR), true, 'all of them from one hour');
+  assert.equal(inCohort(300, 400), true);
+  assert.equal(inCohort(12, 5000), false, 'a big app has a dozen acquirers from any hour');
+});
+
+test('trending: growth over a smoothed baseline, with a prior and a minimum breadth', () => {
+  assert.equal(rateFactor(1), 0.5);
+  const steady = sums(100, 300, 100);
+  assert.ok(Math.abs(trendingScore(steady.recent, steady.baseline)) < 0.02, 'a steady app does not trend');
+  const riser = sums(5, 60, 120);
+  assert.ok(trendingScore(riser.recent, riser.baseline) > 0.5);
+  // a tiny baseline does not explode: 0 → 25 is less growth than 5 → 120
+  const tiny = sums(0, 60, 25);
+  assert.ok(trendingScore(tiny.recent, tiny.baseline) < trendingScore(riser.recent, riser.baseline));
+  assert.ok(trendingScore(tiny.recent, tiny.baseline) <= Math.log((25 * 0.5 + TRENDING_PRIOR) / TRENDING_PRIOR) + 1e-9);
+  // below the breadth, nothing trends, whatever the growth
+  assert.equal(trendingScore(TRENDING_MIN_ACQUIRERS - 1, 0), 0);
+  // a falling app scores below zero (the run lists only positive scores)
+  const falling = sums(200, 60, 20);
+  assert.ok(trendingScore(falling.recent, falling.baseline) < 0);
+});

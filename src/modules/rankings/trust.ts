@@ -1,0 +1,60 @@
+// Acquisition trust beyond account age (issue 20): the pure parts of the statistics consumer's "thin account"
+// and "lockstep cohort" tests, and the trending formula the chart run applies in SQL (compute.ts chartsSql).
+//
+// A first download counts as a *trusted acquirer* (app_daily_stats.trusted_acquirers, what trending counts)
+// only when its account is not fresh, not thin, not flagged by review integrity and not in a lockstep cohort
+// of the app's acquirers that day. Thin and cohort downloads also weigh less in trusted_downloads (top charts).
+
+/** An account whose whole history, this download included, is at most this many acquisitions is "thin". */
+export const THIN_MAX_ACQUISITIONS = 2;
+/** What a thin account's download still counts in trusted_downloads, on top of its trust. */
+export const THIN_DISCOUNT = 0.2;
+
+/** Accounts are grouped by creation time in buckets this long (the cohort test). */
+export const COHORT_BUCKET_MS = 3_600_000;
+/** A creation bucket is a lockstep cohort once it holds this many of the app's acquirers that day (country)... */
+export const COHORT_FLOOR = 10;
+/** ...and at least this share of them (organic acquirers' accounts are spread over years). */
+export const COHORT_SHARE = 0.2;
+/** What a cohort member's download still counts in trusted_downloads, on top of its trust. */
+export const COHORT_DISCOUNT = 0.1;
+
+/** The account's history, this acquisition included, is tiny: `otherApps` is what it got before. */
+export function isThin(otherApps: number): boolean {
+  return otherApps + 1 <= THIN_MAX_ACQUISITIONS;
+}
+
+/** The creation bucket of an account (hours since the epoch). */
+export function cohortBucket(createdAt: Date): number {
+  return Math.floor(createdAt.getTime() / COHORT_BUCKET_MS);
+}
+
+/**
+ * Whether an acquirer belongs to a lockstep cohort of the app's acquirers of the day: `inBucket` of them so
+ * far (this one included) were created in its creation hour, out of `dayTotal` acquirers so far (this one included).
+ */
+export function inCohort(inBucket: number, dayTotal: number): boolean {
+  return inBucket >= COHORT_FLOOR && inBucket >= COHORT_SHARE * dayTotal;
+}
+
+// ---------------------------------------------------------------- trending
+
+/** Half-life (days) of the trending baseline: trusted acquirers, a ~4-week smoothed daily rate. */
+export const BASELINE_HALF_LIFE_DAYS = 14;
+/** Prior (trusted acquirers a day) added to both rates, so tiny baselines don't explode. */
+export const TRENDING_PRIOR = 20;
+/** Breadth: distinct trusted acquirers in the recent window (the 1-day half-life sum) below which an app never trends. */
+export const TRENDING_MIN_ACQUIRERS = 20;
+
+/** The daily rate a decayed sum with this half-life stands for (a steady r a day sums to r / (1 - 2^(-1/h))). */
+export const rateFactor = (halfLifeDays: number) => 1 - Math.pow(2, -1 / halfLifeDays);
+
+/**
+ * Trending score: log growth of the recent daily rate of trusted acquirers (`recent`: their 1-day half-life
+ * sum) over the smoothed baseline (`baseline`: their BASELINE_HALF_LIFE_DAYS sum), both with the prior; 0
+ * without TRENDING_MIN_ACQUIRERS of them recently. compute.ts computes the same in SQL.
+ */
+export function trendingScore(recent: number, baseline: number): number {
+  if (recent < TRENDING_MIN_ACQUIRERS) return 0;
+  return Math.log((recent * rateFactor(1) + TRENDING_PRIOR) / (baseline * rateFactor(BASELINE_HALF_LIFE_DAYS) + TRENDING_PRIOR));
+}

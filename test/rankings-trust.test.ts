@@ -1,0 +1,100 @@
+// Acquisition trust beyond account age (issue 20): a patient campaign of aged accounts, each with one other app,
+// created in lockstep, brought an app the #5 app's volume and made it #1 trending. Thin accounts and lockstep
+// cohorts now count for little in top charts and not at all in trending (growth of trusted acquirers over a
+// smoothed baseline, with a minimum breadth); a genuine spread of trusted acquirers of the same volume rises.
+import { test, describe, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { recordEvents } from '../src/platform/bus/index.ts';
+import { computeCharts, rebuildSignals } from '../src/modules/rankings/index.ts';
+import { COHORT_FLOOR } from '../src/modules/rankings/trust.ts';
+import { eventually, kinds } from './support/infra.ts';
+import { createTestApp, makeDeveloper, type TestApp } from './support/app.ts';
+import { dayAgo, firstDownload, insertAccounts, insertApps, writeHistory } from './support/rankings.ts';
+
+for (const kind of kinds()) {
+  describe(`chart trust beyond account age (${kind})`, () => {
+    let t: TestApp;
+    before(async () => {
+      t = await createTestApp(kind);
+    });
+    after(() => t?.close());
+
+    test('an aged lockstep campaign at the #5 app volume stays out of the top 10 and trending; a genuine spread rises', async () => {
+      const db = t.infra.db;
+      const dev = await makeDeveloper(t.app);
+      const { rows: developer } = await db.query<{ id: string }>('SELECT id FROM developers WHERE user_id = $1', [dev.user.id]);
+      const category = 'weather';
+      const incumbents = Array.from({ length: 15 }, () => ({ id: randomUUID(), category }));
+      const campaign = { id: randomUUID(), category }; // the issue's: aged, one other app each, created in lockstep
+      const cohortOnly = { id: randomUUID(), category }; // aged, with several other apps, created in lockstep
+      const genuine = { id: randomUUID(), category }; // aged, several other apps, created over months
+      await insertApps(db, developer[0].id, [...incumbents, campaign, cohortOnly, genuine]);
+      await writeHistory(
+        db,
+        incumbents.flatMap((app, k) => Array.from({ length: 30 }, (_, d) => ({ appId: app.id, daysAgo: d + 1, downloads: Math.round(200 / (k + 1)) }))),
+      );
+      await rebuildSignals(db);
+      const { rows: fifth } = await db.query<{ v: number }>(`SELECT downloads_week AS v FROM app_chart_signals WHERE app_id = $1 AND country = 'US'`, [
+        incumbents[4].id,
+      ]);
+      const volume = Math.round(fifth[0].v); // the #5 app's velocity, delivered by each group
+      assert.ok(volume > 20 * COHORT_FLOOR, `volume ${volume}`);
+
+      const aged = await insertAccounts(db, volume, 200, 1, 0);
+      const lockstep = await insertAccounts(db, volume, 300, 6, 0);
+      const spread = await insertAccounts(db, volume, 300, 4, 37);
+      const events = [
+        ...aged.map((u) => firstDownload(campaign.id, u)),
+        ...lockstep.map((u) => firstDownload(cohortOnly.id, u)),
+        ...spread.map((u) => firstDownload(genuine.id, u)),
+      ];
+      for (let i = 0; i < events.length; i += 500) await db.tx((q) => recordEvents(q, events.slice(i, i + 500)));
+      t.infra.bus.nudge();
+      const ids = [campaign.id, cohortOnly.id, genuine.id];
+      await eventually(async () => {
+        const { rows } = await db.query<{ n: number }>(
+          'SELECT coalesce(sum(first_downloads), 0)::int AS n FROM app_daily_stats WHERE app_id = ANY($1) AND day = $2',
+          [ids, dayAgo(0)],
+        );
+        return rows[0].n === 3 * volume;
+      }, 60_000);
+      const { rows: stats } = await db.query<{ app_id: string; trusted: number; acquirers: number }>(
+        `SELECT app_id, trusted_downloads AS trusted, trusted_acquirers AS acquirers FROM app_daily_stats WHERE app_id = ANY($1) AND day = $2 AND country = 'US'`,
+        [ids, dayAgo(0)],
+      );
+      const of = (id: string) => stats.find((s) => s.app_id === id)!;
+      assert.equal(of(campaign.id).acquirers, 0, 'thin accounts are never trusted acquirers');
+      assert.ok(of(campaign.id).trusted < volume * 0.05, `campaign counted ${of(campaign.id).trusted} of ${volume}`);
+      assert.equal(of(cohortOnly.id).acquirers, COHORT_FLOOR - 1, 'a cohort is untrusted once it is seen');
+      assert.ok(of(cohortOnly.id).trusted < volume * 0.15, `cohort counted ${of(cohortOnly.id).trusted} of ${volume}`);
+      assert.equal(of(genuine.id).acquirers, volume);
+      assert.ok(Math.abs(of(genuine.id).trusted - volume) < 1e-3);
+
+      const run = await computeCharts(db);
+      assert.equal(run.status, 'done');
+      const rankOf = async (appId: string, chart: string, cat: string) => {
+        const { rows } = await db.query<{ rank: number }>(
+          `SELECT rank FROM chart_entries WHERE run_id = $1 AND chart = $2 AND country = 'US' AND category = $3 AND app_id = $4`,
+          [run.runId, chart, cat, appId],
+        );
+        return rows[0]?.rank ?? null;
+      };
+      const outOfTop10 = (r: number | null) => r === null || r > 10;
+      for (const app of [campaign, cohortOnly]) {
+        const ranks = {
+          topFree: await rankOf(app.id, 'top-free', category),
+          trending: await rankOf(app.id, 'trending', category),
+          trendingOverall: await rankOf(app.id, 'trending', ''),
+        };
+        assert.ok(outOfTop10(ranks.topFree) && outOfTop10(ranks.trending) && outOfTop10(ranks.trendingOverall), JSON.stringify(ranks));
+      }
+      const genuineTop = await rankOf(genuine.id, 'top-free', category);
+      assert.ok(genuineTop !== null && genuineTop <= 10, `genuine rise ranked ${genuineTop}`);
+      assert.equal(await rankOf(genuine.id, 'trending', category), 1);
+      assert.equal(await rankOf(genuine.id, 'trending', ''), 1);
+      // steady incumbents are not trending
+      assert.equal(await rankOf(incumbents[0].id, 'trending', category), null);
+    });
+  });
+}
