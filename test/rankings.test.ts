@@ -13,6 +13,7 @@ import { eventually, kinds } from './support/infra.ts';
 import { createTestApp, makeAdmin, makeDeveloper, registerUser, type TestApp, type TestUser } from './support/app.ts';
 import { expectError, ok, publishApp, sender, type Send } from './support/catalog.ts';
 import { grantApp } from './support/library.ts';
+import { firstDownload, insertAccounts } from './support/rankings.ts';
 
 const DAY_MS = 86_400_000;
 const dayAgo = (n: number) => new Date(Date.now() - n * DAY_MS).toISOString().slice(0, 10);
@@ -59,28 +60,6 @@ async function insertApps(
     apps.map((a) => a.id),
   ]);
 }
-
-/**
- * Accounts written straight: `count` of them created `ageDays` ago (each `spreadMinutes` before the previous one:
- * organic accounts are not created in lockstep); with `otherApps`, each has already got that many apps.
- */
-async function insertAccounts(db: Queryable, count: number, ageDays: number, otherApps = 0, spreadMinutes = 0): Promise<string[]> {
-  const ids = Array.from({ length: count }, () => randomUUID());
-  await db.query(
-    `INSERT INTO users (id, email, display_name, password_hash, created_at)
-     SELECT id, id || '@sim.test', 'Sim', 'x', now() - make_interval(days => $2) - make_interval(mins => ($3 * (i - 1))::int)
-       FROM unnest($1::uuid[]) WITH ORDINALITY AS u (id, i)`,
-    [ids, ageDays, spreadMinutes],
-  );
-  if (otherApps) await db.query('INSERT INTO chart_accounts (user_id, apps_downloaded) SELECT unnest($1::uuid[]), $2', [ids, otherApps]);
-  return ids;
-}
-
-const firstDownload = (appId: string, userId: string) => ({
-  type: 'app.downloaded',
-  aggregateId: appId,
-  payload: { appId, versionId: randomUUID(), userId, kind: 'first', day: today(), firstToday: true },
-});
 
 describe('chart signals (pure)', () => {
   test('a true half-life: a download a week old weighs half; folding late amounts equals folding in order', () => {

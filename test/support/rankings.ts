@@ -32,7 +32,7 @@ export async function insertApps(db: Queryable, developerId: string, apps: { id:
  * `count` accounts created `ageDays` ago, each `spreadMinutes` before the previous one (0: all in the same
  * instant, a lockstep cohort), each having already got `otherApps` apps.
  */
-export async function insertAccounts(db: Queryable, count: number, ageDays: number, otherApps: number, spreadMinutes: number): Promise<string[]> {
+export async function insertAccounts(db: Queryable, count: number, ageDays: number, otherApps = 0, spreadMinutes = 0): Promise<string[]> {
   const ids = Array.from({ length: count }, () => randomUUID());
   await db.query(
     `INSERT INTO users (id, email, display_name, password_hash, created_at)
