@@ -9,6 +9,9 @@ import type { DurableBatchHandler, OrchardEvent } from '../../platform/bus/index
 import type { Queryable } from '../../platform/db/index.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
 import { integrityApproved, type ReviewSubmitted, type Verdict } from '../reviews/index.ts';
+import { gistBands, gistSignature } from './gist.ts';
+import { groupSignal, judgeGroup, type GroupFacts } from './group.ts';
+import { authorsOf, gatherGroupFacts, profileOf, recordGroup, recordRevisions, type GroupQuery } from './groups.ts';
 import { analyze, rescore, type IntegrityFacts, type IntegrityResult, type StoredModel } from './model.ts';
 import type { ModelHolder } from './models.ts';
 import type { Action, WeightedSignal } from './score.ts';
@@ -49,6 +52,7 @@ interface Prepared {
   bodySignature: Uint32Array;
   bands: number[];
   sentences: number[];
+  group: GroupQuery;
 }
 
 /**
@@ -62,6 +66,8 @@ export async function scoreReviews(q: Queryable, submitted: ReviewSubmitted[], d
   const batch: Prepared[] = [...latest.values()].map((p) => {
     const text = reviewText(p.title, p.body);
     const signature = minhash(text);
+    const gist = gistSignature(p.title, p.body);
+    const firstWrittenAt = new Date(p.createdAt);
     return {
       p,
       text,
@@ -75,13 +81,48 @@ export async function scoreReviews(q: Queryable, submitted: ReviewSubmitted[], d
         userId: p.userId,
         rating: p.rating,
         revision: p.revision,
-        firstWrittenAt: new Date(p.createdAt),
+        firstWrittenAt,
         writtenAt: new Date(p.writtenAt),
+      },
+      group: {
+        reviewId: p.reviewId,
+        appId: p.appId,
+        userId: p.userId,
+        developerId: p.developerId ?? null,
+        rating: p.rating,
+        at: firstWrittenAt,
+        profile: profileOf(firstWrittenAt, p.accountCreatedAt, p.verified, p.author),
+        gist,
+        gistKeys: gist ? gistBands(gist) : [],
       },
     };
   });
   const gathered = await gatherFactsBatch(q, batch);
   const model = await deps.models.current(q);
+  // a stock phrase's keys would only ever match other stock phrases, which originality ignores
+  const keysOf = (b: Prepared) => (isStockPhrase(b.p.body) ? [] : [...b.bands, ...b.sentences, ...b.group.gistKeys]);
+  await recordScoredBatch(
+    q,
+    batch.map((b) => ({
+      review: b.review,
+      signature: encodeSignature(b.signature),
+      bodySignature: encodeSignature(b.bodySignature),
+      gistSignature: b.group.gist ? encodeSignature(b.group.gist) : null,
+      author: {
+        developerId: b.group.developerId,
+        verified: b.p.verified,
+        accountCreatedAt: b.p.accountCreatedAt,
+        acquiredAt: b.p.author?.acquiredAt ?? null,
+        firstAcquiredAt: b.p.author?.firstAcquiredAt ?? null,
+      },
+      keys: keysOf(b),
+    })),
+  );
+  // after the projection took the batch: its reviews are each other's group peers
+  const groups = await gatherGroupFacts(
+    q,
+    batch.map((b) => b.group),
+  );
 
   const results: IntegrityResult[] = [];
   const burstImplicated: { b: Prepared; score: number }[] = [];
@@ -89,7 +130,7 @@ export async function scoreReviews(q: Queryable, submitted: ReviewSubmitted[], d
   batch.forEach((b, i) => {
     const raw = withBatchNeighbours(gathered[i], b, batch);
     const facts = toFacts(raw, b.p, b.signature, b.sentences.length, b.bodySignature);
-    const result = analyze(facts.facts, { rating: b.p.rating, title: b.p.title, body: b.p.body }, model);
+    const result = analyze({ ...facts.facts, group: groups[i] }, { rating: b.p.rating, title: b.p.title, body: b.p.body }, model);
     results.push(result);
     const coordination = result.signals.find((s) => s.name === 'coordination')!;
     if (coordination.score <= BURST) {
@@ -101,12 +142,6 @@ export async function scoreReviews(q: Queryable, submitted: ReviewSubmitted[], d
     if (copied.length || templated.length) copyImplicated.push({ ids: [...new Set([...copied, ...templated])], score: originality.score });
   });
 
-  // a stock phrase's keys would only ever match other stock phrases, which originality ignores
-  const keysOf = (b: Prepared) => (isStockPhrase(b.p.body) ? [] : [...b.bands, ...b.sentences]);
-  await recordScoredBatch(
-    q,
-    batch.map((b) => ({ review: b.review, signature: encodeSignature(b.signature), bodySignature: encodeSignature(b.bodySignature), keys: keysOf(b) })),
-  );
   await deps.applyVerdicts(
     q,
     batch.map((b, i) => ({
@@ -123,7 +158,57 @@ export async function scoreReviews(q: Queryable, submitted: ReviewSubmitted[], d
     await implicate(q, deps, model, ids, 'coordination', x.score, 'part of a burst found later');
   }
   for (const x of copyImplicated) await implicate(q, deps, model, x.ids, 'originality', x.score, 'its text re-used by a later review');
+  for (const [i, b] of batch.entries())
+    if (results[i].signals.some((s) => s.name === 'group' && s.decisive)) await implicateGroup(q, deps, model, b, groups[i]);
   return results;
+}
+
+/**
+ * A review revealed a group: the group is recorded (or joined), and its earlier members still approved by
+ * integrity alone are decided again with the group signal, each revision recorded with its reason.
+ */
+async function implicateGroup(q: Queryable, deps: ConsumerDeps, model: StoredModel | null, b: Prepared, facts: GroupFacts) {
+  const verdict = judgeGroup(facts);
+  const signal = groupSignal(facts);
+  const earlier = verdict.members.filter((id) => id !== b.p.reviewId);
+  const authors = await authorsOf(q, earlier);
+  const groupId = await recordGroup(q, {
+    kind: verdict.kind!,
+    reason: verdict.reason,
+    decision: verdict.decision!,
+    foundBy: 'incremental',
+    members: [
+      { reviewId: b.p.reviewId, userId: b.p.userId },
+      ...earlier.filter((id) => authors.has(id)).map((id) => ({ reviewId: id, userId: authors.get(id)! })),
+    ],
+  });
+  const revisions = [];
+  for (const e of await integrityApproved(q, earlier)) {
+    const found = { ...signal, reason: `${signal.reason} (found by a later review of the group)` };
+    const signals = [...(e.signals as WeightedSignal[]).filter((s) => s.name !== 'group'), found];
+    const again = rescore(signals, { rating: e.rating, title: e.title, body: e.body }, model);
+    if (again.action === 'approve') continue;
+    const status = STATUS_OF[again.action];
+    await deps.applyVerdicts(q, [
+      {
+        reviewId: e.reviewId,
+        revision: e.revision,
+        status,
+        by: 'integrity',
+        integrity: { score: again.score, signals: again.signals, action: again.action, model: again.model },
+      },
+    ]);
+    revisions.push({
+      reviewId: e.reviewId,
+      revision: e.revision,
+      from: 'approved',
+      to: status,
+      reason: found.reason,
+      groupId,
+      foundBy: 'incremental' as const,
+    });
+  }
+  await recordRevisions(q, revisions);
 }
 
 /** The facts from the database plus what the batch's reviews written before this one add to them. */
@@ -176,6 +261,10 @@ async function implicate(q: Queryable, deps: ConsumerDeps, model: StoredModel | 
     const lowered = signals.map((s) => (s.name === name ? { ...s, score, reason: `${why} (was ${s.score})` } : s));
     const again = rescore(lowered, { rating: earlier.rating, title: earlier.title, body: earlier.body }, model);
     if (again.action === 'approve') continue;
+    const reason = `${name}: ${why}`;
+    await recordRevisions(q, [
+      { reviewId: earlier.reviewId, revision: earlier.revision, from: 'approved', to: STATUS_OF[again.action], reason, foundBy: 'incremental' },
+    ]);
     await deps.applyVerdicts(q, [
       {
         reviewId: earlier.reviewId,

@@ -57,7 +57,7 @@ test('incentive signal: held whatever the cheap signals say; clean text is neutr
     originality: { bestWithinApp: 0, bestAcrossApps: 0, nearDuplicates: 0 },
   };
   const review = { rating: 5, title: 'Love it', body: 'Gave it 5 stars for the free coins, the reminders sync with my iPhone 15 since 2.1' };
-  assert.equal(computeSignals(facts, review).at(-1)!.name, 'incentive');
+  assert.equal(computeSignals(facts, review).find((s) => s.name === 'incentive')!.decisive, 'hold');
   const result = analyze(facts, review, null);
   assert.equal(result.action, 'manual_review', String(result.score));
   assert.equal(analyze(facts, { ...review, body: 'The reminders sync with my iPhone 15 since 2.1, no complaints' }, null).action, 'approve');

@@ -62,10 +62,10 @@ function syntheticExamples(n: number, seed: number): TrainingExample[] {
   });
 }
 
-test('FEATURE_NAMES: seven signals, eight text features, rating extremeness', () => {
-  assert.equal(FEATURE_NAMES.length, 16);
-  assert.deepEqual(FEATURE_NAMES.slice(0, 7), [...SIGNAL_NAMES]);
-  assert.equal(FEATURE_NAMES[15], 'rating_extremeness');
+test('FEATURE_NAMES: eight signals, eight text features, rating extremeness', () => {
+  assert.equal(FEATURE_NAMES.length, 17);
+  assert.deepEqual(FEATURE_NAMES.slice(0, 8), [...SIGNAL_NAMES]);
+  assert.equal(FEATURE_NAMES[16], 'rating_extremeness');
 });
 
 test('featureVector: from computed signals, stored jsonb arrays or objects; refuses a missing signal', () => {
@@ -74,14 +74,14 @@ test('featureVector: from computed signals, stored jsonb arrays or objects; refu
   assert.equal(v.length, FEATURE_NAMES.length);
   assert.ok(v.every(Number.isFinite));
   assert.deepEqual(
-    v.slice(0, 7),
+    v.slice(0, 8),
     signals.map((s) => s.score),
   );
   assert.deepEqual(featureVector(JSON.parse(JSON.stringify(signals.map((s) => ({ ...s, weight: 0.1 })))), organicReview), v);
   assert.deepEqual(featureVector(Object.fromEntries(signals.map((s) => [s.name, s.score])), organicReview), v);
-  assert.equal(featureVector(signals, { ...organicReview, rating: 1 })[15], 1);
-  assert.equal(featureVector(signals, { ...organicReview, rating: 3 })[15], 0);
-  // a verdict stored before the incentive signal existed: it is recomputed from the text
+  assert.equal(featureVector(signals, { ...organicReview, rating: 1 })[16], 1);
+  assert.equal(featureVector(signals, { ...organicReview, rating: 3 })[16], 0);
+  // a verdict stored before the incentive and group signals existed: incentive is recomputed from the text, no group assumed
   assert.deepEqual(featureVector(signals.slice(0, 6), organicReview), v);
   assert.throws(() => featureVector(signals.slice(1), organicReview), /review_velocity is missing/);
   assert.throws(() => featureVector(null, organicReview));

@@ -1,6 +1,6 @@
 // Learning from moderators, pure: the feature vector of a review, an L2-regularised logistic regression fitted
 // by Newton's method (exact, deterministic, no dependency), and `analyze`, the single entry point the consumer
-// calls: seven signals, then the trained model when there is one, else the seed weights.
+// calls: eight signals, then the trained model when there is one, else the seed weights.
 import { actionFor, applyDecisive, scoreWithWeights, SEED_WEIGHTS, type Action, type WeightedSignal } from './score.ts';
 import {
   accountAge,
@@ -15,6 +15,7 @@ import {
   type OriginalityFacts,
   type Signal,
 } from './signals.ts';
+import { groupSignal, type GroupFacts } from './group.ts';
 import { textFeatures, type TextFeatures } from './text.ts';
 import { seededRandom } from '../../platform/rng.ts';
 
@@ -31,6 +32,8 @@ export interface IntegrityFacts {
   verified: boolean;
   coordination: CoordinationFacts;
   originality: OriginalityFacts;
+  /** What ties the review to other accounts' (groups.ts); absent: no group. */
+  group?: GroupFacts;
 }
 
 export interface ReviewInput {
@@ -39,7 +42,7 @@ export interface ReviewInput {
   body: string | null;
 }
 
-/** The seven signals of a review, in canonical order. The coordination signal takes the rating from `review`. */
+/** The eight signals of a review, in canonical order. The coordination signal takes the rating from `review`. */
 export function computeSignals(facts: IntegrityFacts, review: ReviewInput): Signal[] {
   return [
     reviewVelocity(facts.authorReviewsInPrior24h),
@@ -49,6 +52,7 @@ export function computeSignals(facts: IntegrityFacts, review: ReviewInput): Sign
     coordination({ ...facts.coordination, rating: review.rating }),
     originality(facts.originality),
     incentive(review.title, review.body),
+    groupSignal(facts.group),
   ];
 }
 
@@ -90,6 +94,8 @@ export function featureVector(signals: unknown, review: ReviewInput, text: TextF
   const out: number[] = [];
   // the incentive signal is a function of the text alone: a verdict stored before it existed gets it recomputed
   if (!scores.has('incentive')) scores.set('incentive', incentive(review.title, review.body).score);
+  // and one stored before group detection found no group
+  if (!scores.has('group')) scores.set('group', 1);
   for (const name of SIGNAL_NAMES) {
     const v = scores.get(name);
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`featureVector: signal ${name} is missing`);
@@ -440,7 +446,7 @@ export interface IntegrityResult {
   score: number;
   action: Action;
   /**
-   * The seven signals with a weight each: under the seed weights, the weight in the weighted mean; under a
+   * The eight signals with a weight each: under the seed weights, the weight in the weighted mean; under a
    * model, its coefficient in log-odds per unit of the signal's score (what moving that signal from 0 to 1
    * adds to the log-odds of "genuine"; it can be negative).
    */
@@ -450,7 +456,7 @@ export interface IntegrityResult {
 }
 
 /**
- * Scores a review: the seven signals from the facts, then P(genuine) under `model` when one is given and usable
+ * Scores a review: the eight signals from the facts, then P(genuine) under `model` when one is given and usable
  * (see `modelIsUsable`: a model naming a feature this code no longer computes is skipped, not guessed at),
  * else the seed weights. Actions follow THRESHOLDS either way.
  */

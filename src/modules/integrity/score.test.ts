@@ -5,7 +5,7 @@ import { SIGNAL_NAMES, type Signal } from './signals.ts';
 
 const all = (score: number): Signal[] => SIGNAL_NAMES.map((name) => ({ name, score, reason: '' }));
 
-test('seed weights cover the seven signals and sum to 1', () => {
+test('seed weights cover the eight signals and sum to 1', () => {
   assert.deepEqual(Object.keys(SEED_WEIGHTS).sort(), [...SIGNAL_NAMES].sort());
   const total = Object.values(SEED_WEIGHTS).reduce((a, b) => a + b, 0);
   assert.ok(Math.abs(total - 1) < 1e-12);
@@ -47,7 +47,7 @@ test('scoreWithWeights: the seeds’ weighted sum, signals in canonical order wi
 });
 
 test('scoreWithWeights: other weights are normalised; a signal without weight does not count', () => {
-  const weights = { review_velocity: 2, content_quality: 2, account_age: 0, verified_purchase: 0, coordination: 0, originality: 0, incentive: 0 };
+  const weights = { review_velocity: 2, content_quality: 2, account_age: 0, verified_purchase: 0, coordination: 0, originality: 0, incentive: 0, group: 0 };
   const signals = all(1).map((s) => (s.name === 'content_quality' ? { ...s, score: 0.5 } : s));
   assert.equal(scoreWithWeights(signals, weights).score, 0.75);
   assert.equal(scoreWithWeights(signals.slice(0, 2), SEED_WEIGHTS).score, (0.15 + 0.25 * 0.5) / 0.4);

@@ -15,6 +15,8 @@ export const SEED_WEIGHTS: Weights = Object.freeze({
   // Decides through its `decisive` flag (hold), not through the mean: 0 keeps every other review's score as it was.
   // A trained model gives it a weight of its own.
   incentive: 0,
+  // Likewise: a detected group (group.ts) holds or rejects through `decisive`.
+  group: 0,
 });
 
 /** score < reject → reject; reject ≤ score < approve → manual_review; score ≥ approve → approve. */

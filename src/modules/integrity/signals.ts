@@ -1,10 +1,19 @@
-// The seven integrity signals, pure: each reads facts the store gathered and returns a score from 0 (suspicious)
+// The integrity signals (the eighth, group, is group.ts), pure: each reads facts the store gathered and returns a score from 0 (suspicious)
 // to 1 (legitimate) with a human-readable reason for moderators. Scores are rounded to 4 decimals so that a
 // verdict can be recomputed exactly from the signals stored with it.
 import { incentivePhrases } from './incentive.ts';
 import { textProfile } from './text.ts';
 
-export const SIGNAL_NAMES = ['review_velocity', 'content_quality', 'account_age', 'verified_purchase', 'coordination', 'originality', 'incentive'] as const;
+export const SIGNAL_NAMES = [
+  'review_velocity',
+  'content_quality',
+  'account_age',
+  'verified_purchase',
+  'coordination',
+  'originality',
+  'incentive',
+  'group',
+] as const;
 export type SignalName = (typeof SIGNAL_NAMES)[number];
 
 export interface Signal {

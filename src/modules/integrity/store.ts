@@ -171,6 +171,10 @@ export interface Scored {
   signature: Buffer;
   /** MinHash of the body alone (what a copy is decided on); null: none. */
   bodySignature?: Buffer | null;
+  /** MinHash of the gist (gist.ts); null: too few content words. */
+  gistSignature?: Buffer | null;
+  /** Who wrote it, as the event told: what ties reviews into groups (groups.ts). */
+  author?: { developerId: string | null; verified: boolean; accountCreatedAt: string; acquiredAt: string | null; firstAcquiredAt: string | null };
   keys: number[];
 }
 
@@ -192,14 +196,20 @@ export async function recordScoredBatch(q: Queryable, batch: Scored[]): Promise<
   }
   await q.query(
     `WITH x AS (
-       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::smallint[], $5::int[], $6::float8[], $7::float8[], $8::bytea[], $10::int[], $11::int[], $12::bytea[])
-         AS x(review_id, app_id, user_id, rating, revision, first_ms, written_ms, signature, key_from, key_to, body_signature)
+       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::smallint[], $5::int[], $6::float8[], $7::float8[], $8::bytea[], $10::int[], $11::int[], $12::bytea[],
+                            $13::bytea[], $14::uuid[], $15::boolean[], $16::timestamptz[], $17::timestamptz[], $18::timestamptz[])
+         AS x(review_id, app_id, user_id, rating, revision, first_ms, written_ms, signature, key_from, key_to, body_signature,
+              gist_signature, developer_id, verified, account_created_at, acquired_at, first_acquired_at)
      ), up AS (
-       INSERT INTO integrity_reviews (review_id, app_id, user_id, rating, revision, first_written_at, written_at, signature, body_signature)
-       SELECT review_id, app_id, user_id, rating, revision, to_timestamp(first_ms / 1000), to_timestamp(written_ms / 1000), signature, body_signature FROM x
+       INSERT INTO integrity_reviews (review_id, app_id, user_id, rating, revision, first_written_at, written_at, signature, body_signature,
+                                      gist_signature, developer_id, verified, account_created_at, acquired_at, first_acquired_at)
+       SELECT review_id, app_id, user_id, rating, revision, to_timestamp(first_ms / 1000), to_timestamp(written_ms / 1000), signature, body_signature,
+              gist_signature, developer_id, verified, account_created_at, acquired_at, first_acquired_at FROM x
        ON CONFLICT (review_id) DO UPDATE
          SET rating = EXCLUDED.rating, revision = EXCLUDED.revision, written_at = EXCLUDED.written_at, signature = EXCLUDED.signature,
-             body_signature = EXCLUDED.body_signature
+             body_signature = EXCLUDED.body_signature, gist_signature = EXCLUDED.gist_signature, developer_id = EXCLUDED.developer_id,
+             verified = EXCLUDED.verified, account_created_at = EXCLUDED.account_created_at, acquired_at = EXCLUDED.acquired_at,
+             first_acquired_at = EXCLUDED.first_acquired_at
          WHERE integrity_reviews.revision < EXCLUDED.revision
        RETURNING review_id, (xmax = 0) AS inserted
      ), stale AS (
@@ -222,6 +232,12 @@ export async function recordScoredBatch(q: Queryable, batch: Scored[]): Promise<
       from,
       to,
       batch.map((s) => s.bodySignature ?? null),
+      batch.map((s) => s.gistSignature ?? null),
+      batch.map((s) => s.author?.developerId ?? null),
+      batch.map((s) => s.author?.verified ?? null),
+      batch.map((s) => s.author?.accountCreatedAt ?? null),
+      batch.map((s) => s.author?.acquiredAt ?? null),
+      batch.map((s) => s.author?.firstAcquiredAt ?? null),
     ],
   );
 }

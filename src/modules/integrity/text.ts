@@ -77,7 +77,7 @@ function fmix32(h: number): number {
 }
 
 /** FNV-1a over the UTF-16 code units [from, to) of s, finalised by fmix32 (FNV alone mixes low bits poorly). */
-function hashRange(s: string, from: number, to: number): number {
+export function hashRange(s: string, from: number, to: number): number {
   let h = 0x811c9dc5;
   for (let i = from; i < to; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
   return fmix32(h);

@@ -23,10 +23,21 @@ export interface ReviewSubmitted {
   verified: boolean;
   /** The author's users.created_at (ISO). */
   accountCreatedAt: string;
+  /** The author's acquisitions when writing (absent from events recorded before it existed). */
+  author?: AuthorProfile;
   /** Clock time of this revision (ISO). */
   writtenAt: string;
   /** When the review was first written (ISO). */
   createdAt: string;
+}
+/** What the author had acquired when writing: integrity reads cohorts and dormant accounts from it. */
+export interface AuthorProfile {
+  /** When the author first acquired this app (ISO), or null. */
+  acquiredAt: string | null;
+  /** When the author first acquired any app (ISO), or null. */
+  firstAcquiredAt: string | null;
+  /** Apps the author holds. */
+  appsOwned: number;
 }
 export type ReviewSubmittedEvent = OrchardEvent<ReviewSubmitted>;
 

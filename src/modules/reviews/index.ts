@@ -22,6 +22,7 @@ export const reviewsMigrations = path.join(path.dirname(new URL(import.meta.url)
 
 export {
   INTEGRITY_ACTIONS,
+  type AuthorProfile,
   type ReviewsEvents,
   REVIEW_STATUSES,
   type IntegrityAction,
@@ -35,7 +36,7 @@ export {
 } from './events.ts';
 export { ReviewsService, REPORT_HOLD_THRESHOLD } from './service.ts';
 export type { ApplyVerdict, ApplyVerdicts, Clock, IntegrityApproved, QueueQuery } from './moderation.ts';
-export { flaggedAuthors, integrityApproved } from './moderation.ts';
+export { flaggedAuthors, integrityApproved, integrityHeld } from './moderation.ts';
 export { PRIOR_MEAN, PRIOR_WEIGHT, bayesianAverage, plausibleHistogram } from './ratings.ts';
 export { DEFAULT_REVIEW_LIMITS, type ReviewLimits } from './routes.ts';
 export { ModerationPage, ModerationReview, REPORT_REASONS, REVIEW_SORTS, RatingSummary, type ReportReason, type ReviewSort } from './schemas.ts';

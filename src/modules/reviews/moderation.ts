@@ -244,12 +244,21 @@ export interface IntegrityApproved {
  * Locks them for the caller's transaction, skipping any another transaction holds (best effort, never a deadlock).
  */
 export async function integrityApproved(q: Queryable, reviewIds: string[]): Promise<IntegrityApproved[]> {
+  return decidedByIntegrity(q, reviewIds, 'approved');
+}
+
+/** Which of these reviews are held by integrity alone (what a later pass may restore); locked as integrityApproved does. */
+export async function integrityHeld(q: Queryable, reviewIds: string[]): Promise<IntegrityApproved[]> {
+  return decidedByIntegrity(q, reviewIds, 'held');
+}
+
+async function decidedByIntegrity(q: Queryable, reviewIds: string[], status: 'approved' | 'held'): Promise<IntegrityApproved[]> {
   if (!reviewIds.length) return [];
   const { rows } = await q.query<{ id: string; revision: number; rating: number; title: string; body: string; integrity_signals: unknown }>(
     `SELECT id, revision, rating, title, body, integrity_signals FROM reviews
-      WHERE id = ANY($1::uuid[]) AND status = 'approved' AND moderated_by IS NULL AND integrity_signals IS NOT NULL
+      WHERE id = ANY($1::uuid[]) AND status = $2 AND moderated_by IS NULL AND integrity_signals IS NOT NULL
       ORDER BY id FOR NO KEY UPDATE SKIP LOCKED`,
-    [reviewIds],
+    [reviewIds, status],
   );
   return rows.map((r) => ({ reviewId: r.id, revision: r.revision, rating: r.rating, title: r.title, body: r.body, signals: r.integrity_signals }));
 }

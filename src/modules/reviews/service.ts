@@ -8,7 +8,7 @@ import type { Queryable } from '../../platform/db/index.ts';
 import type { Principal } from '../../platform/http/auth.ts';
 import { conflict, forbidden, invalid, notFound } from '../../platform/errors.ts';
 import type { Commerce } from '../purchases/index.ts';
-import type { ReviewDeleted, ReviewResponded, ReviewStatus, ReviewSubmitted } from './events.ts';
+import type { AuthorProfile, ReviewDeleted, ReviewResponded, ReviewStatus, ReviewSubmitted } from './events.ts';
 import { listReviews, readReview, toDeveloperItem, toItem, toMine, type ReviewRow } from './listing.ts';
 import { afterStatusChange, lockReview, moderationQueue, moderationView, type Clock, type QueueQuery } from './moderation.ts';
 import { adjustSummary, readSummary } from './ratings.ts';
@@ -89,18 +89,30 @@ export class ReviewsService {
     if (principal.developerId !== null && principal.developerId === app.developer_id) {
       throw forbidden('OWN_APP', 'Developers cannot review their own apps; reply to reviews with a developer response instead.');
     }
-    const [entitlements, account] = await Promise.all([
+    const [entitlements, account, acquisitions] = await Promise.all([
       this.deps.purchases.entitlements(principal.userId, appId, 'Production'),
       this.db.query<{ created_at: Date }>('SELECT created_at FROM identity_users WHERE id = $1', [principal.userId]),
+      this.db.query<{ acquired_at: Date | null; first_acquired_at: Date | null; apps: number }>(
+        `SELECT min(original_purchase_date) FILTER (WHERE app_id = $2) AS acquired_at, min(original_purchase_date) AS first_acquired_at,
+                count(DISTINCT app_id)::int AS apps
+           FROM purchases_transactions WHERE user_id = $1 AND kind = 'app' AND environment = 'Production' AND revocation_date IS NULL`,
+        [principal.userId, appId],
+      ),
     ]);
     const verified = entitlements.some((e) => e.entitlement === 'app');
     const accountCreatedAt = new Date(account.rows[0].created_at).toISOString();
+    const history = acquisitions.rows[0];
+    const author: AuthorProfile = {
+      acquiredAt: history?.acquired_at ? new Date(history.acquired_at).toISOString() : null,
+      firstAcquiredAt: history?.first_acquired_at ? new Date(history.first_acquired_at).toISOString() : null,
+      appsOwned: history?.apps ?? 0,
+    };
 
     const outcome = await this.db.tx(async (q) => {
       const now = this.deps.clock();
       const { row, created } = await this.lockOrCreateMine(q, principal.userId, app, text, verified, now);
       if (created) {
-        await reviewsEvents.record(q, 'review.created', submitted(row, app, principal.userId, verified, accountCreatedAt, now), row.id);
+        await reviewsEvents.record(q, 'review.created', submitted(row, app, principal.userId, verified, accountCreatedAt, author, now), row.id);
         return { id: row.id, created, changed: true };
       }
       if (row.rating === text.rating && row.title === text.title && row.body === text.body) return { id: row.id, created, changed: false };
@@ -114,7 +126,7 @@ export class ReviewsService {
       );
       if (row.status === 'approved') await adjustSummary(q, app.id, row.rating, -1);
       const edited = { ...row, ...text, revision: rows[0].revision, created_at: rows[0].created_at };
-      await reviewsEvents.record(q, 'review.updated', submitted(edited, app, principal.userId, verified, accountCreatedAt, now), row.id);
+      await reviewsEvents.record(q, 'review.updated', submitted(edited, app, principal.userId, verified, accountCreatedAt, author, now), row.id);
       return { id: row.id, created, changed: true };
     });
     if (outcome.changed) this.deps.bus.nudge();
@@ -416,7 +428,15 @@ interface MineRow {
   created_at: Date;
 }
 
-function submitted(row: MineRow, app: AppFacts, userId: string, verified: boolean, accountCreatedAt: string, writtenAt: Date): ReviewSubmitted {
+function submitted(
+  row: MineRow,
+  app: AppFacts,
+  userId: string,
+  verified: boolean,
+  accountCreatedAt: string,
+  author: AuthorProfile,
+  writtenAt: Date,
+): ReviewSubmitted {
   return {
     reviewId: row.id,
     appId: app.id,
@@ -429,6 +449,7 @@ function submitted(row: MineRow, app: AppFacts, userId: string, verified: boolea
     revision: row.revision,
     verified,
     accountCreatedAt,
+    author,
     writtenAt: writtenAt.toISOString(),
     createdAt: new Date(row.created_at).toISOString(),
   };
