@@ -9,7 +9,7 @@ import type { DurableBatchHandler, OrchardEvent } from '../../platform/bus/index
 import type { Queryable } from '../../platform/db/index.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
 import { integrityApproved, type ReviewSubmitted, type Verdict } from '../reviews/index.ts';
-import { gistBands, gistSignature } from './gist.ts';
+import { gistBands, gistSignature, gistWords } from './gist.ts';
 import { groupSignal, judgeGroup, type GroupFacts } from './group.ts';
 import { authorsOf, gatherGroupFacts, profileOf, recordGroup, recordRevisions, type GroupQuery } from './groups.ts';
 import { analyze, rescore, type IntegrityFacts, type IntegrityResult, type StoredModel } from './model.ts';
@@ -32,6 +32,12 @@ const TEMPLATED = 0.5;
 const STOCK_PHRASE_WORDS = 3;
 
 const DAY_MS = 86_400_000;
+/**
+ * A text of 8-14 words with at least 6 content words (not a stock sentence like "the subscription is too expensive")
+ * is a copy only when near-identical (≥ 0.95) to another app's review: held. Simulated organic reviews met one
+ * that closely in 0.1-0.5% of cases (seeds 1-3), the copy family in 2-20%.
+ */
+const SHORT_COPY = { words: 8, contentWords: 6, similarity: 0.95 } as const;
 const STATUS_OF: Record<Action, Verdict['status']> = { approve: 'approved', manual_review: 'held', reject: 'rejected' };
 
 export interface ConsumerDeps {
@@ -299,6 +305,7 @@ export function toFacts(
   const words = copyWords(p);
   const long = words >= COPY_MIN_WORDS;
   const copyAt = copyThreshold(words);
+  const shortCopyable = !long && words >= SHORT_COPY.words && gistWords('', p.body).length >= SHORT_COPY.contentWords;
   for (const c of raw.candidates) {
     const s = similarity(signature, decodeSignature(c.signature));
     if (s >= NEAR_DUPLICATE) nearDuplicates++;
@@ -306,10 +313,13 @@ export function toFacts(
     // a copy of another author's review, or of the author's own on another app (a revision is the same review)
     const sameAuthor = c.userId === p.userId;
     const sameApp = c.appId === p.appId;
-    if (long && !(sameAuthor && sameApp)) {
+    // a shorter text counts only when copied word for word from another app (SHORT_COPY)
+    const eligible = long ? !(sameAuthor && sameApp) : shortCopyable && !sameApp;
+    if (eligible) {
       // bodies compared when both have one (rows scored before 0811 have none): a changed title hides nothing
       const body = bodySignature && c.bodySignature ? Math.max(s, similarity(bodySignature, decodeSignature(c.bodySignature))) : s;
-      if (body >= copyAt && (!copyOf || body > copyOf.similarity)) copyOf = { reviewId: c.reviewId, similarity: body, sameAuthor, sameApp };
+      const at = long ? copyAt : SHORT_COPY.similarity;
+      if (body >= at && (!copyOf || body > copyOf.similarity)) copyOf = { reviewId: c.reviewId, similarity: body, sameAuthor, sameApp, words };
     }
     if (c.appId === p.appId) bestWithinApp = Math.max(bestWithinApp, s);
     else bestAcrossApps = Math.max(bestAcrossApps, s);

@@ -24,7 +24,12 @@ const STOPWORDS = new Set(
   only own same too very can will just dont should now is am are was were be been being have has had having do does did
   doing would could might must shall may also really honestly literally actually even still ever much many lot lots
   im ive its thats get got gets getting make makes made one thing things way well yes yeah oh wow ok okay guys
-  app apps application applications`.split(/\s+/),
+  app apps application applications
+  der die das und ist ich es nicht mit auf fur ein eine zu sie mir den dem von sehr auch aber wenn noch nur im am bei
+  le la les et est je il un une des du en pas pour sur avec ce que qui tres mais plus au aux ma mon mes ca
+  el los las es yo un una por con para que muy pero mas mi del al lo se no
+  il lo gli le che non per con una sono mi ma piu del della molto da
+  o os as um uma com para que nao muito mas mais meu minha do da dos das no na em se`.split(/\s+/),
 );
 
 /** Words one campaign brief's paraphrases swap for each other, folded to the first of each class. */

@@ -46,7 +46,7 @@ export interface GroupFacts {
   /** Other authors acting in lockstep with this one, and the apps they share with it (besides this one). */
   lockstep: { authors: number; apps: number; reviewIds: string[] };
   /** The burst of suspect-profile reviews this review is one of, when it is from a suspect profile. */
-  burst: { kind: 'fresh' | 'non-owner'; week: number; before: number; reviewIds: string[] } | null;
+  burst: { kind: 'fresh' | 'non-owner'; week: number; before: number; weekAll: number; reviewIds: string[] } | null;
 }
 
 export const GROUP = {
@@ -54,21 +54,23 @@ export const GROUP = {
   gistSimilar: 0.5,
   /** Authors (this one included) from which similar gists make a group. */
   gistAuthors: 3,
-  /** A gist group is this large a share of the app's same-polarity reviews: not a chance meeting of phrasings. */
-  gistShare: 0.15,
-  /** Authors from which a gist group is held whatever its profile or share. */
-  gistAuthorsAlone: 8,
+  /** A gist group this large and this large a share of the app's same-polarity reviews is no chance meeting of
+   *  phrasings, whoever its members are. */
+  gistShare: 0.2,
+  gistShareAuthors: 5,
   /** Mean member suspicion from which a gist group is held … */
-  holdSuspicion: 0.3,
+  holdSuspicion: 0.5,
   /** … and, with at least rejectAuthors members, rejected. */
   rejectSuspicion: 0.5,
   rejectAuthors: 4,
   /** Other authors in lockstep from which the group is held, and rejected. */
   lockstepHold: 2,
   lockstepReject: 4,
-  /** Suspect-profile reviews of an app in 7 days from which they are a burst, and how far above the app's rate. */
+  /** Suspect-profile reviews of an app in 7 days from which they are a burst, how far above the app's rate, and
+   *  the share of the week's reviews (of that polarity) they make up: a busy app's usual non-owners are no burst. */
   burstWeek: 6,
   burstMultiple: 4,
+  burstShare: 0.5,
   /** A burst of fresh accounts this large and this far above the app's rate is a farm: rejected. */
   farmWeek: 10,
   farmMultiple: 6,
@@ -82,7 +84,8 @@ export const NO_GROUP: GroupFacts = {
   burst: null,
 };
 
-const suspicion = (p: Profile) => (p.fresh ? 1 : p.nonOwner ? 0.7 : p.dormant ? 0.6 : 0);
+// a fresh account is what farms use; a dormant one woken to review is a sleeper; a non-owner alone is common
+const suspicion = (p: Profile) => (p.fresh ? 1 : p.dormant ? 0.6 : p.nonOwner ? 0.4 : 0);
 
 export interface GroupVerdict {
   decision: Decisive | null;
@@ -108,7 +111,7 @@ function gistVerdict(f: GroupFacts): GroupVerdict {
   if (authors < GROUP.gistAuthors) return none;
   const members = [...byAuthor.values()].map((reviews) => reviews[0]);
   const mean = (suspicion(f.self) + members.reduce((s, m) => s + suspicion(m), 0)) / authors;
-  const apps = new Set([f.self.appId, ...members.map((m) => m.appId)]).size;
+  const apps = new Set([f.self.appId, ...[...byAuthor.values()].flat().map((p) => p.appId)]).size;
   // the same authors' similar texts across apps: authors met on more than one app
   const repeated = [...byAuthor.values()].filter((reviews) => new Set(reviews.map((r) => r.appId)).size > 1).length;
   const onThisApp = 1 + members.filter((m) => m.appId === f.self.appId).length;
@@ -118,7 +121,7 @@ function gistVerdict(f: GroupFacts): GroupVerdict {
   if (authors >= GROUP.rejectAuthors && (mean >= GROUP.rejectSuspicion || (apps >= 2 && repeated >= 2))) {
     return { decision: 'reject', kind: 'same-gist', reason: what, members: ids };
   }
-  if (mean >= GROUP.holdSuspicion || (apps >= 2 && repeated >= 1) || share >= GROUP.gistShare || authors >= GROUP.gistAuthorsAlone) {
+  if (mean >= GROUP.holdSuspicion || (apps >= 2 && repeated >= 1) || (share >= GROUP.gistShare && authors >= GROUP.gistShareAuthors)) {
     return { decision: 'hold', kind: 'same-gist', reason: what, members: ids };
   }
   return none;
@@ -137,7 +140,10 @@ function burstVerdict(f: GroupFacts): GroupVerdict {
   if (!b) return { decision: null, kind: 'profile-burst', reason: '', members: [] };
   const expected = Math.max(1, (b.before * 7) / 30);
   const multiple = b.week / expected;
-  const reason = `${b.week} reviews of this app in 7 days from ${b.kind === 'fresh' ? 'accounts under 30 days old' : 'authors who do not own it'}, ${multiple.toFixed(1)}× its usual rate`;
+  const share = b.week / Math.max(b.week, b.weekAll);
+  if (share < GROUP.burstShare) return { decision: null, kind: 'profile-burst', reason: '', members: [] };
+  const who = b.kind === 'fresh' ? 'accounts under 30 days old' : 'authors who do not own it';
+  const reason = `${b.week} reviews of this app in 7 days (${pct(share)} of them) from ${who}, ${multiple.toFixed(1)}× its usual rate`;
   if (b.kind === 'fresh' && b.week >= GROUP.farmWeek && multiple >= GROUP.farmMultiple) {
     return { decision: 'reject', kind: 'profile-burst', reason, members: b.reviewIds };
   }

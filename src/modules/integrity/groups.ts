@@ -64,6 +64,7 @@ export async function gatherGroupFacts(q: Queryable, batch: GroupQuery[]): Promi
     lock_ids: string[] | null;
     week: number;
     before: number;
+    week_all: number;
     burst_ids: string[] | null;
   }>(
     `WITH r AS (
@@ -84,7 +85,11 @@ export async function gatherGroupFacts(q: Queryable, batch: GroupQuery[]): Promi
             WHERE a.app_id = r.app_id AND a.first_written_at > r.at - interval '30 days' AND a.first_written_at <= r.at AND ${POL('a')} = r.pol
               AND a.review_id <> r.review_id LIMIT 2000) z) END AS app_reviews,
        coalesce(ls.authors, 0) AS lock_authors, coalesce(ls.apps, 0) AS lock_apps, ls.ids AS lock_ids,
-       coalesce(bu.week, 0) AS week, coalesce(bu.before, 0) AS before, bu.ids AS burst_ids
+       coalesce(bu.week, 0) AS week, coalesce(bu.before, 0) AS before, bu.ids AS burst_ids,
+       CASE WHEN r.suspect IS NOT NULL AND r.pol <> 0 THEN
+         (SELECT count(*)::int FROM (SELECT 1 FROM integrity_reviews a
+            WHERE a.app_id = r.app_id AND a.first_written_at > r.at - interval '7 days' AND a.first_written_at <= r.at AND ${POL('a')} = r.pol
+              AND a.review_id <> r.review_id LIMIT 2000) z) ELSE 0 END AS week_all
        FROM r
        LEFT JOIN LATERAL (
          -- authors who reviewed another app of this author's near this author's review of it, and this app in the week before
@@ -148,7 +153,10 @@ export async function gatherGroupFacts(q: Queryable, batch: GroupQuery[]): Promi
       gistPeers,
       appReviews: row.app_reviews ?? 0,
       lockstep: { authors: row.lock_authors, apps: row.lock_apps, reviewIds: row.lock_ids ?? [] },
-      burst: suspect && polarityOf(self.rating) ? { kind: suspect, week: row.week + 1, before: row.before, reviewIds: row.burst_ids ?? [] } : null,
+      burst:
+        suspect && polarityOf(self.rating)
+          ? { kind: suspect, week: row.week + 1, before: row.before, weekAll: row.week_all + 1, reviewIds: row.burst_ids ?? [] }
+          : null,
     };
   });
 }

@@ -68,3 +68,22 @@ test('incentiveMatcher: another lexicon', () => {
   assert.deepEqual(match('', 'There is no free lunch!'), ['free lunch']);
   assert.deepEqual(match('', 'gave 5 stars for the free coins'), []);
 });
+
+test('a sentence naming a review, a reward and an exchange is incentive language in words the lexicon has not met; game talk is not', () => {
+  for (const text of [
+    'Got 200 free gems for leaving this review.',
+    'They offered a free month of premium if I rated it 5 stars.',
+    'Writing this for the review reward, 5 stars as asked.',
+    'Für diese Bewertung gab es einen Gutschein.',
+    'Ganhei gemas grátis por esta avaliação.',
+  ]) {
+    assert.notDeepEqual(incentivePhrases('', text), [], text);
+  }
+  for (const text of [
+    'Great game, 5 stars. The coins are a bit expensive though.',
+    'I rate it 4 stars for the graphics, premium is worth it.',
+    'Love the daily bonus, 5 stars for the levels',
+  ]) {
+    assert.deepEqual(incentivePhrases('', text), [], text);
+  }
+});

@@ -121,7 +121,20 @@ export const INCENTIVE_LEXICON: Readonly<Record<string, readonly string[]>> = Ob
     'código promocional por',
     'gemas grátis',
   ],
-  ja: ['無料コイン', 'コインがもらえる', 'コインをもらう', 'お金をもらって', 'レビューと引き換え', '引き換えに', '星5で', '星5をつけると', 'プロモコード'],
+  ja: [
+    '無料コイン',
+    'コインがもらえる',
+    'ジェムがもらえ',
+    'レビューを書いたら',
+    'レビューを書くと',
+    'コインをもらう',
+    'お金をもらって',
+    'レビューと引き換え',
+    '引き換えに',
+    '星5で',
+    '星5をつけると',
+    'プロモコード',
+  ],
 });
 
 const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/u;
@@ -149,7 +162,44 @@ function compile(lexicon: Readonly<Record<string, readonly string[]>>): Compiled
 
 const SEED = compile(INCENTIVE_LEXICON);
 
-/** The distinct lexicon phrases (normalised) found in a review's text, in order of appearance. */
+/**
+ * Beyond the phrases: one sentence naming a review or rating, a reward and an exchange ("got 200 free gems for
+ * leaving this review", "review bonus claimed", "reseña a cambio de gemas") says the same in words the lexicon
+ * has not met. Each list is whole normalised words (or word pairs), by meaning, in the store's languages.
+ */
+const TERMS = {
+  review: `review reviews reviewing reviewed rating ratings rate rated stars star avis note noter etoiles bewertung bewerten sterne
+    resena resenas estrellas valoracion recensione stelle valutazione avaliacao avaliar estrelas`,
+  // a payment or a reward as such …
+  reward: `reward rewards giftcard voucher coupon paid payment compensation belohnung gutschein bezahlt recompense paye recompensa
+    pagaron pagado cupon ricompensa pagato pago cupom`,
+  // … or goods that are only a reward when given free ("free gems", "200 coins"; "the coins are expensive" is not)
+  goods: 'coins gems credits diamonds bonus premium munzen edelsteine pieces gemmes monedas gemas monete gemme moedas',
+  free: 'free gratis kostenlos kostenlose gratuit gratuite gratuites gratuits gratuito gratuitos gratuitas gratuiti gratuite',
+  exchange: `for get got gets receive received offered offer claimed claim earn earned won exchange unlock unlocked fur gegen bekommen
+    erhalten pour contre recu echange por cambio recibi per ricevuto pelas pelo troca ganhei recebi`,
+};
+const termSet = (list: string) => new Set(list.split(/\s+/).filter(Boolean));
+const REVIEW_TERMS = termSet(TERMS.review);
+const REWARD_TERMS = termSet(TERMS.reward);
+const GOODS_TERMS = termSet(TERMS.goods);
+const FREE_TERMS = termSet(TERMS.free);
+const EXCHANGE_TERMS = termSet(TERMS.exchange);
+const SENTENCE = /[.!?;\n\r。！？]+/;
+
+function exchangeSentences(title: string | null | undefined, body: string | null | undefined): string[] {
+  const found: string[] = [];
+  for (const raw of `${title ?? ''}. ${body ?? ''}`.split(SENTENCE)) {
+    const words = normalize(raw).replace('gift card', 'giftcard').split(' ');
+    const free = words.some((w) => FREE_TERMS.has(w) || /^\d{2,}$/.test(w));
+    const reward = words.find((w) => REWARD_TERMS.has(w) || (free && GOODS_TERMS.has(w)));
+    const review = words.find((w) => REVIEW_TERMS.has(w));
+    if (reward && review && words.some((w) => EXCHANGE_TERMS.has(w))) found.push(`${review} … ${reward}`);
+  }
+  return found;
+}
+
+/** The distinct lexicon phrases (normalised) found in a review's text, in order of appearance, then exchange sentences. */
 export function incentivePhrases(title: string | null | undefined, body: string | null | undefined, compiled: Compiled = SEED): string[] {
   const text = normalize(`${title ?? ''} ${body ?? ''}`);
   if (!text) return [];
@@ -159,6 +209,7 @@ export function incentivePhrases(title: string | null | undefined, body: string 
     const dense = text.replaceAll(' ', '');
     for (const s of compiled.substrings) if (dense.includes(s)) found.push(s);
   }
+  if (!found.length && compiled === SEED) found.push(...exchangeSentences(title, body));
   return [...new Set(found)];
 }
 

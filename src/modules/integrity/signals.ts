@@ -238,7 +238,14 @@ export interface OriginalityFacts {
    * written by another author or by the same author on another app), if any: the originality signal then
    * decides alone (reject).
    */
-  copyOf?: { reviewId: string; similarity: number; sameAuthor: boolean; sameApp: boolean } | null;
+  copyOf?: {
+    reviewId: string;
+    similarity: number;
+    sameAuthor: boolean;
+    sameApp: boolean;
+    /** Words of the copy (normalised). */
+    words?: number;
+  } | null;
 }
 
 /**
@@ -259,6 +266,23 @@ export function copyThreshold(words: number): number {
  * matches at 6-14 words). Their originality still scores as before; only long texts are rejected on a match.
  */
 export const COPY_MIN_WORDS = COPY_LONG_WORDS;
+
+/**
+ * A copy this close and this long is word for word, not a shared phrasing: rejected whoever wrote it. (Simulated
+ * organic reviews of ≥ 15 words met an earlier one of another author at ≥ 0.9 once in 3,400, over seeds 1-3.)
+ */
+export const VERBATIM = { similarity: 0.9, words: COPY_LONG_WORDS } as const;
+
+/**
+ * The same author's text on another app is what rings and farms do: rejected. So is another author's text copied
+ * word for word (VERBATIM). A looser copy of another author's text is held for a moderator: synthetic organic
+ * reviews (thousands of people drawing on shared phrasings) met each other at 0.7-0.9 often enough (0.3%) that
+ * rejecting them outright would cost genuine reviews.
+ */
+function copyDecision(copy: NonNullable<OriginalityFacts['copyOf']>): Decisive {
+  if (copy.sameAuthor) return 'reject';
+  return copy.similarity >= VERBATIM.similarity && (copy.words ?? 0) >= VERBATIM.words ? 'reject' : 'hold';
+}
 
 /**
  * Copied text. Each similarity becomes a duplicate degree with a smoothstep: within the app from 0 at ≤ 0.3 to 1
@@ -289,10 +313,7 @@ export function originality(facts: OriginalityFacts): Signal {
     const where = copy.sameApp ? 'this app' : 'another app';
     return {
       ...signal('originality', 0, `copy (${pct(copy.similarity)} similar) of review ${copy.reviewId} by ${whose} on ${where}; ${reason}`),
-      // The same author's text on another app is what rings and farms do: rejected. Another author's text is held
-      // for a moderator: synthetic organic reviews (a few thousand people drawing on shared phrasings) met each
-      // other at ≥ 15 words often enough (1.8% of 3,000) that rejecting them outright would cost genuine reviews.
-      decisive: copy.sameAuthor ? 'reject' : 'hold',
+      decisive: copyDecision(copy),
     };
   }
   return signal('originality', score, reason);

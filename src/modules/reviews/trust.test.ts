@@ -74,3 +74,8 @@ test('a same-minute cohort shrinks: 25 fresh accounts weigh less than one aged o
   const sleepers = Array.from({ length: 25 }, (_, k) => trustWeight(facts({ accountAgeDays: 400, cohortPeers: k }))).reduce((a, b) => a + b, 0);
   assert.ok(sleepers < 4, `sleepers ${sleepers}`);
 });
+
+test('an account review integrity found in a group (or rejected) counts a tenth: an aged ring cannot vote or report its way', () => {
+  assert.equal(trustWeight(facts({ accountAgeDays: 400, ownsApp: true, flagged: true })), 0.1);
+  assert.equal(trustWeight(facts({ accountAgeDays: 400, ownsApp: true, flagged: false })), 1);
+});

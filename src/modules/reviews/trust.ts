@@ -12,6 +12,8 @@
 //   cohort   base / (1 + k), k = the other accounts that already voted on (or reported) this review and were
 //            created within 10 minutes of this account: the first of a same-minute group counts as an ordinary
 //            new account, the n-th counts 1/n of it
+//   flagged  × 0.1 when review integrity rejected one of the account's reviews or found it in a group (a ring,
+//            a farm, a dense block): a detected group's votes and reports are discounted like a cohort's
 //   weight   rounded to 3 decimals (what the numeric(4,3) columns store)
 import type { Queryable } from '../../platform/db/index.ts';
 
@@ -31,7 +33,12 @@ export interface TrustFacts {
   agedVotes: number;
   /** Other accounts that already voted on (or reported) this review, created within COHORT_WINDOW_MINUTES of this one. */
   cohortPeers: number;
+  /** Review integrity rejected one of the account's reviews, or held or rejected one for its group. */
+  flagged?: boolean;
 }
+
+/** What a flagged account's vote or report still counts for. */
+export const FLAGGED_FACTOR = 0.1;
 
 /** 0.05 for a new account, 0.1 at 7 days, linearly to 1 at 90 days. */
 export function ageWeight(days: number): number {
@@ -46,7 +53,7 @@ export function trustWeight(f: TrustFacts): number {
   const age = ageWeight(f.accountAgeDays);
   const owner = f.ownsApp ? 0.3 * Math.min(1, 0.2 + age) : 0;
   const base = Math.min(1, age + owner + history);
-  const weight = base / (1 + Math.max(0, f.cohortPeers));
+  const weight = (base / (1 + Math.max(0, f.cohortPeers))) * (f.flagged ? FLAGGED_FACTOR : 1);
   return Math.min(1, Math.max(0, Math.round(weight * 1000) / 1000));
 }
 
@@ -58,7 +65,7 @@ export async function trustFacts(
   q: Queryable,
   o: { userId: string; appId: string; reviewId: string; now: Date; peers: 'review_votes' | 'review_reports' },
 ): Promise<TrustFacts> {
-  const { rows } = await q.query<{ age_days: number; owns: boolean; reviews: number; votes: number; cohort: number }>(
+  const { rows } = await q.query<{ age_days: number; owns: boolean; reviews: number; votes: number; cohort: number; flagged: boolean }>(
     `SELECT extract(epoch from ($2::timestamptz - u.created_at))::float8 / 86400 AS age_days,
             (EXISTS (SELECT 1 FROM owned_apps o WHERE o.user_id = u.id AND o.app_id = $3)
              OR EXISTS (SELECT 1 FROM purchases_transactions t
@@ -68,17 +75,21 @@ export async function trustFacts(
               WHERE v.user_id = u.id AND v.created_at <= $2::timestamptz - make_interval(days => $5)) AS votes,
             (SELECT count(*)::int FROM ${o.peers} p JOIN identity_users pu ON pu.id = p.user_id
               WHERE p.review_id = $4 AND p.user_id <> u.id
-                AND pu.created_at BETWEEN u.created_at - make_interval(mins => $6) AND u.created_at + make_interval(mins => $6)) AS cohort
+                AND pu.created_at BETWEEN u.created_at - make_interval(mins => $6) AND u.created_at + make_interval(mins => $6)) AS cohort,
+            EXISTS (SELECT 1 FROM reviews r WHERE r.user_id = u.id AND r.status IN ('held', 'rejected')
+                       AND (r.status = 'rejected' OR r.integrity_signals @> '[{"name": "group", "decisive": "hold"}]'
+                            OR r.integrity_signals @> '[{"name": "group", "decisive": "reject"}]')) AS flagged
        FROM identity_users u WHERE u.id = $1`,
     [o.userId, o.now, o.appId, o.reviewId, VOTE_HISTORY_MIN_AGE_DAYS, COHORT_WINDOW_MINUTES],
   );
   const r = rows[0];
-  if (!r) return { accountAgeDays: 0, ownsApp: false, approvedReviewsElsewhere: 0, agedVotes: 0, cohortPeers: 0 };
+  if (!r) return { accountAgeDays: 0, ownsApp: false, approvedReviewsElsewhere: 0, agedVotes: 0, cohortPeers: 0, flagged: false };
   return {
     accountAgeDays: Number(r.age_days),
     ownsApp: r.owns === true,
     approvedReviewsElsewhere: Number(r.reviews),
     agedVotes: Number(r.votes),
     cohortPeers: Number(r.cohort),
+    flagged: r.flagged === true,
   };
 }
