@@ -4,7 +4,19 @@ import { buildApp, createModules, migrationDirs, moduleParts, startEvents, type 
 import { migrate } from './platform/db/index.ts';
 import { seed, DEMO_ACCOUNTS } from './seed/index.ts';
 import { isPeriod } from './modules/payouts/index.ts';
-import { DEFAULT_OPTIONS, SMALL_OPTIONS, formatReport, runIntegritySimulation, type SimulationOptions } from './labs/integrity-simulation/index.ts';
+import {
+  SMALL_OPTIONS,
+  aggregate,
+  doneWhen,
+  formatAggregate,
+  formatMistake,
+  formatReport,
+  parseSeeds,
+  randomOptions,
+  runIntegritySimulation,
+  type SimulationOptions,
+  type SimulationReport,
+} from './labs/integrity-simulation/index.ts';
 import { rebuildSignals } from './modules/rankings/index.ts';
 import { evaluateRecommendations, formatEvaluation } from './labs/recommendations-evaluation/index.ts';
 import { rotateReceiptLeaf } from './modules/purchases/index.ts';
@@ -308,49 +320,66 @@ integrity
   });
 integrity
   .command('simulate')
-  .description('organic reviews and attack campaigns through a throwaway store (in memory): precision, recall, organic held/rejected')
+  .description(
+    'red team: organic reviews (with control groups) and attack families through a throwaway store (in memory), per seed and in aggregate. ' +
+      'Every seed draws a different world. TUNING seeds are 1-5; REPORTING seeds are 101-110: tune the pipeline on the former only.',
+  )
   .option('--small', 'the small world the tests use')
-  .option('--seed <n>', 'random seed', positiveInt)
-  .option('--apps <n>', 'apps reviewed', positiveInt)
+  .option('--seed <n>', 'one random seed (default 1)', positiveInt)
+  .option('--seeds <list>', 'several seeds, e.g. 1-5 (tuning) or 101-110 (reporting); prints each and the aggregate')
+  .option('--apps <n>', 'free apps of the organic world', positiveInt)
   .option('--days <n>', 'days of organic traffic', positiveInt)
-  .option('--attack-days <n>', 'the last days, in which attacks run', positiveInt)
-  .option('--organic <n>', 'organic reviews', positiveInt)
+  .option('--attack-days <n>', 'the last days, in which most attacks run', positiveInt)
+  .option('--organic <n>', 'organic reviews besides the viral day', positiveInt)
   .option('--organic-new-share <x>', 'organic accounts younger than 30 days', share)
   .option('--organic-owner-share <x>', 'organic reviewers who own the app', share)
-  .option('--attacker-aged-share <x>', 'attack accounts that are old (bought) rather than fresh', share)
-  .option('--attacker-owner-share <x>', 'attack accounts that own their target', share)
-  .option('--bombing <campaigns,reviews,hours>', 'review bombing of popular apps', counts('campaigns', 'reviews', 'hours'))
-  .option('--farm <campaigns,reviews,hours>', 'five-star farms on tail apps', counts('campaigns', 'reviews', 'hours'))
-  .option('--ring <rings,accounts,appsPerAccount,texts>', 'copy-paste rings across apps', counts('rings', 'accounts', 'appsPerAccount', 'texts'))
-  .option('--drip <campaigns,days,perDay>', 'slow drip campaigns', counts('campaigns', 'days', 'perDay'))
+  .option('--viral <n>', 'reviews of the viral day', positiveInt)
+  .option('--sleeper <campaigns,reviews,days>', 'aged accounts paraphrasing a brief on a paid app', counts('campaigns', 'reviews', 'days'))
+  .option('--ring <rings,accounts,appsPerAccount>', "rings spinning one message across one developer's apps", counts('rings', 'accounts', 'appsPerAccount'))
+  .option('--copy <n>', 'reviews copied from other apps', positiveInt)
+  .option('--incentive <n>', 'incentivised reviews', positiveInt)
+  .option('--bombing <campaigns,reviews,hours>', 'one-star bombing of popular apps by aged non-owners', counts('campaigns', 'reviews', 'hours'))
+  .option('--farm <campaigns,reviews,hours>', 'fresh-account five-star farms on tail apps', counts('campaigns', 'reviews', 'hours'))
   .option('--explain', 'also print the mistakes (attack reviews approved, organic ones held or rejected) with their signals')
-  .option('--json', 'print the report as JSON')
+  .option('--json', 'print the reports as JSON')
   .action(async (opts: Record<string, any>) => {
-    const base = opts.small ? SMALL_OPTIONS : DEFAULT_OPTIONS;
-    const options: SimulationOptions = {
-      ...base,
-      seed: opts.seed ?? base.seed,
-      apps: opts.apps ?? base.apps,
-      days: opts.days ?? base.days,
-      attackDays: opts.attackDays ?? base.attackDays,
-      organicReviews: opts.organic ?? base.organicReviews,
-      organicNewAccountShare: opts.organicNewShare ?? base.organicNewAccountShare,
-      organicOwnerShare: opts.organicOwnerShare ?? base.organicOwnerShare,
-      attackerAgedShare: opts.attackerAgedShare ?? base.attackerAgedShare,
-      attackerOwnerShare: opts.attackerOwnerShare ?? base.attackerOwnerShare,
-      bombing: opts.bombing ?? base.bombing,
-      farm: opts.farm ?? base.farm,
-      ring: opts.ring ?? base.ring,
-      drip: opts.drip ?? base.drip,
+    const seeds: number[] = opts.seeds ? parseSeeds(opts.seeds) : [opts.seed ?? (opts.small ? SMALL_OPTIONS.seed : 1)];
+    const optionsFor = (seed: number): SimulationOptions => {
+      const base = opts.small ? { ...SMALL_OPTIONS, seed } : randomOptions(seed);
+      const ring = opts.ring ? { ...base.ring, ...opts.ring, developerApps: Math.max(base.ring.developerApps, opts.ring.appsPerAccount) } : base.ring;
+      return {
+        ...base,
+        apps: opts.apps ?? base.apps,
+        days: opts.days ?? base.days,
+        attackDays: opts.attackDays ?? base.attackDays,
+        organicReviews: opts.organic ?? base.organicReviews,
+        organicNewAccountShare: opts.organicNewShare ?? base.organicNewAccountShare,
+        organicOwnerShare: opts.organicOwnerShare ?? base.organicOwnerShare,
+        viralDay: opts.viral ? { reviews: opts.viral } : base.viralDay,
+        sleeper: { ...base.sleeper, ...opts.sleeper },
+        ring,
+        copy: { ...base.copy, ...(opts.copy ? { reviews: opts.copy } : {}) },
+        incentive: { ...base.incentive, ...(opts.incentive ? { reviews: opts.incentive } : {}) },
+        bombing: { ...base.bombing, ...opts.bombing },
+        farm: { ...base.farm, ...opts.farm },
+      };
     };
-    if (options.attackDays < 2 || options.attackDays > options.days) throw new InvalidArgumentError('--attack-days must be between 2 and --days');
-    const report = await runIntegritySimulation(options, opts.json ? undefined : (line) => console.error(line), !!opts.explain);
-    if (opts.json) return console.log(JSON.stringify({ options, ...report }, null, 2));
-    console.log(formatReport(report));
-    for (const m of report.mistakes ?? []) {
-      const signals = m.signals.map((s) => `${s.name} ${s.score.toFixed(2)}`).join(', ');
-      console.log(`\n${m.kind} ${m.status} (score ${m.score.toFixed(3)}): ${signals}\n  "${m.title}" ${m.body.slice(0, 160)}`);
+    const runs: { options: SimulationOptions; report: SimulationReport }[] = [];
+    for (const seed of seeds) {
+      const options = optionsFor(seed);
+      if (options.attackDays < 2 || options.attackDays > options.days) throw new InvalidArgumentError('--attack-days must be between 2 and --days');
+      const report = await runIntegritySimulation(options, opts.json ? undefined : (line) => console.error(line), !!opts.explain);
+      runs.push({ options, report });
+      if (opts.json) continue;
+      console.log(`${formatReport(report)}\n`);
+      for (const m of report.mistakes ?? []) console.log(`${formatMistake(m)}\n`);
     }
+    const total = aggregate(runs.map((r) => r.report));
+    if (opts.json)
+      return console.log(
+        JSON.stringify({ runs: runs.map((r) => ({ options: r.options, ...r.report })), aggregate: total, doneWhen: doneWhen(total.rows) }, null, 2),
+      );
+    console.log(formatAggregate(total));
   });
 
 const dlq = program.command('dlq').description('dead-lettered events');

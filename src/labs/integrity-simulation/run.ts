@@ -1,5 +1,5 @@
 // `orchard integrity simulate`: a throwaway Orchard (embedded parts, database in memory) with a catalog of
-// free apps, through whose API and integrity pipeline a simulated world (world.ts) is sent (simulate.ts).
+// apps, through whose API and integrity pipeline a simulated world (world.ts) is sent (simulate.ts).
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,9 +8,9 @@ import { createInfra, loadConfig } from '../../config.ts';
 import { migrate } from '../../platform/db/index.ts';
 import { seed } from '../../seed/index.ts';
 import { simulate, type SimulationReport } from './simulate.ts';
-import type { SimulationOptions } from './world.ts';
+import { plannedAppCount, type SimulationOptions } from './world.ts';
 
-/** Seeded catalogs are about half free apps: seed enough for the world's apps. */
+/** Seeded catalogs are about half free apps, and rings need developers with several: seed enough for the world. */
 const CATALOG_PER_APP = 3;
 
 export async function runIntegritySimulation(options: SimulationOptions, log: (line: string) => void = () => {}, explain = false): Promise<SimulationReport> {
@@ -21,7 +21,7 @@ export async function runIntegritySimulation(options: SimulationOptions, log: (l
   const clock = { set: (ms: number) => void (now = ms) };
   try {
     await migrate(infra.db, migrationDirs);
-    await seed({ infra, apps: Math.max(60, options.apps * CATALOG_PER_APP), users: 0, rngSeed: options.seed });
+    await seed({ infra, apps: Math.max(60, plannedAppCount(options) * CATALOG_PER_APP), users: 0, rngSeed: options.seed });
     const modules = createModules(config, infra, { clock: () => new Date(now) });
     const app = await buildApp(config, infra, modules);
     await startEvents(infra, modules, { relay: true, consume: true });

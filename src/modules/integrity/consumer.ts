@@ -8,10 +8,10 @@
 import type { DurableBatchHandler, OrchardEvent } from '../../platform/bus/index.ts';
 import type { Queryable } from '../../platform/db/index.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
-import { integrityApproved, type ReviewSubmitted, type Verdict } from '../reviews/index.ts';
+import { integrityApproved, integrityHeld, type ReviewSubmitted, type Verdict } from '../reviews/index.ts';
 import { gistBands, gistSignature, gistWords } from './gist.ts';
 import { groupSignal, judgeGroup, type GroupFacts } from './group.ts';
-import { authorsOf, gatherGroupFacts, profileOf, recordGroup, recordRevisions, type GroupQuery } from './groups.ts';
+import { authorsOf, gatherGroupFacts, profileOf, recordGroup, recordRevisions, type GroupQuery, type Revision } from './groups.ts';
 import { analyze, rescore, type IntegrityFacts, type IntegrityResult, type StoredModel } from './model.ts';
 import type { ModelHolder } from './models.ts';
 import type { Action, WeightedSignal } from './score.ts';
@@ -188,32 +188,27 @@ async function implicateGroup(q: Queryable, deps: ConsumerDeps, model: StoredMod
       ...earlier.filter((id) => authors.has(id)).map((id) => ({ reviewId: id, userId: authors.get(id)! })),
     ],
   });
-  const revisions = [];
-  for (const e of await integrityApproved(q, earlier)) {
-    const found = { ...signal, reason: `${signal.reason} (found by a later review of the group)` };
+  // members still approved are held or rejected; for a group found to be fraud, those held are rejected too
+  const approved = (await integrityApproved(q, earlier)).map((e) => ({ e, from: 'approved' as const }));
+  const held = verdict.decision === 'reject' ? (await integrityHeld(q, earlier)).map((e) => ({ e, from: 'held' as const })) : [];
+  const found = { ...signal, reason: `${signal.reason} (found by a later review of the group)` };
+  const verdicts: Verdict[] = [];
+  const revisions: Revision[] = [];
+  for (const { e, from } of [...approved, ...held]) {
     const signals = [...(e.signals as WeightedSignal[]).filter((s) => s.name !== 'group'), found];
     const again = rescore(signals, { rating: e.rating, title: e.title, body: e.body }, model);
-    if (again.action === 'approve') continue;
-    const status = STATUS_OF[again.action];
-    await deps.applyVerdicts(q, [
-      {
-        reviewId: e.reviewId,
-        revision: e.revision,
-        status,
-        by: 'integrity',
-        integrity: { score: again.score, signals: again.signals, action: again.action, model: again.model },
-      },
-    ]);
-    revisions.push({
+    const to = STATUS_OF[again.action];
+    if (to === from || to === 'approved') continue;
+    verdicts.push({
       reviewId: e.reviewId,
       revision: e.revision,
-      from: 'approved',
-      to: status,
-      reason: found.reason,
-      groupId,
-      foundBy: 'incremental' as const,
+      status: to,
+      by: 'integrity',
+      integrity: { score: again.score, signals: again.signals, action: again.action, model: again.model },
     });
+    revisions.push({ reviewId: e.reviewId, revision: e.revision, from, to, reason: found.reason, groupId, foundBy: 'incremental' });
   }
+  if (verdicts.length) await deps.applyVerdicts(q, verdicts);
   await recordRevisions(q, revisions);
 }
 

@@ -50,14 +50,17 @@ export interface GroupFacts {
 }
 
 export const GROUP = {
-  /** Estimated gist Jaccard from which two reviews say the same thing. */
+  /** Estimated gist Jaccard from which two reviews say the same thing (paraphrases that keep different subsets of
+   *  a brief's sentences meet at 0.4-0.6). */
   gistSimilar: 0.5,
+  /** … and on the same app, where a group must also be a large share of the app's reviews (gistShare). */
+  gistSimilarHere: 0.45,
   /** Authors (this one included) from which similar gists make a group. */
   gistAuthors: 3,
   /** A gist group this large and this large a share of the app's same-polarity reviews is no chance meeting of
    *  phrasings, whoever its members are. */
-  gistShare: 0.2,
-  gistShareAuthors: 5,
+  gistShare: 0.15,
+  gistShareAuthors: 4,
   /** Mean member suspicion from which a gist group is held … */
   holdSuspicion: 0.5,
   /** … and, with at least rejectAuthors members, rejected. */
@@ -107,21 +110,27 @@ function gistVerdict(f: GroupFacts): GroupVerdict {
   const none: GroupVerdict = { decision: null, kind: 'same-gist', reason: '', members: [] };
   const byAuthor = new Map<string, GistPeer[]>();
   for (const p of f.gistPeers) if (p.similarity >= GROUP.gistSimilar) byAuthor.set(p.userId, [...(byAuthor.get(p.userId) ?? []), p]);
+  // on this app alone, a looser match: a brief's paraphrases keep different subsets of its sentences
+  const here = new Map<string, GistPeer>();
+  for (const p of f.gistPeers) if (p.appId === f.self.appId && p.similarity >= GROUP.gistSimilarHere) here.set(p.userId, p);
   const authors = byAuthor.size + 1;
-  if (authors < GROUP.gistAuthors) return none;
+  const authorsHere = here.size + 1;
+  if (authors < GROUP.gistAuthors && authorsHere < GROUP.gistAuthors) return none;
   const members = [...byAuthor.values()].map((reviews) => reviews[0]);
   const mean = (suspicion(f.self) + members.reduce((s, m) => s + suspicion(m), 0)) / authors;
   const apps = new Set([f.self.appId, ...[...byAuthor.values()].flat().map((p) => p.appId)]).size;
   // the same authors' similar texts across apps: authors met on more than one app
   const repeated = [...byAuthor.values()].filter((reviews) => new Set(reviews.map((r) => r.appId)).size > 1).length;
-  const onThisApp = 1 + members.filter((m) => m.appId === f.self.appId).length;
-  const share = onThisApp / (f.appReviews + 1);
-  const ids = [...byAuthor.values()].flat().map((p) => p.reviewId);
-  const what = `same gist as ${authors - 1} other author${authors === 2 ? '' : 's'} on ${apps} app${apps === 1 ? '' : 's'} in 30 days (${pct(share)} of this app's reviews of that polarity; member suspicion ${mean.toFixed(2)}${repeated ? `; ${repeated} met on several apps` : ''})`;
+  const share = authorsHere / (f.appReviews + 1);
+  const ids = [...new Set([...[...byAuthor.values()].flat(), ...here.values()].map((p) => p.reviewId))];
+  const what =
+    `same gist as ${authors - 1} other author${authors === 2 ? '' : 's'} on ${apps} app${apps === 1 ? '' : 's'} in 30 days` +
+    ` (${authorsHere} authors on this app, ${pct(share)} of its reviews of that polarity; member suspicion ${mean.toFixed(2)}${repeated ? `; ${repeated} met on several apps` : ''})`;
   if (authors >= GROUP.rejectAuthors && (mean >= GROUP.rejectSuspicion || (apps >= 2 && repeated >= 2))) {
     return { decision: 'reject', kind: 'same-gist', reason: what, members: ids };
   }
-  if (mean >= GROUP.holdSuspicion || (apps >= 2 && repeated >= 1) || (share >= GROUP.gistShare && authors >= GROUP.gistShareAuthors)) {
+  const suspect = authors >= GROUP.gistAuthors && (mean >= GROUP.holdSuspicion || (apps >= 2 && repeated >= 1));
+  if (suspect || (share >= GROUP.gistShare && authorsHere >= GROUP.gistShareAuthors)) {
     return { decision: 'hold', kind: 'same-gist', reason: what, members: ids };
   }
   return none;

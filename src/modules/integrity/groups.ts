@@ -144,7 +144,8 @@ export async function gatherGroupFacts(q: Queryable, batch: GroupQuery[]): Promi
     if (self.gist) {
       for (const [reviewId, userId, appId, sig, fresh, nonOwner, dormant] of row.peers ?? []) {
         const s = similarity(self.gist, decodeSignature(Buffer.from(sig, 'base64')));
-        if (s >= GROUP.gistSimilar) gistPeers.push({ reviewId, userId, appId, similarity: s, fresh: !!fresh, nonOwner: !!nonOwner, dormant });
+        if (s >= Math.min(GROUP.gistSimilar, GROUP.gistSimilarHere))
+          gistPeers.push({ reviewId, userId, appId, similarity: s, fresh: !!fresh, nonOwner: !!nonOwner, dormant });
       }
     }
     const suspect = self.profile.fresh ? 'fresh' : self.profile.nonOwner ? 'non-owner' : null;
