@@ -18,6 +18,7 @@ import {
   type SimulationReport,
 } from './labs/integrity-simulation/index.ts';
 import { rebuildSignals } from './modules/rankings/index.ts';
+import { registerChartSimulation } from './labs/chart-simulation/index.ts';
 import { evaluateRecommendations, formatEvaluation } from './labs/recommendations-evaluation/index.ts';
 import { rotateReceiptLeaf } from './modules/purchases/index.ts';
 import { backup, restore } from './ops/backup.ts';
@@ -296,6 +297,7 @@ const counts =
   };
 
 const integrity = program.command('integrity').description('review integrity: learn from moderators, measure against simulated attacks');
+registerChartSimulation(integrity);
 integrity
   .command('train')
   .description("fit a model on moderators' decisions; once trained it scores new reviews instead of the seed weights")

@@ -7,7 +7,16 @@ import { test, describe, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createGuards } from '../src/platform/http/auth.ts';
-import { createEngagement, hashedId, REFUSAL_REASONS, type Engagement, type SdkKeyRef, type SessionInput } from '../src/modules/rankings/engagement.ts';
+import {
+  createEngagement,
+  hashedId,
+  MAX_INSTALL_DAY_SECONDS,
+  MAX_INSTALL_DAY_SESSIONS,
+  REFUSAL_REASONS,
+  type Engagement,
+  type SdkKeyRef,
+  type SessionInput,
+} from '../src/modules/rankings/engagement.ts';
 import { createTestApp, makeAdmin, makeDeveloper, registerUser, type TestApp, type TestUser } from './support/app.ts';
 import { LIMITS, createDraft, expectError, ok, publishApp, sender, type Send } from './support/catalog.ts';
 import { kinds } from './support/infra.ts';
@@ -190,8 +199,8 @@ for (const kind of kinds()) {
       const [alpha, beta] = await installs(appId, 2);
       const batch = [
         session({ installId: 'device-install-alpha', installToken: alpha, country: 'DE', durationSeconds: 0 }),
-        session({ installId: 'device-install-alpha', installToken: alpha, durationSeconds: 86_400 }),
-        session({ installId: 'device-install-beta', installToken: beta, country: 'GB' }, 29 * DAY),
+        session({ installId: 'device-install-alpha', installToken: alpha, durationSeconds: MAX_INSTALL_DAY_SECONDS }),
+        session({ installId: 'device-install-beta', installToken: beta, country: 'GB' }, 2 * MINUTE),
       ];
       const res = await ingest({ sessions: batch });
       assert.equal(res.statusCode, 202, res.body);
@@ -206,7 +215,7 @@ for (const kind of kinds()) {
       assert.equal(rows.length, 3);
       assert.deepEqual(
         rows.map((r) => r.seconds),
-        [0, 120, 86_400],
+        [0, 120, MAX_INSTALL_DAY_SECONDS],
       );
       // the install is the one the token attests, whatever id the SDK sent
       assert.equal(rows[0].install_key, hashedId(appId, await installIdOf(alpha)));
@@ -316,6 +325,30 @@ for (const kind of kinds()) {
       assert.equal(await storedSessions(), count + 2);
       // a replayed genuine session is still a duplicate, not a refusal
       assert.deepEqual(ok(await ingest({ sessions: [batch[0]] }), 202), { accepted: 0, duplicates: 1, refused: 0, refusals: [] });
+    });
+
+    test("sessions dated before their download, or past an install's daily cap, are refused and counted; first sessions are activations", async () => {
+      const [token] = await installs(appId);
+      const counted = { before: await refusedCount('before_download'), cap: await refusedCount('over_daily_cap') };
+      const activationsBefore = await db().query<{ n: number }>(`SELECT coalesce(sum(activations), 0)::int AS n FROM app_daily_stats WHERE app_id = $1`, [
+        appId,
+      ]);
+      const backdated = session({ installToken: token }, 2 * DAY); // one real download cannot vouch for the past
+      const many = Array.from({ length: MAX_INSTALL_DAY_SESSIONS + 1 }, () => session({ installToken: token, durationSeconds: 60 }, 0));
+      const answer = ok(await ingest({ sessions: [backdated, ...many] }), 202);
+      assert.equal(answer.accepted, MAX_INSTALL_DAY_SESSIONS);
+      assert.deepEqual(answer.refusals, [
+        { index: 0, reason: 'before_download' },
+        { index: MAX_INSTALL_DAY_SESSIONS + 1, reason: 'over_daily_cap' },
+      ]);
+      assert.equal(await refusedCount('before_download'), counted.before + 1);
+      assert.equal(await refusedCount('over_daily_cap'), counted.cap + 1);
+      // the next batch of the day is refused too; the install counted one activation
+      assert.deepEqual(ok(await ingest({ sessions: [session({ installToken: token }, 0)] }), 202).refusals, [{ index: 0, reason: 'over_daily_cap' }]);
+      const activationsAfter = await db().query<{ n: number }>(`SELECT coalesce(sum(activations), 0)::int AS n FROM app_daily_stats WHERE app_id = $1`, [
+        appId,
+      ]);
+      assert.equal(activationsAfter.rows[0].n, activationsBefore.rows[0].n + 1);
     });
 
     test('an install token is good for 400 days after its download, then refused as expired', async () => {
@@ -529,6 +562,16 @@ for (const kind of kinds()) {
       // now = 2020-06-15 10:00Z: the last complete day D is 2020-06-14; MAU over 05-16..06-14; retention cohort
       // first seen 06-01..06-07, back exactly 7 days later; average minutes over 06-08..06-14; daily rows since 05-15.
       const NOW = new Date('2020-06-15T10:00:00Z');
+      // the hand-made sessions are of 2020: this test's downloads are taken as made before them (sessions dated
+      // before their download are refused)
+      const real = t.modules.library.installTokens;
+      const backdated = createEngagement({
+        db: t.infra.db,
+        cache: t.infra.cache,
+        logger: t.infra.logger,
+        metrics: t.infra.metrics,
+        installTokens: { verify: async (token, now) => ((c) => (c.ok ? { ...c, issuedAt: new Date(0) } : c))(await real.verify(token, now)) },
+      });
       const id = (await publishApp(send, dev.token, admin.token, { name: 'Measured App' })).id;
       const ref = (await engagement.service.authenticate((await createKey(id)).key)) as SdkKeyRef;
       assert.ok(ref);
@@ -558,12 +601,12 @@ for (const kind of kinds()) {
         s('i5', 'GB', '2020-06-12T10:00:00Z', 30), // first seen too recently for the cohort
         s('i8', 'US', '2020-06-10T10:00:00Z', 60),
       ];
-      assert.deepEqual(await engagement.service.ingest(ref, batch1, NOW), { accepted: 12, duplicates: 0, ...none });
+      assert.deepEqual(await backdated.service.ingest(ref, batch1, NOW), { accepted: 12, duplicates: 0, ...none });
       // a late batch: i8 was first seen earlier than we knew (06-05), so it joins the cohort (not retained: no 06-12)
-      assert.deepEqual(await engagement.service.ingest(ref, [s('i8', 'US', '2020-06-05T10:00:00Z', 45)], NOW), { accepted: 1, duplicates: 0, ...none });
+      assert.deepEqual(await backdated.service.ingest(ref, [s('i8', 'US', '2020-06-05T10:00:00Z', 45)], NOW), { accepted: 1, duplicates: 0, ...none });
       // older sessions, sent back then: i6 before the MAU window, i7 old enough to be pruned (older than 40 days)
-      await engagement.service.ingest(ref, [s('i6', 'US', '2020-05-10T10:00:00Z', 500)], new Date('2020-05-20T00:00:00Z'));
-      await engagement.service.ingest(ref, [s('i7', 'US', '2020-05-01T10:00:00Z', 400)], new Date('2020-05-10T00:00:00Z'));
+      await backdated.service.ingest(ref, [s('i6', 'US', '2020-05-10T10:00:00Z', 500)], new Date('2020-05-20T00:00:00Z'));
+      await backdated.service.ingest(ref, [s('i7', 'US', '2020-05-01T10:00:00Z', 400)], new Date('2020-05-10T00:00:00Z'));
 
       // a row with other signals already in it keeps them; an old guess of the engagement columns is replaced
       await db().query(
@@ -575,7 +618,7 @@ for (const kind of kinds()) {
       const stale = (await publishApp(send, dev.token, admin.token, { name: 'Stale App' })).id;
       const staleRef = (await engagement.service.authenticate((await createKey(stale)).key)) as SdkKeyRef;
       tokenOf.set('old', (await installs(stale))[0]);
-      await engagement.service.ingest(staleRef, [s('old', 'US', '2020-04-20T10:00:00Z', 100)], new Date('2020-04-21T00:00:00Z'));
+      await backdated.service.ingest(staleRef, [s('old', 'US', '2020-04-20T10:00:00Z', 100)], new Date('2020-04-21T00:00:00Z'));
       const untouched = randomUUID();
       await db().query(
         `INSERT INTO app_engagement (app_id, dau, mau, day7_retention, avg_session_minutes, updated_at) VALUES
@@ -623,6 +666,9 @@ for (const kind of kinds()) {
         ).rows.map((r) => `${r.day} ${r.country} ${r.active_users}/${r.sessions}/${r.session_seconds} fd=${r.first_downloads} rev=${r.revenue_milli}`);
       // (the hand-made data set is in 2020; today's row has the first download that attested the installs)
       const expectedDaily = [
+        // i7's and i6's first sessions (since pruned) are activations: their daily rows stay
+        '2020-05-01 US 0/0/0 fd=0 rev=0',
+        '2020-05-10 US 0/0/0 fd=0 rev=0',
         '2020-05-20 US 1/1/100 fd=0 rev=0',
         '2020-06-01 US 1/1/600 fd=0 rev=0',
         '2020-06-03 DE 1/1/60 fd=0 rev=0',
@@ -659,7 +705,7 @@ for (const kind of kinds()) {
       assert.deepEqual(await daily(id), expectedDaily);
 
       // a late session for D: the next run counts it
-      await engagement.service.ingest(ref, [s('i5', 'GB', '2020-06-14T23:00:00Z', 90)], NOW);
+      await backdated.service.ingest(ref, [s('i5', 'GB', '2020-06-14T23:00:00Z', 90)], NOW);
       const third = await engagement.aggregate(NOW);
       assert.equal(third.dailyRows, 1);
       const e = await figures(id);
@@ -670,7 +716,7 @@ for (const kind of kinds()) {
 
       // a session days late (i2 on 06-10, its day 7): the figures take it at once, the daily rows of days before
       // yesterday at the next full pass
-      await engagement.service.ingest(ref, [s('i2', 'DE', '2020-06-10T10:00:00Z', 30)], NOW);
+      await backdated.service.ingest(ref, [s('i2', 'DE', '2020-06-10T10:00:00Z', 30)], NOW);
       assert.equal((await engagement.aggregate(NOW)).dailyRows, 0);
       assert.ok(Math.abs((await figures(id)).day7_retention - 0.75) < 1e-6); // i1, i2, i3 of i1, i2, i3, i8
       assert.ok(!(await daily(id)).some((r) => r.startsWith('2020-06-10 DE')));

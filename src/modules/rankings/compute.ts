@@ -9,7 +9,16 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { Db, Queryable } from '../../platform/db/index.ts';
 import { DEFAULT_WEIGHTS, FRESHNESS_HALF_LIFE_DAYS, grossingWeights, HALF_LIFE_DAYS, RATING_FULL_COUNT, RATING_PRIOR_WEIGHT, type Weights } from './signals.ts';
-import { BASELINE_HALF_LIFE_DAYS, rateFactor, TRENDING_MIN_ACQUIRERS, TRENDING_PRIOR } from './trust.ts';
+import {
+  ACTIVATION_MIN_EVIDENCE,
+  ACTIVATION_RATE_HALF_LIFE_DAYS,
+  ACTIVATION_TOLERANCE,
+  BASELINE_HALF_LIFE_DAYS,
+  COHORT_WINDOW_DAYS,
+  rateFactor,
+  TRENDING_MIN_ACQUIRERS,
+  TRENDING_PRIOR,
+} from './trust.ts';
 
 export const CHARTS = ['top-free', 'top-paid', 'top-grossing', 'trending', 'new'] as const;
 export type Chart = (typeof CHARTS)[number];
@@ -32,6 +41,8 @@ export const RUN_PARALLELISM = 2;
 const SCORE_BUCKETS = 64;
 /** Memory for the run's sorts and intermediate sets (PostgreSQL), for its transaction only. */
 const RUN_WORK_MEM = '2GB';
+/** Trending lists growth only: above rounding (acquisitions held to their baseline score 0, give or take). */
+const TRENDING_MIN_SCORE = 1e-6;
 /** Overall charts: the category key. */
 export const OVERALL = '';
 
@@ -198,8 +209,8 @@ async function pruneRuns(db: Db): Promise<void> {
       [KEEP_RUNS],
     );
     if (rows.length) await q.query('DELETE FROM chart_entries WHERE run_id = ANY($1::uuid[])', [rows.map((r) => r.id)]);
-    // the cohort test's per-day buckets: today's and yesterday's are all it reads
-    await q.query(`DELETE FROM chart_cohort_buckets WHERE day < current_date - 2`);
+    // the cohort test's per-day buckets: it reads the window's days (and a late day's)
+    await q.query(`DELETE FROM chart_cohort_buckets WHERE day < current_date - ${COHORT_WINDOW_DAYS + 1}`);
   });
 }
 
@@ -234,12 +245,17 @@ export function chartsSql(w: Weights, countries: boolean): string {
         select('top-free', score(w), 'charted AND is_free'),
         select('top-paid', score(w), 'charted AND NOT is_free'),
         select('top-grossing', score(g), `${rev} > 0`),
-        select('trending', 'trending', 'charted AND trending > 0'),
+        select('trending', 'trending', `charted AND trending > ${TRENDING_MIN_SCORE}`),
         select('new', score(w), 'charted AND is_new'),
       );
     }
     return parts.join('\n UNION ALL ');
   };
+  /** trust.ts supportedAcquisitions over the decayed columns (`floor`: the long-run level on the same scale). */
+  const supported = (acquisitions: string, recentActivations: string, floor: string) =>
+    `CASE WHEN s.activations_long < ${ACTIVATION_MIN_EVIDENCE} THEN ${acquisitions}
+          ELSE least(${acquisitions}, greatest(${floor},
+                     ${recentActivations} * greatest(s.downloads_long, 1) / s.activations_long / ${ACTIVATION_TOLERANCE})) END`;
   const bucket = (score: string) => `floor((${score}) * ${SCORE_BUCKETS})::int`;
   return `
     WITH candidates AS MATERIALIZED (
@@ -258,12 +274,21 @@ export function chartsSql(w: Weights, countries: boolean): string {
                   THEN ln((s.acq_day * ${rateFactor(1)}::float8 + ${TRENDING_PRIOR})
                           / (s.acq_base * ${rateFactor(BASELINE_HALF_LIFE_DAYS)}::float8 + ${TRENDING_PRIOR}))
                   ELSE 0 END AS trending
-        FROM (SELECT s.app_id, s.country,
-                     ${decayed('downloads_week', HALF_LIFE_DAYS.downloads)} AS velocity,
-                     ${decayed('acquirers_day', HALF_LIFE_DAYS.downloadsFast)} AS acq_day,
-                     ${decayed('acquirers_base', BASELINE_HALF_LIFE_DAYS)} AS acq_base,
-                     greatest(${decayed('revenue_week', HALF_LIFE_DAYS.revenue)}, 0) AS revenue
-                FROM app_chart_signals s ${countries ? 'WHERE s.country = ANY($9::text[])' : 'WHERE $9::text[] IS NULL'}) s
+        FROM (SELECT s.app_id, s.country, s.revenue,
+                             -- trust.ts supportedAcquisitions: bounded by activation evidence (SDK apps)
+                             ${supported('s.velocity_raw', 's.activations_week', `s.downloads_long * ${rateFactor(ACTIVATION_RATE_HALF_LIFE_DAYS) / rateFactor(HALF_LIFE_DAYS.downloads)}`)} AS velocity,
+                             ${supported('s.acq_day_raw', 's.activations_day', `s.acq_base * ${rateFactor(BASELINE_HALF_LIFE_DAYS) / rateFactor(1)}`)} AS acq_day,
+                             s.acq_base
+                        FROM (SELECT s.app_id, s.country,
+                                     ${decayed('downloads_week', HALF_LIFE_DAYS.downloads)} AS velocity_raw,
+                                     ${decayed('acquirers_day', HALF_LIFE_DAYS.downloadsFast)} AS acq_day_raw,
+                                     ${decayed('acquirers_base', BASELINE_HALF_LIFE_DAYS)} AS acq_base,
+                                     ${decayed('activations_day', HALF_LIFE_DAYS.downloadsFast)} AS activations_day,
+                                     ${decayed('activations_week', HALF_LIFE_DAYS.downloads)} AS activations_week,
+                                     ${decayed('activations_long', ACTIVATION_RATE_HALF_LIFE_DAYS)} AS activations_long,
+                                     ${decayed('downloads_long', ACTIVATION_RATE_HALF_LIFE_DAYS)} AS downloads_long,
+                                     greatest(${decayed('revenue_week', HALF_LIFE_DAYS.revenue)}, 0) AS revenue
+                                FROM app_chart_signals s ${countries ? 'WHERE s.country = ANY($9::text[])' : 'WHERE $9::text[] IS NULL'}) s) s
         JOIN catalog_apps a ON a.id = s.app_id AND a.status = 'published'
         LEFT JOIN app_engagement e ON e.app_id = s.app_id
         LEFT JOIN (SELECT app_id, max(published_at) AS updated_at FROM catalog_app_versions
@@ -321,14 +346,20 @@ export async function rebuildSignals(db: Db, day = utcDay(new Date())): Promise<
     await q.query(db.kind === 'postgres' ? 'TRUNCATE app_chart_signals' : 'DELETE FROM app_chart_signals');
     const weight = (h: number) => halvingSql('$1::date - day', h);
     const res = await q.query(
-      `INSERT INTO app_chart_signals (app_id, country, last_day, downloads_week, downloads_day, revenue_week, acquirers_day, acquirers_base)
+      `INSERT INTO app_chart_signals (app_id, country, last_day, downloads_week, downloads_day, revenue_week, acquirers_day, acquirers_base,
+                                      activations_day, activations_week, activations_long, downloads_long)
        SELECT app_id, country, $1::date,
               sum(trusted_downloads * ${weight(HALF_LIFE_DAYS.downloads)}),
               sum(trusted_downloads * ${weight(HALF_LIFE_DAYS.downloadsFast)}),
               sum(revenue_milli * ${weight(HALF_LIFE_DAYS.revenue)}),
               sum(coalesce(trusted_acquirers, trusted_downloads) * ${weight(HALF_LIFE_DAYS.downloadsFast)}),
-              sum(coalesce(trusted_acquirers, trusted_downloads) * ${weight(BASELINE_HALF_LIFE_DAYS)})
-         FROM app_daily_stats WHERE day <= $1::date AND (trusted_downloads > 0 OR revenue_milli <> 0 OR trusted_acquirers > 0)
+              sum(coalesce(trusted_acquirers, trusted_downloads) * ${weight(BASELINE_HALF_LIFE_DAYS)}),
+              sum(activations * ${weight(HALF_LIFE_DAYS.downloadsFast)}),
+              sum(activations * ${weight(HALF_LIFE_DAYS.downloads)}),
+              sum(activations * ${weight(ACTIVATION_RATE_HALF_LIFE_DAYS)}),
+              sum(trusted_downloads * ${weight(ACTIVATION_RATE_HALF_LIFE_DAYS)})
+         FROM app_daily_stats
+        WHERE day <= $1::date AND (trusted_downloads > 0 OR revenue_milli <> 0 OR trusted_acquirers > 0 OR activations > 0)
         GROUP BY app_id, country`,
       [day],
     );

@@ -19,7 +19,7 @@ export const BATCH_BODY_LIMIT_BYTES = 256 * 1024;
 /** Install tokens are 94 characters; anything much longer is not one (a 400, not a refusal). */
 export const MAX_INSTALL_TOKEN_CHARS = 128;
 /** Why a session was refused (and the label of orchard_engagement_sessions_refused_total). */
-export const REFUSAL_REASONS = ['missing', 'invalid_token', 'wrong_app', 'expired'] as const;
+export const REFUSAL_REASONS = ['missing', 'invalid_token', 'wrong_app', 'expired', 'before_download', 'over_daily_cap'] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
@@ -72,13 +72,17 @@ export const Batch = Type.Object({ sessions: Type.Array(Session, { minItems: 1, 
 export const IngestAnswer = Type.Object({
   accepted: Type.Integer({ description: 'sessions stored by this batch' }),
   duplicates: Type.Integer({ description: 'sessions already stored (a replay), ignored' }),
-  refused: Type.Integer({ description: 'sessions not counted: no valid install token of this app (the rest of the batch is stored)' }),
+  refused: Type.Integer({
+    description:
+      "sessions not counted: no valid install token of this app, dated before its download, or past the install's daily cap (the rest of the batch is stored)",
+  }),
   refusals: Type.Array(
     Type.Object({
       index: Type.Integer({ minimum: 0, description: 'the position of the session in the batch' }),
       reason: Type.Enum([...REFUSAL_REASONS], {
         description:
-          'missing: no installToken | invalid_token: not one this store issued, or altered | wrong_app: a token of another app | expired: older than 400 days',
+          'missing: no installToken | invalid_token: not one this store issued, or altered | wrong_app: a token of another app | expired: older than 400 days | ' +
+          'before_download: started before the download its token came from | over_daily_cap: past what one install may report a day (sessions or minutes)',
       }),
     }),
     { description: 'each refused session, in batch order' },

@@ -3,7 +3,23 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { toHttpError } from '../../platform/http/errors.ts';
-import { addDays, attestedInstall, batchError, checkBatch, hashedId, isSdkKeyShape, newSdkKey, sdkKeyHash, utcDay, type SessionInput } from './engagement.ts';
+const DAY_MS = 86_400_000;
+import {
+  addDays,
+  attestedInstall,
+  batchError,
+  checkBatch,
+  hashedId,
+  isSdkKeyShape,
+  MAX_FUTURE_MS,
+  MAX_INSTALL_DAY_SECONDS,
+  MAX_INSTALL_DAY_SESSIONS,
+  newSdkKey,
+  sdkKeyHash,
+  utcDay,
+  withinDailyCap,
+  type SessionInput,
+} from './engagement.ts';
 
 const APP = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
 const NOW = new Date('2024-03-10T12:00:00Z');
@@ -128,5 +144,51 @@ describe('attested installs', () => {
     assert.deepEqual(attestedInstall(APP, { ok: false, reason: 'invalid' }), { refused: 'invalid_token' });
     assert.deepEqual(attestedInstall(APP, { ok: false, reason: 'expired' }), { refused: 'expired' });
     assert.deepEqual(attestedInstall(APP, { ok: true, appId: OTHER, installId: 'x-install', issuedAt }), { refused: 'wrong_app' });
+  });
+});
+
+describe('sessions count from the download on, within a daily cap per install', () => {
+  const issuedAt = new Date('2024-03-01T12:00:00Z');
+  const grant = { ok: true as const, appId: APP, installId: 'x-install', issuedAt };
+  test('a session dated before its token was issued is refused (before_download); a few minutes of clock drift pass', () => {
+    assert.deepEqual(attestedInstall(APP, grant, issuedAt.getTime() - DAY_MS), { refused: 'before_download' });
+    assert.deepEqual(attestedInstall(APP, grant, issuedAt.getTime() - MAX_FUTURE_MS - 1), { refused: 'before_download' });
+    assert.deepEqual(attestedInstall(APP, grant, issuedAt.getTime() - 60_000), { installId: 'x-install' });
+    assert.deepEqual(attestedInstall(APP, grant, issuedAt.getTime() + DAY_MS), { installId: 'x-install' });
+  });
+  test('an install gets MAX_INSTALL_DAY_SESSIONS sessions a day, counting what is stored; replays are not capped', () => {
+    const batch = Array.from({ length: MAX_INSTALL_DAY_SESSIONS + 2 }, () => ({ installDay: 'a|2024-03-01', seconds: 60, duplicate: false }));
+    const fits = withinDailyCap(batch, new Map());
+    assert.equal(fits.filter(Boolean).length, MAX_INSTALL_DAY_SESSIONS);
+    assert.deepEqual(fits.slice(-2), [false, false]);
+    const stored = new Map([['a|2024-03-01', { sessions: MAX_INSTALL_DAY_SESSIONS - 1, seconds: 0 }]]);
+    assert.deepEqual(
+      withinDailyCap(
+        [
+          { installDay: 'a|2024-03-01', seconds: 60, duplicate: true },
+          { installDay: 'a|2024-03-01', seconds: 60, duplicate: false },
+          { installDay: 'a|2024-03-01', seconds: 60, duplicate: false },
+          { installDay: 'a|2024-03-02', seconds: 60, duplicate: false },
+          { installDay: 'b|2024-03-01', seconds: 60, duplicate: false },
+        ],
+        stored,
+      ),
+      [true, true, false, true, true],
+    );
+  });
+  test('an install gets MAX_INSTALL_DAY_SECONDS a day: the session that would pass it is refused, shorter ones still fit', () => {
+    const long = MAX_INSTALL_DAY_SECONDS / 2;
+    assert.deepEqual(
+      withinDailyCap(
+        [
+          { installDay: 'a|d', seconds: long, duplicate: false },
+          { installDay: 'a|d', seconds: long - 100, duplicate: false },
+          { installDay: 'a|d', seconds: 200, duplicate: false },
+          { installDay: 'a|d', seconds: 100, duplicate: false },
+        ],
+        new Map(),
+      ),
+      [true, true, false, true],
+    );
   });
 });

@@ -25,6 +25,7 @@ import type { Guards, Principal } from '../../platform/http/auth.ts';
 import { conflict, invalid, notFound, type DomainError } from '../../platform/errors.ts';
 import type { Limit } from '../../platform/http/rate-limit.ts';
 import { engagementRoutes, type RefusalReason, type SessionInput } from './engagement-routes.ts';
+import { recordActivations } from './ingest.ts';
 
 export { REFUSAL_REASONS, type RefusalReason, type SessionInput } from './engagement-routes.ts';
 
@@ -111,13 +112,49 @@ export function checkBatch(sessions: readonly SessionInput[], now: Date, isStore
 
 /**
  * The install a session counts for, or why it counts for none: its token is missing, not one we issued
- * (invalid_token), another app's (wrong_app) or too old (expired). `check` is the verifier's answer for the token.
+ * (invalid_token), another app's (wrong_app), too old (expired), or the session started before the download the
+ * token came from (before_download; MAX_FUTURE_MS of clock drift allowed). `check` is the verifier's answer.
  */
-export function attestedInstall(appId: string, check: InstallTokenCheck | null): { installId: string } | { refused: RefusalReason } {
+export function attestedInstall(
+  appId: string,
+  check: InstallTokenCheck | null,
+  startedAtMs = Number.POSITIVE_INFINITY,
+): { installId: string } | { refused: RefusalReason } {
   if (!check) return { refused: 'missing' };
   if (!check.ok) return { refused: check.reason === 'expired' ? 'expired' : 'invalid_token' };
   if (check.appId.toLowerCase() !== appId.toLowerCase()) return { refused: 'wrong_app' };
+  if (startedAtMs < check.issuedAt.getTime() - MAX_FUTURE_MS) return { refused: 'before_download' };
   return { installId: check.installId };
+}
+
+/** What one install may report a day: more sessions, or more time, is refused (over_daily_cap). */
+export const MAX_INSTALL_DAY_SESSIONS = 50;
+export const MAX_INSTALL_DAY_SECONDS = 8 * 3600;
+
+export interface InstallDaySession {
+  /** install key | day */
+  installDay: string;
+  seconds: number;
+  /** Stored already (a replay): neither capped nor counted again. */
+  duplicate: boolean;
+}
+
+/**
+ * Which sessions of a batch fit their install's daily cap (in batch order), given what each install and day
+ * already has stored (`stored`, by installDay): a session that would pass MAX_INSTALL_DAY_SESSIONS or
+ * MAX_INSTALL_DAY_SECONDS is refused, the rest count on.
+ */
+export function withinDailyCap(sessions: readonly InstallDaySession[], stored: ReadonlyMap<string, { sessions: number; seconds: number }>): boolean[] {
+  const used = new Map<string, { sessions: number; seconds: number }>();
+  return sessions.map((s) => {
+    if (s.duplicate) return true;
+    const u = used.get(s.installDay) ?? { ...(stored.get(s.installDay) ?? { sessions: 0, seconds: 0 }) };
+    used.set(s.installDay, u);
+    if (u.sessions + 1 > MAX_INSTALL_DAY_SESSIONS || u.seconds + s.seconds > MAX_INSTALL_DAY_SECONDS) return false;
+    u.sessions++;
+    u.seconds += s.seconds;
+    return true;
+  });
 }
 
 /** One invalid-input error for all of a batch's issues (the first few in the message, all in details). */
@@ -265,52 +302,104 @@ export class EngagementService {
     );
 
     const refusals: IngestResult['refusals'] = [];
-    const sessionKeys: string[] = [];
-    const installKeys: string[] = [];
-    const countryOf: string[] = [];
-    const startedAt: string[] = [];
-    const seconds: number[] = [];
+    const attested: { index: number; sessionKey: string; installKey: string; country: string; startedAt: string; day: string; seconds: number }[] = [];
     sessions.forEach((s, index) => {
-      const install = attestedInstall(key.appId, checks[index]);
+      const started = new Date(s.startedAt);
+      const install = attestedInstall(key.appId, checks[index], started.getTime());
       if ('refused' in install) {
         refusals.push({ index, reason: install.refused });
         return;
       }
-      sessionKeys.push(hashedId(key.appId, s.sessionId));
-      installKeys.push(hashedId(key.appId, install.installId));
-      countryOf.push(s.country);
-      startedAt.push(new Date(s.startedAt).toISOString());
-      seconds.push(s.durationSeconds);
+      attested.push({
+        index,
+        sessionKey: hashedId(key.appId, s.sessionId),
+        installKey: hashedId(key.appId, install.installId),
+        country: s.country,
+        startedAt: started.toISOString(),
+        day: utcDay(started),
+        seconds: s.durationSeconds,
+      });
     });
+
+    const result = await this.deps.db.tx(async (q) => {
+      // the per-install daily cap: what each install and day has stored, replays aside
+      const stored = new Map<string, { sessions: number; seconds: number }>();
+      const known = new Set<string>();
+      if (attested.length) {
+        const { rows: dup } = await q.query<{ session_key: string }>(
+          'SELECT session_key FROM engagement_sessions WHERE app_id = $1 AND session_key = ANY($2::uuid[])',
+          [key.appId, attested.map((a) => a.sessionKey)],
+        );
+        for (const r of dup) known.add(r.session_key);
+        const { rows: days } = await q.query<{ install_key: string; day: string; sessions: number; seconds: number }>(
+          `SELECT install_key, to_char(day, 'YYYY-MM-DD') AS day, count(*)::int AS sessions, sum(seconds)::int AS seconds FROM engagement_sessions
+            WHERE app_id = $1 AND install_key = ANY($2::uuid[]) AND day = ANY($3::date[]) GROUP BY install_key, day`,
+          [key.appId, [...new Set(attested.map((a) => a.installKey))], [...new Set(attested.map((a) => a.day))]],
+        );
+        for (const r of days) stored.set(`${r.install_key}|${r.day}`, { sessions: r.sessions, seconds: r.seconds });
+      }
+      const fits = withinDailyCap(
+        attested.map((a) => ({ installDay: `${a.installKey}|${a.day}`, seconds: a.seconds, duplicate: known.has(a.sessionKey) })),
+        stored,
+      );
+      const admitted = attested.filter((a, i) => {
+        if (!fits[i]) refusals.push({ index: a.index, reason: 'over_daily_cap' });
+        return fits[i];
+      });
+      if (!admitted.length) return { accepted: 0, duplicates: 0 };
+      const { rows } = await q.query<{ accepted: number; activations: { country: string; day: string; n: number }[] | null }>(
+        `WITH input AS (
+           SELECT * FROM unnest($4::uuid[], $5::uuid[], $6::text[], $7::timestamptz[], $8::int[])
+                      AS x(session_key, install_key, country, started_at, seconds)
+         ), ins AS (
+           INSERT INTO engagement_sessions (app_id, session_key, install_key, country, day, started_at, seconds)
+           SELECT $1::uuid, session_key, install_key, country, (started_at AT TIME ZONE 'UTC')::date, started_at, seconds
+             FROM input ORDER BY session_key
+           ON CONFLICT (session_key, app_id) DO NOTHING
+           RETURNING install_key, country, day
+         ), firsts AS (
+           SELECT install_key, min(day) AS day, min(country) AS country FROM ins GROUP BY install_key
+         ), activated AS (
+           -- an install's first attested session: an activation (of its day and country)
+           INSERT INTO engagement_installs (app_id, install_key, first_day)
+           SELECT $1::uuid, install_key, day FROM firsts ORDER BY install_key
+           ON CONFLICT (app_id, install_key) DO NOTHING
+           RETURNING install_key
+         ), earlier AS (
+           UPDATE engagement_installs i SET first_day = f.day FROM firsts f
+            WHERE i.app_id = $1::uuid AND i.install_key = f.install_key AND f.day < i.first_day
+         ), used AS (
+           UPDATE sdk_keys SET last_used_at = $3::timestamptz
+            WHERE id = $2::uuid AND (last_used_at IS NULL OR last_used_at < $3::timestamptz - interval '1 minute')
+         )
+         SELECT (SELECT count(*)::int FROM ins) AS accepted,
+                (SELECT json_agg(json_build_object('country', country, 'day', to_char(day, 'YYYY-MM-DD'), 'n', n))
+                   FROM (SELECT f.country, f.day, count(*)::int AS n FROM activated a JOIN firsts f ON f.install_key = a.install_key
+                          GROUP BY f.country, f.day) x) AS activations`,
+        [
+          key.appId,
+          key.keyId,
+          now,
+          admitted.map((a) => a.sessionKey),
+          admitted.map((a) => a.installKey),
+          admitted.map((a) => a.country),
+          admitted.map((a) => a.startedAt),
+          admitted.map((a) => a.seconds),
+        ],
+      );
+      const activations = rows[0].activations ?? [];
+      await recordActivations(
+        q,
+        key.appId,
+        activations.map((a) => ({ country: a.country.trim(), day: a.day, n: a.n })),
+      );
+      return { accepted: rows[0].accepted, duplicates: admitted.length - rows[0].accepted };
+    });
+    refusals.sort((a, b) => a.index - b.index);
     const byReason = new Map<RefusalReason, number>();
     for (const r of refusals) byReason.set(r.reason, (byReason.get(r.reason) ?? 0) + 1);
     for (const [reason, n] of byReason) this.deps.refusedSessions?.inc({ reason }, n);
-    if (!sessionKeys.length) return { accepted: 0, duplicates: 0, refused: refusals.length, refusals };
-
-    const { rows } = await this.deps.db.query<{ accepted: number }>(
-      `WITH input AS (
-         SELECT * FROM unnest($4::uuid[], $5::uuid[], $6::text[], $7::timestamptz[], $8::int[])
-                    AS x(session_key, install_key, country, started_at, seconds)
-       ), ins AS (
-         INSERT INTO engagement_sessions (app_id, session_key, install_key, country, day, started_at, seconds)
-         SELECT $1::uuid, session_key, install_key, country, (started_at AT TIME ZONE 'UTC')::date, started_at, seconds
-           FROM input ORDER BY session_key
-         ON CONFLICT (session_key, app_id) DO NOTHING
-         RETURNING install_key, day
-       ), installs AS (
-         INSERT INTO engagement_installs (app_id, install_key, first_day)
-         SELECT $1::uuid, install_key, min(day) FROM ins GROUP BY install_key ORDER BY install_key
-         ON CONFLICT (app_id, install_key) DO UPDATE SET first_day = excluded.first_day
-          WHERE excluded.first_day < engagement_installs.first_day
-       ), used AS (
-         UPDATE sdk_keys SET last_used_at = $3::timestamptz
-          WHERE id = $2::uuid AND (last_used_at IS NULL OR last_used_at < $3::timestamptz - interval '1 minute')
-       )
-       SELECT count(*)::int AS accepted FROM ins`,
-      [key.appId, key.keyId, now, sessionKeys, installKeys, countryOf, startedAt, seconds],
-    );
-    const accepted = rows[0].accepted;
-    return { accepted, duplicates: sessionKeys.length - accepted, refused: refusals.length, refusals };
+    return { ...result, refused: refusals.length, refusals };
   }
 
   /** The storefront countries, read once per 10 minutes (again sooner when a batch names one not in the list). */

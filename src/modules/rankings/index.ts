@@ -9,7 +9,9 @@
 // purchase.completed, subscription.renewed, transaction.revoked (batch: signals), ranking.compute (durable:
 // the run), ranking.computed (broadcast: caches). Jobs: rankings.schedule.
 // Reads: catalog_apps, catalog_app_versions, catalog_storefronts. Uses the library's install-token verifier
-// (deps.installTokens): SDK sessions count only for installs a real download issued.
+// (deps.installTokens): SDK sessions count only for installs a real download issued, from its download on, within
+// a daily cap per install; an install's first session is an activation, and SDK apps' acquisitions count in charts
+// only as far as activations support them (trust.ts supportedAcquisitions).
 import path from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
 import type { FastifyPluginAsync } from 'fastify';
@@ -30,7 +32,7 @@ import { RankingsService } from './service.ts';
 
 export const rankingsMigrations = path.join(path.dirname(new URL(import.meta.url).pathname), 'migrations');
 export { computeCharts, rebuildSignals, CHARTS, CHART_SIZE, type Chart, type RunResult } from './compute.ts';
-export { DEFAULT_WEIGHTS, type Weights } from './signals.ts';
+export { DEFAULT_WEIGHTS, HALF_LIFE_DAYS, type Weights } from './signals.ts';
 export { RankingsService } from './service.ts';
 
 export type { RankingsEvents } from './events.ts';

@@ -18,7 +18,16 @@ import { accountFacts } from '../identity/index.ts';
 import { flaggedAuthors } from '../reviews/index.ts';
 import { halvingSql } from './compute.ts';
 import { accountTrust, BURST_DISCOUNT, DAY_MS, fold, FRESH_ACCOUNT_DAYS, HALF_LIFE_DAYS, inBurst, type Decayed } from './signals.ts';
-import { BASELINE_HALF_LIFE_DAYS, COHORT_DISCOUNT, cohortBucket, inCohort, isThin, THIN_DISCOUNT } from './trust.ts';
+import {
+  ACTIVATION_RATE_HALF_LIFE_DAYS,
+  BASELINE_HALF_LIFE_DAYS,
+  COHORT_DISCOUNT,
+  COHORT_WINDOW_DAYS,
+  cohortBucket,
+  inCohort,
+  isThin,
+  THIN_DISCOUNT,
+} from './trust.ts';
 
 export const SIGNALS_CONSUMER = 'rankings.signals';
 export const SIGNAL_EVENTS = ['app.downloaded', 'purchase.completed', 'subscription.renewed', 'transaction.revoked'] as const;
@@ -89,7 +98,7 @@ export async function applySignals(events: OrchardEvent<any>[], q: Queryable): P
       else if (p.kind === 'first') {
         r.first++;
         const ageDays = (Date.parse(`${p.day}T12:00:00Z`) - account.createdAt.getTime()) / DAY_MS;
-        const counts = today.get(`${p.appId}|${account.country}|${p.day}`) ?? { fresh: 0, established: 0 };
+        const counts = today.get(`${p.appId}|${account.country}|${p.day}`) ?? { fresh: 0, established: 0, earlier: 0 };
         const fresh = ageDays < FRESH_ACCOUNT_DAYS;
         const before = otherApps.get(p.userId)?.shift() ?? 0;
         const isFlagged = flagged.has(p.userId);
@@ -99,7 +108,7 @@ export async function applySignals(events: OrchardEvent<any>[], q: Queryable): P
         const cohortKey = `${p.appId}|${account.country}|${p.day}|${cohortBucket(account.createdAt)}`;
         const inBucket = (cohorts.get(cohortKey) ?? 0) + 1;
         cohorts.set(cohortKey, inBucket);
-        const cohort = inCohort(inBucket, counts.fresh + counts.established + 1);
+        const cohort = inCohort(inBucket, counts.earlier + counts.fresh + counts.established + 1);
         if (cohort) w *= COHORT_DISCOUNT;
         if (!fresh && !thin && !cohort && !isFlagged) r.acquirers++;
         if (fresh) {
@@ -150,23 +159,32 @@ async function bumpAccounts(q: Queryable, userIds: string[]): Promise<Map<string
   return before;
 }
 
-/** The day's fresh and established first downloads so far, for each (app, country, day) the batch touches. */
-async function dayCounts(q: Queryable, keys: { appId: string; country: string; day: string }[]) {
-  const out = new Map<string, { fresh: number; established: number }>();
+/**
+ * The day's fresh and established first downloads so far, and the first downloads of the cohort window's earlier
+ * days, for each (app, country, day) the batch touches.
+ */
+async function dayCounts(q: Queryable, all: { appId: string; country: string; day: string }[]) {
+  const out = new Map<string, { fresh: number; established: number; earlier: number }>();
+  const keys = [...new Map(all.map((k) => [`${k.appId}|${k.country}|${k.day}`, k])).values()];
   if (!keys.length) return out;
-  const { rows } = await q.query<{ app_id: string; country: string; day: string; fresh: number; established: number }>(
-    `SELECT s.app_id, s.country, to_char(s.day, 'YYYY-MM-DD') AS day, s.fresh_downloads AS fresh, s.first_downloads - s.fresh_downloads AS established
-       FROM app_daily_stats s JOIN unnest($1::uuid[], $2::text[], $3::date[]) AS k (app_id, country, day)
-         ON s.app_id = k.app_id AND s.country = k.country AND s.day = k.day`,
-    [keys.map((k) => k.appId), keys.map((k) => k.country), keys.map((k) => k.day)],
+  const { rows } = await q.query<{ app_id: string; country: string; day: string; fresh: number; established: number; earlier: number }>(
+    `SELECT k.app_id, k.country, to_char(k.day, 'YYYY-MM-DD') AS day,
+            coalesce(sum(s.fresh_downloads) FILTER (WHERE s.day = k.day), 0)::int AS fresh,
+            coalesce(sum(s.first_downloads - s.fresh_downloads) FILTER (WHERE s.day = k.day), 0)::int AS established,
+            coalesce(sum(s.first_downloads) FILTER (WHERE s.day < k.day), 0)::int AS earlier
+       FROM unnest($1::uuid[], $2::text[], $3::date[]) AS k (app_id, country, day)
+       JOIN app_daily_stats s ON s.app_id = k.app_id AND s.country = k.country AND s.day BETWEEN k.day - $4::int AND k.day
+      GROUP BY k.app_id, k.country, k.day`,
+    [keys.map((k) => k.appId), keys.map((k) => k.country), keys.map((k) => k.day), COHORT_WINDOW_DAYS - 1],
   );
-  for (const r of rows) out.set(`${r.app_id}|${r.country}|${r.day}`, { fresh: r.fresh, established: r.established });
+  for (const r of rows) out.set(`${r.app_id}|${r.country}|${r.day}`, { fresh: r.fresh, established: r.established, earlier: r.earlier });
   return out;
 }
 
 /**
  * Counts the batch's first-download accounts in their app's creation-hour buckets of the day (one statement) and
- * returns each bucket's count before the batch: the consumer adds the batch's own downloads one by one.
+ * returns each bucket's count over the cohort window (COHORT_WINDOW_DAYS up to the day) before the batch: the
+ * consumer adds the batch's own downloads one by one.
  */
 async function bumpCohorts(q: Queryable, keys: { appId: string; country: string; day: string; bucket: number }[]): Promise<Map<string, number>> {
   const added = new Map<string, { appId: string; country: string; day: string; bucket: number; n: number }>();
@@ -179,16 +197,23 @@ async function bumpCohorts(q: Queryable, keys: { appId: string; country: string;
   const out = new Map<string, number>();
   if (!added.size) return out;
   const list = [...added.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v); // a fixed lock order
-  const { rows } = await q.query<{ app_id: string; country: string; day: string; bucket: number; acquirers: number }>(
-    `INSERT INTO chart_cohort_buckets AS c (app_id, country, day, bucket, acquirers)
-     SELECT * FROM unnest($1::uuid[], $2::char(2)[], $3::date[], $4::int[], $5::int[])
-     ON CONFLICT (app_id, country, day, bucket) DO UPDATE SET acquirers = c.acquirers + EXCLUDED.acquirers
-     RETURNING app_id, country, to_char(day, 'YYYY-MM-DD') AS day, bucket, acquirers`,
-    [list.map((k) => k.appId), list.map((k) => k.country), list.map((k) => k.day), list.map((k) => k.bucket), list.map((k) => k.n)],
+  const { rows } = await q.query<{ app_id: string; country: string; day: string; bucket: number; acquirers: number; earlier: number }>(
+    `WITH bumped AS (
+       INSERT INTO chart_cohort_buckets AS c (app_id, country, day, bucket, acquirers)
+       SELECT * FROM unnest($1::uuid[], $2::char(2)[], $3::date[], $4::int[], $5::int[])
+       ON CONFLICT (app_id, country, day, bucket) DO UPDATE SET acquirers = c.acquirers + EXCLUDED.acquirers
+       RETURNING app_id, country, day, bucket, acquirers
+     )
+     SELECT b.app_id, b.country, to_char(b.day, 'YYYY-MM-DD') AS day, b.bucket, b.acquirers,
+            coalesce((SELECT sum(c.acquirers) FROM chart_cohort_buckets c
+                       WHERE c.app_id = b.app_id AND c.country = b.country AND c.bucket = b.bucket
+                         AND c.day BETWEEN b.day - $6::int AND b.day - 1), 0)::int AS earlier
+       FROM bumped b`,
+    [list.map((k) => k.appId), list.map((k) => k.country), list.map((k) => k.day), list.map((k) => k.bucket), list.map((k) => k.n), COHORT_WINDOW_DAYS - 1],
   );
   for (const r of rows) {
     const key = `${r.app_id}|${r.country}|${r.day}|${r.bucket}`;
-    out.set(key, r.acquirers - added.get(key)!.n);
+    out.set(key, r.earlier + r.acquirers - added.get(key)!.n);
   }
   return out;
 }
@@ -220,7 +245,10 @@ async function write(q: Queryable, rows: DayRow[]): Promise<void> {
     ],
   );
   // One fold per (app, country): a statement may not touch a row twice, so the batch's days are folded here first.
-  const sums = new Map<string, { appId: string; country: string; week: Decayed; fast: Decayed; revenue: Decayed; acqDay: Decayed; acqBase: Decayed }>();
+  const sums = new Map<
+    string,
+    { appId: string; country: string; week: Decayed; fast: Decayed; long: Decayed; revenue: Decayed; acqDay: Decayed; acqBase: Decayed }
+  >();
   for (const r of rows) {
     if (r.trusted === 0 && r.revenue === 0 && r.acquirers === 0) continue;
     const key = `${r.appId}|${r.country}`;
@@ -230,12 +258,14 @@ async function write(q: Queryable, rows: DayRow[]): Promise<void> {
       country: r.country,
       week: { value: 0, lastDay: day },
       fast: { value: 0, lastDay: day },
+      long: { value: 0, lastDay: day },
       revenue: { value: 0, lastDay: day },
       acqDay: { value: 0, lastDay: day },
       acqBase: { value: 0, lastDay: day },
     };
     s.week = fold(s.week, day, r.trusted, HALF_LIFE_DAYS.downloads);
     s.fast = fold(s.fast, day, r.trusted, HALF_LIFE_DAYS.downloadsFast);
+    s.long = fold(s.long, day, r.trusted, ACTIVATION_RATE_HALF_LIFE_DAYS);
     s.revenue = fold(s.revenue, day, r.revenue, HALF_LIFE_DAYS.revenue);
     s.acqDay = fold(s.acqDay, day, r.acquirers, HALF_LIFE_DAYS.downloadsFast);
     s.acqBase = fold(s.acqBase, day, r.acquirers, BASELINE_HALF_LIFE_DAYS);
@@ -244,17 +274,12 @@ async function write(q: Queryable, rows: DayRow[]): Promise<void> {
   if (!sums.size) return;
   const list = [...sums.values()];
   await q.query(
-    `INSERT INTO app_chart_signals AS s (app_id, country, last_day, downloads_week, downloads_day, revenue_week, acquirers_day, acquirers_base)
-     SELECT app_id, country, date '1970-01-01' + day, week, fast, revenue, acq_day, acq_base
-       FROM unnest($1::uuid[], $2::char(2)[], $3::int[], $4::float8[], $5::float8[], $6::float8[], $7::float8[], $8::float8[])
-         AS u (app_id, country, day, week, fast, revenue, acq_day, acq_base)
+    `INSERT INTO app_chart_signals AS s (app_id, country, last_day, downloads_week, downloads_day, revenue_week, acquirers_day, acquirers_base, downloads_long)
+     SELECT app_id, country, date '1970-01-01' + day, week, fast, revenue, acq_day, acq_base, long
+       FROM unnest($1::uuid[], $2::char(2)[], $3::int[], $4::float8[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[])
+         AS u (app_id, country, day, week, fast, revenue, acq_day, acq_base, long)
      ON CONFLICT (app_id, country) DO UPDATE SET
-       last_day = greatest(s.last_day, EXCLUDED.last_day),
-       downloads_week = ${foldSql('downloads_week', HALF_LIFE_DAYS.downloads)},
-       downloads_day = ${foldSql('downloads_day', HALF_LIFE_DAYS.downloadsFast)},
-       revenue_week = ${foldSql('revenue_week', HALF_LIFE_DAYS.revenue)},
-       acquirers_day = ${foldSql('acquirers_day', HALF_LIFE_DAYS.downloadsFast)},
-       acquirers_base = ${foldSql('acquirers_base', BASELINE_HALF_LIFE_DAYS)}`,
+       ${foldSignalsSql()}`,
     [
       list.map((s) => s.appId),
       list.map((s) => s.country),
@@ -264,12 +289,71 @@ async function write(q: Queryable, rows: DayRow[]): Promise<void> {
       list.map((s) => s.revenue.value),
       list.map((s) => s.acqDay.value),
       list.map((s) => s.acqBase.value),
+      list.map((s) => s.long.value),
     ],
   );
+}
+
+/** Every running sum of app_chart_signals and its half-life: all are "as of last_day", so every fold rebases them all. */
+const SIGNAL_SUMS: [column: string, halfLifeDays: number][] = [
+  ['downloads_week', HALF_LIFE_DAYS.downloads],
+  ['downloads_day', HALF_LIFE_DAYS.downloadsFast],
+  ['revenue_week', HALF_LIFE_DAYS.revenue],
+  ['acquirers_day', HALF_LIFE_DAYS.downloadsFast],
+  ['acquirers_base', BASELINE_HALF_LIFE_DAYS],
+  ['downloads_long', ACTIVATION_RATE_HALF_LIFE_DAYS],
+  ['activations_day', HALF_LIFE_DAYS.downloadsFast],
+  ['activations_week', HALF_LIFE_DAYS.downloads],
+  ['activations_long', ACTIVATION_RATE_HALF_LIFE_DAYS],
+];
+
+/** The ON CONFLICT assignments of an upsert into app_chart_signals (columns it does not insert are 0 in EXCLUDED). */
+export function foldSignalsSql(): string {
+  return ['last_day = greatest(s.last_day, EXCLUDED.last_day)', ...SIGNAL_SUMS.map(([c, h]) => `${c} = ${foldSql(c, h)}`)].join(',\n       ');
 }
 
 /** signals.ts fold() in SQL: both sums brought to the later of their two days, then added. */
 function foldSql(column: string, halfLife: number): string {
   return `s.${column} * ${halvingSql('greatest(EXCLUDED.last_day - s.last_day, 0)', halfLife)}
         + EXCLUDED.${column} * ${halvingSql('greatest(s.last_day - EXCLUDED.last_day, 0)', halfLife)}`;
+}
+
+/**
+ * Adds an app's new activations (installs' first attested sessions, per country and day of that session) to the
+ * daily rows and folds them into the running signals (SDK ingestion calls it; two statements).
+ */
+export async function recordActivations(q: Queryable, appId: string, activations: { country: string; day: string; n: number }[]): Promise<void> {
+  if (!activations.length) return;
+  const rows = [...activations].sort((a, b) => (a.country + a.day < b.country + b.day ? -1 : 1));
+  await q.query(
+    `INSERT INTO app_daily_stats AS s (app_id, country, day, activations)
+     SELECT $1::uuid, country, day, n FROM unnest($2::char(2)[], $3::date[], $4::int[]) AS u (country, day, n)
+     ON CONFLICT (app_id, country, day) DO UPDATE SET activations = s.activations + EXCLUDED.activations`,
+    [appId, rows.map((r) => r.country), rows.map((r) => r.day), rows.map((r) => r.n)],
+  );
+  const sums = new Map<string, { day: Decayed; week: Decayed; long: Decayed }>();
+  for (const r of rows) {
+    const day = dayNumber(r.day);
+    const s = sums.get(r.country) ?? { day: { value: 0, lastDay: day }, week: { value: 0, lastDay: day }, long: { value: 0, lastDay: day } };
+    s.day = fold(s.day, day, r.n, HALF_LIFE_DAYS.downloadsFast);
+    s.week = fold(s.week, day, r.n, HALF_LIFE_DAYS.downloads);
+    s.long = fold(s.long, day, r.n, ACTIVATION_RATE_HALF_LIFE_DAYS);
+    sums.set(r.country, s);
+  }
+  const list = [...sums.entries()];
+  await q.query(
+    `INSERT INTO app_chart_signals AS s (app_id, country, last_day, activations_day, activations_week, activations_long)
+     SELECT $1::uuid, country, date '1970-01-01' + day, act_day, act_week, act_long
+       FROM unnest($2::char(2)[], $3::int[], $4::float8[], $5::float8[], $6::float8[]) AS u (country, day, act_day, act_week, act_long)
+     ON CONFLICT (app_id, country) DO UPDATE SET
+       ${foldSignalsSql()}`,
+    [
+      appId,
+      list.map(([country]) => country),
+      list.map(([, s]) => s.day.lastDay),
+      list.map(([, s]) => s.day.value),
+      list.map(([, s]) => s.week.value),
+      list.map(([, s]) => s.long.value),
+    ],
+  );
 }

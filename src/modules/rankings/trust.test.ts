@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  ACTIVATION_MIN_EVIDENCE,
+  ACTIVATION_TOLERANCE,
   COHORT_FLOOR,
   cohortBucket,
   inCohort,
@@ -10,6 +12,7 @@ import {
   TRENDING_PRIOR,
   trendingScore,
   BASELINE_HALF_LIFE_DAYS,
+  supportedAcquisitions,
 } from './trust.ts';
 
 /** A steady `perDay` for `days` days, then `today`: the 1-day and baseline decayed sums as of today. */
@@ -54,4 +57,22 @@ test('trending: growth over a smoothed baseline, with a prior and a minimum brea
   // a falling app scores below zero (the run lists only positive scores)
   const falling = sums(200, 60, 20);
   assert.ok(trendingScore(falling.recent, falling.baseline) < 0);
+});
+
+test('without SDK history (too few activations), acquisitions count as they are', () => {
+  assert.equal(supportedAcquisitions(500, 10, { recentActivations: 0, longActivations: ACTIVATION_MIN_EVIDENCE - 1, longDownloads: 1000 }), 500);
+});
+
+test("acquisitions count as far as recent activations support them at the app's own rate, with tolerance", () => {
+  // the app activates half its downloads: 30 recent activations support 30 / 0.5 / ACTIVATION_TOLERANCE
+  const evidence = { recentActivations: 30, longActivations: 500, longDownloads: 1000 };
+  assert.equal(supportedAcquisitions(1000, 10, evidence), (30 * 2) / ACTIVATION_TOLERANCE);
+  // a genuine rise activates like the app always did: nothing is taken away
+  assert.equal(supportedAcquisitions(60, 10, evidence), 60);
+});
+
+test('an SDK app whose activations stop keeps its long-run level (the floor), never more', () => {
+  const stopped = { recentActivations: 0, longActivations: 500, longDownloads: 1000 };
+  assert.equal(supportedAcquisitions(400, 120, stopped), 120);
+  assert.equal(supportedAcquisitions(100, 120, stopped), 100);
 });

@@ -3,7 +3,7 @@
 //
 // A first download counts as a *trusted acquirer* (app_daily_stats.trusted_acquirers, what trending counts)
 // only when its account is not fresh, not thin, not flagged by review integrity and not in a lockstep cohort
-// of the app's acquirers that day. Thin and cohort downloads also weigh less in trusted_downloads (top charts).
+// of the app's acquirers over the last week. Thin and cohort downloads also weigh less in trusted_downloads (top charts).
 
 /** An account whose whole history, this download included, is at most this many acquisitions is "thin". */
 export const THIN_MAX_ACQUISITIONS = 2;
@@ -12,7 +12,7 @@ export const THIN_DISCOUNT = 0.2;
 
 /** Accounts are grouped by creation time in buckets this long (the cohort test). */
 export const COHORT_BUCKET_MS = 3_600_000;
-/** A creation bucket is a lockstep cohort once it holds this many of the app's acquirers that day (country)... */
+/** A creation bucket is a lockstep cohort once it holds this many of the app's acquirers over COHORT_WINDOW_DAYS (country)... */
 export const COHORT_FLOOR = 10;
 /** ...and at least this share of them (organic acquirers' accounts are spread over years). */
 export const COHORT_SHARE = 0.2;
@@ -30,11 +30,12 @@ export function cohortBucket(createdAt: Date): number {
 }
 
 /**
- * Whether an acquirer belongs to a lockstep cohort of the app's acquirers of the day: `inBucket` of them so
- * far (this one included) were created in its creation hour, out of `dayTotal` acquirers so far (this one included).
+ * Whether an acquirer belongs to a lockstep cohort of the app's acquirers over the window (COHORT_WINDOW_DAYS,
+ * so a few a day add up): `inBucket` of them so far (this one included) were created in its creation hour, out
+ * of `windowTotal` acquirers so far (this one included).
  */
-export function inCohort(inBucket: number, dayTotal: number): boolean {
-  return inBucket >= COHORT_FLOOR && inBucket >= COHORT_SHARE * dayTotal;
+export function inCohort(inBucket: number, windowTotal: number): boolean {
+  return inBucket >= COHORT_FLOOR && inBucket >= COHORT_SHARE * windowTotal;
 }
 
 // ---------------------------------------------------------------- trending
@@ -58,3 +59,41 @@ export function trendingScore(recent: number, baseline: number): number {
   if (recent < TRENDING_MIN_ACQUIRERS) return 0;
   return Math.log((recent * rateFactor(1) + TRENDING_PRIOR) / (baseline * rateFactor(BASELINE_HALF_LIFE_DAYS) + TRENDING_PRIOR));
 }
+
+// ---------------------------------------------------------------- activation evidence
+
+// An app that uses the SDK shows how many of its installs open it (activations, per trusted download, over the
+// last months). Acquisitions beyond what the recent activations support at that rate are not evidence of a real
+// rise: aged accounts that pass every account test but never run the app. Apps without that history (no SDK)
+// are charted as before; an SDK app whose activations stop keeps its long-run level, never more.
+
+/** Half-life (days) of the app's own activation rate: long, so a campaign hardly dilutes it. */
+export const ACTIVATION_RATE_HALF_LIFE_DAYS = 60;
+/** Decayed activations (60-day sum) from which an app counts as using the SDK in a country. */
+export const ACTIVATION_MIN_EVIDENCE = 5;
+/** Installs may activate at this share of the app's usual rate (late openings, lag) before acquisitions are bounded. */
+export const ACTIVATION_TOLERANCE = 0.5;
+
+export interface ActivationEvidence {
+  /** Decayed activations over the recent window of `acquisitions` (same half-life). */
+  recentActivations: number;
+  /** The app's 60-day decayed activations and trusted downloads: its own activation rate. */
+  longActivations: number;
+  longDownloads: number;
+}
+
+/**
+ * The acquisitions (a decayed sum: trusted downloads or trusted acquirers) that charts count: at most what the
+ * recent activations support at the app's own rate (with ACTIVATION_TOLERANCE), and never less than `floor`
+ * (the app's long-run level on the same scale); unchanged without SDK history. compute.ts applies the same in SQL.
+ */
+export function supportedAcquisitions(acquisitions: number, floor: number, e: ActivationEvidence): number {
+  if (e.longActivations < ACTIVATION_MIN_EVIDENCE) return acquisitions;
+  const supported = (e.recentActivations * Math.max(e.longDownloads, 1)) / e.longActivations / ACTIVATION_TOLERANCE;
+  return Math.min(acquisitions, Math.max(floor, supported));
+}
+
+// ---------------------------------------------------------------- cohorts over a window
+
+/** The cohort test counts creation-hour buckets of an app's acquirers over this many days (today included). */
+export const COHORT_WINDOW_DAYS = 7;
