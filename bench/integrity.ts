@@ -82,10 +82,10 @@ async function insertBatch(batch: typeof plan): Promise<string[]> {
     const events: unknown[][] = [];
     for (const r of batch.slice(i, i + chunk)) {
       let userIndex = (r.account * 2654435761) % users.length;
-      while (taken.has(`${userIndex}:${r.app}`)) userIndex = (userIndex + 1) % users.length; // one review per user per app
-      taken.add(`${userIndex}:${r.app}`);
+      while (taken.has(`${userIndex}:${r.app % apps.length}`)) userIndex = (userIndex + 1) % users.length; // one review per user per app
+      taken.add(`${userIndex}:${r.app % apps.length}`);
       const user = users[userIndex];
-      const app = apps[r.app];
+      const app = apps[r.app % apps.length]; // the world plans a few apps beyond the catalog (campaign targets)
       const at = new Date(start + r.at);
       const id = uuidv7({ msecs: at.getTime() });
       ids.push(id);

@@ -8,11 +8,12 @@ import { hashRange, lshBands, MINHASH_K, minhashOfShingles, normalize } from './
 /** A text with fewer distinct content words than this has no gist ("Great app!"): too little to tie authors. */
 export const GIST_MIN_WORDS = 5;
 /**
- * LSH of gist signatures: 10 bands of 2 rows, numbered 21..30 (text bands are 0..20, sentences 31), so keys of
- * the three kinds never meet. A pair of gist similarity s is a candidate with probability 1 − (1 − s²)^10:
- * s = 0.3 → 0.61, 0.4 → 0.83, 0.5 → 0.94, 0.6 → 0.99.
+ * LSH of gist signatures: 8 bands of 2 rows, numbered 21..28 (text bands are 0..20, sentences 31), so keys of
+ * the three kinds never meet. A pair of gist similarity s is a candidate with probability 1 − (1 − s²)^8:
+ * s = 0.4 → 0.75, 0.45 → 0.86, 0.5 → 0.90, 0.6 → 0.97. A group needs only some of its pairs (each member is
+ * judged on the several peers it finds); more bands would cost a stored row per band per review.
  */
-const GIST_BANDS = 10;
+const GIST_BANDS = 8;
 const GIST_ROWS = 2;
 const GIST_FIRST_BAND = 21;
 const TWO_48 = 0x1_0000_0000_0000;

@@ -10,8 +10,8 @@ import { decodeSignature, similarity } from './text.ts';
 
 const DAY_MS = 86_400_000;
 /** Earlier reviews read per gist key (the newest), and gist candidates compared per review. */
-const GIST_PER_KEY = 16;
-const GIST_CANDIDATES = 48;
+const GIST_PER_KEY = 8;
+const GIST_CANDIDATES = 24;
 
 export interface GroupQuery {
   reviewId: string;
@@ -58,7 +58,6 @@ export async function gatherGroupFacts(q: Queryable, batch: GroupQuery[]): Promi
   const { rows } = await q.query<{
     i: number;
     peers: [string, string, string, string, boolean | null, boolean | null, boolean][] | null;
-    app_reviews: number | null;
     lock_authors: number;
     lock_apps: number;
     lock_ids: string[] | null;
@@ -79,11 +78,7 @@ export async function gatherGroupFacts(q: Queryable, batch: GroupQuery[]): Promi
                    ORDER BY k.written_at DESC LIMIT ${GIST_PER_KEY}) m
                  GROUP BY m.review_id ORDER BY count(*) DESC LIMIT ${GIST_CANDIDATES}) top
           JOIN integrity_reviews c ON c.review_id = top.review_id
-         WHERE c.user_id <> r.user_id AND ${POL('c')} = r.pol AND c.gist_signature IS NOT NULL) AS peers,
-       CASE WHEN r.pol <> 0 AND r.gist_to >= r.gist_from THEN
-         (SELECT count(*)::int FROM (SELECT 1 FROM integrity_reviews a
-            WHERE a.app_id = r.app_id AND a.first_written_at > r.at - interval '30 days' AND a.first_written_at <= r.at AND ${POL('a')} = r.pol
-              AND a.review_id <> r.review_id LIMIT 2000) z) END AS app_reviews,
+         WHERE r.pol <> 0 AND c.user_id <> r.user_id AND ${POL('c')} = r.pol AND c.gist_signature IS NOT NULL) AS peers,
        coalesce(ls.authors, 0) AS lock_authors, coalesce(ls.apps, 0) AS lock_apps, ls.ids AS lock_ids,
        coalesce(bu.week, 0) AS week, coalesce(bu.before, 0) AS before, bu.ids AS burst_ids,
        CASE WHEN r.suspect IS NOT NULL AND r.pol <> 0 THEN
@@ -138,7 +133,7 @@ export async function gatherGroupFacts(q: Queryable, batch: GroupQuery[]): Promi
       to,
     ],
   );
-  return rows.map((row, i) => {
+  const peersOf = rows.map((row, i) => {
     const self = batch[i];
     const gistPeers: GistPeer[] = [];
     if (self.gist) {
@@ -148,11 +143,23 @@ export async function gatherGroupFacts(q: Queryable, batch: GroupQuery[]): Promi
           gistPeers.push({ reviewId, userId, appId, similarity: s, fresh: !!fresh, nonOwner: !!nonOwner, dormant });
       }
     }
+    return gistPeers;
+  });
+  // the app's volume matters only to a gist group on it large enough to be judged by its share: counted for those alone
+  const authorsHere = (i: number) =>
+    new Set(peersOf[i].filter((p) => p.appId === batch[i].appId && p.similarity >= GROUP.gistSimilarHere).map((p) => p.userId)).size + 1;
+  const volume = await appVolumes(
+    q,
+    batch.filter((_, i) => authorsHere(i) >= GROUP.gistShareAuthors),
+  );
+  return rows.map((row, i) => {
+    const self = batch[i];
+    const gistPeers = peersOf[i];
     const suspect = self.profile.fresh ? 'fresh' : self.profile.nonOwner ? 'non-owner' : null;
     return {
       self: { ...self.profile, appId: self.appId },
       gistPeers,
-      appReviews: row.app_reviews ?? 0,
+      appReviews: volume.get(self.reviewId) ?? 0,
       lockstep: { authors: row.lock_authors, apps: row.lock_apps, reviewIds: row.lock_ids ?? [] },
       burst:
         suspect && polarityOf(self.rating)
@@ -160,6 +167,19 @@ export async function gatherGroupFacts(q: Queryable, batch: GroupQuery[]): Promi
           : null,
     };
   });
+}
+
+/** Same-polarity reviews of each review's app in the 30 days before it (at most 2,000 counted). */
+async function appVolumes(q: Queryable, reviews: GroupQuery[]): Promise<Map<string, number>> {
+  if (!reviews.length) return new Map();
+  const { rows } = await q.query<{ review_id: string; n: number }>(
+    `SELECT r.review_id, (SELECT count(*)::int FROM (SELECT 1 FROM integrity_reviews a
+              WHERE a.app_id = r.app_id AND a.first_written_at > r.at - interval '30 days' AND a.first_written_at <= r.at
+                AND ${POL('a')} = r.pol AND a.review_id <> r.review_id LIMIT 2000) z) AS n
+       FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::int[]) AS r(review_id, app_id, at, pol)`,
+    [reviews.map((r) => r.reviewId), reviews.map((r) => r.appId), reviews.map((r) => r.at.toISOString()), reviews.map((r) => (r.rating >= 4 ? 1 : -1))],
+  );
+  return new Map(rows.map((r) => [r.review_id, r.n]));
 }
 
 /**
