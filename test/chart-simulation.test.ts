@@ -32,6 +32,7 @@ for (const kind of kinds()) {
             app: t.app,
             db: t.infra.db,
             openSession: (userId) => t.modules.identity.service.openSessionFor(userId),
+            installToken: async (appId, issuedAtMs) => (await t.modules.library.service.installTokens.issue(appId, issuedAtMs)).token,
             rankings: t.modules.rankings,
             nudge: () => t.infra.bus.nudge(),
           },

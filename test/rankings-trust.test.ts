@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { recordEvents } from '../src/platform/bus/index.ts';
 import { computeCharts, rebuildSignals } from '../src/modules/rankings/index.ts';
+import { recordActivations } from '../src/modules/rankings/ingest.ts';
 import { COHORT_FLOOR } from '../src/modules/rankings/trust.ts';
 import { eventually, kinds } from './support/infra.ts';
 import { createTestApp, makeDeveloper, type TestApp } from './support/app.ts';
@@ -95,6 +96,75 @@ for (const kind of kinds()) {
       assert.equal(await rankOf(genuine.id, 'trending', ''), 1);
       // steady incumbents are not trending
       assert.equal(await rankOf(incumbents[0].id, 'trending', category), null);
+    });
+
+    test('SDK apps: a campaign of aged, varied accounts whose installs never open the app cannot loosen its own activation bound', async () => {
+      const db = t.infra.db;
+      const dev = await makeDeveloper(t.app);
+      const { rows: developer } = await db.query<{ id: string }>('SELECT id FROM developers WHERE user_id = $1', [dev.user.id]);
+      const category = 'navigation';
+      const incumbents = Array.from({ length: 15 }, () => ({ id: randomUUID(), category }));
+      const campaign = { id: randomUUID(), category }; // aged accounts, 4 other apps each, created over months: trusted acquirers
+      const genuine = { id: randomUUID(), category }; // the same, and its installs open the app
+      await insertApps(db, developer[0].id, [...incumbents, campaign, genuine]);
+      // every app uses the SDK: about two thirds of its installs open it
+      await writeHistory(db, [
+        ...incumbents.flatMap((app, k) =>
+          Array.from({ length: 30 }, (_, d) => {
+            const downloads = Math.round(200 / (k + 1));
+            return { appId: app.id, daysAgo: d + 1, downloads, activations: Math.round(downloads * 0.65) };
+          }),
+        ),
+        ...[campaign, genuine].flatMap((app) => Array.from({ length: 30 }, (_, d) => ({ appId: app.id, daysAgo: d + 1, downloads: 3, activations: 2 }))),
+      ]);
+      await rebuildSignals(db);
+      const { rows: fifth } = await db.query<{ v: number }>(`SELECT downloads_week AS v FROM app_chart_signals WHERE app_id = $1 AND country = 'US'`, [
+        incumbents[4].id,
+      ]);
+      const volume = Math.round(fifth[0].v);
+      const varied = await insertAccounts(db, volume, 300, 4, 37);
+      const spread = await insertAccounts(db, volume, 300, 4, 41);
+      const events = [...varied.map((u) => firstDownload(campaign.id, u)), ...spread.map((u) => firstDownload(genuine.id, u))];
+      for (let i = 0; i < events.length; i += 500) await db.tx((q) => recordEvents(q, events.slice(i, i + 500)));
+      t.infra.bus.nudge();
+      const ids = [campaign.id, genuine.id];
+      await eventually(async () => {
+        const { rows } = await db.query<{ n: number }>(
+          'SELECT coalesce(sum(first_downloads), 0)::int AS n FROM app_daily_stats WHERE app_id = ANY($1) AND day = $2',
+          [ids, dayAgo(0)],
+        );
+        return rows[0].n === 2 * volume;
+      }, 60_000);
+      // the genuine installs open the app (activations of today); the campaign's never do
+      await db.tx((q) => recordActivations(q, genuine.id, [{ country: 'US', day: dayAgo(0), n: Math.round(volume * 0.8) }]));
+      // the campaign's acquirers are all trusted: only the activation bound stands in its way
+      const { rows: own } = await db.query<{ rate: number }>(
+        `SELECT activations_long / downloads_long AS rate FROM app_chart_signals WHERE app_id = $1 AND country = 'US'`,
+        [campaign.id],
+      );
+      assert.ok(own[0].rate < 0.2, `the campaign diluted its own rate to ${own[0].rate}`);
+
+      const run = await computeCharts(db);
+      assert.equal(run.status, 'done');
+      const { rows: stats } = await db.query<{ stats: { storeRate: number } }>('SELECT stats FROM chart_runs WHERE id = $1', [run.runId]);
+      assert.ok(stats[0].stats.storeRate > 0.5 && stats[0].stats.storeRate < 0.8, `store rate ${stats[0].stats.storeRate}`);
+      const rankOf = async (appId: string, chart: string, cat: string) => {
+        const { rows } = await db.query<{ rank: number }>(
+          `SELECT rank FROM chart_entries WHERE run_id = $1 AND chart = $2 AND country = 'US' AND category = $3 AND app_id = $4`,
+          [run.runId, chart, cat, appId],
+        );
+        return rows[0]?.rank ?? null;
+      };
+      const outOfTop10 = (r: number | null) => r === null || r > 10;
+      const ranks = {
+        topFree: await rankOf(campaign.id, 'top-free', category),
+        trending: await rankOf(campaign.id, 'trending', category),
+        trendingOverall: await rankOf(campaign.id, 'trending', ''),
+      };
+      assert.ok(outOfTop10(ranks.topFree) && outOfTop10(ranks.trending) && outOfTop10(ranks.trendingOverall), JSON.stringify(ranks));
+      const genuineTop = await rankOf(genuine.id, 'top-free', category);
+      assert.ok(genuineTop !== null && genuineTop <= 10, `genuine rise ranked ${genuineTop}`);
+      assert.equal(await rankOf(genuine.id, 'trending', category), 1);
     });
   });
 }

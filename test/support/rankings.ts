@@ -6,12 +6,21 @@ import type { Queryable } from '../../src/platform/db/index.ts';
 const DAY_MS = 86_400_000;
 export const dayAgo = (n: number) => new Date(Date.now() - n * DAY_MS).toISOString().slice(0, 10);
 
-/** Rows of app_daily_stats written straight (organic history; trusted acquirers left NULL: rebuildSignals counts the downloads). */
-export async function writeHistory(db: Queryable, rows: { appId: string; country?: string; daysAgo: number; downloads: number }[]) {
+/**
+ * Rows of app_daily_stats written straight (organic history; trusted acquirers left NULL: rebuildSignals counts the
+ * downloads), with the installs activated that day (SDK apps; 0 by default).
+ */
+export async function writeHistory(db: Queryable, rows: { appId: string; country?: string; daysAgo: number; downloads: number; activations?: number }[]) {
   await db.query(
-    `INSERT INTO app_daily_stats (app_id, country, day, first_downloads, unique_downloaders, trusted_downloads)
-     SELECT app_id, country, day, n, n, n FROM unnest($1::uuid[], $2::text[], $3::date[], $4::int[]) AS r (app_id, country, day, n)`,
-    [rows.map((r) => r.appId), rows.map((r) => r.country ?? 'US'), rows.map((r) => dayAgo(r.daysAgo)), rows.map((r) => r.downloads)],
+    `INSERT INTO app_daily_stats (app_id, country, day, first_downloads, unique_downloaders, trusted_downloads, activations)
+     SELECT app_id, country, day, n, n, n, a FROM unnest($1::uuid[], $2::text[], $3::date[], $4::int[], $5::int[]) AS r (app_id, country, day, n, a)`,
+    [
+      rows.map((r) => r.appId),
+      rows.map((r) => r.country ?? 'US'),
+      rows.map((r) => dayAgo(r.daysAgo)),
+      rows.map((r) => r.downloads),
+      rows.map((r) => r.activations ?? 0),
+    ],
   );
 }
 

@@ -28,6 +28,7 @@ export async function runChartSimulation(worldSeed: number, log: (line: string) 
           app,
           db: infra.db,
           openSession: (userId) => modules.identity.service.openSessionFor(userId),
+          installToken: async (appId, issuedAtMs) => (await modules.library.service.installTokens.issue(appId, issuedAtMs)).token,
           rankings: modules.rankings,
           nudge: () => infra.bus.nudge(),
           log,

@@ -1,8 +1,9 @@
 // Drives a chart world (world.ts) through a running Orchard: organic history straight into the daily statistics
 // (as a bulk load would), campaign acquisitions of past days as the library's app.downloaded events (through the
-// real statistics consumer), today's through the purchase and download API (which issues install tokens),
-// fabricated and genuine SDK sessions through the ingestion endpoint, then the chart run and the charts read
-// through the rankings service.
+// real statistics consumer), today's through the purchase and download API (which issues install tokens; the
+// genuine rise's earlier installs get the token the library issued with their download, on its day), fabricated
+// and genuine SDK sessions through the ingestion endpoint, then the chart run and the charts read through the
+// rankings service.
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { recordEvents } from '../../platform/bus/index.ts';
@@ -12,6 +13,7 @@ import {
   ATTACK_FAMILIES,
   CAMPAIGN_DAYS,
   generateWorld,
+  rng,
   type AccountPlan,
   type AppPlan,
   type CampaignPlan,
@@ -24,6 +26,11 @@ export interface ChartSimulationTarget {
   app: FastifyInstance;
   db: Db;
   openSession: (userId: string) => Promise<{ token: string }>;
+  /**
+   * The install token the library issued with a download of `appId` at `issuedAtMs` (the library's own issuer): the
+   * genuine rise's downloads of past days are recorded as their events, their SDKs report with these tokens.
+   */
+  installToken: (appId: string, issuedAtMs: number) => Promise<string>;
   rankings: { compute(): Promise<RunResult>; service: RankingsService };
   nudge: () => void;
   log?: (line: string) => void;
@@ -90,7 +97,7 @@ export async function simulateCharts(target: ChartSimulationTarget, seed: number
   await waitForSignals(target, world, campaigns, (plan, a) => !viaApi(plan, a));
   log(`seed ${seed}: event acquisitions counted (${((performance.now() - started) / 1000).toFixed(1)} s)`);
   const tokens = new Map<CampaignPlan, { own: Map<number, string>; otherApp: string[] }>();
-  for (const { plan, appId } of campaigns) tokens.set(plan, await acquireThroughApi(target, plan, accounts.get(plan)!, appId, store.decoys));
+  for (const { plan, appId } of campaigns) tokens.set(plan, await acquireThroughApi(target, plan, accounts.get(plan)!, appId, store.decoys, now));
   await waitForSignals(target, world, campaigns, () => true);
   log(`seed ${seed}: API acquisitions counted (${((performance.now() - started) / 1000).toFixed(1)} s)`);
 
@@ -98,7 +105,7 @@ export async function simulateCharts(target: ChartSimulationTarget, seed: number
   for (const { plan, appId } of campaigns) {
     const key = await sdkKey(target, appId);
     const own = tokens.get(plan)!;
-    const batch = plan.family === 'genuine-rise' ? genuineSessions(plan, own.own) : fabricate(plan.fabricated, own.otherApp, now);
+    const batch = plan.family === 'genuine-rise' ? genuineSessions(plan, own.own, now) : fabricate(plan.fabricated, own.otherApp, now);
     sessions.set(plan, await report(target.app, key, batch));
   }
 
@@ -206,8 +213,8 @@ async function setUpStore(db: Db, world: ChartWorld, now: number): Promise<Store
 }
 
 /**
- * Organic history (every first download a trusted acquirer, 50-80% of them activated: the apps use the SDK) and an
- * organic engagement row per app.
+ * Organic history (every first download a trusted acquirer, 50-80% of them activated: the apps use the SDK), an
+ * organic engagement row per app, and the tail apps' raw SDK sessions (organicSessions).
  */
 async function writeOrganic(db: Db, ids: string[], apps: AppPlan[], now: number, seed: number): Promise<void> {
   // deterministic per app: activation rate 0.5-0.8, dau/mau 0.1-0.3, retention 0.2-0.4, 3-8 minutes a session
@@ -232,6 +239,93 @@ async function writeOrganic(db: Db, ids: string[], apps: AppPlan[], now: number,
       ids.map((_, i) => 3 + 5 * unit(i, 3)),
     ],
   );
+  const tails = ids.map((appId, i) => ({ appId, i })).filter(({ i }) => apps[i].role === 'tail');
+  await writeSessions(
+    db,
+    tails.flatMap(({ appId, i }) =>
+      organicSessions(
+        appId,
+        rows.filter((r) => r.appId === appId),
+        now,
+        seed * 1000 + i,
+        0.1 + 0.2 * unit(i, 1),
+        (3 + 5 * unit(i, 3)) * 60,
+      ),
+    ),
+  );
+}
+
+/** Raw sessions are loaded for the last this many days (the aggregation reads 31 back at most). */
+const ORGANIC_SESSION_DAYS = 31;
+
+interface OrganicInstall {
+  installKey: string;
+  firstDay: string;
+  sessions: { day: string; startedAt: Date; seconds: number }[];
+}
+
+/**
+ * A tail app's organic installs as its SDK reported them, as a bulk load of the raw sessions would write them: each
+ * activation of the history an install, opened on its day and on each later day with probability `activeShare`
+ * (about its DAU/MAU and day-7 retention), sessions of about `seconds`. Without them, the hourly aggregation would
+ * recompute the engagement of an app whose SDK reports today (the genuine rise) from today's sessions alone: zero.
+ */
+function organicSessions(
+  appId: string,
+  days: { day: string; activations: number }[],
+  now: number,
+  seed: number,
+  activeShare: number,
+  seconds: number,
+): (OrganicInstall & { appId: string })[] {
+  const r = rng(seed);
+  const today = Date.parse(`${dayAgo(now, 0)}T00:00:00Z`);
+  const at = (daysAgo: number) => {
+    const start = today - daysAgo * DAY_MS;
+    return new Date(start + r() * Math.max((daysAgo === 0 ? now - 60_000 : start + DAY_MS) - start, 0));
+  };
+  const installs: (OrganicInstall & { appId: string })[] = [];
+  for (const { day, activations } of days) {
+    const first = Math.round((today - Date.parse(`${day}T00:00:00Z`)) / DAY_MS);
+    for (let k = 0; k < activations; k++) {
+      const active = [first, ...Array.from({ length: first }, (_, j) => first - 1 - j).filter(() => r() < activeShare)];
+      installs.push({
+        appId,
+        installKey: randomUUID(),
+        firstDay: day,
+        sessions: active
+          .filter((d) => d < ORGANIC_SESSION_DAYS)
+          .map((d) => ({ day: dayAgo(now, d), startedAt: at(d), seconds: Math.round(seconds * (0.5 + r())) })),
+      });
+    }
+  }
+  return installs;
+}
+
+async function writeSessions(db: Db, installs: (OrganicInstall & { appId: string })[]): Promise<void> {
+  await db.query('INSERT INTO engagement_installs (app_id, install_key, first_day) SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::date[])', [
+    installs.map((i) => i.appId),
+    installs.map((i) => i.installKey),
+    installs.map((i) => i.firstDay),
+  ]);
+  const sessions = installs.flatMap((i) => i.sessions.map((s) => ({ ...s, appId: i.appId, installKey: i.installKey })));
+  for (let k = 0; k < sessions.length; k += 5000) {
+    const batch = sessions.slice(k, k + 5000);
+    await db.query(
+      `INSERT INTO engagement_sessions (app_id, session_key, install_key, country, day, started_at, seconds)
+       SELECT app_id, session_key, install_key, $1, day, started_at, seconds
+         FROM unnest($2::uuid[], $7::uuid[], $3::uuid[], $4::date[], $5::timestamptz[], $6::int[]) AS s (app_id, session_key, install_key, day, started_at, seconds)`,
+      [
+        COUNTRY,
+        batch.map((s) => s.appId),
+        batch.map((s) => s.installKey),
+        batch.map((s) => s.day),
+        batch.map((s) => s.startedAt),
+        batch.map((s) => s.seconds),
+        batch.map(() => randomUUID()),
+      ],
+    );
+  }
 }
 
 /** The campaign's accounts, written as a bulk load would (their past: creation time and earlier apps). */
@@ -296,9 +390,10 @@ async function recordEventAcquisitions(
 }
 
 /**
- * The genuine rise's reported installs through the API: today's get the app (POST /purchases) and download it, the
- * earlier ones (acquired on their day) download it again for the install token their SDK reports with; by account.
- * Attack campaigns get decoy apps through it, after their target, for real tokens of another app to forge sessions with.
+ * The genuine rise's reported installs' tokens, by account: today's get the app (POST /purchases) and download it
+ * through the API; the earlier ones (acquired on their day, recorded as events) have the token the library issued
+ * with that download (downloadedAt). Attack campaigns get decoy apps through the API, after their target, for real
+ * tokens of another app to forge sessions with.
  */
 async function acquireThroughApi(
   target: ChartSimulationTarget,
@@ -306,11 +401,15 @@ async function acquireThroughApi(
   userIds: string[],
   appId: string,
   decoys: string[],
+  now: number,
 ): Promise<{ own: Map<number, string>; otherApp: string[] }> {
   const own = new Map<number, string>();
   const otherApp: string[] = [];
   for (const [i, a] of plan.accounts.entries()) {
-    if (!viaApi(plan, a) && !a.activeDaysAgo.length) continue;
+    if (!viaApi(plan, a)) {
+      if (a.activeDaysAgo.length) own.set(i, await target.installToken(appId, downloadedAt(now, a.acquireDaysAgo, i)));
+      continue;
+    }
     const { token } = await target.openSession(userIds[i]);
     own.set(i, await getAndDownload(target.app, token, appId, i));
   }
@@ -425,19 +524,29 @@ function fabricate(plans: FabricatedSession[], otherAppTokens: string[], now: nu
   });
 }
 
+/** When an earlier genuine install was downloaded: in the first hours of its day (its sessions come later). */
+function downloadedAt(now: number, daysAgo: number, i: number): number {
+  return Date.parse(`${dayAgo(now, daysAgo)}T00:00:00Z`) + ((i * 37) % 7200) * 1000;
+}
+
 /**
- * The real installs' sessions: as many as the days each is active, all since its token's download (earlier
- * installs got their token by downloading again today: a session dated before it would be refused).
+ * The real installs' sessions: one on each day the install is active, on that day (reported late by the SDK: a
+ * batch now), never before its token's download: today's at the last minute, earlier days' from the third hour on
+ * (after downloadedAt).
  */
-function genuineSessions(plan: CampaignPlan, installTokens: Map<number, string>): Session[] {
+function genuineSessions(plan: CampaignPlan, installTokens: Map<number, string>, now: number): Session[] {
   const reported = Date.now();
   return [...installTokens].flatMap(([i, installToken]) =>
-    plan.accounts[i].activeDaysAgo.map((_, k) => ({
+    plan.accounts[i].activeDaysAgo.map((daysAgo, k) => ({
       sessionId: sdkId(),
       installId: sdkId(),
       installToken,
       country: COUNTRY,
-      startedAt: new Date(reported - ((i * 7 + k * 3) % 60) * 1000).toISOString(),
+      startedAt: new Date(
+        daysAgo === 0
+          ? reported - ((i * 7 + k * 3) % 60) * 1000
+          : Date.parse(`${dayAgo(now, daysAgo)}T03:00:00Z`) + ((i * 7919 + k * 613) % (20 * 3600)) * 1000,
+      ).toISOString(),
       durationSeconds: 180 + ((i * 7 + k * 13) % 600),
     })),
   );

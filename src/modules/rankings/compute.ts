@@ -12,10 +12,12 @@ import { DEFAULT_WEIGHTS, FRESHNESS_HALF_LIFE_DAYS, grossingWeights, HALF_LIFE_D
 import {
   ACTIVATION_MIN_EVIDENCE,
   ACTIVATION_RATE_HALF_LIFE_DAYS,
+  ACTIVATION_STORE_RATE_QUANTILE,
   ACTIVATION_TOLERANCE,
   BASELINE_HALF_LIFE_DAYS,
   COHORT_WINDOW_DAYS,
   rateFactor,
+  storeActivationRate,
   TRENDING_MIN_ACQUIRERS,
   TRENDING_PRIOR,
 } from './trust.ts';
@@ -114,6 +116,8 @@ export async function computeCharts(db: Db, options: RunOptions = {}): Promise<R
       );
       const globalMean = meanRows[0].mean ?? 3.5;
       phase('rating mean');
+      const storeRate = await storeActivationRateOf(q, day);
+      phase('activation rate');
       // Countries are independent (medians are per country), so on PostgreSQL the run is split into groups of
       // countries ranked at once on their own connections; the entries stay invisible until the run is 'done'.
       const params = (countries: string[] | null) => [
@@ -127,6 +131,7 @@ export async function computeCharts(db: Db, options: RunOptions = {}): Promise<R
         CHART_SIZE,
         countries,
         dayNumber(day),
+        storeRate,
       ];
       const parallelism = db.kind === 'postgres' ? (options.parallelism ?? RUN_PARALLELISM) : 1;
       let entries = 0;
@@ -166,7 +171,7 @@ export async function computeCharts(db: Db, options: RunOptions = {}): Promise<R
       };
       await q.query(`UPDATE chart_runs SET status = 'done', finished_at = now(), stats = $2 WHERE id = $1`, [
         runId,
-        JSON.stringify({ day, globalMean, weights, ...result }),
+        JSON.stringify({ day, globalMean, storeRate, weights, ...result }),
       ]);
       return result;
     });
@@ -183,6 +188,21 @@ export async function computeCharts(db: Db, options: RunOptions = {}): Promise<R
       .catch(() => {});
     throw err;
   }
+}
+
+/**
+ * The store's activation rate as of `day` (trust.ts storeActivationRate): a quantile of the own rates of the
+ * (app, country) pairs with SDK evidence. One aggregate over app_chart_signals per run (the ratio of two sums
+ * with the same half-life needs no decay; the evidence test does).
+ */
+async function storeActivationRateOf(q: Queryable, day: string): Promise<number> {
+  const { rows } = await q.query<{ rate: number | null }>(
+    `SELECT percentile_cont(${ACTIVATION_STORE_RATE_QUANTILE}) WITHIN GROUP (ORDER BY s.activations_long / greatest(s.downloads_long, 1)) AS rate
+       FROM app_chart_signals s
+      WHERE s.activations_long * ${halvingSql('$1::date - s.last_day', ACTIVATION_RATE_HALF_LIFE_DAYS)} >= ${ACTIVATION_MIN_EVIDENCE}`,
+    [day],
+  );
+  return storeActivationRate(rows[0]?.rate === null || rows[0]?.rate === undefined ? null : Number(rows[0].rate));
 }
 
 const dayNumber = (day: string) => Math.floor(Date.parse(`${day}T00:00:00Z`) / 86_400_000);
@@ -221,7 +241,8 @@ async function pruneRuns(db: Db): Promise<void> {
  * - medians of velocity and revenue per country and category, and per country (category NULL);
  * - every chart, for each category and overall, in one window over their union: the top $8 of each.
  * Parameters: $1 day, $2 global mean rating, $3 MIN_VELOCITY, $4 MIN_REVENUE_MILLI, $5 NEW_APP_DAYS,
- * $6 UPDATE_LOOKBACK_DAYS, $7 run id, $8 CHART_SIZE, $9 the countries to rank (null: all), $10 $1 in days since 1970.
+ * $6 UPDATE_LOOKBACK_DAYS, $7 run id, $8 CHART_SIZE, $9 the countries to rank (null: all), $10 $1 in days since 1970,
+ * $11 the store's activation rate (trust.ts activationRate's floor).
  */
 export function chartsSql(w: Weights, countries: boolean): string {
   const decayed = (column: string, h: number) => `s.${column} * ${halvingSql('$1::date - s.last_day', h)}`;
@@ -251,11 +272,14 @@ export function chartsSql(w: Weights, countries: boolean): string {
     }
     return parts.join('\n UNION ALL ');
   };
-  /** trust.ts supportedAcquisitions over the decayed columns (`floor`: the long-run level on the same scale). */
+  /**
+   * trust.ts supportedAcquisitions over the decayed columns (`floor`: the long-run level on the same scale), at
+   * trust.ts activationRate: the app's own rate, never below the store's ($11).
+   */
   const supported = (acquisitions: string, recentActivations: string, floor: string) =>
     `CASE WHEN s.activations_long < ${ACTIVATION_MIN_EVIDENCE} THEN ${acquisitions}
           ELSE least(${acquisitions}, greatest(${floor},
-                     ${recentActivations} * greatest(s.downloads_long, 1) / s.activations_long / ${ACTIVATION_TOLERANCE})) END`;
+                     ${recentActivations} / greatest(s.activations_long / greatest(s.downloads_long, 1), $11::float8) / ${ACTIVATION_TOLERANCE})) END`;
   const bucket = (score: string) => `floor((${score}) * ${SCORE_BUCKETS})::int`;
   return `
     WITH candidates AS MATERIALIZED (

@@ -13,6 +13,9 @@ import {
   trendingScore,
   BASELINE_HALF_LIFE_DAYS,
   supportedAcquisitions,
+  activationRate,
+  storeActivationRate,
+  ACTIVATION_STORE_RATE_MAX,
 } from './trust.ts';
 
 /** A steady `perDay` for `days` days, then `today`: the 1-day and baseline decayed sums as of today. */
@@ -75,4 +78,27 @@ test('an SDK app whose activations stop keeps its long-run level (the floor), ne
   const stopped = { recentActivations: 0, longActivations: 500, longDownloads: 1000 };
   assert.equal(supportedAcquisitions(400, 120, stopped), 120);
   assert.equal(supportedAcquisitions(100, 120, stopped), 100);
+});
+
+test("a surge of installs that never open the app cannot loosen its own bound: the store's rate is the floor", () => {
+  // long-run: 65 activations per 100 trusted downloads; a campaign adds 300 trusted downloads and no activation
+  const before = { recentActivations: 14, longActivations: 65, longDownloads: 100 };
+  const diluted = { ...before, longDownloads: 400 };
+  // on its own rate alone, the campaign would loosen its bound fourfold
+  assert.ok(supportedAcquisitions(1000, 0, diluted) > 3.9 * supportedAcquisitions(1000, 0, before));
+  // at the store's rate, the bound stays what the activations support at a genuine rate
+  assert.equal(activationRate({ ...diluted, storeRate: 0.6 }), 0.6);
+  assert.equal(supportedAcquisitions(1000, 0, { ...diluted, storeRate: 0.6 }), 14 / 0.6 / ACTIVATION_TOLERANCE);
+  // an app activating above the store's rate is judged at its own
+  assert.equal(activationRate({ ...before, storeRate: 0.5 }), 0.65);
+  // a genuine rise (its installs activate) is not bounded
+  assert.equal(supportedAcquisitions(120, 10, { recentActivations: 80, longActivations: 200, longDownloads: 300, storeRate: 0.65 }), 120);
+});
+
+test("the store's rate: a capped, non-negative quantile; 0 without SDK apps", () => {
+  assert.equal(storeActivationRate(null), 0);
+  assert.equal(storeActivationRate(Number.NaN), 0);
+  assert.equal(storeActivationRate(0.62), 0.62);
+  assert.equal(storeActivationRate(3), ACTIVATION_STORE_RATE_MAX);
+  assert.equal(storeActivationRate(-1), 0);
 });

@@ -63,16 +63,23 @@ export function trendingScore(recent: number, baseline: number): number {
 // ---------------------------------------------------------------- activation evidence
 
 // An app that uses the SDK shows how many of its installs open it (activations, per trusted download, over the
-// last months). Acquisitions beyond what the recent activations support at that rate are not evidence of a real
-// rise: aged accounts that pass every account test but never run the app. Apps without that history (no SDK)
-// are charted as before; an SDK app whose activations stop keeps its long-run level, never more.
+// last months). Acquisitions beyond what the recent activations support at that rate (never below the store's:
+// activationRate) are not evidence of a real rise: aged accounts that pass every account test but never run the
+// app. Apps without that history (no SDK) are charted as before; an SDK app whose activations stop keeps its
+// long-run level, never more.
 
-/** Half-life (days) of the app's own activation rate: long, so a campaign hardly dilutes it. */
+/** Half-life (days) of the app's own activation rate: long (a big campaign still dilutes it: activationRate). */
 export const ACTIVATION_RATE_HALF_LIFE_DAYS = 60;
 /** Decayed activations (60-day sum) from which an app counts as using the SDK in a country. */
 export const ACTIVATION_MIN_EVIDENCE = 5;
 /** Installs may activate at this share of the app's usual rate (late openings, lag) before acquisitions are bounded. */
 export const ACTIVATION_TOLERANCE = 0.5;
+/**
+ * The store's activation rate (the run's floor under every app's own rate) is this quantile of the SDK apps' own
+ * rates (per app and country with ACTIVATION_MIN_EVIDENCE), at most ACTIVATION_STORE_RATE_MAX.
+ */
+export const ACTIVATION_STORE_RATE_QUANTILE = 0.5;
+export const ACTIVATION_STORE_RATE_MAX = 1;
 
 export interface ActivationEvidence {
   /** Decayed activations over the recent window of `acquisitions` (same half-life). */
@@ -80,16 +87,36 @@ export interface ActivationEvidence {
   /** The app's 60-day decayed activations and trusted downloads: its own activation rate. */
   longActivations: number;
   longDownloads: number;
+  /** The store's activation rate this run (storeActivationRate; 0: none known). */
+  storeRate?: number;
+}
+
+/** The store's rate from the quantile of SDK apps' own rates (null without any): capped, never negative. */
+export function storeActivationRate(quantile: number | null): number {
+  if (quantile === null || !Number.isFinite(quantile)) return 0;
+  return Math.min(Math.max(quantile, 0), ACTIVATION_STORE_RATE_MAX);
+}
+
+/**
+ * The activation rate a surge is judged at: the app's own long-run rate, but never below the store's. The app's
+ * own running sums include the surge being judged, so a surge of installs that never open the app lowers its own
+ * rate and would loosen its own bound (activations / rate grows with the surge's downloads); the store's rate (the
+ * median SDK app's) is what a surge of genuine installs, which mostly open the app, activates at. An app that
+ * usually activates below the store's rate keeps its long-run level (the floor) and rises as far as its
+ * activations allow at the store's rate (with ACTIVATION_TOLERANCE, half the median's rate is still unbounded).
+ */
+export function activationRate(e: ActivationEvidence): number {
+  return Math.max(e.longActivations / Math.max(e.longDownloads, 1), e.storeRate ?? 0);
 }
 
 /**
  * The acquisitions (a decayed sum: trusted downloads or trusted acquirers) that charts count: at most what the
- * recent activations support at the app's own rate (with ACTIVATION_TOLERANCE), and never less than `floor`
- * (the app's long-run level on the same scale); unchanged without SDK history. compute.ts applies the same in SQL.
+ * recent activations support at activationRate (with ACTIVATION_TOLERANCE), and never less than `floor` (the
+ * app's long-run level on the same scale); unchanged without SDK history. compute.ts applies the same in SQL.
  */
 export function supportedAcquisitions(acquisitions: number, floor: number, e: ActivationEvidence): number {
   if (e.longActivations < ACTIVATION_MIN_EVIDENCE) return acquisitions;
-  const supported = (e.recentActivations * Math.max(e.longDownloads, 1)) / e.longActivations / ACTIVATION_TOLERANCE;
+  const supported = e.recentActivations / activationRate(e) / ACTIVATION_TOLERANCE;
   return Math.min(acquisitions, Math.max(floor, supported));
 }
 
