@@ -11,7 +11,7 @@ import type { Metrics } from '../../platform/observability/metrics.ts';
 import { integrityApproved, integrityHeld, type ReviewSubmitted, type Verdict } from '../reviews/index.ts';
 import { gistBands, gistSignature, gistWords } from './gist.ts';
 import { groupSignal, judgeGroup, type GroupFacts } from './group.ts';
-import { authorsOf, gatherGroupFacts, profileOf, recordGroup, recordRevisions, type GroupQuery, type Revision } from './groups.ts';
+import { gatherGroupFacts, profileOf, recordGroup, recordRevisions, type GroupQuery, type Revision } from './groups.ts';
 import { analyze, rescore, type IntegrityFacts, type IntegrityResult, type StoredModel } from './model.ts';
 import type { ModelHolder } from './models.ts';
 import type { Action, WeightedSignal } from './score.ts';
@@ -159,46 +159,93 @@ export async function scoreReviews(q: Queryable, submitted: ReviewSubmitted[], d
     })),
   );
   // after the projection took the batch, so the batch's own earlier reviews are among the burst's members
+  const implications: Implication[] = [];
   for (const x of burstImplicated) {
     const ids = await burstMembers(q, x.b.review.appId, x.b.review.rating, x.b.review.firstWrittenAt, WINDOW_SAMPLE);
-    await implicate(q, deps, model, ids, 'coordination', x.score, 'part of a burst found later');
+    implications.push({ ids, lower: lowerTo('coordination', x.score, 'part of a burst found later'), reason: 'coordination: part of a burst found later' });
   }
-  for (const x of copyImplicated) await implicate(q, deps, model, x.ids, 'originality', x.score, 'its text re-used by a later review');
-  for (const [i, b] of batch.entries())
-    if (results[i].signals.some((s) => s.name === 'group' && s.decisive)) await implicateGroup(q, deps, model, b, groups[i]);
+  for (const x of copyImplicated) {
+    const why = 'its text re-used by a later review';
+    implications.push({ ids: x.ids, lower: lowerTo('originality', x.score, why), reason: `originality: ${why}` });
+  }
+  for (const [i, b] of batch.entries()) {
+    if (results[i].signals.some((s) => s.name === 'group' && s.decisive)) implications.push(await groupImplication(q, b, groups[i]));
+  }
+  await reviseEarlier(q, deps, model, implications);
   return results;
 }
 
-/**
- * A review revealed a group: the group is recorded (or joined), and its earlier members still approved by
- * integrity alone are decided again with the group signal, each revision recorded with its reason.
- */
-async function implicateGroup(q: Queryable, deps: ConsumerDeps, model: StoredModel | null, b: Prepared, facts: GroupFacts) {
+/** What a later review reveals about earlier ones: which, how their signals change, and why. */
+interface Implication {
+  ids: string[];
+  /** The signals lowered, or null when this implication changes nothing for that review. */
+  lower(signals: WeightedSignal[]): WeightedSignal[] | null;
+  reason: string;
+  groupId?: string;
+  /** Also revisit reviews integrity holds (a group found to be fraud rejects them). */
+  held?: boolean;
+}
+
+const lowerTo = (name: SignalName, score: number, why: string) => (signals: WeightedSignal[]) =>
+  signals.some((s) => s.name === name && s.score > score)
+    ? signals.map((s) => (s.name === name ? { ...s, score, reason: `${why} (was ${s.score})` } : s))
+    : null;
+
+/** A review revealed a group: the group is recorded (or joined), and its earlier members are to be decided with it. */
+async function groupImplication(q: Queryable, b: Prepared, facts: GroupFacts): Promise<Implication> {
   const verdict = judgeGroup(facts);
   const signal = groupSignal(facts);
   const earlier = verdict.members.filter((id) => id !== b.p.reviewId);
-  const authors = await authorsOf(q, earlier);
   const groupId = await recordGroup(q, {
     kind: verdict.kind!,
     reason: verdict.reason,
     decision: verdict.decision!,
     foundBy: 'incremental',
-    members: [
-      { reviewId: b.p.reviewId, userId: b.p.userId },
-      ...earlier.filter((id) => authors.has(id)).map((id) => ({ reviewId: id, userId: authors.get(id)! })),
-    ],
+    reviewIds: [b.p.reviewId, ...earlier],
   });
-  // members still approved are held or rejected; for a group found to be fraud, those held are rejected too
-  const approved = (await integrityApproved(q, earlier)).map((e) => ({ e, from: 'approved' as const }));
-  const held = verdict.decision === 'reject' ? (await integrityHeld(q, earlier)).map((e) => ({ e, from: 'held' as const })) : [];
-  const found = { ...signal, reason: `${signal.reason} (found by a later review of the group)` };
+  const found = { ...signal, weight: 0, reason: `${signal.reason} (found by a later review of the group)` };
+  return {
+    ids: earlier,
+    lower: (signals) => [...signals.filter((s) => s.name !== 'group'), found],
+    reason: found.reason,
+    groupId,
+    held: verdict.decision === 'reject',
+  };
+}
+
+/**
+ * Decides earlier reviews again (those integrity alone approved, and those it holds where a group found to be
+ * fraud says so) with what later reviews revealed, all implications of a batch at once: one read, one write of
+ * the verdicts and of their revisions, each with its reason. Moderators' decisions are never revisited.
+ */
+async function reviseEarlier(q: Queryable, deps: ConsumerDeps, model: StoredModel | null, implications: Implication[]) {
+  if (!implications.length) return;
+  const ids = [...new Set(implications.flatMap((x) => x.ids))];
+  const heldIds = [...new Set(implications.filter((x) => x.held).flatMap((x) => x.ids))];
+  const state = new Map<
+    string,
+    { e: Awaited<ReturnType<typeof integrityApproved>>[number]; from: 'approved' | 'held'; signals: WeightedSignal[]; reasons: string[]; groupId?: string }
+  >();
+  for (const e of await integrityApproved(q, ids)) state.set(e.reviewId, { e, from: 'approved', signals: e.signals as WeightedSignal[], reasons: [] });
+  for (const e of await integrityHeld(q, heldIds)) state.set(e.reviewId, { e, from: 'held', signals: e.signals as WeightedSignal[], reasons: [] });
+  for (const x of implications) {
+    for (const id of x.ids) {
+      const st = state.get(id);
+      if (!st || (st.from === 'held' && !x.held)) continue;
+      const lowered = x.lower(st.signals);
+      if (!lowered) continue;
+      st.signals = lowered;
+      st.reasons.push(x.reason);
+      st.groupId ??= x.groupId;
+    }
+  }
   const verdicts: Verdict[] = [];
   const revisions: Revision[] = [];
-  for (const { e, from } of [...approved, ...held]) {
-    const signals = [...(e.signals as WeightedSignal[]).filter((s) => s.name !== 'group'), found];
+  for (const { e, from, signals, reasons, groupId } of state.values()) {
+    if (!reasons.length) continue;
     const again = rescore(signals, { rating: e.rating, title: e.title, body: e.body }, model);
     const to = STATUS_OF[again.action];
-    if (to === from || to === 'approved') continue;
+    if (to === from || to === 'approved' || (from === 'held' && to !== 'rejected')) continue;
     verdicts.push({
       reviewId: e.reviewId,
       revision: e.revision,
@@ -206,9 +253,10 @@ async function implicateGroup(q: Queryable, deps: ConsumerDeps, model: StoredMod
       by: 'integrity',
       integrity: { score: again.score, signals: again.signals, action: again.action, model: again.model },
     });
-    revisions.push({ reviewId: e.reviewId, revision: e.revision, from, to, reason: found.reason, groupId, foundBy: 'incremental' });
+    revisions.push({ reviewId: e.reviewId, revision: e.revision, from, to, reason: reasons.join('; '), groupId, foundBy: 'incremental' });
   }
-  if (verdicts.length) await deps.applyVerdicts(q, verdicts);
+  if (!verdicts.length) return;
+  await deps.applyVerdicts(q, verdicts);
   await recordRevisions(q, revisions);
 }
 
@@ -251,31 +299,6 @@ function withBatchNeighbours(raw: RawFacts, self: Prepared, batch: Prepared[]): 
   if (seen.size) out.sentencesSeen = Math.min(self.sentences.length, raw.sentencesSeen + seen.size);
   out.window.sort((a, b) => b.at - a.at);
   return out;
-}
-
-/** Lowers one signal of earlier reviews still approved by integrity alone, and re-decides those it tips over. */
-async function implicate(q: Queryable, deps: ConsumerDeps, model: StoredModel | null, reviewIds: string[], name: SignalName, score: number, why: string) {
-  for (const earlier of await integrityApproved(q, reviewIds)) {
-    const signals = earlier.signals as WeightedSignal[];
-    const current = signals.find((s) => s.name === name);
-    if (!current || current.score <= score) continue;
-    const lowered = signals.map((s) => (s.name === name ? { ...s, score, reason: `${why} (was ${s.score})` } : s));
-    const again = rescore(lowered, { rating: earlier.rating, title: earlier.title, body: earlier.body }, model);
-    if (again.action === 'approve') continue;
-    const reason = `${name}: ${why}`;
-    await recordRevisions(q, [
-      { reviewId: earlier.reviewId, revision: earlier.revision, from: 'approved', to: STATUS_OF[again.action], reason, foundBy: 'incremental' },
-    ]);
-    await deps.applyVerdicts(q, [
-      {
-        reviewId: earlier.reviewId,
-        revision: earlier.revision,
-        status: STATUS_OF[again.action],
-        by: 'integrity',
-        integrity: { score: again.score, signals: again.signals, action: again.action, model: again.model },
-      },
-    ]);
-  }
 }
 
 const isStockPhrase = (body: string) => normalize(body).split(' ').length < STOCK_PHRASE_WORDS;

@@ -183,43 +183,39 @@ async function appVolumes(q: Queryable, reviews: GroupQuery[]): Promise<Map<stri
 }
 
 /**
- * Records a group found around a review: joins the group an implicated member already belongs to (same kind),
- * else opens one. Returns the group's id.
+ * Records a group found around reviews, in one statement: joins the group one of them already belongs to (same
+ * kind), else opens one; adds them as members. A group's authors and apps are the most one finding counted.
+ * Returns the group's id.
  */
 export async function recordGroup(
   q: Queryable,
-  g: { kind: string; reason: string; decision: string; foundBy: 'incremental' | 'periodic'; members: { reviewId: string; userId: string }[] },
+  g: { kind: string; reason: string; decision: string; foundBy: 'incremental' | 'periodic'; reviewIds: string[] },
 ): Promise<string> {
-  const ids = g.members.map((m) => m.reviewId);
   const { rows } = await q.query<{ id: string }>(
-    `SELECT g.id FROM integrity_group_members m JOIN integrity_groups g ON g.id = m.group_id
-      WHERE m.review_id = ANY($1::uuid[]) AND g.kind = $2 ORDER BY g.found_at LIMIT 1`,
-    [ids, g.kind],
+    `WITH existing AS (
+       SELECT g.id FROM integrity_group_members m JOIN integrity_groups g ON g.id = m.group_id
+        WHERE m.review_id = ANY($1::uuid[]) AND g.kind = $2 ORDER BY g.found_at LIMIT 1
+     ), chosen AS (
+       SELECT coalesce((SELECT id FROM existing), $3::uuid) AS id
+     ), given AS (
+       SELECT review_id, user_id, app_id FROM integrity_reviews WHERE review_id = ANY($1::uuid[])
+     ), size AS (
+       SELECT count(DISTINCT user_id)::int AS authors, count(DISTINCT app_id)::int AS apps FROM given
+     ), created AS (
+       INSERT INTO integrity_groups (id, kind, reason, authors, apps, decision, found_by)
+       SELECT chosen.id, $2, $4, size.authors, size.apps, $5, $6 FROM chosen, size WHERE NOT EXISTS (SELECT 1 FROM existing)
+     ), updated AS (
+       UPDATE integrity_groups g SET reason = $4, decision = CASE WHEN $5 = 'reject' THEN 'reject' ELSE g.decision END,
+              authors = greatest(g.authors, size.authors), apps = greatest(g.apps, size.apps)
+         FROM size WHERE g.id = (SELECT id FROM existing)
+     ), added AS (
+       INSERT INTO integrity_group_members (group_id, review_id, user_id)
+       SELECT (SELECT id FROM chosen), review_id, user_id FROM given ON CONFLICT DO NOTHING
+     )
+     SELECT id FROM chosen`,
+    [g.reviewIds, g.kind, randomUUID(), g.reason, g.decision, g.foundBy],
   );
-  const id = rows[0]?.id ?? randomUUID();
-  if (!rows[0]) {
-    await q.query(`INSERT INTO integrity_groups (id, kind, reason, authors, apps, decision, found_by) VALUES ($1, $2, $3, 0, 0, $4, $5)`, [
-      id,
-      g.kind,
-      g.reason,
-      g.decision,
-      g.foundBy,
-    ]);
-  }
-  await q.query(
-    `INSERT INTO integrity_group_members (group_id, review_id, user_id)
-     SELECT $1, review_id, user_id FROM unnest($2::uuid[], $3::uuid[]) AS m(review_id, user_id) ON CONFLICT DO NOTHING`,
-    [id, ids, g.members.map((m) => m.userId)],
-  );
-  await q.query(
-    `UPDATE integrity_groups g SET reason = $2, decision = CASE WHEN $3 = 'reject' THEN 'reject' ELSE g.decision END,
-            authors = s.authors, apps = s.apps
-       FROM (SELECT count(DISTINCT m.user_id)::int AS authors, count(DISTINCT r.app_id)::int AS apps
-               FROM integrity_group_members m LEFT JOIN integrity_reviews r ON r.review_id = m.review_id WHERE m.group_id = $1) s
-      WHERE g.id = $1`,
-    [id, g.reason, g.decision],
-  );
-  return id;
+  return rows[0].id;
 }
 
 export interface Revision {
@@ -248,13 +244,4 @@ export async function recordRevisions(q: Queryable, revisions: Revision[]): Prom
       revisions.map((r) => r.foundBy),
     ],
   );
-}
-
-/** The authors of reviews, for group membership. */
-export async function authorsOf(q: Queryable, reviewIds: string[]): Promise<Map<string, string>> {
-  if (!reviewIds.length) return new Map();
-  const { rows } = await q.query<{ review_id: string; user_id: string }>('SELECT review_id, user_id FROM integrity_reviews WHERE review_id = ANY($1::uuid[])', [
-    reviewIds,
-  ]);
-  return new Map(rows.map((r) => [r.review_id, r.user_id]));
 }

@@ -58,7 +58,7 @@ export async function reviseGroups(deps: ReviseDeps, now: Date = new Date()): Pr
         reason,
         decision: 'hold',
         foundBy: 'periodic',
-        members: members.map((m) => ({ reviewId: m.review_id, userId: m.user_id })),
+        reviewIds: members.map((m) => m.review_id),
       });
       const signal: Signal = { name: 'group', score: GROUP_SCORE.hold, reason: `dense-block: ${reason}`, decisive: 'hold' };
       return revise(
