@@ -59,8 +59,19 @@ test('near-verbatim copies (case, punctuation, a small edit) estimate above the 
   assert.ok(exactJaccard(ORIGINAL, other) < 0.1);
 });
 
-test('a copy of another author’s review on another app is held with the reason; the same author’s is rejected', () => {
-  const p = submitted({ body: ORIGINAL.toLowerCase() });
+test('a copy of another author’s review on another app is held with the reason; word for word, or the same author’s, rejected', () => {
+  const verbatim = submitted({ body: ORIGINAL.toLowerCase() });
+  const verbatimFacts = toFacts(
+    raw([candidate(reviewText('Solid', ORIGINAL), 'app-a', 'user-a')]),
+    verbatim,
+    minhash(reviewText(verbatim.title, verbatim.body)),
+    2,
+  );
+  const exact = analyze(verbatimFacts.facts, { rating: 5, title: verbatim.title, body: verbatim.body }, null);
+  assert.equal(exact.action, 'reject', String(exact.score));
+  assert.equal(exact.signals.find((s) => s.name === 'originality')!.decisive, 'reject');
+  // a clause changed: a looser copy (0.7-0.9), held for a moderator
+  const p = submitted({ body: ORIGINAL.replace('still needs work', 'could be better') });
   const sig = minhash(reviewText(p.title, p.body));
   const { facts } = toFacts(raw([candidate(reviewText('Solid', ORIGINAL), 'app-a', 'user-a')]), p, sig, 2);
   assert.equal(facts.originality.copyOf?.reviewId, 'r-old');
