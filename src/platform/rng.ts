@@ -150,3 +150,18 @@ export function seededRandom(seed: number): () => number {
   const rng = new Rng(seed, 'random');
   return () => rng.next();
 }
+
+/**
+ * mulberry32: a tiny, fast 32-bit generator, random() in [0, 1) from a seed (0 is taken as 0x9e3779b9). For
+ * simulations and tests that keep a stream of their own (their figures were measured with it: do not change it).
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0 || 0x9e3779b9;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -8,12 +8,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { recordEvents } from '../../platform/bus/index.ts';
 import type { Db } from '../../platform/db/index.ts';
+import { mulberry32 } from '../../platform/rng.ts';
 import { rebuildSignals, type RankingsService, type RunResult } from '../../modules/rankings/index.ts';
 import {
   ATTACK_FAMILIES,
   CAMPAIGN_DAYS,
   generateWorld,
-  rng,
   type AccountPlan,
   type AppPlan,
   type CampaignPlan,
@@ -278,7 +278,7 @@ function organicSessions(
   activeShare: number,
   seconds: number,
 ): (OrganicInstall & { appId: string })[] {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const today = Date.parse(`${dayAgo(now, 0)}T00:00:00Z`);
   const at = (daysAgo: number) => {
     const start = today - daysAgo * DAY_MS;

@@ -3,6 +3,7 @@
 // app with the category #5 app's weekly volume (its 7-day half-life sum, ±30%) over a week; a control
 // ('genuine-rise') that gains the same volume from trusted long-standing accounts; fabricated SDK sessions.
 import { HALF_LIFE_DAYS } from '../../modules/rankings/index.ts';
+import { mulberry32 } from '../../platform/rng.ts';
 
 export const FAMILIES = ['fresh', 'aged-thin', 'aged-lockstep', 'aged-varied', 'genuine-rise'] as const;
 export type Family = (typeof FAMILIES)[number];
@@ -70,18 +71,6 @@ export interface ChartWorld {
   /** The #5 incumbent's weekly volume (7-day half-life sum of its downloads as of today). */
   fifthVolume: number;
   campaigns: CampaignPlan[];
-}
-
-/** mulberry32: small, fast, deterministic. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 type Rand = () => number;
@@ -176,7 +165,7 @@ function fabricatedSessions(r: Rand, volume: number): FabricatedSession[] {
 }
 
 export function generateWorld(seed: number): ChartWorld {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const historyDays = int(r, 30, 60);
   const incumbentCount = int(r, 20, 40);
   const top = uniform(r, 120, 260);

@@ -8,7 +8,7 @@
 import type { DurableBatchHandler, OrchardEvent } from '../../platform/bus/index.ts';
 import type { Queryable } from '../../platform/db/index.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
-import { integrityApproved, integrityHeld, type ReviewSubmitted, type Verdict } from '../reviews/index.ts';
+import { integrityApproved, integrityHeld, type IntegrityApproved, type ReviewSubmitted, type Verdict } from '../reviews/index.ts';
 import { gistBands, gistSignature, gistWords } from './gist.ts';
 import { groupSignal, judgeGroup, type GroupFacts } from './group.ts';
 import { gatherGroupFacts, profileOf, recordGroup, recordRevisions, type GroupQuery, type Revision } from './groups.ts';
@@ -175,6 +175,18 @@ export async function scoreReviews(q: Queryable, submitted: ReviewSubmitted[], d
   return results;
 }
 
+/** An earlier review's verdict from its signals as changed since (integrity's, on the same revision). */
+export function decideAgain(e: IntegrityApproved, signals: WeightedSignal[], model: StoredModel | null): Verdict {
+  const again = rescore(signals, { rating: e.rating, title: e.title, body: e.body }, model);
+  return {
+    reviewId: e.reviewId,
+    revision: e.revision,
+    status: STATUS_OF[again.action],
+    by: 'integrity',
+    integrity: { score: again.score, signals: again.signals, action: again.action, model: again.model },
+  };
+}
+
 /** What a later review reveals about earlier ones: which, how their signals change, and why. */
 interface Implication {
   ids: string[];
@@ -243,16 +255,10 @@ async function reviseEarlier(q: Queryable, deps: ConsumerDeps, model: StoredMode
   const revisions: Revision[] = [];
   for (const { e, from, signals, reasons, groupId } of state.values()) {
     if (!reasons.length) continue;
-    const again = rescore(signals, { rating: e.rating, title: e.title, body: e.body }, model);
-    const to = STATUS_OF[again.action];
+    const verdict = decideAgain(e, signals, model);
+    const to = verdict.status;
     if (to === from || to === 'approved' || (from === 'held' && to !== 'rejected')) continue;
-    verdicts.push({
-      reviewId: e.reviewId,
-      revision: e.revision,
-      status: to,
-      by: 'integrity',
-      integrity: { score: again.score, signals: again.signals, action: again.action, model: again.model },
-    });
+    verdicts.push(verdict);
     revisions.push({ reviewId: e.reviewId, revision: e.revision, from, to, reason: reasons.join('; '), groupId, foundBy: 'incremental' });
   }
   if (!verdicts.length) return;

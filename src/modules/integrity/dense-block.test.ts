@@ -2,23 +2,14 @@
 // organic traffic alone stays under the threshold the ring clears, and the peel is deterministic and fast enough.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mulberry32 } from '../../platform/rng.ts';
 import { DEFAULT_C, denseBlocks, densestBlock, type Edge, lockstepDensity } from './dense-block.ts';
 
 /** A seeded generator (mulberry32). */
-function seeded(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** An organic store: each account links to `perAccount` distinct apps drawn by Zipf popularity (app0 is the most popular). */
 function organic(seed: number, accounts: number, apps: number, perAccount = 3): Edge[] {
-  const random = seeded(seed);
+  const random = mulberry32(seed);
   const cumulative: number[] = [];
   let total = 0;
   for (let rank = 1; rank <= apps; rank++) cumulative.push((total += 1 / rank));
@@ -64,7 +55,7 @@ test('a planted 20 × 5 ring inside 2,000 × 500 Zipf traffic is found exactly',
 });
 
 test('camouflage: each ring account also links to 3 popular apps, and the ring is still found exactly', () => {
-  const random = seeded(2);
+  const random = mulberry32(2);
   const camouflage: Edge[] = [];
   for (let i = 0; i < 20; i++) {
     const chosen = new Set<number>();
@@ -108,7 +99,7 @@ test('organic traffic alone gives no block above the threshold the ring clears',
 test('deterministic: the input order does not matter; equal densities keep the larger set', () => {
   const edges = [...organic(4, 500, 100), ...ring('fraud', 10, 4), ...ring('other', 10, 4)];
   const shuffled = edges.slice();
-  const random = seeded(9);
+  const random = mulberry32(9);
   for (let i = shuffled.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     [shuffled[i], shuffled[j]] = [shuffled[j], shuffled[i]];

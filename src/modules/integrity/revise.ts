@@ -8,7 +8,8 @@ import { integrityApproved, integrityHeld, type Verdict } from '../reviews/index
 import { denseBlocks } from './dense-block.ts';
 import { GROUP_SCORE } from './group.ts';
 import { recordGroup, recordRevisions, type Revision } from './groups.ts';
-import { rescore, type StoredModel } from './model.ts';
+import { decideAgain } from './consumer.ts';
+import type { StoredModel } from './model.ts';
 import type { ModelHolder } from './models.ts';
 import type { WeightedSignal } from './score.ts';
 import type { Signal } from './signals.ts';
@@ -116,21 +117,13 @@ async function revise(
   groupId: string,
   from: 'approved' | 'held',
 ): Promise<number> {
-  const status = { approve: 'approved', manual_review: 'held', reject: 'rejected' } as const;
   const verdicts: Verdict[] = [];
   const revisions: Revision[] = [];
   for (const e of reviews) {
-    const signals = [...(e.signals as WeightedSignal[]).filter((s) => s.name !== 'group'), signal];
-    const again = rescore(signals, { rating: e.rating, title: e.title, body: e.body }, model);
-    const to = status[again.action];
+    const verdict = decideAgain(e, [...(e.signals as WeightedSignal[]).filter((s) => s.name !== 'group'), signal as WeightedSignal], model);
+    const to = verdict.status;
     if (to === from) continue;
-    verdicts.push({
-      reviewId: e.reviewId,
-      revision: e.revision,
-      status: to,
-      by: 'integrity',
-      integrity: { score: again.score, signals: again.signals, action: again.action, model: again.model },
-    });
+    verdicts.push(verdict);
     revisions.push({ reviewId: e.reviewId, revision: e.revision, from, to, reason: signal.reason, groupId, foundBy: 'periodic' });
   }
   if (!verdicts.length) return 0;
