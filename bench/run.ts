@@ -4,6 +4,8 @@
 // on a seeded catalog), drives load from another child process (bench/load.ts, autocannon), and prints
 // req/s, p50/p99, errors, non-2xx and the server's peak RSS per scenario; the summary also goes to
 // .bench/last.json. Uses DATABASE_URL / REDIS_URL / AMQP_URL when set, embedded parts under .bench/data otherwise.
+// --check also holds each scenario's share of hello-world to its floor in bench/floors.json (exit 1 below it);
+// without --scenarios it runs hello, the floored scenarios, and hello again. --floor name=percent overrides one.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -15,6 +17,7 @@ import { Redis } from 'ioredis';
 import type { Db } from '../src/platform/db/index.ts';
 import { createPostgresDb } from '../src/platform/db/postgres.ts';
 import { createPgliteDb } from '../src/platform/db/pglite.ts';
+import { checkFloors, formatVerdicts, readFloors, withOverrides } from './floors.ts';
 import { SCENARIOS, loadSample, type Sample, type Scenario } from './scenarios.ts';
 import type { LoadResult, LoadSpec } from './load.ts';
 
@@ -33,12 +36,15 @@ const { values: flags } = parseArgs({
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '3' },
     scenarios: { type: 'string' },
+    check: { type: 'boolean', default: false },
+    floor: { type: 'string', multiple: true, default: [] },
     help: { type: 'boolean', default: false },
   },
 });
 if (flags.help) {
-  console.log(`npm run bench -- [--apps N] [--users M] [--connections C] [--duration S] [--warmup S] [--scenarios a,b]
-scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  console.log(`npm run bench -- [--apps N] [--users M] [--connections C] [--duration S] [--warmup S] [--scenarios a,b] [--check [--floor name=pct]]
+scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}
+--check: fail when a scenario's share of hello-world falls below its floor in bench/floors.json`);
   process.exit(0);
 }
 const count = (name: string, v: string | undefined) => {
@@ -53,7 +59,8 @@ const options = {
   duration: count('duration', flags.duration),
   warmup: count('warmup', flags.warmup),
 };
-const scenarios = selectScenarios(flags.scenarios);
+const floors = flags.check ? withOverrides(readFloors(path.join(ROOT, 'bench', 'floors.json')), flags.floor ?? []) : null;
+const scenarios = selectScenarios(flags.scenarios ?? (floors ? ['hello', ...Object.keys(floors), 'hello'].join(',') : undefined));
 
 function selectScenarios(list: string | undefined): Scenario[] {
   if (!list) return SCENARIOS.filter((s) => !s.optIn);
@@ -376,6 +383,11 @@ async function main() {
   };
   await writeFile(path.join(BENCH_DIR, 'last.json'), JSON.stringify(report, null, 2) + '\n');
   console.log(`\nwritten to ${path.relative(process.cwd(), path.join(BENCH_DIR, 'last.json'))}`);
+  if (floors) {
+    const verdicts = checkFloors(results, floors);
+    console.log(`\ncheck against bench/floors.json (share of hello-world in this run):\n${formatVerdicts(verdicts)}`);
+    if (verdicts.some((v) => !v.pass)) process.exitCode = 1;
+  }
 }
 
 main().catch(async (err) => {
