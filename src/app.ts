@@ -75,7 +75,14 @@ export function createModules(
   const reviews = createReviews({ ...deps, purchases, clock: options.clock });
   const integrity = createIntegrity({ ...deps, reviews, scoring: options.scoreReviews ?? true });
   const rankings = createRankings({ ...deps, catalog: catalog.service, search: search.service, installTokens: library.installTokens });
-  const recommendations = createRecommendations({ ...deps, catalog: catalog.service, search: search.service, rankings: rankings.service });
+  const recommendations = createRecommendations({
+    ...deps,
+    catalog: catalog.service,
+    search: search.service,
+    rankings: rankings.service,
+    purchases,
+    scheduler,
+  });
   const modules = {
     identity,
     catalog,

@@ -1,5 +1,6 @@
-// Recommendations: the co-download batch job (formula, determinism), a user's rows (owned apps excluded, the
-// most recent apps first), cold start from the charts, similar apps, and who may read what.
+// Recommendations: the co-download batch job (formula, determinism), a user's precomputed rows (owned apps
+// excluded, the most recent apps first, a purchase leaves them at once), cold start from the charts while a user's
+// rows are computed, similar apps, and who may read what.
 import { test, describe, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -124,6 +125,10 @@ for (const kind of kinds()) {
     test('a user never gets an app they own; "Because you downloaded" follows their most recent apps', async () => {
       await t.modules.recommendations.build({ settleMs: 0 });
       t.modules.recommendations.service.onBuilt();
+      await t.modules.search.service.start();
+      // the precompute job: similar lists, then the rows of every signed-in user
+      const pass = await t.modules.recommendations.precompute({ scan: true });
+      assert.ok(pass.users.computed >= users.length, JSON.stringify(pass));
       const [, , third] = users; // owns a, b (b most recent)
       const body = ok(await send('GET', '/me/recommendations', { token: third.token }));
       const owned = new Set([apps.a, apps.b]);
@@ -134,10 +139,22 @@ for (const kind of kinds()) {
       const liked = body.rows.find((r: any) => r.kind === 'might-like');
       assert.ok(liked, JSON.stringify(body.rows.map((r: any) => r.title)));
       assert.equal(liked.items[0].id, apps.c, 'people who got b also got c');
-      // getting c takes it out at once (the cache is keyed by the library)
-      await grantApp(db(), third.user.id, apps.c);
+      // getting c in the store takes it out at once, before any computation
+      const bought = await send('POST', '/purchases', { token: third.token, body: { appId: apps.c }, headers: { 'idempotency-key': randomUUID() } });
+      assert.equal(bought.statusCode, 201, bought.body);
       const after = ok(await send('GET', '/me/recommendations', { token: third.token }));
       for (const row of after.rows) for (const item of row.items) assert.notEqual(item.id, apps.c);
+      // the rows are computed again from the library that has it
+      const stale = await db().query<{ stale: boolean; acquired: string[] }>('SELECT stale, acquired FROM recs_user_rows WHERE user_id = $1', [third.user.id]);
+      assert.deepEqual(stale.rows[0], { stale: true, acquired: [apps.c] });
+      await t.modules.recommendations.precompute();
+      const fresh = await db().query<{ stale: boolean; acquired: string[]; rows: { owned: string[] } }>(
+        'SELECT stale, acquired, rows FROM recs_user_rows WHERE user_id = $1',
+        [third.user.id],
+      );
+      assert.deepEqual([fresh.rows[0].stale, fresh.rows[0].acquired, fresh.rows[0].rows.owned[0]], [false, [], apps.c]);
+      for (const row of ok(await send('GET', '/me/recommendations', { token: third.token })).rows)
+        for (const item of row.items) assert.ok(![apps.a, apps.b, apps.c].includes(item.id));
     });
 
     test('cold start: an empty library gets the charts', async () => {
@@ -154,6 +171,25 @@ for (const kind of kinds()) {
       const body = ok(await send('GET', '/me/recommendations?country=US', { token: fresh.token }));
       const popular = body.rows.find((r: any) => r.kind === 'popular');
       assert.deepEqual(new Set(popular.items.map((i: any) => i.id)), new Set([apps.a, apps.d]));
+    });
+
+    test('a signed-in user without stored rows gets the cold-start rows at once, theirs are computed in the background', async () => {
+      const late = await registerUser(t.app);
+      await grantApp(db(), late.user.id, apps.a, { purchasedAt: new Date(Date.now() - HOUR) });
+      await grantApp(db(), late.user.id, apps.b);
+      const first = ok(await send('GET', '/me/recommendations', { token: late.token }));
+      assert.ok(first.rows.length && first.rows.every((r: any) => ['popular', 'trending'].includes(r.kind)), 'the charts, at once');
+      await t.modules.recommendations.service.settled();
+      const theirs = ok(await send('GET', '/me/recommendations', { token: late.token }));
+      const kinds = theirs.rows.map((r: any) => r.kind);
+      assert.ok(kinds.includes('might-like') || kinds.includes('because'), JSON.stringify(kinds));
+      for (const row of theirs.rows) for (const item of row.items) assert.ok(![apps.a, apps.b].includes(item.id));
+
+      // signed out everywhere: the next scan drops the rows
+      assert.equal((await send('POST', '/auth/logout', { token: late.token })).statusCode, 204);
+      await t.modules.recommendations.precompute({ scan: true });
+      const left = await db().query('SELECT 1 FROM recs_user_rows WHERE user_id = $1', [late.user.id]);
+      assert.equal(left.rows.length, 0);
     });
 
     test('only signed-in users, only their own; similar apps for anyone; bad input is a 400', async () => {

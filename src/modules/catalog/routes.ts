@@ -41,23 +41,32 @@ export function catalogRoutes(service: CatalogService, config: CatalogConfig): F
 const publicRoutes: FastifyPluginAsyncTypebox<Options> = async (app, { guards, service }) => {
   const tags = ['catalog'];
 
-  /** The public detail with the members other modules add (chart positions), spliced before its closing brace. */
-  function sendDetail(reply: FastifyReply, appId: string, json: Buffer): void {
+  /**
+   * The public detail with the members other modules add (chart positions, similar apps), spliced before its
+   * closing brace: at once when every member is in memory, else once the others arrive.
+   */
+  function sendDetail(reply: FastifyReply, appId: string, json: Buffer): void | Promise<void> {
     let extra = '';
+    let waiting: Promise<string | undefined>[] | undefined;
     for (const member of service.detailMembers) {
       const m = member(appId);
-      if (m) extra += `,${m}`;
+      if (typeof m === 'string') extra += `,${m}`;
+      else if (m) (waiting ??= []).push(m);
     }
-    sendJson(reply, extra ? Buffer.concat([json.subarray(0, json.length - 1), Buffer.from(`${extra}}`)]) : json);
+    const send = () => {
+      sendJson(reply, extra ? Buffer.concat([json.subarray(0, json.length - 1), Buffer.from(`${extra}}`)]) : json);
+    };
+    if (!waiting) return send();
+    return Promise.all(waiting).then((members) => {
+      for (const m of members) if (m) extra += `,${m}`;
+      send();
+    });
   }
 
   /** Slow path of app detail: shared cache or database; a non-public app only for its developer or an admin. */
   async function answerDetail(req: FastifyRequest, reply: FastifyReply, appId: string, l1?: Buffer): Promise<void> {
     const json = l1 ?? (await service.publicDetail(appId));
-    if (json.length) {
-      sendDetail(reply, appId, json);
-      return;
-    }
+    if (json.length) return sendDetail(reply, appId, json);
     if (req.headers.authorization) {
       await guards.optional(req, reply);
       const own = await service.privateDetail(appId, req.principal);
@@ -98,10 +107,7 @@ const publicRoutes: FastifyPluginAsyncTypebox<Options> = async (app, { guards, s
     },
     (req, reply) => {
       const l1 = service.peekPublicDetail(req.params.id);
-      if (l1?.length) {
-        sendDetail(reply, req.params.id, l1);
-        return;
-      }
+      if (l1?.length) return sendDetail(reply, req.params.id, l1);
       return answerDetail(req, reply, req.params.id, l1);
     },
   );
@@ -112,10 +118,7 @@ const publicRoutes: FastifyPluginAsyncTypebox<Options> = async (app, { guards, s
     (req, reply) => {
       const known = service.peekAppIdForBundle(req.params.bundleId);
       const l1 = known ? service.peekPublicDetail(known) : undefined;
-      if (l1?.length) {
-        sendDetail(reply, known!, l1);
-        return;
-      }
+      if (l1?.length) return sendDetail(reply, known!, l1);
       return (async () => {
         const appId = known ?? (await service.appIdForBundle(req.params.bundleId));
         if (!appId) throw notFound('App');

@@ -37,6 +37,8 @@ import { afterPublish, afterReview, afterSubmit, isVersionEditable, missingForSu
 /** The configuration the catalog reads. */
 export type CatalogConfig = Pick<Config, 'publicBaseUrl' | 'limits'>;
 export type CatalogDeps = Infra & { config: CatalogConfig };
+/** A member another module adds to the public app detail (see CatalogService.extendDetail). */
+export type DetailMember = (appId: string) => string | undefined | Promise<string | undefined>;
 /** Who acts: the signed-in principal, without its session. */
 export type Actor = Pick<Principal, 'userId' | 'role' | 'developerId'>;
 export interface ImageUpload {
@@ -123,13 +125,14 @@ export class CatalogService {
   }
 
   /**
-   * Another module's members of the public app detail (charts: "chartPositions"), added when it is sent: a JSON
-   * member (`"name":value`) from memory, or undefined to leave it out. Never cached with the detail.
+   * Another module's members of the public app detail (charts: "chartPositions", recommendations: "similarApps"),
+   * added when it is sent: a JSON member (`"name":value`), or undefined to leave it out; from memory when it can
+   * be (the detail is then sent without an await), else a promise. Never cached with the detail itself.
    */
-  extendDetail(member: (appId: string) => string | undefined): void {
+  extendDetail(member: DetailMember): void {
     this.detailMembers.push(member);
   }
-  readonly detailMembers: ((appId: string) => string | undefined)[] = [];
+  readonly detailMembers: DetailMember[] = [];
 
   /** The public detail JSON if this process holds it (no await: the hot path). Empty = known not public. */
   peekPublicDetail(appId: string): Buffer | undefined {

@@ -72,6 +72,7 @@ export function createPurchases(deps: PurchasesModuleDeps) {
   const offers = createOffers(db);
   const settings: ReconcileSettings = { ...reconcileSettingsFromEnv(process.env), ...deps.reconcile };
   const onReconciled = reconcileObserver(reconcileMetrics(deps.metrics, db), logger);
+  const acquiredListeners: ((userId: string, appId: string) => Promise<void>)[] = [];
   const purchases = createPurchasesService({
     db,
     idempotency,
@@ -82,6 +83,11 @@ export function createPurchases(deps: PurchasesModuleDeps) {
     lockSeconds: settings.lockSeconds,
     graceSeconds: settings.graceSeconds,
     onReconciled,
+    // a listener's failure never fails the purchase: the library event in the outbox reaches it later
+    onAppAcquired: async (userId, appId) => {
+      for (const listener of acquiredListeners)
+        await listener(userId, appId).catch((err) => logger.warn({ err, userId, appId }, 'app acquired: listener failed'));
+    },
   });
   const reconciler = createReconciler({ cache, purchases, logger, settings });
   const books = createBooks({
@@ -214,6 +220,8 @@ export function createPurchases(deps: PurchasesModuleDeps) {
     consumers,
     onEventGap: () => offers.clear(),
     ...commerce,
+    /** Another module's cache of a user's library: told after a Production app purchase commits, before its response. */
+    onAppAcquired: (listener: (userId: string, appId: string) => Promise<void>) => void acquiredListeners.push(listener),
     sandbox,
     payments,
     idempotency,

@@ -64,6 +64,11 @@ export interface PurchasesDeps {
   graceSeconds: number;
   /** Told of every order reconciliation takes (metrics, logs). */
   onReconciled?(orderId: string, outcome: ReconcileOutcome | 'error'): void;
+  /**
+   * After the commit of a Production app purchase (the app is in the library now), before the response: caches
+   * of the user's library are dropped here, so the buyer's next request never sees the app as not owned.
+   */
+  onAppAcquired?(userId: string, appId: string): Promise<void>;
 }
 
 /** What reconciliation did with a stale order; 'deferred': the provider could not be asked, tried again later. */
@@ -318,6 +323,7 @@ export function createPurchasesService(deps: PurchasesDeps) {
           ? await db.tx(async (q) => writeAll(q, await startSubscription(q, userId, order, offer, paid, now)))
           : await writeAll(db, null);
       deps.nudge();
+      if (offer.kind === 'app' && paid.environment === 'Production') await deps.onAppAcquired?.(userId, offer.appId);
       return result;
     } catch (err) {
       if (err instanceof CompletedElsewhere) return rebuildResponse(order.id); // a concurrent retry of this key completed it

@@ -9,6 +9,7 @@
 // scored again with the current owner counts and cut to MAX_NEIGHBORS, in SQL, in one transaction. What this
 // cannot see (a pair below an app's 50th neighbour before, an app falling out of a long library's recent window,
 // an owner count grown without a new pair) waits for the next full build: daily, at once after a revocation.
+// The apps whose lists an incremental build rewrote have their similar lists (similar.ts) marked stale.
 import { v7 as uuidv7 } from 'uuid';
 import type { Db, Queryable } from '../../platform/db/index.ts';
 import { MAX_LIBRARY_PAIRS, MAX_NEIGHBORS, MIN_CO_USERS, neighborsOfIndexed, type IndexedLibraries } from './cf.ts';
@@ -303,6 +304,8 @@ async function incrementalBuild(db: Db, from: Live, settleMs: number): Promise<B
       [set],
     );
     await q.query('UPDATE recs_live SET watermark = $1', [watermark]);
+    // their similar lists blend these neighbours in: the precompute job computes them again
+    await q.query('UPDATE recs_similar SET stale = true WHERE app_id IN (SELECT app_id FROM recs_touched) AND NOT stale');
     time.lap('write');
     const { rows: counts } = await q.query<{ users: number; acquisitions: number; apps: number; neighbors: number }>(
       `SELECT (SELECT count(DISTINCT user_id) FROM recs_new)::int AS users, (SELECT count(*) FROM recs_new)::int AS acquisitions,

@@ -64,6 +64,24 @@ export class SummaryCache {
     return out;
   }
 
+  /**
+   * json() without waiting (the app detail's hot path): the summaries of the first `limit` public apps among `ids`,
+   * or undefined when one of the apps it would need is not in this process's memory (then json() is the way).
+   */
+  peekJson(ids: readonly string[], country: string, limit: number): string[] | undefined {
+    const out: string[] = [];
+    for (let i = 0; i < ids.length && out.length < limit; i++) {
+      let entry: Entry | null | undefined = this.entries.get(ids[i]);
+      if (!entry) {
+        const detail = this.catalog.peekPublicDetail(ids[i]);
+        if (detail === undefined) return undefined;
+        entry = this.fill(ids[i], detail, this.sequence);
+      }
+      if (entry) out.push(render(entry, country));
+    }
+    return out;
+  }
+
   /** app.changed: forget this app (its next summary is read again). */
   invalidate(appId: string): void {
     this.invalidatedAt.set(appId, ++this.sequence);
