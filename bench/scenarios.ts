@@ -40,6 +40,8 @@ export interface Scenario {
   sequential?: boolean;
   /** Run only when named in --scenarios (it needs data a seeded catalog does not have). */
   optIn?: boolean;
+  /** Before the server starts and before `orchard recs precompute` (users signed in here get precomputed rows). */
+  prepare?(ctx: Omit<ScenarioContext, 'baseUrl'>): Promise<void>;
   requests(ctx: ScenarioContext): BenchRequest[] | Promise<BenchRequest[]>;
   /** After the run: lines to print (consistency checks of what the load did). */
   check?(ctx: ScenarioContext): Promise<string[]>;
@@ -57,7 +59,7 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'app-by-id',
     target: 'orchard',
-    what: 'GET /api/v1/apps/:id, uniform over the published apps',
+    what: 'GET /api/v1/apps/:id, uniform over the published apps (a sample of 100,000 in a larger catalog)',
     prime: true,
     requests: ({ sample }) => sample.publishedAppIds.map((id) => ({ path: `/api/v1/apps/${id}` })),
   },
@@ -124,11 +126,22 @@ export const SCENARIOS: Scenario[] = [
     name: 'recs',
     target: 'orchard',
     optIn: true,
-    what: 'GET /api/v1/me/recommendations as BENCH_RECS_USERS (20,000) signed-in users with libraries, once the index is ready and no chart run is pending',
-    // the priming pass asks for each user once (the per-user answer cache cold): recs:cold
+    what: 'GET /api/v1/me/recommendations as BENCH_RECS_USERS (20,000) signed-in users with libraries and precomputed rows, once the index is ready and no chart run is pending',
+    // the priming pass asks for each user once (summaries cold): recs:cold
     prime: true,
+    prepare: signInRecsUsers,
     requests: recsPool,
     check: recsCheck,
+  },
+  {
+    name: 'recs-cold-start',
+    target: 'orchard',
+    optIn: true,
+    what: 'GET /api/v1/me/recommendations, each request a different user with a library signed in after the precompute (BENCH_RECS_COLD_USERS, 100,000): no rows yet, so the charts at once and theirs computed in the background',
+    sequential: true,
+    // an earlier run's users must not be signed in when the precompute runs
+    prepare: ({ withDb }) => withDb(async (db) => void (await db.query('DELETE FROM sessions WHERE user_agent = $1', [RECS_COLD_SESSION_AGENT]))),
+    requests: recsColdPool,
   },
 ];
 
@@ -149,8 +162,11 @@ async function searchIndexReady(baseUrl: string, timeoutMs = 30 * 60_000): Promi
   }
 }
 
+/** At most this many published apps in the sample (a fixed pseudo-random subset of a larger catalog). */
+const SAMPLE_APPS = 100_000;
+
 export async function loadSample(db: Db): Promise<Sample> {
-  const ids = await db.query<{ id: string }>(`SELECT id FROM apps WHERE status = 'published'`);
+  const ids = await db.query<{ id: string }>(`SELECT id FROM apps WHERE status = 'published' ORDER BY md5(id::text) LIMIT ${SAMPLE_APPS}`);
   const categories = await db.query<{ slug: string }>('SELECT slug FROM categories WHERE parent_slug IS NULL ORDER BY position');
   return {
     publishedAppIds: ids.rows.map((r) => r.id),
@@ -220,37 +236,68 @@ async function chartsCheck({ baseUrl }: ScenarioContext): Promise<string[]> {
 // ---------------------------------------------------------------- recommendations (bench/recs.ts runs this one on its dataset)
 
 const RECS_SESSION_AGENT = 'orchard-bench recs';
+const RECS_COLD_SESSION_AGENT = 'orchard-bench recs-cold-start';
 let recsStarted: Date | null = null;
 let recsProbe: string | null = null;
 
+let recsTokens: string[] = [];
+
 /**
- * One request per user: a sample of users with a library (a fixed pseudo-random order of ids), each with a
- * session written straight into the database. Waits for the search index and for the chart run the server's
- * in-process worker schedules at start: a run landing during the measurement changes every answer's cache key.
+ * The recs scenario's users: a sample of users with a library (a fixed pseudo-random order of ids), each with a
+ * session written straight into the database before the precompute, which computes their rows.
  */
-async function recsPool({ baseUrl, withDb }: ScenarioContext): Promise<BenchRequest[]> {
+async function signInRecsUsers({ withDb }: Omit<ScenarioContext, 'baseUrl'>): Promise<void> {
   const users = Number(process.env.BENCH_RECS_USERS ?? 20_000);
-  await searchIndexReady(baseUrl);
-  const tokens = await withDb(async (db) => {
-    await chartRunsSettled(db);
-    const { rows } = await db.query<{ id: string }>(
-      `SELECT u.id FROM (SELECT id FROM users WHERE role = 'user' ORDER BY md5(id::text) LIMIT $1) u
-        WHERE EXISTS (SELECT 1 FROM owned_apps o WHERE o.user_id = u.id) LIMIT $2`,
-      [Math.ceil(users * 1.2) + 100, users],
-    );
-    if (!rows.length) throw new Error('the recs scenario needs users with libraries (owned_apps): run it through bench/recs.ts');
-    const tokens = rows.map(() => `orc_${randomBytes(32).toString('base64url')}`);
+  recsTokens = await withDb(async (db) => {
     await db.query('DELETE FROM sessions WHERE user_agent = $1', [RECS_SESSION_AGENT]);
-    await db.query(
-      `INSERT INTO sessions (id, user_id, token_hash, expires_at, user_agent)
-       SELECT gen_random_uuid(), u, decode(h, 'hex'), now() + interval '1 day', $3 FROM unnest($1::uuid[], $2::text[]) AS s(u, h)`,
-      [rows.map((r) => r.id), tokens.map((t) => createHash('sha256').update(t).digest('hex')), RECS_SESSION_AGENT],
-    );
-    return tokens;
+    return signIn(db, await usersWithLibraries(db, 0, users), RECS_SESSION_AGENT);
   });
+}
+
+/** One request per user of signInRecsUsers. Waits for the search index and for the chart run the server's worker schedules at start. */
+async function recsPool({ baseUrl, withDb }: ScenarioContext): Promise<BenchRequest[]> {
+  if (!recsTokens.length) throw new Error('the recs scenario signs its users in before the server starts (prepare)');
+  await searchIndexReady(baseUrl);
+  await withDb((db) => chartRunsSettled(db));
   recsStarted = new Date();
-  recsProbe = tokens[0];
-  return tokens.map((t) => ({ path: '/api/v1/me/recommendations', headers: { authorization: `Bearer ${t}` } }));
+  recsProbe = recsTokens[0];
+  return recsTokens.map((t) => ({ path: '/api/v1/me/recommendations', headers: { authorization: `Bearer ${t}` } }));
+}
+
+/** Other users with a library, signed in now (after the precompute), their stored rows (if any) dropped. */
+async function recsColdPool({ baseUrl, withDb }: ScenarioContext): Promise<BenchRequest[]> {
+  const users = Number(process.env.BENCH_RECS_COLD_USERS ?? 100_000);
+  await searchIndexReady(baseUrl);
+  return withDb(async (db) => {
+    await chartRunsSettled(db);
+    await db.query('DELETE FROM sessions WHERE user_agent = $1', [RECS_COLD_SESSION_AGENT]);
+    const ids = await usersWithLibraries(db, Number(process.env.BENCH_RECS_USERS ?? 20_000) * 2, users);
+    await db.query('DELETE FROM recs_user_rows WHERE user_id = ANY($1::uuid[])', [ids]);
+    const tokens = await signIn(db, ids, RECS_COLD_SESSION_AGENT);
+    return tokens.map((t) => ({ path: '/api/v1/me/recommendations', headers: { authorization: `Bearer ${t}` } }));
+  });
+}
+
+/** Up to `count` users with a library, after skipping `skip` users of a fixed pseudo-random order. */
+async function usersWithLibraries(db: Db, skip: number, count: number): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT u.id FROM (SELECT id FROM users WHERE role = 'user' ORDER BY md5(id::text) OFFSET $1 LIMIT $2) u
+      WHERE EXISTS (SELECT 1 FROM owned_apps o WHERE o.user_id = u.id) LIMIT $3`,
+    [skip, Math.ceil(count * 1.2) + 100, count],
+  );
+  if (!rows.length) throw new Error('the recs scenarios need users with libraries (owned_apps): run them through bench/recs.ts');
+  return rows.map((r) => r.id);
+}
+
+/** A session for each user, written straight into the database; their bearer tokens. */
+async function signIn(db: Db, userIds: string[], agent: string): Promise<string[]> {
+  const tokens = userIds.map(() => `orc_${randomBytes(32).toString('base64url')}`);
+  await db.query(
+    `INSERT INTO sessions (id, user_id, token_hash, expires_at, user_agent)
+     SELECT gen_random_uuid(), u, decode(h, 'hex'), now() + interval '1 day', $3 FROM unnest($1::uuid[], $2::text[]) AS s(u, h)`,
+    [userIds, tokens.map((t) => createHash('sha256').update(t).digest('hex')), agent],
+  );
+  return tokens;
 }
 
 async function chartRunsSettled(db: Db, timeoutMs = 20 * 60_000): Promise<void> {

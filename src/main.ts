@@ -207,6 +207,42 @@ program
 
 const recs = program.command('recs').description('recommendations: the co-download batch job and its evaluation');
 recs
+  .command('precompute')
+  .description("compute every similar list and signed-in user's rows that are due, until none is (workers do it every minute, a few minutes at a time)")
+  .option('--json', 'print the totals as one JSON line (with the peak RSS)')
+  .action(async (opts: { json?: boolean }) => {
+    const config = loadConfig();
+    const infra = await open(config);
+    try {
+      const modules = createModules(config, infra);
+      const started = performance.now();
+      await modules.search.service.start(); // content similarity comes from the index
+      const indexSeconds = (performance.now() - started) / 1000;
+      const totals = { similar: 0, users: 0, passes: 0, indexSeconds, seconds: 0 };
+      for (let scan = true; ; scan = false) {
+        const pass = await modules.recommendations.precompute({ scan, budgetMs: Infinity });
+        if (pass.similar.skipped) throw new Error(`similar lists: ${pass.similar.skipped}`);
+        totals.passes++;
+        totals.similar += pass.similar.computed;
+        totals.users += pass.users.computed;
+        if (!pass.similar.computed && !pass.users.computed) break;
+        if (!opts.json) console.log(`  pass ${totals.passes}: ${pass.similar.computed} similar lists, ${pass.users.computed} users' rows`);
+      }
+      totals.seconds = (performance.now() - started) / 1000;
+      await modules.search.service.close();
+      const maxRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+      if (opts.json) console.log(JSON.stringify({ ...totals, maxRssMb }));
+      else
+        console.log(
+          `precomputed ${totals.similar.toLocaleString('en')} similar lists and ${totals.users.toLocaleString('en')} users' rows in ${totals.seconds.toFixed(1)} s ` +
+            `(index ready in ${indexSeconds.toFixed(1)} s); peak RSS ${maxRssMb.toLocaleString('en')} MB`,
+        );
+    } finally {
+      await infra.close();
+    }
+  });
+
+recs
   .command('build')
   .description(
     "fold new acquisitions into every app's co-download neighbours, or rebuild them from all libraries (workers do it every 10 minutes, fully once a day)",

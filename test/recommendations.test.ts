@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { neighborsFromLibraries } from '../src/modules/recommendations/cf.ts';
 import { rebuildSignals } from '../src/modules/rankings/index.ts';
-import { kinds } from './support/infra.ts';
+import { eventually, kinds } from './support/infra.ts';
 import { createTestApp, makeAdmin, makeDeveloper, registerUser, type TestApp, type TestUser } from './support/app.ts';
 import { expectError, ok, publishApp, sender, type Send } from './support/catalog.ts';
 import { grantApp } from './support/library.ts';
@@ -155,6 +155,25 @@ for (const kind of kinds()) {
       assert.deepEqual([fresh.rows[0].stale, fresh.rows[0].acquired, fresh.rows[0].rows.owned[0]], [false, [], apps.c]);
       for (const row of ok(await send('GET', '/me/recommendations', { token: third.token })).rows)
         for (const item of row.items) assert.ok(![apps.a, apps.b, apps.c].includes(item.id));
+    });
+
+    test('a purchase goes through when the rows cannot be marked; the library event marks them', async () => {
+      const { service } = t.modules.recommendations;
+      const [first] = users; // owns a, b, c and e; has rows from the precompute
+      const noteAcquired = service.noteAcquired;
+      service.noteAcquired = () => Promise.reject(new Error('database hiccup'));
+      try {
+        const bought = await send('POST', '/purchases', { token: first.token, body: { appId: apps.d }, headers: { 'idempotency-key': randomUUID() } });
+        assert.equal(bought.statusCode, 201, bought.body);
+      } finally {
+        service.noteAcquired = noteAcquired;
+      }
+      await eventually(async () => {
+        const r = await db().query<{ stale: boolean; acquired: string[] }>('SELECT stale, acquired FROM recs_user_rows WHERE user_id = $1', [first.user.id]);
+        return r.rows[0]?.stale === true && r.rows[0].acquired.includes(apps.d);
+      });
+      for (const row of ok(await send('GET', '/me/recommendations', { token: first.token })).rows)
+        for (const item of row.items) assert.notEqual(item.id, apps.d);
     });
 
     test('cold start: an empty library gets the charts', async () => {

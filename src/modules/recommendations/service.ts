@@ -31,6 +31,8 @@ const SIMILAR_BYTES = 96 * 1024 * 1024;
 const SIMILAR_TTL_MS = 10 * 60_000;
 /** An empty list is often one not computed yet (a new app): read again sooner. */
 const SIMILAR_EMPTY_TTL_MS = 60_000;
+/** Ids of a held list the detail looks at first (it shows ROW_ITEMS). */
+const DETAIL_PEEK = 16;
 /** How long the app detail waits for a similar list that is not in memory; past that it is sent without it. */
 const DETAIL_WAIT_MS = 250;
 /** Chart ids for the "Popular in" and cold-start rows, per run, storefront and category. */
@@ -104,7 +106,10 @@ export class RecommendationsService {
   similarMember(appId: string): string | Promise<string | undefined> {
     const ids = this.similar.get(appId);
     if (ids !== undefined) {
-      const items = this.deps.search.summaries.peekJson(idsOf(ids), DEFAULT_COUNTRY, ROW_ITEMS);
+      // the first few ids fill the member unless several of them are no longer public
+      const peek = (n: number) => this.deps.search.summaries.peekJson(idsOf(ids, n), DEFAULT_COUNTRY, ROW_ITEMS);
+      let items = peek(DETAIL_PEEK);
+      if (items && items.length < ROW_ITEMS && ids.length > DETAIL_PEEK * ID) items = peek(SIMILAR_KEEP);
       if (items) return `"similarApps":[${items.join(',')}]`;
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -250,9 +255,9 @@ export class RecommendationsService {
   }
 }
 
-/** The ids of a list held end to end. */
-function idsOf(ids: string): string[] {
+/** The first `max` ids of a list held end to end. */
+function idsOf(ids: string, max = SIMILAR_KEEP): string[] {
   const out: string[] = [];
-  for (let at = 0; at + ID <= ids.length && out.length < SIMILAR_KEEP; at += ID) out.push(ids.slice(at, at + ID));
+  for (let at = 0; at + ID <= ids.length && out.length < max; at += ID) out.push(ids.slice(at, at + ID));
   return out;
 }
