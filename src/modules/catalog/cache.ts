@@ -36,7 +36,7 @@ const TTL = {
   l1GenerationMs: 1_000,
 };
 
-const L1_DETAIL_BYTES = 256 * 1024 * 1024;
+const L1_DETAIL_BYTES = 384 * 1024 * 1024;
 const NOT_PUBLIC = Buffer.alloc(0);
 
 const key = {

@@ -38,6 +38,9 @@ export function catalogRoutes(service: CatalogService, config: CatalogConfig): F
 
 // ==================================================================== public
 
+const COMMA = Buffer.from(',');
+const CLOSING_BRACE = Buffer.from('}');
+
 const publicRoutes: FastifyPluginAsyncTypebox<Options> = async (app, { guards, service }) => {
   const tags = ['catalog'];
 
@@ -46,19 +49,22 @@ const publicRoutes: FastifyPluginAsyncTypebox<Options> = async (app, { guards, s
    * closing brace: at once when every member is in memory, else once the others arrive.
    */
   function sendDetail(reply: FastifyReply, appId: string, json: Buffer): void | Promise<void> {
-    let extra = '';
-    let waiting: Promise<string | undefined>[] | undefined;
+    const parts: Buffer[] = [json.subarray(0, json.length - 1)];
+    let waiting: Promise<string | Buffer | undefined>[] | undefined;
+    const add = (m: string | Buffer | undefined) => {
+      if (m) parts.push(COMMA, typeof m === 'string' ? Buffer.from(m) : m);
+    };
     for (const member of service.detailMembers) {
       const m = member(appId);
-      if (typeof m === 'string') extra += `,${m}`;
-      else if (m) (waiting ??= []).push(m);
+      if (m instanceof Promise) (waiting ??= []).push(m);
+      else add(m);
     }
     const send = () => {
-      sendJson(reply, extra ? Buffer.concat([json.subarray(0, json.length - 1), Buffer.from(`${extra}}`)]) : json);
+      sendJson(reply, parts.length === 1 ? json : Buffer.concat([...parts, CLOSING_BRACE]));
     };
     if (!waiting) return send();
     return Promise.all(waiting).then((members) => {
-      for (const m of members) if (m) extra += `,${m}`;
+      members.forEach(add);
       send();
     });
   }

@@ -37,8 +37,8 @@ import { afterPublish, afterReview, afterSubmit, isVersionEditable, missingForSu
 /** The configuration the catalog reads. */
 export type CatalogConfig = Pick<Config, 'publicBaseUrl' | 'limits'>;
 export type CatalogDeps = Infra & { config: CatalogConfig };
-/** A member another module adds to the public app detail (see CatalogService.extendDetail). */
-export type DetailMember = (appId: string) => string | undefined | Promise<string | undefined>;
+/** A member another module adds to the public app detail (see CatalogService.extendDetail): text or encoded. */
+export type DetailMember = (appId: string) => string | Buffer | undefined | Promise<string | Buffer | undefined>;
 /** Who acts: the signed-in principal, without its session. */
 export type Actor = Pick<Principal, 'userId' | 'role' | 'developerId'>;
 export interface ImageUpload {

@@ -78,8 +78,8 @@ export function createRecommendations(deps: RecommendationsModuleDeps) {
    * SCAN_EVERY_MS, and at a process's first pass) also apps and signed-in users that have nothing stored yet.
    */
   async function precompute(opts: { scan?: boolean; budgetMs?: number } = {}): Promise<{ similar: SimilarPass; users: UserRowsPass }> {
-    // content similarity comes from the search index: a worker process (no HTTP, so no index yet) builds its own
-    if (deps.search.state === 'idle') void deps.search.start();
+    // content similarity comes from the search index: waited for (a worker process, with no HTTP to start it, builds its own)
+    if (deps.search.state !== 'ready') await deps.search.start();
     const scan = opts.scan ?? Date.now() - scannedAt >= SCAN_EVERY_MS;
     const similar = await refreshSimilar({ db: deps.db, search: deps.search, neighborsOf: service.sources.neighborsOf }, { ...opts, scan });
     if (scan && !similar.skipped) scannedAt = Date.now();

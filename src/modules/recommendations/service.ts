@@ -27,8 +27,10 @@ const DEFAULT_COUNTRY = 'US';
 /** Length of a uuid in its text form: similar lists are held as their ids end to end (one short string per app). */
 const ID = 36;
 /** Similar lists held in memory (about 1.1 KB each) and for how long: a list is computed again at most daily. */
-const SIMILAR_BYTES = 96 * 1024 * 1024;
+const SIMILAR_BYTES = 128 * 1024 * 1024;
 const SIMILAR_TTL_MS = 10 * 60_000;
+/** Detail members held (about 4 KB each): rendered again when a summary they show changes, or their list is read again. */
+const MEMBER_BYTES = 160 * 1024 * 1024;
 /** An empty list is often one not computed yet (a new app): read again sooner. */
 const SIMILAR_EMPTY_TTL_MS = 60_000;
 /** Ids of a held list the detail looks at first (it shows ROW_ITEMS). */
@@ -41,6 +43,13 @@ const CHARTS_TTL_MS = 60_000;
 /** Users whose rows are computed in the background at once, and how many may wait. */
 const BACKGROUND_BATCH = 50;
 const BACKGROUND_QUEUE = 5_000;
+
+/** The app detail's similarApps member as sent, the apps it shows, and the summaries' stamp when it was rendered. */
+interface DetailMember {
+  bytes: Buffer;
+  ids: string[];
+  stamp: number;
+}
 
 interface Row {
   kind: 'because' | 'might-like' | 'popular' | 'trending';
@@ -56,6 +65,13 @@ export class RecommendationsService {
   private readonly similar = new LRUCache<string, string>({
     maxSize: SIMILAR_BYTES,
     sizeCalculation: (ids) => ids.length + 2 * ID + 64,
+    ttl: SIMILAR_TTL_MS,
+    dispose: (_ids, appId) => this.members.delete(appId),
+  });
+  /** The detail member rendered from a held list: its bytes, the apps it shows and the summaries' stamp then. */
+  private readonly members = new LRUCache<string, DetailMember>({
+    maxSize: MEMBER_BYTES,
+    sizeCalculation: (m) => m.bytes.length + ID * m.ids.length + 2 * ID + 64,
     ttl: SIMILAR_TTL_MS,
   });
   private readonly similarReads = createBatcher<string, string>({
@@ -92,38 +108,55 @@ export class RecommendationsService {
   /** Stored similar lists changed (the precompute job) or an app did: held copies are read again. */
   forgetSimilar(appIds?: readonly string[]): void {
     this.generation++;
-    if (!appIds) this.similar.clear();
-    else for (const id of appIds) this.similar.delete(id);
+    if (!appIds) {
+      this.similar.clear();
+      this.members.clear();
+    } else for (const id of appIds) this.similar.delete(id);
   }
 
   // ================================================================ the app detail
 
   /**
-   * The app detail's `"similarApps":[...]` member (up to ROW_ITEMS summaries, US): at once when this process holds
-   * the app's stored list and the summaries, otherwise after one batched read (at most DETAIL_WAIT_MS: a slow
-   * database leaves the member out rather than holding the detail). Apps no longer public are left out.
+   * The app detail's `"similarApps":[...]` member (up to ROW_ITEMS summaries, US), encoded: held when this process
+   * rendered it from summaries that have not changed since, else rendered from the held list and the summaries,
+   * else after one batched read of the stored list (at most DETAIL_WAIT_MS: a slow database leaves the member out
+   * rather than holding the detail). Apps no longer public are left out.
    */
-  similarMember(appId: string): string | Promise<string | undefined> {
+  similarMember(appId: string): Buffer | Promise<Buffer | undefined> {
+    const { summaries } = this.deps.search;
+    const held = this.members.get(appId);
+    if (held && !summaries.changedSince(held.ids, held.stamp)) return held.bytes;
     const ids = this.similar.get(appId);
     if (ids !== undefined) {
-      // the first few ids fill the member unless several of them are no longer public
-      const peek = (n: number) => this.deps.search.summaries.peekJson(idsOf(ids, n), DEFAULT_COUNTRY, ROW_ITEMS);
-      let items = peek(DETAIL_PEEK);
-      if (items && items.length < ROW_ITEMS && ids.length > DETAIL_PEEK * ID) items = peek(SIMILAR_KEEP);
-      if (items) return `"similarApps":[${items.join(',')}]`;
+      const rendered = this.renderMember(appId, ids);
+      if (rendered) return rendered;
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<undefined>((resolve) => {
       timer = setTimeout(() => resolve(undefined), DETAIL_WAIT_MS);
     });
     const member = (async () => {
-      const items = await this.deps.search.summaries.json(idsOf(ids ?? (await this.storedIds(appId))), DEFAULT_COUNTRY);
-      return `"similarApps":[${items.slice(0, ROW_ITEMS).join(',')}]`;
+      const list = ids ?? (await this.storedIds(appId));
+      const items = await summaries.json(idsOf(list), DEFAULT_COUNTRY); // held now: rendered from memory next
+      return this.renderMember(appId, list) ?? Buffer.from(`"similarApps":[${items.slice(0, ROW_ITEMS).join(',')}]`);
     })().catch((err) => {
       this.deps.logger?.warn({ err, appId }, 'recommendations: similar apps for the detail failed');
       return undefined;
     });
     return Promise.race([member, late]).finally(() => clearTimeout(timer));
+  }
+
+  /** The member rendered from a list and the summaries in memory, and held; undefined when a summary is not in memory. */
+  private renderMember(appId: string, ids: string): Buffer | undefined {
+    const { summaries } = this.deps.search;
+    const stamp = summaries.stamp();
+    // the first few ids fill the member unless several of them are no longer public
+    let shown = summaries.peekJson(idsOf(ids, DETAIL_PEEK), DEFAULT_COUNTRY, ROW_ITEMS);
+    if (shown && shown.items.length < ROW_ITEMS && ids.length > DETAIL_PEEK * ID) shown = summaries.peekJson(idsOf(ids), DEFAULT_COUNTRY, ROW_ITEMS);
+    if (!shown) return undefined;
+    const bytes = Buffer.from(`"similarApps":[${shown.items.join(',')}]`);
+    this.members.set(appId, { bytes, ids: shown.ids, stamp });
+    return bytes;
   }
 
   /** An app's stored similar list, ids end to end: held in memory, else one batched read. */

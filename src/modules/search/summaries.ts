@@ -19,19 +19,31 @@ interface Entry {
 
 /** JSON.stringify never leaves a control character unescaped, so this cannot occur inside the JSON parts. */
 const SEP = '\u0001';
-const L1_BYTES = 64 * 1024 * 1024;
+const L1_BYTES = 192 * 1024 * 1024;
+/** V8 keeps a string whose characters all fit in Latin-1 at one byte per character, any other at two. */
+const stringBytes = (s: string) => (/[^\u0000-\u00ff]/.test(s) ? 2 : 1) * s.length;
 const L1_TTL_MS = 5 * 60_000;
 
 export class SummaryCache {
   private readonly entries = new LRUCache<string, Entry>({
     maxSize: L1_BYTES,
-    sizeCalculation: (e) => 2 * (e.head.length + (e.prices?.length ?? 0)) + 96,
+    sizeCalculation: (e) => stringBytes(e.head) + (e.prices?.length ?? 0) + 96, // prices: ASCII JSON
     ttl: L1_TTL_MS,
   });
-  /** Sequence number of the last invalidation of each app seen here, to refuse fills that raced with it. */
-  private readonly invalidatedAt = new LRUCache<string, number>({ max: 20_000, ttl: 60_000 });
+  /**
+   * Sequence number of the last invalidation of each app seen here, to refuse fills that raced with it and to tell
+   * renderings made from older summaries (changedSince). The highest number forgotten (expired or evicted) is kept.
+   */
+  private readonly invalidatedAt = new LRUCache<string, number>({
+    max: 20_000,
+    ttl: 60_000,
+    dispose: (at, _id, reason) => {
+      if (reason !== 'set' && reason !== 'delete') this.forgottenUpTo = Math.max(this.forgottenUpTo, at);
+    },
+  });
   private sequence = 0;
   private clearedAt = 0;
+  private forgottenUpTo = 0;
 
   constructor(private readonly catalog: CatalogService) {}
 
@@ -64,20 +76,36 @@ export class SummaryCache {
     return out;
   }
 
+  /** Where the summaries stand now: a rendering made now is current until changedSince says otherwise. */
+  stamp(): number {
+    return this.sequence;
+  }
+
+  /** Whether the summary of any of these apps may have changed since `stamp` (a rendering of them is then stale). */
+  changedSince(ids: readonly string[], stamp: number): boolean {
+    if (stamp === this.sequence) return false; // nothing at all has changed: the hot path
+    if (this.clearedAt > stamp) return true;
+    for (const id of ids) if ((this.invalidatedAt.get(id) ?? 0) > stamp) return true;
+    return this.forgottenUpTo > stamp; // an invalidation of one of them may have been forgotten
+  }
+
   /**
-   * json() without waiting (the app detail's hot path): the summaries of the first `limit` public apps among `ids`,
-   * or undefined when one of the apps it would need is not in this process's memory (then json() is the way).
+   * json() without waiting (the app detail's hot path): the summaries of the first `limit` public apps among `ids`
+   * and their ids, or undefined when one of the apps it would need is not in this process's memory (then json()).
    */
-  peekJson(ids: readonly string[], country: string, limit: number): string[] | undefined {
-    const out: string[] = [];
-    for (let i = 0; i < ids.length && out.length < limit; i++) {
+  peekJson(ids: readonly string[], country: string, limit: number): { ids: string[]; items: string[] } | undefined {
+    const out = { ids: [] as string[], items: [] as string[] };
+    for (let i = 0; i < ids.length && out.items.length < limit; i++) {
       let entry: Entry | null | undefined = this.entries.get(ids[i]);
       if (!entry) {
         const detail = this.catalog.peekPublicDetail(ids[i]);
         if (detail === undefined) return undefined;
         entry = this.fill(ids[i], detail, this.sequence);
       }
-      if (entry) out.push(render(entry, country));
+      if (entry) {
+        out.ids.push(ids[i]);
+        out.items.push(render(entry, country));
+      }
     }
     return out;
   }

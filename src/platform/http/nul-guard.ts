@@ -69,8 +69,8 @@ export const invalidCharacter = (path: string) =>
 
 /** Installs the hook on the root instance: it then runs for every route registered afterwards. */
 export function installNulGuard(app: FastifyInstance) {
-  app.addHook('preValidation', async (req) => {
+  app.addHook('preValidation', (req, _reply, done) => {
     const path = nulIn(req);
-    if (path) throw invalidCharacter(path);
+    done(path ? invalidCharacter(path) : undefined);
   });
 }
