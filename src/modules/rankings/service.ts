@@ -47,7 +47,7 @@ export class RankingsService {
   private runLoading: Promise<Run | null> | undefined;
   /** Pages as the bytes sent: no encoding per response. */
   private readonly pages = new LRUCache<string, Buffer>({ max: 20_000, ttl: PAGE_TTL_MS });
-  private positions: { runId: string; byApp: Map<string, Position[]>; members: Map<string, string> } | undefined;
+  private positions: { runId: string; byApp: Map<string, Position[]>; members: Map<string, Buffer> } | undefined;
   private positionsLoading: Promise<void> | undefined;
 
   constructor(private readonly deps: RankingsServiceDeps) {}
@@ -129,7 +129,7 @@ export class RankingsService {
    * charts (pre-serialised), undefined for an app in none, or while the current run's positions are not in
    * memory yet (they are being loaded; the next read has them).
    */
-  positionsMember(appId: string): string | undefined {
+  positionsMember(appId: string): Buffer | undefined {
     const run = this.run?.value;
     if (!run || Date.now() - (this.run?.at ?? 0) >= RUN_TTL_MS || this.positions?.runId !== run.id) {
       void this.currentRun()
@@ -242,7 +242,8 @@ export class RankingsService {
           if (!list) byApp.set(r.app_id, (list = []));
           list.push({ chart: r.chart, country: r.country, category: r.category === OVERALL ? null : r.category, rank: r.rank });
         }
-        const members = new Map([...byApp].map(([appId, list]) => [appId, `"chartPositions":${JSON.stringify(list)}`]));
+        // encoded once: the app detail splices them into every response
+        const members = new Map([...byApp].map(([appId, list]) => [appId, Buffer.from(`"chartPositions":${JSON.stringify(list)}`)]));
         this.positions = { runId, byApp, members };
       })
       .finally(() => (this.positionsLoading = undefined));
