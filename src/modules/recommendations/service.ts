@@ -276,8 +276,10 @@ export class RecommendationsService {
     if (missing.length) {
       const generation = this.generation;
       const { rows } = await this.deps.db.query<{ app_id: string; other_id: string; score: number }>(
-        `SELECT n.app_id, n.other_id, n.score FROM app_neighbors n JOIN recs_live l ON l.build_id = n.build_id
-          WHERE n.app_id = ANY($1::uuid[]) ORDER BY n.app_id, n.rank`,
+        // the live build as a scalar, not a join: the primary key (build_id, app_id, rank) is then always the plan
+        // (a join to recs_live was planned as a parallel scan of 12M rows, 7 s for 500 apps, measured at 2M apps)
+        `SELECT n.app_id, n.other_id, n.score FROM app_neighbors n
+          WHERE n.build_id = (SELECT build_id FROM recs_live) AND n.app_id = ANY($1::uuid[]) ORDER BY n.app_id, n.rank`,
         [missing],
       );
       for (const id of missing) out.set(id, []);
