@@ -201,7 +201,10 @@ describe('closing: requests in flight finish, later ones get our 503 with Retry-
     const app = await buildApp(infra.config, infra, modules, { draining: true });
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
+    let arrived!: () => void;
+    const inFlight = new Promise<void>((r) => (arrived = r));
     app.get('/slow', async () => {
+      arrived();
       await gate;
       return { done: true };
     });
@@ -219,7 +222,7 @@ describe('closing: requests in flight finish, later ones get our 503 with Retry-
           .on('error', reject);
       });
     const slow = get('/slow');
-    await new Promise((r) => setTimeout(r, 50));
+    await inFlight; // in the handler (a fixed sleep was too short on a loaded host: the request then came after close)
     const closed = app.close();
     await new Promise((r) => setTimeout(r, 50));
     release();
