@@ -33,7 +33,7 @@ export const BUILD_EVERY_MS = 10 * 60_000;
 /** Longer than any build: the lock is not renewed. */
 const BUILD_LOCK_MS = 2 * 3_600_000;
 /** How often the precompute job looks for similar lists and users' rows to compute (a pass stops after minutes). */
-export const PRECOMPUTE_EVERY_MS = 60_000;
+const PRECOMPUTE_EVERY_MS = 60_000;
 /** How often a pass also looks for apps and signed-in users that have nothing stored yet. */
 const SCAN_EVERY_MS = 10 * 60_000;
 const PRECOMPUTE_JOB = 'recommendations.precompute';

@@ -87,7 +87,7 @@ async function scanCatalog(db: Db): Promise<{ added: number; deleted: number }> 
 }
 
 /** The lists of these apps, computed and written; apps that are not public lose their row. Returns lists written. */
-export async function computeSimilar(deps: SimilarDeps, appIds: string[]): Promise<number> {
+async function computeSimilar(deps: SimilarDeps, appIds: string[]): Promise<number> {
   const neighbors = await deps.neighborsOf(appIds);
   const content = new Map<string, string[]>();
   for (const id of appIds) content.set(id, await deps.search.similarIds(id, CONTENT_POOL));

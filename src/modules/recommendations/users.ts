@@ -16,8 +16,8 @@ import { likelyApps, RECENCY, type Neighbor } from './cf.ts';
 
 /** Items shown per row; rows of each kind. */
 export const ROW_ITEMS = 10;
-export const BECAUSE_ROWS = 3;
-export const CATEGORY_ROWS = 2;
+const BECAUSE_ROWS = 3;
+const CATEGORY_ROWS = 2;
 /** Items stored per personal row: apps got since the rows were computed are left out at read, the rest still fill a row. */
 const ROW_KEEP = 20;
 /** "Apps you might like" reads the neighbours of this many of the most recent apps (the 30th weighs 0.9^29 ≈ 5%). */
@@ -76,7 +76,7 @@ export async function markStale(q: Queryable, userId: string): Promise<void> {
 }
 
 /** The library's categories, most present first, each app weighing more the more recent it is; ties by name. */
-export function topCategories(library: readonly { category: string }[]): string[] {
+function topCategories(library: readonly { category: string }[]): string[] {
   const weight = new Map<string, number>();
   library.forEach((a, k) => weight.set(a.category, (weight.get(a.category) ?? 0) + Math.pow(RECENCY, k)));
   return [...weight].sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1)).map(([c]) => c);
