@@ -5,6 +5,7 @@ import { test, describe, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { neighborsFromLibraries } from '../src/modules/recommendations/cf.ts';
+import { recommendationsEvents } from '../src/modules/recommendations/events.ts';
 import { rebuildSignals } from '../src/modules/rankings/index.ts';
 import { eventually, kinds } from './support/infra.ts';
 import { createTestApp, makeAdmin, makeDeveloper, registerUser, type TestApp, type TestUser } from './support/app.ts';
@@ -224,6 +225,57 @@ for (const kind of kinds()) {
       expectError(await send('GET', `/apps/${randomUUID()}/recommendations`), 404);
       expectError(await send('GET', '/apps/nope/recommendations'), 400);
       expectError(await send('GET', `/apps/${apps.b}/recommendations?limit=31`), 400);
+    });
+
+    test("a user's answer is held until their rows change (on any process), the chart run moves on or an app it shows changes", async () => {
+      const user = users[1]; // owns a, b and d; rows from the precompute
+      const read = async () => ok(await send('GET', '/me/recommendations', { token: user.token }));
+      const rowReads = async (fn: () => Promise<unknown>) => {
+        const pool = db();
+        const query = pool.query;
+        let n = 0;
+        pool.query = ((sql: string, params?: unknown[]) => {
+          if (sql.includes('recs_user_rows')) n++;
+          return query.call(pool, sql, params);
+        }) as typeof pool.query;
+        try {
+          await fn();
+        } finally {
+          pool.query = query;
+        }
+        return n;
+      };
+      const first = await read();
+      assert.ok(
+        first.rows.some((r: any) => r.kind === 'might-like'),
+        JSON.stringify(first.rows.map((r: any) => r.kind)),
+      );
+      assert.equal(await rowReads(async () => assert.deepEqual(await read(), first)), 0, 'held: the rows are not read again');
+
+      // an app it shows changes (a price, a removal: its summary is invalidated): rendered again
+      const shown = first.rows.flatMap((r: any) => r.items.map((i: any) => i.id));
+      t.modules.search.service.summaries.invalidate(shown[0]);
+      assert.equal(await rowReads(async () => assert.deepEqual(await read(), first)), 1);
+      assert.equal(await rowReads(read), 0);
+
+      // another process stores new rows: its recs.rows_changed reaches this one
+      await db().tx(async (q) => {
+        await q.query(`UPDATE recs_user_rows SET rows = jsonb_set(rows, '{mightLike}', '[]') WHERE user_id = $1`, [user.user.id]);
+        await recommendationsEvents.record(q, 'recs.rows_changed', { userIds: [user.user.id] });
+      });
+      t.infra.bus.nudge();
+      await eventually(async () => !(await read()).rows.some((r: any) => r.kind === 'might-like'));
+
+      // a new chart run: the "Popular in" rows follow it
+      await db().query(
+        `INSERT INTO app_daily_stats (app_id, country, day, first_downloads, trusted_downloads) VALUES ($1, 'US', current_date, 500, 500)
+                        ON CONFLICT (app_id, country, day) DO UPDATE SET first_downloads = 500, trusted_downloads = 500`,
+        [apps.e],
+      );
+      await rebuildSignals(db());
+      assert.equal((await t.modules.rankings.compute()).status, 'done');
+      t.modules.rankings.service.onComputed();
+      assert.equal(await rowReads(read), 1);
     });
   });
 }

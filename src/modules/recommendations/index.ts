@@ -2,9 +2,9 @@
 // rows, all computed ahead and read on the request path as stored data. Other modules import only this file.
 //
 // Owns: app_neighbors, recs_builds, recs_app_owners, recs_live, recs_similar, recs_user_rows. Publishes
-// (events.ts): recs.built. Consumes: recs.built (broadcast: caches), app.changed (similar lists to compute),
-// purchase.completed and transaction.revoked (a user's rows). Jobs: recommendations.build,
-// recommendations.precompute. Reads: library's owned_apps, purchases_transactions, catalog_apps, identity_users,
+// (events.ts): recs.built, recs.rows_changed. Consumes: recs.built and recs.rows_changed (broadcast: caches),
+// app.changed (similar lists to compute), purchase.completed and transaction.revoked (a user's rows). Jobs:
+// recommendations.build, recommendations.precompute. Reads: library's owned_apps, purchases_transactions, catalog_apps, identity_users,
 // identity_active_users.
 import path from 'node:path';
 import type { Infra } from '../../config.ts';
@@ -53,6 +53,7 @@ export function createRecommendations(deps: RecommendationsModuleDeps) {
     search: deps.search,
     rankings: deps.rankings,
     logger: deps.logger,
+    nudge: () => deps.bus.nudge(),
   });
   deps.catalog.extendDetail((appId) => service.similarMember(appId));
   deps.purchases.onAppAcquired((userId, appId) => service.noteAcquired(userId, appId));
@@ -84,6 +85,7 @@ export function createRecommendations(deps: RecommendationsModuleDeps) {
     const similar = await refreshSimilar({ db: deps.db, search: deps.search, neighborsOf: service.sources.neighborsOf }, { ...opts, scan });
     if (scan && !similar.skipped) scannedAt = Date.now();
     const users = await refreshUserRows(service.sources, { ...opts, scan: scan && !similar.skipped });
+    if (users.computed) deps.bus.nudge(); // their recs.rows_changed
     if (similar.computed || similar.added || similar.deleted || users.computed || users.deleted) {
       deps.logger.info({ similar, users }, 'recommendations precomputed');
     }
@@ -98,7 +100,10 @@ export function createRecommendations(deps: RecommendationsModuleDeps) {
   const catalogEvents = consumersOf<CatalogEvents>();
   const purchaseEvents = consumersOf<PurchasesEvents>();
   const consumers = [
-    consumersOf<RecommendationsEvents>().broadcast(['recs.built'], async () => service.onBuilt()),
+    consumersOf<RecommendationsEvents>().broadcast(['recs.built', 'recs.rows_changed'], async (event) => {
+      if (event.type === 'recs.built') service.onBuilt();
+      else service.forgetAnswers((event.payload as RecommendationsEvents['recs.rows_changed']).userIds);
+    }),
     catalogEvents.durable('recommendations.similar', ['app.changed'], async (event, q) => {
       if (SIMILAR_CHANGES.has(event.payload.change)) await markChanged(q, event.payload.appId);
     }),
@@ -118,7 +123,10 @@ export function createRecommendations(deps: RecommendationsModuleDeps) {
     migrations: recommendationsMigrations,
     routes: recommendationsRoutes(service),
     consumers,
-    onEventGap: () => service.onBuilt(),
+    onEventGap: () => {
+      service.onBuilt();
+      service.forgetAnswers();
+    },
     jobs,
     service,
     build,

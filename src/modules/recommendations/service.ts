@@ -21,6 +21,8 @@ export interface RecommendationsDeps {
   rankings: RankingsService;
   /** Failures of background work (a user's rows, a detail's similar apps); they are dropped when absent. */
   logger?: Logger;
+  /** Events were recorded (a user's rows changed): the outbox relays them now rather than at its next poll. */
+  nudge?(): void;
 }
 
 const DEFAULT_COUNTRY = 'US';
@@ -43,10 +45,23 @@ const CHARTS_TTL_MS = 60_000;
 /** Users whose rows are computed in the background at once, and how many may wait. */
 const BACKGROUND_BATCH = 50;
 const BACKGROUND_QUEUE = 5_000;
+/** Users' rendered answers held (about 20 KB each): dropped when their rows change, on every process. */
+const ANSWER_BYTES = 512 * 1024 * 1024;
+const ANSWER_TTL_MS = 10 * 60_000;
 
 /** The app detail's similarApps member as sent, the apps it shows, and the summaries' stamp when it was rendered. */
 interface DetailMember {
   bytes: Buffer;
+  ids: string[];
+  stamp: number;
+}
+
+/** A user's answer as sent, for one storefront: current while their rows, the chart run and its summaries are. */
+interface HeldAnswer {
+  country: string;
+  run: string;
+  json: string;
+  /** The apps it shows and the summaries' stamp before they were read. */
   ids: string[];
   stamp: number;
 }
@@ -83,6 +98,14 @@ export class RecommendationsService {
     concurrency: 2,
   });
   private readonly charts = new LRUCache<string, string[]>({ max: CHARTS_HELD, ttl: CHARTS_TTL_MS });
+  /** Users' answers by user id (the "-:" keys: the cold-start answer of a storefront, the same for everyone). */
+  private readonly answers = new LRUCache<string, HeldAnswer>({
+    maxSize: ANSWER_BYTES,
+    sizeCalculation: (a) => a.json.length + ID * a.ids.length + 128,
+    ttl: ANSWER_TTL_MS,
+  });
+  /** Bumped whenever held answers are dropped: a rendering that started before is not held. */
+  private answersEpoch = 0;
   /** Bumped by onBuilt and forget: a read that started before it is not stored. */
   private generation = 0;
   /** Users whose rows are wanted now (they asked and have none), computed a batch at a time. */
@@ -96,7 +119,15 @@ export class RecommendationsService {
       db: deps.db,
       similarOf: (ids) => storedSimilar(deps.db, ids),
       neighborsOf: (ids) => this.neighborsOf(ids),
+      stored: (userIds) => this.forgetAnswers(userIds),
     };
+  }
+
+  /** These users' rows changed (recs.rows_changed, or this process stored them); all users' after a broadcast gap. */
+  forgetAnswers(userIds?: readonly string[]): void {
+    this.answersEpoch++;
+    if (!userIds) this.answers.clear();
+    else for (const id of userIds) this.answers.delete(id);
   }
 
   /** recs.built (every process): neighbours are read again. */
@@ -184,17 +215,36 @@ export class RecommendationsService {
    * their stored rows; the charts when their library is empty, or while their rows are computed for the first time.
    */
   async forUserJson(userId: string, country = DEFAULT_COUNTRY): Promise<string> {
+    const run = (await this.deps.rankings.currentRun())?.id ?? '-';
+    const held = this.heldAnswer(userId, country, run);
+    if (held) return held;
+    const epoch = this.answersEpoch;
+    const stamp = this.deps.search.summaries.stamp();
     const stored = await readUserRows(this.deps.db, userId);
+    // without rows yet: the storefront's cold-start answer (the same for everyone), and theirs computed soon
     if (!stored) this.computeSoon(userId);
-    return this.render(stored, country);
+    const key = stored ? userId : `-:${country}`;
+    const heldCold = stored ? undefined : this.heldAnswer(key, country, run);
+    if (heldCold) return heldCold;
+    const { json, ids } = await this.render(stored, country);
+    if (epoch === this.answersEpoch) this.answers.set(key, { country, run, json, ids, stamp });
+    return json;
+  }
+
+  private heldAnswer(key: string, country: string, run: string): string | undefined {
+    const held = this.answers.get(key);
+    if (!held || held.country !== country || held.run !== run) return undefined;
+    return this.deps.search.summaries.changedSince(held.ids, held.stamp) ? undefined : held.json;
   }
 
   /** The purchase's own process, before its response: the app leaves the buyer's rows at once. */
-  noteAcquired(userId: string, appId: string): Promise<void> {
-    return markAcquired(this.deps.db, userId, appId);
+  async noteAcquired(userId: string, appId: string): Promise<void> {
+    await this.deps.db.tx((q) => markAcquired(q, userId, appId));
+    this.forgetAnswers([userId]);
+    this.deps.nudge?.();
   }
 
-  private async render(stored: UserRows | undefined, country: string): Promise<string> {
+  private async render(stored: UserRows | undefined, country: string): Promise<{ json: string; ids: string[] }> {
     const left = new Set([...(stored?.rows.owned ?? []), ...(stored?.acquired ?? [])]);
     const keep = (ids: readonly string[]) => {
       const out: string[] = [];
@@ -219,6 +269,7 @@ export class RecommendationsService {
       rows.push({ kind: 'popular', title: 'Popular apps', ids: keep(popular) });
       rows.push({ kind: 'trending', title: 'Trending now', ids: keep(trending) });
     }
+    const ids = rows.flatMap((r) => r.ids);
     const rendered = await Promise.all(
       rows
         .filter((r) => r.ids.length)
@@ -229,7 +280,7 @@ export class RecommendationsService {
           return `{"kind":"${r.kind}","title":${JSON.stringify(r.title)}${extra},"items":[${items.join(',')}]}`;
         }),
     );
-    return `{"rows":[${rendered.filter(Boolean).join(',')}]}`;
+    return { json: `{"rows":[${rendered.filter(Boolean).join(',')}]}`, ids };
   }
 
   /** A chart's app ids (current run), held briefly. */
@@ -252,6 +303,7 @@ export class RecommendationsService {
         const batch = [...this.wanted].slice(0, BACKGROUND_BATCH);
         try {
           await computeUserRows(this.sources, batch);
+          this.deps.nudge?.();
         } catch (err) {
           this.deps.logger?.warn({ err, users: batch.length }, 'recommendations: rows computed in the background failed');
         }

@@ -13,6 +13,7 @@
 // `acquired` leave it when rows computed from a library read after they came are stored.
 import type { Db, Queryable } from '../../platform/db/index.ts';
 import { likelyApps, RECENCY, type Neighbor } from './cf.ts';
+import { recommendationsEvents } from './events.ts';
 
 /** Items shown per row; rows of each kind. */
 export const ROW_ITEMS = 10;
@@ -50,6 +51,8 @@ export interface UserRowsDeps {
   similarOf(appIds: string[]): Promise<Map<string, string[] | null>>;
   /** The live co-download neighbours of these apps. */
   neighborsOf(appIds: string[]): Promise<Map<string, Neighbor[]>>;
+  /** After these users' rows are stored (committed with their recs.rows_changed): this process's held answers go. */
+  stored?(userIds: readonly string[]): void;
 }
 
 /** The stored rows of a user, undefined when there are none. */
@@ -61,13 +64,17 @@ export async function readUserRows(q: Queryable, userId: string): Promise<UserRo
   return rows[0];
 }
 
-/** The user got this app: left out of their rows at once, the rows computed again. A user without rows: nothing to do. */
+/**
+ * The user got this app: left out of their rows at once (recs.rows_changed tells every process), the rows computed
+ * again. A user without rows: nothing to do. Run it in a transaction: the event commits with the change.
+ */
 export async function markAcquired(q: Queryable, userId: string, appId: string): Promise<void> {
-  await q.query(
+  const { rowCount } = await q.query(
     `UPDATE recs_user_rows SET stale = true, acquired = CASE WHEN $2 = ANY(acquired) THEN acquired ELSE array_append(acquired, $2) END
       WHERE user_id = $1`,
     [userId, appId],
   );
+  if (rowCount) await recommendationsEvents.record(q, 'recs.rows_changed', { userIds: [userId] }, userId);
 }
 
 /** The user's library changed otherwise (a refund: the app may be recommended again): computed again soon. */
@@ -126,14 +133,18 @@ export async function computeUserRows(deps: UserRowsDeps, userIds: readonly stri
     return { user_id: userId, rows, seen: seen.get(userId) ?? [], pending };
   });
   // `acquired` keeps the apps got after the library was read (the inserted value is what was seen before)
-  await deps.db.query(
-    `INSERT INTO recs_user_rows (user_id, rows, acquired, stale, computed_at)
+  await deps.db.tx(async (q) => {
+    await q.query(
+      `INSERT INTO recs_user_rows (user_id, rows, acquired, stale, computed_at)
      SELECT x.user_id, x.rows, x.seen, x.pending, now() FROM jsonb_to_recordset($1::jsonb) AS x(user_id uuid, rows jsonb, seen uuid[], pending boolean)
      ON CONFLICT (user_id) DO UPDATE SET rows = excluded.rows, computed_at = excluded.computed_at,
        acquired = ARRAY(SELECT a FROM unnest(recs_user_rows.acquired) a WHERE a <> ALL(excluded.acquired)),
        stale = excluded.stale OR EXISTS (SELECT 1 FROM unnest(recs_user_rows.acquired) a WHERE a <> ALL(excluded.acquired))`,
-    [JSON.stringify(computed)],
-  );
+      [JSON.stringify(computed)],
+    );
+    await recommendationsEvents.record(q, 'recs.rows_changed', { userIds: [...userIds] });
+  });
+  deps.stored?.(userIds);
   return computed.length;
 }
 
