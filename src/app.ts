@@ -23,6 +23,7 @@ import { createIntegrity } from './modules/integrity/index.ts';
 import { createRankings } from './modules/rankings/index.ts';
 import { createRecommendations } from './modules/recommendations/index.ts';
 import { busHealth, stateGauge } from './platform/observability/health.ts';
+import { requestLogger, type Logger } from './platform/observability/logger.ts';
 import { createScheduler } from './platform/jobs/index.ts';
 import { registerConsumers } from './platform/bus/index.ts';
 import type { ModuleParts } from './platform/module.ts';
@@ -152,6 +153,7 @@ export async function buildApp(
     },
     // our onResponse hook logs each request once (debug; errors at error level)
     logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
+    childLoggerFactory: (logger, bindings, options) => requestLogger(logger as Logger, bindings, options) as FastifyBaseLogger,
     trustProxy: process.env.TRUST_PROXY === '1',
     ajv: { customOptions: { removeAdditional: false } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
@@ -182,7 +184,7 @@ export async function buildApp(
   });
   app.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unmatched';
-    infra.metrics.httpDuration.observe({ method: req.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    infra.metrics.httpDuration.observe(req.method, route, reply.statusCode, reply.elapsedTime / 1000);
     // a 500 is a bug; a 503 (a dependency away, draining, not ready yet) is expected and says when to retry
     if (reply.statusCode === 500) req.log.error({ method: req.method, url: req.url, status: reply.statusCode }, 'request failed');
     else if (reply.statusCode > 500 && route !== '/ready') req.log.warn({ method: req.method, url: req.url, status: reply.statusCode }, 'request not served');

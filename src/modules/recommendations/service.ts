@@ -28,11 +28,15 @@ export interface RecommendationsDeps {
 const DEFAULT_COUNTRY = 'US';
 /** Length of a uuid in its text form: similar lists are held as their ids end to end (one short string per app). */
 const ID = 36;
-/** Similar lists held in memory (about 1.1 KB each) and for how long: a list is computed again at most daily. */
-const SIMILAR_BYTES = 128 * 1024 * 1024;
+/**
+ * Similar lists held in memory (about 1.2 KB each) and for how long: a list is computed again at most daily. Sized,
+ * like the members, to hold those of 100,000 apps: an LRU smaller than what a uniform read pattern cycles through
+ * keeps almost nothing (measured: a 128 MB cap held too few of 100,000 lists and every detail read one again).
+ */
+const SIMILAR_BYTES = 192 * 1024 * 1024;
 const SIMILAR_TTL_MS = 10 * 60_000;
-/** Detail members held (about 4 KB each): rendered again when a summary they show changes, or their list is read again. */
-const MEMBER_BYTES = 160 * 1024 * 1024;
+/** Detail members held (about 4.7 KB each): rendered again when a summary they show changes, or their list is read again. */
+const MEMBER_BYTES = 512 * 1024 * 1024;
 /** An empty list is often one not computed yet (a new app): read again sooner. */
 const SIMILAR_EMPTY_TTL_MS = 60_000;
 /** Ids of a held list the detail looks at first (it shows ROW_ITEMS). */
