@@ -104,7 +104,7 @@ test('clearLocal forgets L1 only: the next read comes from the shared cache, not
   assert.equal(loads, 1);
 });
 
-test('detailsOf: in order, L1 and shared hits kept, one load for every miss, unknown ids negative', async () => {
+test('detailsOf: in order, L1 and shared hits kept, one load for every miss, unknown ids negative, stored in the shared cache only', async () => {
   const shared = createMemoryCache();
   const c = new CatalogCache(shared, logger);
   await c.detail('a1', async () => '{"id":"a1"}'); // L1
@@ -117,16 +117,17 @@ test('detailsOf: in order, L1 and shared hits kept, one load for every miss, unk
   const got = await c.detailsOf(['a3', 'a1', 'gone', 'a2', 'a3', 'a4'], load);
   assert.deepEqual(got.map(String), ['{"id":"a3"}', '{"id":"a1"}', '', '{"id":"a2"}', '{"id":"a3"}', '{"id":"a4"}']);
   assert.deepEqual(calls, [['a3', 'gone', 'a4']]);
-  for (const id of ['a2', 'a3', 'a4']) assert.equal(c.peekDetail(id)?.toString(), `{"id":"${id}"}`);
-  assert.equal(c.peekDetail('gone')?.toString(), '');
+  for (const id of ['a2', 'a3', 'a4', 'gone']) assert.equal(c.peekDetail(id), undefined, 'listed apps do not fill L1');
   assert.equal(await shared.get('cat:app:a4'), '{"id":"a4"}');
+  assert.equal(await shared.get('cat:app:gone'), '');
   // everything is cached now: no load at all
   assert.equal((await c.detailsOf(['a4', 'gone'], load)).length, 2);
   assert.equal(calls.length, 1);
 });
 
 test('detailsOf shares loads in flight with detail() and other batches; a raced fill is not stored', async () => {
-  const c = new CatalogCache(createMemoryCache(), logger);
+  const shared = createMemoryCache();
+  const c = new CatalogCache(shared, logger);
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
   let batchLoads = 0;
@@ -153,7 +154,8 @@ test('detailsOf shares loads in flight with detail() and other batches; a raced 
   assert.equal((await single).toString(), '{"id":"a1"}');
   assert.equal(singleLoads, 1);
   assert.equal(batchLoads, 1);
-  assert.equal(c.peekDetail('a2'), undefined, 'a fill that raced with an invalidation is not stored');
+  assert.equal(c.peekDetail('a2'), undefined);
+  assert.equal(await shared.get('cat:app:a2'), null, 'a fill that raced with an invalidation is not stored');
   assert.equal(c.peekDetail('a1')?.toString(), '{"id":"a1"}');
 });
 

@@ -172,7 +172,7 @@ export class RecommendationsService {
     });
     const member = (async () => {
       const list = ids ?? (await this.storedIds(appId));
-      const items = await summaries.json(idsOf(list), DEFAULT_COUNTRY); // held now: rendered from memory next
+      const items = await summaries.json(idsOf(list, DETAIL_PEEK), DEFAULT_COUNTRY); // held now: rendered from memory next
       return this.renderMember(appId, list) ?? Buffer.from(`"similarApps":[${items.slice(0, ROW_ITEMS).join(',')}]`);
     })().catch((err) => {
       this.deps.logger?.warn({ err, appId }, 'recommendations: similar apps for the detail failed');
